@@ -1,0 +1,1 @@
+"""Source handling: discovery, prefilter, safe reading, and (elsewhere) LibCST parsing."""

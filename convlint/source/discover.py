@@ -1,0 +1,396 @@
+"""Which files to check: paths from the command line, walked, filtered, sorted.
+
+- Directories are walked for ``.py`` and ``.pyi`` files; files named explicitly are taken whatever
+  their suffix.
+- ``.gitignore`` files are honoured: the ones in the walked tree (nested ones take precedence over
+  their parents') and the ones of the directories above it up to the root of the git work tree
+  (the directory holding ``.git``), plus ``.git/info/exclude``. The matcher is our own
+  (:class:`IgnoreFile`): blank lines and ``#`` comments, ``\\`` escapes, ``!`` negation, ``*``,
+  ``?``, ``[...]``, ``**`` (leading, trailing, middle), a trailing ``/`` for directories only, and a
+  leading or middle ``/`` to anchor a pattern to the directory of its ``.gitignore``. As in git,
+  a file inside an ignored directory cannot be re-included.
+- Virtual environments are always skipped: any directory holding ``pyvenv.cfg``, and directories
+  named as in :data:`ALWAYS_SKIP` (``.git``, ``.venv``, ``venv``, ``__pycache__``, ``build``, ...).
+- ``exclude`` and ``extend-exclude`` globs from the configuration (both add to the built-in list):
+  a glob without ``/`` matches a file or directory name anywhere, one with ``/`` a path relative
+  to the configuration root; gitignore syntax otherwise.
+- Paths named on the command line are always checked, unless ``force_exclude`` is set (as the
+  pre-commit hook does): then the excludes and ``.gitignore`` apply to them as well, including
+  through their parent directories.
+
+The result is absolute paths, sorted and without duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+__all__ = [
+    "ALWAYS_SKIP",
+    "PY_SUFFIXES",
+    "Discovery",
+    "IgnoreFile",
+    "Pattern",
+    "compile_pattern",
+    "discover",
+]
+
+PY_SUFFIXES = (".py", ".pyi")
+
+ALWAYS_SKIP = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        ".venv",
+        "venv",
+        ".env",
+        "env",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".convlint_cache",
+        ".eggs",
+        ".ipynb_checkpoints",
+        "node_modules",
+        "build",
+        "dist",
+        "site-packages",
+        "__pypackages__",
+    }
+)
+
+
+# --------------------------------------------------------------------------- gitignore patterns
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One compiled gitignore-style pattern, relative to ``base`` (a posix path, '' for root)."""
+
+    source: str
+    regex: re.Pattern[str]
+    negated: bool
+    dir_only: bool
+    anchored: bool = False
+
+    def matches(self, rel: str, is_dir: bool) -> bool:
+        """Does the pattern match ``rel`` (posix, relative to the pattern's base directory)?"""
+        if self.dir_only and not is_dir:
+            return False
+        return self.regex.fullmatch(rel) is not None
+
+
+def _translate(glob: str) -> str:
+    """Translate a gitignore glob (without anchoring slash / trailing slash) to a regex."""
+    out: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if c == "*":
+            j = i
+            while j < n and glob[j] == "*":
+                j += 1
+            stars = j - i
+            at_start = i == 0 or glob[i - 1] == "/"
+            at_end = j == n or glob[j] == "/"
+            if stars >= 2 and at_start and at_end:
+                if j == n:  # trailing "**" (or the whole pattern): everything below
+                    out.append(".*")
+                    i = j
+                else:  # "**/" : zero or more directories
+                    out.append("(?:.*/)?")
+                    i = j + 1
+                continue
+            out.append("[^/]*")
+            i = j
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            j = i + 1
+            if j < n and glob[j] in "!^":
+                j += 1
+            if j < n and glob[j] == "]":
+                j += 1
+            while j < n and glob[j] != "]":
+                j += 1
+            if j >= n:  # no closing bracket: a literal "["
+                out.append(re.escape(c))
+                i += 1
+                continue
+            body = glob[i + 1 : j]
+            neg = body[:1] in ("!", "^")
+            if neg:
+                body = body[1:]
+            body = body.replace("\\", "\\\\").replace("[", "\\[")
+            out.append(("[^/" if neg else "[") + body + "]")
+            i = j + 1
+        elif c == "\\" and i + 1 < n:
+            out.append(re.escape(glob[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+def compile_pattern(line: str) -> Pattern | None:
+    """Compile one ``.gitignore`` line; ``None`` for blank lines, comments and invalid globs.
+
+    A pattern with a leading or middle ``/`` is anchored to its base directory; one without
+    matches a name at any depth.
+    """
+    src = line
+    line = line.rstrip("\n").rstrip("\r")
+    # Trailing spaces are ignored unless escaped with a backslash.
+    stripped = line.rstrip(" ")
+    if stripped.endswith("\\") and len(stripped) < len(line):
+        stripped += " "
+    line = stripped
+    if not line or line.startswith("#"):
+        return None
+    negated = False
+    if line.startswith("!"):
+        negated = True
+        line = line[1:]
+    elif line.startswith("\\!") or line.startswith("\\#"):
+        line = line[1:]
+    dir_only = False
+    if line.endswith("/") and not line.endswith("\\/"):
+        dir_only = True
+        line = line.rstrip("/")
+    if not line:
+        return None
+    anchored = "/" in line
+    line = line.lstrip("/") if anchored else line
+    if not line:
+        return None
+    body = _translate(line)
+    if not anchored:
+        body = "(?:.*/)?" + body
+    try:
+        regex = re.compile(body, re.DOTALL)
+    except re.error:
+        return None
+    return Pattern(src.strip(), regex, negated, dir_only, anchored)
+
+
+@dataclass
+class IgnoreFile:
+    """The patterns of one ``.gitignore`` (or of the exclude globs), relative to ``base``."""
+
+    base: Path
+    patterns: list[Pattern] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, base: Path, text: str) -> "IgnoreFile":
+        pats = [p for p in (compile_pattern(ln) for ln in text.splitlines()) if p is not None]
+        return cls(base, pats)
+
+    @classmethod
+    def load(cls, path: Path, base: Path | None = None) -> "IgnoreFile | None":
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        ig = cls.parse(base if base is not None else path.parent, text)
+        return ig if ig.patterns else None
+
+    def verdict(self, path: Path, is_dir: bool) -> bool | None:
+        """True (ignored), False (re-included by ``!``), or None (no pattern matched)."""
+        try:
+            rel = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return None
+        if rel in ("", "."):
+            return None
+        for pat in reversed(self.patterns):
+            if pat.matches(rel, is_dir):
+                return not pat.negated
+        return None
+
+
+def _ignored(stack: Sequence[IgnoreFile], path: Path, is_dir: bool) -> bool:
+    """The last matching pattern of the deepest ignore file that has an opinion decides."""
+    for ig in reversed(stack):
+        v = ig.verdict(path, is_dir)
+        if v is not None:
+            return v
+    return False
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What discovery found: files to check (absolute, sorted) and command-line paths that do not exist."""
+
+    files: list[Path]
+    missing: list[Path]
+
+
+def _is_venv(path: Path) -> bool:
+    return (path / "pyvenv.cfg").is_file()
+
+
+def _git_top(start: Path) -> Path | None:
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return None
+
+
+class _Walker:
+    def __init__(self, root: Path, excludes: Iterable[str], respect_gitignore: bool) -> None:
+        self.root = root
+        pats = [p for p in (compile_pattern(g) for g in excludes) if p is not None]
+        self.exclude = IgnoreFile(root, pats)
+        self.respect_gitignore = respect_gitignore
+        self._gitignores: dict[Path, IgnoreFile | None] = {}
+        self._tops: dict[Path, Path | None] = {}
+
+    # The ignore files that apply inside directory ``d`` (from the git top down to ``d``).
+    def _gitignore_of(self, d: Path) -> IgnoreFile | None:
+        if d not in self._gitignores:
+            self._gitignores[d] = IgnoreFile.load(d / ".gitignore")
+        return self._gitignores[d]
+
+    def stack_for(self, d: Path) -> list[IgnoreFile]:
+        if not self.respect_gitignore:
+            return []
+        if d not in self._tops:
+            self._tops[d] = _git_top(d)
+        top = self._tops[d]
+        chain = [d, *d.parents]
+        if top is None and (d == self.root or self.root in d.parents):
+            top_dir: Path | None = self.root  # no git work tree: the config root bounds the chain
+        else:
+            top_dir = top
+        chain = chain[: chain.index(top_dir) + 1] if top_dir is not None else [d]
+        stack: list[IgnoreFile] = []
+        if top is not None:
+            info = IgnoreFile.load(top / ".git" / "info" / "exclude", base=top)
+            if info is not None:
+                stack.append(info)
+        for p in reversed(chain):
+            ig = self._gitignore_of(p)
+            if ig is not None:
+                stack.append(ig)
+        return stack
+
+    def excluded_name(self, path: Path, is_dir: bool) -> bool:
+        """Built-in skips and config excludes (not gitignore)."""
+        if is_dir and (path.name in ALWAYS_SKIP or _is_venv(path)):
+            return True
+        return self.exclude.verdict(path, is_dir) is True or self._exclude_by_name(path, is_dir)
+
+    def _exclude_by_name(self, path: Path, is_dir: bool) -> bool:
+        # A path outside the config root: name-only globs still apply to its last component.
+        if not self.exclude.patterns:
+            return False
+        try:
+            path.relative_to(self.root)
+            return False
+        except ValueError:
+            pass
+        unanchored = [p for p in self.exclude.patterns if not p.anchored]
+        return IgnoreFile(path.parent, unanchored).verdict(path, is_dir) is True
+
+    def path_excluded(self, path: Path, is_dir: bool) -> bool:
+        """Would a walk from the filesystem root skip ``path``? (for --force-exclude)"""
+        ancestors = list(reversed(path.parents))
+        for i, d in enumerate(ancestors):
+            if i == 0:
+                continue  # the filesystem root
+            if self._skips_dir(d, self.stack_for(d.parent)):
+                return True
+        if self.excluded_name(path, is_dir):
+            return True
+        return _ignored(self.stack_for(path.parent), path, is_dir)
+
+    def _skips_dir(self, d: Path, stack: Sequence[IgnoreFile]) -> bool:
+        inside_root = d == self.root or self.root in d.parents
+        # Built-in names and venvs only below the config root (the user may keep the project
+        # itself inside e.g. ``build/``); config excludes and gitignore wherever they apply.
+        if inside_root and d != self.root and (d.name in ALWAYS_SKIP or _is_venv(d)):
+            return True
+        if self.exclude.verdict(d, True) is True:
+            return True
+        return _ignored(stack, d, True)
+
+    def walk(self, top: Path, out: set[Path]) -> None:
+        stack = self.stack_for(top)
+        self._walk(top, stack, out)
+
+    def _walk(self, d: Path, stack: list[IgnoreFile], out: set[Path]) -> None:
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            return
+        for e in entries:
+            p = Path(e.path)
+            try:
+                is_dir = e.is_dir(follow_symlinks=False)
+                is_file = not is_dir and e.is_file()
+            except OSError:
+                continue
+            if is_dir:
+                if self.excluded_name(p, True) or _ignored(stack, p, True):
+                    continue
+                sub = stack
+                if self.respect_gitignore:
+                    ig = self._gitignore_of(p)
+                    if ig is not None:
+                        sub = [*stack, ig]
+                self._walk(p, sub, out)
+            elif is_file and p.suffix in PY_SUFFIXES:
+                if self.excluded_name(p, False) or _ignored(stack, p, False):
+                    continue
+                out.add(p)
+
+
+def discover(
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    root: str | os.PathLike[str] | None = None,
+    exclude: Iterable[str] = (),
+    extend_exclude: Iterable[str] = (),
+    respect_gitignore: bool = True,
+    force_exclude: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Discovery:
+    """Find the files to check under ``paths`` (default: the current directory).
+
+    ``root`` is the directory that relative exclude globs are taken from (the configuration's
+    root; default: ``cwd``). Never raises for a missing or unreadable path: missing command-line
+    paths are returned in :attr:`Discovery.missing`, unreadable directories are skipped.
+    """
+    base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
+    root_p = Path(os.path.abspath(base / root)) if root is not None else base
+    walker = _Walker(root_p, [*exclude, *extend_exclude], respect_gitignore)
+    files: set[Path] = set()
+    missing: set[Path] = set()
+    for raw in paths or (".",):
+        p = Path(os.path.normpath(base / os.fspath(raw)))
+        if not os.path.lexists(p):
+            missing.add(p)
+            continue
+        if p.is_dir():
+            if force_exclude and walker.path_excluded(p, True):
+                continue
+            walker.walk(p, files)
+        else:
+            if force_exclude and walker.path_excluded(p, False):
+                continue
+            files.add(p)
+    return Discovery(sorted(files), sorted(missing))
