@@ -1,0 +1,86 @@
+"""Suppression comments: noqa and convlint: ignore."""
+
+from __future__ import annotations
+
+from convlint.findings import ERROR, Finding
+from convlint.noqa import apply_noqa, parse_directives
+
+CODES = [f"CVL{i:03d}" for i in range(11)]
+
+
+def finding(code: str, line: int, end_line: int | None = None) -> Finding:
+    return Finding(code, ERROR, "msg", "m.py", line, 5, end_line or line, 9)
+
+
+def kept(src: str, *findings: Finding) -> list[tuple[str, int]]:
+    return [(f.code, f.line) for f in apply_noqa(list(findings), src, "m.py", CODES)]
+
+
+def test_bare_noqa_suppresses_every_code_on_its_line():
+    src = "a = 1  # noqa\nb = 2\n"
+    assert kept(src, finding("CVL004", 1), finding("CVL001", 1), finding("CVL004", 2)) == [("CVL004", 2)]
+
+
+def test_noqa_with_codes_suppresses_only_those():
+    src = "a = 1  # noqa: CVL004, CVL001\n"
+    assert kept(src, finding("CVL004", 1), finding("CVL001", 1), finding("CVL005", 1)) == [("CVL005", 1)]
+
+
+def test_noqa_is_case_insensitive_and_colon_spacing_is_free():
+    src = "a = 1  # NOQA:cvl004\nb = 2  #noqa :CVL005 CVL006\n"
+    assert kept(src, finding("CVL004", 1), finding("CVL005", 2), finding("CVL006", 2), finding("CVL001", 2)) == [("CVL001", 2)]
+
+
+def test_noqa_after_another_comment_and_other_tools_codes():
+    src = "a = 1  # type: ignore  # noqa: E501,CVL004\n"
+    assert kept(src, finding("CVL004", 1), finding("CVL005", 1)) == [("CVL005", 1)]
+
+
+def test_noqa_inside_a_string_does_not_count():
+    src = 's = "# noqa"\nt = """\n# noqa\n"""\n'
+    assert kept(src, finding("CVL004", 1), finding("CVL004", 3)) == [("CVL004", 1), ("CVL004", 3)]
+
+
+def test_convlint_ignore_with_one_and_several_codes():
+    src = "a = 1  # convlint: ignore[CVL004]\nb = 2  # convlint: ignore[CVL004,CVL005]\n"
+    got = kept(src, finding("CVL004", 1), finding("CVL005", 1), finding("CVL004", 2), finding("CVL005", 2))
+    assert got == [("CVL005", 1)]
+
+
+def test_bare_convlint_ignore_suppresses_everything_on_the_line():
+    assert kept("a = 1  # convlint: ignore\n", finding("CVL004", 1), finding("CVL001", 1)) == []
+
+
+def test_multiline_finding_is_suppressed_by_a_comment_on_its_first_line():
+    src = "x = nn.Conv2d(  # noqa: CVL001\n    3, 8, 3,\n)\ny = nn.Conv2d(\n    3, 8, 3,  # noqa: CVL001\n)\n"
+    got = kept(src, finding("CVL001", 1, end_line=3), finding("CVL001", 4, end_line=6))
+    assert got == [("CVL001", 4)]
+
+
+def test_malformed_convlint_ignore_is_reported_as_cvl000():
+    src = (
+        "a = 1  # convlint: ignore[CVL999]\n"
+        "b = 2  # convlint: ignore[CVL004\n"
+        "c = 3  # convlint: ignore[]\n"
+        "d = 4  # convlint: ignore CVL004\n"
+        "e = 5  # convlint: ignore[decoder-mismatch]\n"
+        "f = 6  # convlint: ignore[CVL004] please\n"
+    )
+    out = apply_noqa([finding("CVL004", 2)], src, "m.py", CODES)
+    problems = [f for f in out if f.code == "CVL000"]
+    assert [f.line for f in problems] == [1, 2, 3, 4, 5, 6]
+    assert all(f.severity == "error" and f.message.startswith("bad suppression comment: ") for f in problems)
+    assert "unknown rule code 'CVL999'" in problems[0].message
+    assert "missing ']'" in problems[1].message
+    assert problems[0].column == 8, "the column points at the comment (1-based)"
+    assert ("CVL004", 2) in [(f.code, f.line) for f in out], "a malformed comment suppresses nothing"
+
+
+def test_input_pragma_is_not_a_suppression():
+    d = parse_directives("class M:  # convlint: input=(1, 3, 8, 8)\n    pass\n", "m.py", CODES)
+    assert d.by_line == {} and d.problems == []
+
+
+def test_unparsable_source_still_honours_noqa_on_later_lines():
+    src = "def f(:\n    pass\nx = (  # noqa: CVL004\n"
+    assert kept(src, finding("CVL004", 3)) == []
