@@ -1,0 +1,90 @@
+"""Formatters: text (ruff-like full output), json (the DESIGN.md contract), sarif, github.
+
+Each formatter module has ``render(findings, options) -> str`` over findings already sorted
+(:func:`sort_findings`). :func:`render` dispatches by format name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Iterable, Mapping, Sequence
+
+from convlint.findings import Finding
+
+__all__ = ["FORMATS", "ReportOptions", "render", "sort_findings", "use_color", "rule_names"]
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+@dataclass
+class ReportOptions:
+    """What a formatter may need besides the findings.
+
+    ``sources`` maps a finding's path to the file's text (the runner has them); a path missing
+    there is read from disk when the text formatter shows source. ``root`` is the directory
+    SARIF URIs are relative to.
+    """
+
+    color: bool = False
+    show_source: bool = True
+    statistics: bool = False
+    quiet: bool = False
+    files_checked: int = 0
+    root: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def source_of(self, path: str) -> str | None:
+        if path in self.sources:
+            return self.sources[path]
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except OSError:
+            return None
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Sorted by path, line, column, code, message; exact duplicates removed."""
+    return sorted(set(findings), key=lambda f: (*f.sort_key(), f.end_line, f.end_column))
+
+
+def use_color(stream: IO[str] | None, env: Mapping[str, str] | None = None) -> bool:
+    """Colour when the stream is a terminal; ``NO_COLOR`` (non-empty) disables it and wins over
+    ``FORCE_COLOR`` (non-empty), which enables it on any stream."""
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def rule_names() -> dict[str, str]:
+    """code -> rule name, from the registry ({} if it cannot be imported)."""
+    try:
+        from convlint.rules import all_rules
+
+        return {code: rule.name for code, rule in all_rules().items()}
+    except ImportError:
+        return {}
+
+
+def render(fmt: str, findings: Sequence[Finding], options: ReportOptions | None = None) -> str:
+    """Render ``findings`` (sorted) in format ``fmt`` (one of :data:`FORMATS`)."""
+    options = options or ReportOptions()
+    if fmt == "text":
+        from convlint.report import text as mod
+    elif fmt == "json":
+        from convlint.report import json as mod  # type: ignore[no-redef]
+    elif fmt == "sarif":
+        from convlint.report import sarif as mod  # type: ignore[no-redef]
+    elif fmt == "github":
+        from convlint.report import github as mod  # type: ignore[no-redef]
+    else:
+        raise ValueError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    return mod.render(findings, options)

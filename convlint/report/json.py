@@ -1,0 +1,22 @@
+"""``--format json``: a JSON list of findings, as DESIGN.md specifies.
+
+Each object has ``code``, ``severity``, ``message``, ``path``, ``line``, ``column`` (1-based),
+``end_line``, ``end_column`` (exclusive) and ``fix`` (null, or ``message``, ``replacement`` and
+``edits``), plus ``notes`` (a list of strings, possibly empty).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from convlint.findings import Finding
+
+
+def render(findings: Sequence[Finding], options: object = None) -> str:
+    out = []
+    for f in findings:
+        d = f.to_json()
+        d["notes"] = list(f.notes)
+        out.append(d)
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
