@@ -281,3 +281,38 @@ def output_padding_for_size(
                 argument="output_size",
             )
     return tuple(size - lo for size, (lo, _) in zip(sizes, ranges))
+
+
+def pool_output_size(i: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1, ceil_mode: bool = False) -> int:
+    """torch's pooling output size (max/avg pool), including ``ceil_mode``'s last-window rule."""
+    span = i + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = span // stride + 1
+    if ceil_mode and (out - 1) * stride >= i + padding:
+        out -= 1
+    return out
+
+
+def torch_pool(kernel_size, stride=None, padding=0, dilation=1, *, rank: int, kind: str = "max") -> tuple[tuple[int, ...], ...]:
+    """Validate ``nn.MaxPool{rank}d`` / ``nn.AvgPool{rank}d`` arguments; returns ``(k, s, p, d)`` tuples.
+
+    Max pooling needs ``padding ≤ (d(k−1)+1) // 2``, average pooling ``padding ≤ k // 2``;
+    ``stride=None`` means the kernel size.
+    """
+    k = expand(kernel_size, rank, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else expand(stride, rank, "stride")
+    p = expand(padding, rank, "padding")
+    d = expand(dilation, rank, "dilation")
+    require_positive(k, "kernel_size")
+    require_positive(s, "stride")
+    require_positive(d, "dilation")
+    require_non_negative(p, "padding")
+    for kk, pp, dd in zip(k, p, d):
+        limit = (dd * (kk - 1) + 1) // 2 if kind == "max" else kk // 2
+        if pp > limit:
+            raise ConvArithmeticError(
+                f"padding={show(p)} must be at most half of the {'effective ' if kind == 'max' else ''}kernel size "
+                f"({limit} for kernel_size={show(k)}{f', dilation={show(d)}' if kind == 'max' and dd != 1 else ''})",
+                constraint="pool padding ≤ half the kernel",
+                argument="padding",
+            )
+    return k, s, p, d

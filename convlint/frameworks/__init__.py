@@ -1,0 +1,512 @@
+"""The framework catalogue and the one object the interpreter asks about framework values.
+
+Each framework module (``torch``, ``jax``, ``flax``) is data plus shape functions: a
+``CATALOGUE`` of qualified names, the module names it owns and aliases. Adding a framework means
+adding such a module to ``_FRAMEWORK_MODULES``; the interpreter does not change.
+"""
+
+from __future__ import annotations
+
+from convlint.frameworks import common as C
+from convlint.frameworks import flax as _flax
+from convlint.frameworks import jax as _jax
+from convlint.frameworks import torch as _torch
+from convlint.frameworks.base import Container, FwCallable, FwClass, FwModule, Layer, is_int
+from convlint.interpret import builtins as pyb
+from convlint.interpret.symbolic import Sym, is_size
+from convlint.interpret.tensor import CHANNELS_FIRST, CHANNELS_LAST, Tensor
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, SuperVal, Unknown
+
+_FRAMEWORK_MODULES = (_torch, _jax, _flax)
+
+CATALOGUE: dict = {}
+MODULES: set = set()
+ALIASES: dict = {}
+for _m in _FRAMEWORK_MODULES:
+    CATALOGUE.update(_m.CATALOGUE)
+    MODULES |= set(_m.MODULES)
+    ALIASES.update(_m.ALIASES)
+CATALOGUE.update(pyb.STDLIB)
+MODULES |= pyb.STDLIB_MODULES
+
+# Callables whose calls are conv-family sites (CVL001/CVL008 scan, shapes' op names).
+CONV_FAMILY = frozenset(
+    name
+    for name in CATALOGUE
+    if any(tag in name.rsplit(".", 1)[-1] for tag in ("Conv", "conv"))
+    and not name.endswith("conv_dimension_numbers")
+)
+
+
+def canonical(qualname: str) -> str:
+    for prefix, target in ALIASES.items():
+        if qualname == prefix:
+            return target
+        if qualname.startswith(prefix + "."):
+            return target + qualname[len(prefix) :]
+    if qualname.startswith("torch.conv") or qualname.startswith("torch.conv_transpose"):
+        return "torch.nn.functional." + qualname[len("torch.") :]
+    if qualname.startswith("torch.max_pool") or qualname.startswith("torch.avg_pool"):
+        return "torch.nn.functional." + qualname[len("torch.") :]
+    return qualname
+
+
+class Frameworks:
+    """Answers the interpreter's questions about framework values."""
+
+    # ---------------------------------------------------------------- catalogue
+    def module(self, dotted: str):
+        dotted = canonical(dotted)
+        if dotted in MODULES:
+            return FwModule(dotted)
+        return None
+
+    def lookup(self, qualname: str):
+        return CATALOGUE.get(canonical(qualname))
+
+    def is_framework_value(self, v) -> bool:
+        return isinstance(v, (FwCallable, Layer, Container, FwClass))
+
+    def module_framework(self, bases) -> str | None:
+        for b in bases:
+            if isinstance(b, FwClass):
+                return b.framework
+            if isinstance(b, ClassVal) and b.framework:
+                return b.framework
+        return None
+
+    # ---------------------------------------------------------------- attributes
+    def getattr(self, interp, obj, name):
+        if isinstance(obj, FwModule):
+            q = obj.qualname + "." + name
+            v = self.lookup(q)
+            if v is not None:
+                return v
+            if canonical(q) in MODULES:
+                return FwModule(canonical(q))
+            return Unknown(f"{q} is outside the catalogue")
+        if isinstance(obj, Tensor):
+            return tensor_attr(interp, obj, name)
+        if isinstance(obj, Layer):
+            return layer_attr(interp, obj, name)
+        if isinstance(obj, Container):
+            return container_attr(interp, obj, name)
+        if isinstance(obj, FwCallable) or isinstance(obj, FwClass):
+            return Unknown(f"attribute {name} of {obj.qualname}")
+        return MISSING
+
+    def attr_other(self, interp, obj, name):
+        return Unknown(f"attribute {name} of {type(obj).__name__}")
+
+    def instance_attr_missing(self, interp, inst: Instance, name):
+        fw = inst.cls.framework
+        if fw == "torch":
+            if name in ("register_buffer", "add_module", "register_module", "register_parameter"):
+                def reg(i, args, kwargs, node):
+                    if len(args) >= 2 and isinstance(args[0], str):
+                        inst.attrs[args[0]] = args[1]
+                    return None
+
+                return pyb.Builtin(name, reg)
+            if name == "training":
+                return Unknown("self.training")
+            return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"nn.Module.{name}"))
+        if fw == "flax":
+            if name in ("param", "variable", "make_rng", "sow", "is_initializing", "perturb"):
+                return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"flax {name}"))
+        return Unknown(f"{inst.cls.name}.{name} is not set")
+
+    def super_attr(self, interp, sup: SuperVal, name):
+        if name in ("__init__", "setup", "__post_init__"):
+            return pyb.Builtin("super." + name, lambda i, a, k, n: None)
+        return Unknown(f"super().{name}")
+
+    def on_setattr(self, interp, inst, name, value):
+        return None
+
+    def setattr_other(self, interp, obj, name, value):
+        if isinstance(obj, Layer):
+            obj.params[name] = value
+            return None
+        return None
+
+    # ---------------------------------------------------------------- subscripts / iteration
+    def subscript(self, interp, obj, key, node):
+        if isinstance(obj, Container):
+            if isinstance(obj.items, dict):
+                if isinstance(key, str) and key in obj.items:
+                    return obj.items[key]
+                if is_int(key):
+                    vals = list(obj.items.values())
+                    return vals[key] if -len(vals) <= key < len(vals) else Unknown("index")
+                return Unknown("container key")
+            if is_int(key):
+                return obj.items[key] if -len(obj.items) <= key < len(obj.items) else Unknown("index")
+            if isinstance(key, slice):
+                return Container(obj.kind, obj.items[key], obj.site, obj.name)
+            return Unknown("container index")
+        if isinstance(obj, Tensor):
+            return tensor_index(interp, obj, key)
+        return MISSING
+
+    def iterate(self, interp, v):
+        if isinstance(v, Container):
+            return v.values() if v.kind != "moduledict" else list(v.items.keys())
+        return None
+
+    def length(self, interp, v):
+        if isinstance(v, Container):
+            return len(v.items)
+        if isinstance(v, Tensor) and v.shape:
+            return v.shape[0]
+        return Unknown("len")
+
+    def truth(self, v):
+        if isinstance(v, (Layer, Container, FwCallable, FwClass, FwModule)):
+            return True
+        if isinstance(v, pyb.LazyIter):
+            return len(v.items) > 0
+        return None
+
+    def isinstance_check(self, interp, obj, t):
+        if isinstance(t, FwCallable) and isinstance(obj, Layer):
+            return obj.op == t.qualname
+        if isinstance(t, FwCallable) and isinstance(obj, Container):
+            return t.kind == "container" and t.qualname.lower().endswith(obj.kind)
+        if isinstance(t, ClassVal) and isinstance(obj, Instance):
+            return t in obj.cls.mro()
+        if isinstance(t, (FwCallable, FwClass)) and isinstance(obj, (Tensor, int, float, str, type(None), list, tuple, dict)):
+            return False
+        return None
+
+    # ---------------------------------------------------------------- arithmetic
+    def tensor_binop(self, interp, opcls, left, right, site):
+        import libcst as cst
+
+        lt = left if isinstance(left, Tensor) else None
+        rt = right if isinstance(right, Tensor) else None
+        if opcls is cst.MatrixMultiply:
+            return Tensor(None)
+        if lt is not None and rt is not None:
+            label = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/"}.get(opcls, "operator")
+            shape = C.broadcast(interp, lt, rt, site, f"'{label}'")
+            base = lt if len(lt.downs) >= len(rt.downs) else rt
+            out = base.derive(shape)
+            out.pending = tuple(dict.fromkeys(lt.pending + rt.pending))
+            out.fresh = lt.fresh and rt.fresh
+            return out
+        t = lt or rt
+        return t
+
+    def instance_binop(self, interp, opcls, left, right, node):
+        return Unknown("operator on a module")
+
+    # ---------------------------------------------------------------- calls
+    def call(self, interp, func, args, kwargs, node):
+        if isinstance(func, FwCallable):
+            return func.fn(interp, args, kwargs, node)
+        if isinstance(func, Layer):
+            return func.apply(interp, func, args, kwargs, node)
+        if isinstance(func, Container):
+            if func.kind == "sequential":
+                x = args[0] if args else Unknown("input")
+                for item in func.values():
+                    x = interp.call(item, [x], {}, node)
+                return x
+            return Unknown("calling a ModuleList")
+        if isinstance(func, FwClass):
+            return Unknown(f"instance of {func.qualname}")
+        return MISSING
+
+    def call_instance(self, interp, inst: Instance, args, kwargs, node):
+        fw = inst.cls.framework
+        if fw == "flax":
+            self.run_setup(interp, inst)
+            fn, _ = inst.cls.lookup("__call__")
+        else:
+            fn, _ = inst.cls.lookup("forward")
+            if fn is MISSING:
+                fn, _ = inst.cls.lookup("__call__")
+        if isinstance(fn, FunctionVal):
+            return interp.call_function(fn, [inst, *args], kwargs, node)
+        return Unknown(f"{inst.cls.name} has no forward")
+
+    def instantiate(self, interp, cls: ClassVal, args, kwargs, node):
+        if cls.framework != "flax":
+            return MISSING
+        inst = Instance(cls)
+        fields = [f for f in cls.fields if f[0] not in ("parent", "name")]
+        args = list(args)
+        for fname, default in fields:
+            if args:
+                inst.attrs[fname] = args.pop(0)
+            elif fname in kwargs:
+                inst.attrs[fname] = kwargs[fname]
+            elif default is not MISSING:
+                inst.attrs[fname] = default
+            else:
+                inst.attrs[fname] = Unknown(f"field {fname!r} not given")
+        post, _ = cls.lookup("__post_init__")
+        if isinstance(post, FunctionVal):
+            interp.call_function(post, [inst], {}, node)
+        return inst
+
+    def run_setup(self, interp, inst: Instance):
+        if inst.setup_done:
+            return
+        inst.setup_done = True
+        setup, _ = inst.cls.lookup("setup")
+        if isinstance(setup, FunctionVal):
+            interp.call_function(setup, [inst], {}, None)
+
+    def base_init(self, interp, cls, inst, args, kwargs, node):
+        return MISSING
+
+    # ---------------------------------------------------------------- naming
+    def name_layers(self, root) -> None:
+        """Qualified attribute names (``encoder.0.conv``) for the layers under a model instance."""
+        seen = set()
+
+        def walk(v, prefix, depth):
+            if depth > 12 or id(v) in seen:
+                return
+            if isinstance(v, Layer):
+                seen.add(id(v))
+                if v.name is None:
+                    v.name = prefix
+            elif isinstance(v, Container):
+                seen.add(id(v))
+                if v.name is None:
+                    v.name = prefix
+                items = v.items.items() if isinstance(v.items, dict) else enumerate(v.items)
+                for k, x in items:
+                    walk(x, f"{prefix}.{k}" if prefix else str(k), depth + 1)
+            elif isinstance(v, Instance):
+                seen.add(id(v))
+                for k, x in list(v.attrs.items()):
+                    walk(x, f"{prefix}.{k}" if prefix else k, depth + 1)
+            elif isinstance(v, (list, tuple)):
+                for k, x in enumerate(v):
+                    walk(x, f"{prefix}.{k}" if prefix else str(k), depth + 1)
+            elif isinstance(v, dict):
+                for k, x in v.items():
+                    if isinstance(k, str):
+                        walk(x, f"{prefix}.{k}" if prefix else k, depth + 1)
+
+        walk(root, "", 0)
+
+
+# -------------------------------------------------------------------------------- tensor methods
+
+def _dim_of(t: Tensor, d):
+    if t.shape is None or not is_int(d):
+        return Unknown("dim")
+    n = len(t.shape)
+    if not -n <= d < n:
+        return Unknown("dim out of range")
+    return t.shape[d]
+
+
+def tensor_attr(interp, t: Tensor, name: str):
+    if name == "shape":
+        return tuple(t.shape) if t.shape is not None else Unknown("shape of unknown rank")
+    if name == "ndim":
+        return len(t.shape) if t.shape is not None else Unknown("rank")
+    if name in ("T", "mT", "real", "imag", "data", "grad"):
+        return t if name not in ("T", "mT") else (t.derive(tuple(reversed(t.shape))) if t.shape is not None else t)
+    if name == "dtype" or name == "device":
+        return Unknown(name)
+
+    def method(fn):
+        return pyb.Builtin(f"Tensor.{name}", fn)
+
+    if name == "size":
+        return method(lambda i, a, k, n: (tuple(t.shape) if t.shape is not None else Unknown("size")) if not a and "dim" not in k else _dim_of(t, a[0] if a else k["dim"]))
+    if name == "dim":
+        return method(lambda i, a, k, n: len(t.shape) if t.shape is not None else Unknown("dim"))
+    if name in ("view", "reshape"):
+        def view(i, a, k, n):
+            shape = a[0] if len(a) == 1 and isinstance(a[0], (tuple, list)) else tuple(a)
+            if "shape" in k:
+                shape = k["shape"]
+            s = C.as_shape(shape)
+            return C.reshape(t, s, name) if s is not None else t.derive(None)
+
+        return method(view)
+    if name == "flatten":
+        def fl(i, a, k, n):
+            s = a[0] if a else k.get("start_dim", 0)
+            e = a[1] if len(a) > 1 else k.get("end_dim", -1)
+            return C.flatten(t, s, e, "flatten") if is_int(s) and is_int(e) else t.derive(None)
+
+        return method(fl)
+    if name in ("permute",):
+        def perm(i, a, k, n):
+            order = a[0] if len(a) == 1 and isinstance(a[0], (tuple, list)) else a
+            if t.shape is None or not all(is_int(o) for o in order) or len(order) != len(t.shape):
+                return t.derive(None)
+            return t.derive(tuple(t.shape[o] for o in order), layout=None)
+
+        return method(perm)
+    if name in ("transpose", "swapaxes"):
+        def tr(i, a, k, n):
+            if t.shape is None:
+                return t
+            if len(a) == 2 and all(is_int(x) for x in a):
+                s = list(t.shape)
+                try:
+                    s[a[0]], s[a[1]] = s[a[1]], s[a[0]]
+                except IndexError:
+                    return t.derive(None)
+                return t.derive(tuple(s), layout=None)
+            if len(a) == 1 and isinstance(a[0], (tuple, list)) and all(is_int(x) for x in a[0]) and len(a[0]) == len(t.shape):
+                return t.derive(tuple(t.shape[o] for o in a[0]), layout=None)
+            return t.derive(None)
+
+        return method(tr)
+    if name == "unsqueeze":
+        def unsq(i, a, k, n):
+            d = a[0] if a else k.get("dim")
+            if t.shape is None or not is_int(d):
+                return t.derive(None)
+            s = list(t.shape)
+            d = d if d >= 0 else len(s) + 1 + d
+            s.insert(d, 1)
+            return t.derive(tuple(s))
+
+        return method(unsq)
+    if name == "squeeze":
+        def sq(i, a, k, n):
+            if t.shape is None:
+                return t
+            if a and is_int(a[0]):
+                d = a[0]
+                if t.shape[d] == 1:
+                    s = list(t.shape)
+                    s.pop(d)
+                    return t.derive(tuple(s))
+                return t if is_int(t.shape[d]) else t.derive(None)
+            if all(is_int(x) for x in t.shape):
+                return t.derive(tuple(x for x in t.shape if x != 1))
+            return t.derive(None)
+
+        return method(sq)
+    if name in ("chunk",):
+        return method(lambda i, a, k, n: _torch._chunk(i, [t, *a], k, n))
+    if name in ("mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", "prod", "logsumexp"):
+        def red(i, a, k, n):
+            d = a[0] if a else k.get("dim", k.get("axis"))
+            keep = k.get("keepdim", k.get("keepdims", False))
+            if d is None and not a:
+                return Unknown("scalar reduction")
+            if t.shape is None:
+                return t.derive(None)
+            dims = d if isinstance(d, (tuple, list)) else (d,)
+            if not all(is_int(x) for x in dims) or keep not in (True, False):
+                return t.derive(None)
+            nn = len(t.shape)
+            dims = {x if x >= 0 else nn + x for x in dims}
+            shape = tuple((1 if j in dims else s) for j, s in enumerate(t.shape)) if keep else tuple(s for j, s in enumerate(t.shape) if j not in dims)
+            return t.derive(shape)
+
+        return method(red)
+    if name in ("expand", "repeat", "expand_as", "type_as", "masked_fill", "split", "unfold", "index_select", "gather", "scatter", "roll", "flip", "narrow", "tolist", "item", "numpy"):
+        if name in ("type_as", "masked_fill", "roll", "flip"):
+            return method(lambda i, a, k, n: t)
+        return method(lambda i, a, k, n: Unknown(f"Tensor.{name}"))
+    # everything else keeps the shape: to, float, cuda, contiguous, clone, detach, relu, sigmoid, …
+    return method(lambda i, a, k, n: t)
+
+
+def tensor_index(interp, t: Tensor, key):
+    """Indexing and slicing: known slices change sizes; a crop repairs pending mismatches."""
+    if t.shape is None:
+        return t.derive(None)
+    keys = key if isinstance(key, tuple) else (key,)
+    shape = list(t.shape)
+    out = []
+    axis = 0
+    cropped = False
+    if any(k is Ellipsis for k in keys):
+        e = keys.index(Ellipsis)
+        fill = len(shape) - (len(keys) - 1 - sum(1 for k in keys if k is None))
+        keys = keys[:e] + (slice(None),) * max(fill, 0) + keys[e + 1 :]
+    for k in keys:
+        if k is None:
+            out.append(1)
+            continue
+        if axis >= len(shape):
+            return t.derive(None)
+        d = shape[axis]
+        if isinstance(k, slice):
+            if k == slice(None):
+                out.append(d)
+            elif is_int(d):
+                out.append(len(range(d)[k]))
+                cropped = True
+            elif isinstance(d, Sym) and k.step in (None, 1) and (k.start is None or k.start >= 0) and (k.stop is None or is_int(k.stop)):
+                start = k.start or 0
+                if k.stop is None:
+                    out.append(d - start)
+                elif k.stop < 0:
+                    out.append(d + k.stop - start)
+                else:
+                    out.append(Unknown("slice of a symbolic size"))
+                cropped = True
+            else:
+                out.append(Unknown("slice"))
+                cropped = True
+        elif isinstance(k, tuple) and k and k[0] == "slice":
+            out.append(Unknown("slice with unknown bounds"))
+            cropped = True
+        elif is_int(k):
+            pass  # dimension removed
+        else:
+            return t.derive(None)
+        axis += 1
+    out.extend(shape[axis:])
+    res = t.derive(tuple(out))
+    if cropped:
+        C.repair(res)
+    return res
+
+
+def layer_attr(interp, layer: Layer, name: str):
+    if name in layer.params:
+        return layer.params[name]
+    if name == "weight":
+        return Unknown("weight")
+    return Unknown(f"{layer.op}.{name}")
+
+
+def container_attr(interp, c: Container, name: str):
+    if name == "append" and isinstance(c.items, list):
+        return pyb.Builtin("append", lambda i, a, k, n: c.items.append(a[0]) if a else None)
+    if name == "extend" and isinstance(c.items, list):
+        def ext(i, a, k, n):
+            items = i.iterate(a[0]) if a else None
+            if items is None:
+                c.items.append(Unknown("extended by unknown"))
+            else:
+                c.items.extend(items)
+
+        return pyb.Builtin("extend", ext)
+    if name == "add_module":
+        def add(i, a, k, n):
+            if len(a) == 2 and isinstance(a[0], str):
+                if isinstance(c.items, dict):
+                    c.items[a[0]] = a[1]
+                else:
+                    c.items.append(a[1])
+
+        return pyb.Builtin("add_module", add)
+    if name in ("items", "keys", "values") and isinstance(c.items, dict):
+        return pyb.Builtin(name, lambda i, a, k, n: pyb.LazyIter(getattr(c.items, name)()))
+    if name == "children":
+        return pyb.Builtin(name, lambda i, a, k, n: pyb.LazyIter(c.values()))
+    if isinstance(c.items, dict) and name in c.items:
+        return c.items[name]
+    return Unknown(f"{c.kind}.{name}")
+
+
+__all__ = ["Frameworks", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "Layer", "Container", "BoundMethod", "is_size", "CHANNELS_FIRST", "CHANNELS_LAST"]

@@ -1,0 +1,146 @@
+"""Framework values shared by every framework module: catalogue entries, layers, containers.
+
+A framework module (``torch``, ``jax``, ``flax``) contributes a table ``CATALOGUE`` of
+qualified names → :class:`FwCallable` (or :class:`FwClass`), and the shape functions behind them.
+The interpreter only ever talks to :class:`convlint.frameworks.Frameworks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from convlint.arith.core import Window
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.values import Unknown
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Signature:
+    params: tuple  # ((name, default or REQUIRED), ...)
+
+    @staticmethod
+    def of(*params) -> Signature:
+        out = []
+        for p in params:
+            if isinstance(p, tuple):
+                out.append(p)
+            else:
+                out.append((p, REQUIRED))
+        return Signature(tuple(out))
+
+    def bind(self, args, kwargs) -> dict:
+        """Map positional and keyword arguments to parameter names, defaults filled in.
+
+        A missing required argument is an :class:`Unknown`; an unknown ``**kwargs`` makes every
+        defaulted parameter unknown too (it might have been given).
+        """
+        out: dict = {}
+        names = [p[0] for p in self.params]
+        args = list(args)
+        for (name, default), value in zip(self.params, args):
+            out[name] = value
+        for k, v in kwargs.items():
+            if k in names:
+                out[k] = v
+        unknown_kw = "**" in kwargs
+        for name, default in self.params:
+            if name not in out:
+                if unknown_kw:
+                    out[name] = Unknown(f"{name} may come from **kwargs")
+                else:
+                    out[name] = Unknown(f"required argument {name!r} missing") if default is REQUIRED else default
+        return out
+
+    def index(self, name: str) -> int | None:
+        for i, (n, _) in enumerate(self.params):
+            if n == name:
+                return i
+        return None
+
+
+@dataclass(eq=False)
+class FwModule:
+    """A framework or standard-library module as a value (``torch.nn``, ``jax.lax``, ``math``)."""
+
+    qualname: str
+
+    def __repr__(self):
+        return f"<module {self.qualname}>"
+
+
+@dataclass(eq=False)
+class FwCallable:
+    qualname: str
+    fn: Callable  # fn(interp, args, kwargs, node) -> value
+    kind: str = "function"  # "layer" builds a Layer; "function" computes on tensors
+    signature: Signature | None = None
+
+    def __repr__(self):
+        return f"<{self.qualname}>"
+
+
+@dataclass(eq=False)
+class FwClass:
+    """A framework base class (``torch.nn.Module``, ``flax.linen.Module``)."""
+
+    qualname: str
+    framework: str
+
+
+@dataclass(eq=False)
+class Layer:
+    """A framework layer built at ``site`` with resolved parameters."""
+
+    op: str
+    params: dict
+    site: Any
+    framework: str
+    apply: Callable  # apply(interp, layer, args, kwargs, node) -> value
+    config: Any = None  # validated arithmetic (TorchConv, …) or None when unknown / invalid
+    name: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        return f"<layer {self.op}>"
+
+
+@dataclass(eq=False)
+class Container:
+    """``nn.Sequential`` / ``nn.ModuleList`` / ``nn.ModuleDict``."""
+
+    kind: str  # "sequential" | "modulelist" | "moduledict"
+    items: Any  # list, or dict for moduledict / OrderedDict-built Sequential
+    site: Any
+    name: str | None = None
+
+    def values(self) -> list:
+        return list(self.items.values()) if isinstance(self.items, dict) else list(self.items)
+
+
+def is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def window_out(w: Window, i):
+    """A window's output size for an int, a symbolic size, or an unknown."""
+    if isinstance(i, Unknown):
+        return i
+    if is_int(i):
+        return w.output_size(i)
+    if isinstance(i, Sym):
+        n = i + (w.pre_lo + w.pre_hi)
+        dilated = (n - 1) * w.input_dilation + 1
+        return (dilated + (w.pad_lo + w.pad_hi) - w.effective_kernel) // w.stride + 1
+    return Unknown("size")
+
+
+def describe(v) -> str:
+    if isinstance(v, Unknown):
+        return "?"
+    if isinstance(v, tuple) and v and all(x == v[0] for x in v):
+        return str(v[0])
+    return repr(v)

@@ -1,0 +1,279 @@
+"""Shape functions shared by the frameworks: merges, broadcasting, reshapes, padding, pairing."""
+
+from __future__ import annotations
+
+from convlint.frameworks.base import Layer, is_int
+from convlint.interpret.symbolic import Sym, always_differ, is_size
+from convlint.interpret.tensor import PairStep, Tensor, fmt_dim
+from convlint.interpret.trace import LayerEvent
+from convlint.interpret.values import Unknown
+
+
+def dims_equal(a, b) -> bool:
+    if is_int(a) and is_int(b):
+        return a == b
+    if isinstance(a, Sym) and isinstance(b, Sym):
+        return a == b
+    return False
+
+
+def mismatch(a, b) -> bool:
+    """Certainly different sizes (for every value of a symbolic size)."""
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        return False
+    if is_size(a) and is_size(b):
+        return always_differ(a, b)
+    return False
+
+
+def label_of(layer_or_op) -> str:
+    if isinstance(layer_or_op, Layer):
+        return layer_or_op.name or layer_or_op.op.rsplit(".", 1)[-1]
+    return str(layer_or_op).rsplit(".", 1)[-1]
+
+
+def trail(t: Tensor, axis: int) -> str:
+    """``28 → 14 → 7 → 13`` for one dimension along the tensor's history."""
+    sizes = []
+    for _label, shape in t.history:
+        if shape is not None and -len(shape) <= axis < len(shape):
+            d = fmt_dim(shape[axis])
+            if not sizes or sizes[-1] != d:
+                sizes.append(d)
+    if t.shape is not None and -len(t.shape) <= axis < len(t.shape):
+        d = fmt_dim(t.shape[axis])
+        if not sizes or sizes[-1] != d:
+            sizes.append(d)
+    return " → ".join(sizes[-8:])
+
+
+def last_layer(t: Tensor) -> str | None:
+    return t.history[-1][0] if t.history else None
+
+
+def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), params=None, kind=None, axes=(), label=None, adjoint=None):
+    """Append a layer event and return the output tensor, with pairing bookkeeping.
+
+    ``kind`` is "down" for a spatial downsampling (stride > 1), "up" for an upsampling; ``axes``
+    are the spatial axes it acts on; ``adjoint`` describes a conv for CVL007
+    (``("conv", windows)`` / ``("transpose", windows)``).
+    """
+    in_shape = x.shape if isinstance(x, Tensor) else None
+    ev = LayerEvent(
+        site=site,
+        call_site=interp.site(call_node) if call_node is not None else site,
+        op=op,
+        input=in_shape,
+        output=out_shape,
+        layer=layer,
+        params=params or {},
+        windows=tuple(windows),
+        name=layer.name if isinstance(layer, Layer) else None,
+    )
+    interp.trace.events.append(ev)
+    if not isinstance(x, Tensor):
+        return Tensor(out_shape, history=((label or op, out_shape),))
+    out = x.derive(out_shape, label=label or (layer.name if isinstance(layer, Layer) and layer.name else op.rsplit(".", 1)[-1]))
+    if out_shape is None:
+        return out
+    if kind == "down" and in_shape is not None:
+        step = PairStep(ev, tuple(in_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "out": tuple(out_shape[a] for a in axes)})
+        out.downs = x.downs + (step,)
+        interp.trace.downs.append(step)
+    elif kind == "up" and in_shape is not None:
+        partner = None
+        downs = x.downs
+        if downs:
+            partner = downs[-1]
+            out.downs = downs[:-1]
+        elif x.fresh:
+            for cand in reversed(interp.trace.downs):
+                if not cand.extra.get("paired") and len(cand.axes) == len(axes):
+                    partner = cand
+                    break
+        step = PairStep(ev, tuple(out_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "in": tuple(in_shape[a] for a in axes)})
+        if partner is not None:
+            partner.extra["paired"] = True
+            step.partner = partner
+            want = partner.sizes
+            got = step.sizes
+            if len(want) == len(got) and any(mismatch(g, w) for g, w in zip(got, want)):
+                step.mismatch = (got, want)
+                out.pending = x.pending + (step,)
+            interp.trace.ups.append(step)
+    return out
+
+
+def repair(t: Tensor) -> Tensor:
+    """The tensor was padded, cropped or resized to a chosen size: pending mismatches are handled."""
+    for step in t.pending:
+        step.repaired = True
+    t.pending = ()
+    return t
+
+
+def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
+    """numpy/torch broadcasting of two shapes; a certain mismatch is CVL005."""
+    if a is None or b is None or a.shape is None or b.shape is None:
+        return None
+    sa, sb = a.shape, b.shape
+    n = max(len(sa), len(sb))
+    sa = (1,) * (n - len(sa)) + tuple(sa)
+    sb = (1,) * (n - len(sb)) + tuple(sb)
+    out = []
+    for i, (x, y) in enumerate(zip(sa, sb)):
+        if x == 1 and is_int(x):
+            out.append(y)
+        elif y == 1 and is_int(y):
+            out.append(x)
+        elif dims_equal(x, y):
+            out.append(x)
+        elif mismatch(x, y):
+            merge_mismatch(interp, site, op_label, [a, b], axis=i - n, joined=None)
+            out.append(Unknown("broadcast mismatch"))
+        else:
+            out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else Unknown("broadcast"))
+    return tuple(out)
+
+
+def merge_mismatch(interp, site, op_label, tensors, axis, joined) -> None:
+    """CVL005 — unless an upsampling step that feeds it is already reported as CVL004."""
+    for t in tensors:
+        for step in t.pending:
+            if step.mismatch is not None and not step.repaired:
+                step.extra["merged_at"] = site
+                step.extra["merged_with"] = [u for u in tensors if u is not t]
+                return
+    a, b = tensors[0], tensors[1]
+    n = len(a.shape)
+    ax = axis if axis >= 0 else n + axis
+    la = last_layer(a) or "input"
+    lb = last_layer(b) or "input"
+    msg = (
+        f"{op_label} joins tensors that differ in dim {ax}: {fmt_dim(a.shape[ax])} (from {la}: {trail(a, ax)}) "
+        f"and {fmt_dim(b.shape[ax])} (from {lb}: {trail(b, ax)})"
+    )
+    if joined is not None:
+        msg += f"; only dim {joined} may differ"
+    interp.trace.issue("CVL005", site, msg, key=(ax,))
+
+
+def concat(interp, tensors, dim, site, op_label, stack=False):
+    """torch.cat / torch.stack / jnp.concatenate / jnp.stack."""
+    ts = [t for t in tensors if isinstance(t, Tensor)]
+    if len(ts) != len(tensors) or not ts:
+        return Tensor(None)
+    if any(t.shape is None for t in ts) or not is_int(dim):
+        return ts[0].derive(None)
+    n = len(ts[0].shape)
+    if any(len(t.shape) != n for t in ts):
+        return ts[0].derive(None)
+    d = dim if dim >= 0 else (n + 1 if stack else n) + dim
+    if not 0 <= d <= (n if stack else n - 1):
+        return ts[0].derive(None)
+    shape = list(ts[0].shape)
+    reported = False
+    for t in ts[1:]:
+        for i in range(n):
+            if not stack and i == d:
+                continue
+            if mismatch(shape[i], t.shape[i]) and not reported:
+                merge_mismatch(interp, site, op_label, [ts[0], t], axis=i, joined=None if stack else d)
+                reported = True
+    for i in range(n):
+        if stack or i != d:
+            vals = [t.shape[i] for t in ts]
+            if not all(dims_equal(vals[0], v) for v in vals):
+                shape[i] = next((v for v in vals if not isinstance(v, Unknown)), vals[0]) if not reported and not any(mismatch(vals[0], v) for v in vals) else Unknown("merge mismatch")
+    if stack:
+        shape.insert(d, len(ts))
+    else:
+        total = ts[0].shape[d]
+        for t in ts[1:]:
+            x = t.shape[d]
+            total = total + x if is_size(total) and is_size(x) else Unknown("concatenated size")
+        shape[d] = total
+    base = max(ts, key=lambda t: len(t.downs))
+    out = base.derive(tuple(shape), label=op_label)
+    out.pending = tuple(s for t in ts for s in t.pending)
+    out.fresh = all(t.fresh for t in ts)
+    return out
+
+
+def numel(shape):
+    total = 1
+    for d in shape:
+        if is_int(d):
+            total *= d
+        elif isinstance(d, Sym) and (is_int(total) or isinstance(total, Sym)):
+            total = d * total if is_int(total) else Unknown("product of sizes")
+        else:
+            return Unknown("element count")
+    return total
+
+
+def reshape(x: Tensor, new_shape, label: str) -> Tensor:
+    """view / reshape with at most one -1."""
+    if x.shape is None:
+        dims = tuple(d if (is_int(d) and d != -1) or isinstance(d, Sym) else Unknown("reshape") for d in new_shape)
+        return x.derive(dims, label=label)
+    dims = list(new_shape)
+    if sum(1 for d in dims if is_int(d) and d == -1) == 1:
+        idx = next(i for i, d in enumerate(dims) if is_int(d) and d == -1)
+        total = numel(x.shape)
+        rest = numel([d for i, d in enumerate(dims) if i != idx])
+        if is_int(total) and is_int(rest) and rest > 0 and total % rest == 0:
+            dims[idx] = total // rest
+        else:
+            dims[idx] = Unknown("inferred reshape dim")
+    dims = tuple(d if is_size(d) else Unknown("reshape") for d in dims)
+    return x.derive(dims, label=label)
+
+
+def flatten(x: Tensor, start: int, end: int, label: str) -> Tensor:
+    if x.shape is None:
+        return x.derive(None, label=label)
+    n = len(x.shape)
+    s = start if start >= 0 else n + start
+    e = end if end >= 0 else n + end
+    if not (0 <= s <= e < n):
+        return x.derive(None, label=label)
+    middle = numel(x.shape[s : e + 1])
+    return x.derive(tuple(x.shape[:s]) + (middle,) + tuple(x.shape[e + 1 :]), label=label)
+
+
+def pad_last_dims(interp, x: Tensor, pads, label: str, site=None) -> Tensor:
+    """F.pad semantics: pairs for the last dims, last dimension first; negative pads crop."""
+    if x.shape is None or not isinstance(pads, (tuple, list)) or len(pads) % 2:
+        return repair(x.derive(None if x.shape is None else tuple(Unknown("padded") for _ in x.shape), label=label))
+    shape = list(x.shape)
+    for j in range(len(pads) // 2):
+        axis = len(shape) - 1 - j
+        if axis < 0:
+            break
+        lo, hi = pads[2 * j], pads[2 * j + 1]
+        if is_size(lo) and is_size(hi) and is_size(shape[axis]):
+            shape[axis] = shape[axis] + lo + hi
+        else:
+            shape[axis] = Unknown("padding from an unknown amount")
+    out = x.derive(tuple(shape), label=label)
+    return repair(out)
+
+
+def spatial_sizes(x: Tensor, axes):
+    return tuple(x.shape[a] for a in axes)
+
+
+def unknown_tensor(reason: str, like: Tensor | None = None) -> Tensor:
+    if like is not None:
+        return like.derive(None)
+    return Tensor(None)
+
+
+def as_shape(v):
+    """A shape argument (tuple/list of sizes, or a torch.Size-like tuple) → tuple, or None."""
+    if isinstance(v, (tuple, list)) and all(is_size(d) or isinstance(d, Unknown) for d in v):
+        return tuple(v)
+    if is_int(v):
+        return (v,)
+    return None

@@ -1,0 +1,215 @@
+"""Flax linen: ``nn.Conv`` / ``nn.ConvTranspose`` / ``nn.ConvLocal`` with input features taken from
+the input (channels last), ``nn.Dense``, ``nn.avg_pool`` / ``nn.max_pool``, norms and activations.
+Modules are dataclasses: constructor arguments fill the annotated fields; ``setup`` runs before
+first use; ``@nn.compact`` layers are built and applied in one statement."""
+
+from __future__ import annotations
+
+from convlint.arith.core import ConvArithmeticError, Window
+from convlint.arith.flax import flax_conv, flax_conv_transpose, kernel_tuple
+from convlint.arith.lax import padtype_to_pads
+from convlint.frameworks import common as C
+from convlint.frameworks.base import FwCallable, FwClass, Layer, Signature, is_int, window_out
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.tensor import CHANNELS_LAST, Tensor, fmt_shape
+from convlint.interpret.values import Unknown
+
+FRAMEWORK = "flax"
+CATALOGUE: dict = {}
+MODULES = {"flax", "flax.linen", "flax.nnx"}
+ALIASES = {"flax.linen.linear": "flax.linen", "flax.linen.module": "flax.linen"}
+
+CONV_SIG = Signature.of("features", "kernel_size", ("strides", 1), ("padding", "SAME"), ("input_dilation", 1), ("kernel_dilation", 1), ("feature_group_count", 1), ("use_bias", True))
+CONVT_SIG = Signature.of("features", "kernel_size", ("strides", None), ("padding", "SAME"), ("kernel_dilation", None), ("use_bias", True))
+
+
+def _reg(name, fn, kind="function", sig=None):
+    CATALOGUE[name] = FwCallable(name, fn, kind, sig)
+
+
+def _known(*vals):
+    from convlint.interpret.interpreter import is_known
+
+    return all(is_known(v) for v in vals)
+
+
+def _t(v):
+    if isinstance(v, list):
+        return tuple(_t(x) for x in v)
+    if isinstance(v, tuple):
+        return tuple(_t(x) for x in v)
+    return v
+
+
+def _conv_build(op, transpose):
+    sig = CONVT_SIG if transpose else CONV_SIG
+
+    def build(interp, args, kwargs, node):
+        p = sig.bind(args, kwargs)
+        layer = Layer(op, p, interp.site(node), FRAMEWORK, _conv_apply, extra={"transpose": transpose, "call": node, "sig": sig})
+        ks = p["kernel_size"]
+        if _known(ks):
+            try:
+                k = kernel_tuple(_t(ks))
+                if any(v < 1 for v in k):
+                    raise ConvArithmeticError(f"kernel_size={ks!r}: every kernel size must be at least 1", constraint="kernel_size ≥ 1", argument="kernel_size")
+            except ConvArithmeticError as e:
+                interp.trace.issue("CVL001", layer.site, f"{op.rsplit('.', 1)[-1]}: {e.message}", key=(e.constraint,))
+        return layer
+
+    return build
+
+
+def _conv_apply(interp, layer: Layer, args, kwargs, node):
+    x = args[0] if args else kwargs.get("inputs", Unknown("no input"))
+    if not isinstance(x, Tensor):
+        return Tensor(None)
+    p = layer.params
+    label = layer.name or layer.op.rsplit(".", 1)[-1]
+    transpose = layer.extra["transpose"]
+    keys = ["kernel_size", "strides", "padding", "kernel_dilation"] + ([] if transpose else ["input_dilation"])
+    if x.shape is None or not _known(*(p[k] for k in keys)):
+        rank = len(p["kernel_size"]) if isinstance(p["kernel_size"], (tuple, list)) else None
+        shape = None
+        if x.shape is not None:
+            shape = tuple(x.shape[:-1]) + (p["features"] if is_int(p["features"]) else Unknown("features"),)
+            shape = tuple(shape[:1]) + tuple(Unknown("flax conv") for _ in shape[1:-1]) + shape[-1:]
+        return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=shape)
+    try:
+        k = kernel_tuple(_t(p["kernel_size"]))
+    except ConvArithmeticError:
+        return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
+    rank = len(k)
+    n = len(x.shape)
+    if n < rank + 1:
+        interp.trace.issue("CVL003", layer.site, f"{label} has a {rank}-d kernel but gets a {n}-d input {fmt_shape(x.shape)}", key=("rank",))
+        return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
+    axes = list(range(n - 1 - rank, n - 1))
+    sizes = tuple(x.shape[a] for a in axes)
+    conc = tuple(s if is_int(s) else 1 for s in sizes)
+    pad = _t(p["padding"])
+    try:
+        if transpose:
+            windows = flax_conv_transpose(conc, k, _t(p["strides"]), pad, _t(p["kernel_dilation"]))
+        else:
+            windows = flax_conv(conc, k, _t(p["strides"]), pad, _t(p["input_dilation"]), _t(p["kernel_dilation"]))
+    except ConvArithmeticError as e:
+        interp.trace.issue("CVL001", layer.site, f"{label}: {e.message}" + (f"; {e.fix}" if e.fix else ""), key=(e.constraint,))
+        return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
+    if isinstance(pad, str) and pad not in ("VALID", "CIRCULAR", "REFLECT", "CAUSAL") and not all(is_int(s) for s in sizes):
+        # SAME-like padding: the pads depend on the size, the output is ceil(i / s) (or i·s transposed)
+        strides = [w.stride for w in windows] if not transpose else [w.input_dilation for w in windows]
+        spatial = tuple((s * st if transpose else ((s + (st - 1)) // st)) if isinstance(s, Sym) else Unknown("size") for s, st in zip(sizes, strides))
+        windows_used = ()
+    else:
+        spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
+        windows_used = windows
+    empty = [o for o in spatial if is_int(o) and o < 1]
+    if empty:
+        interp.trace.issue("CVL002", layer.site, f"{label} on {fmt_shape(x.shape)} gives a zero-size output: the kernel is larger than the padded input", key=("empty",))
+        spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)
+    feats = p["features"] if is_int(p["features"]) else Unknown("features")
+    if not transpose:
+        groups = p.get("feature_group_count", 1)
+        c = x.shape[-1]
+        if is_int(c) and is_int(groups) and groups > 1 and c % groups:
+            interp.trace.issue("CVL003", layer.site, f"{label}: {c} input features are not divisible by feature_group_count={groups}", key=("groups",))
+    out_shape = tuple(x.shape[: n - 1 - rank]) + spatial + (feats,)
+    kind = None
+    if windows_used:
+        if transpose and any(w.input_dilation > 1 for w in windows_used):
+            kind = "up"
+        elif not transpose and any(w.stride > 1 for w in windows_used):
+            kind = "down"
+        elif not transpose and any(w.input_dilation > 1 for w in windows_used):
+            kind = "up"
+    return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=out_shape, windows=windows_used,
+                    params=p, kind=kind, axes=axes, adjoint=(("transpose" if transpose else "conv"), windows_used, layer))
+
+
+def _pool(op, kind):
+    sig = Signature.of("inputs", "window_shape", ("strides", None), ("padding", "VALID"))
+
+    def fn(interp, args, kwargs, node):
+        p = sig.bind(args, kwargs)
+        x = p["inputs"]
+        site = interp.site(node)
+        if not isinstance(x, Tensor):
+            return Tensor(None)
+        ws = _t(p["window_shape"])
+        if x.shape is None or not _known(ws, p["strides"], p["padding"]) or not isinstance(ws, tuple):
+            return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None)
+        rank = len(ws)
+        n = len(x.shape)
+        axes = list(range(n - 1 - rank, n - 1))
+        strides = _t(p["strides"]) if p["strides"] is not None else (1,) * rank
+        sizes = tuple(x.shape[a] for a in axes)
+        pad = _t(p["padding"])
+        if isinstance(pad, str):
+            if pad.upper() == "VALID":
+                pairs = [(0, 0)] * rank
+            elif all(is_int(s) for s in sizes):
+                pairs = padtype_to_pads(sizes, ws, strides, pad)
+            else:
+                pairs = None
+        else:
+            pairs = [tuple(q) for q in pad]
+        if pairs is None:
+            spatial = tuple(((s + (st - 1)) // st) if isinstance(s, Sym) else Unknown("pool") for s, st in zip(sizes, strides))
+            windows = ()
+        else:
+            windows = tuple(Window(k, s, 1, 1, lo, hi) for k, s, (lo, hi) in zip(ws, strides, pairs))
+            spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
+        if any(is_int(o) and o < 1 for o in spatial):
+            interp.trace.issue("CVL002", site, f"{op.rsplit('.', 1)[-1]} on {fmt_shape(x.shape)} gives a zero-size output", key=("empty",))
+            spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)
+        kindv = "down" if any(s > 1 for s in strides) else None
+        return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=tuple(x.shape[: n - 1 - rank]) + spatial + (x.shape[-1],),
+                        windows=windows, kind=kindv, axes=axes, adjoint=("pool", windows, None))
+
+    return fn
+
+
+def _dense_build(interp, args, kwargs, node):
+    p = Signature.of("features", ("use_bias", True)).bind(args, kwargs)
+    return Layer("flax.linen.Dense", p, interp.site(node), FRAMEWORK, _dense_apply)
+
+
+def _dense_apply(interp, layer, args, kwargs, node):
+    x = args[0] if args else kwargs.get("inputs", Unknown("input"))
+    if not isinstance(x, Tensor):
+        return Tensor(None)
+    f = layer.params["features"]
+    out = None if x.shape is None else tuple(x.shape[:-1]) + (f if is_int(f) else Unknown("features"),)
+    return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=out)
+
+
+def _preserve_build(op):
+    def build(interp, args, kwargs, node):
+        return Layer(op, {}, interp.site(node), FRAMEWORK, lambda i, l, a, k, n: a[0] if a and isinstance(a[0], (Tensor, Unknown)) else Tensor(None))
+
+    return build
+
+
+def _preserve_fn(interp, args, kwargs, node):
+    x = args[0] if args else Unknown("input")
+    return x if isinstance(x, (Tensor, Unknown)) else Unknown("scalar")
+
+
+def _register():
+    _reg("flax.linen.Conv", _conv_build("flax.linen.Conv", False), "layer", CONV_SIG)
+    _reg("flax.linen.ConvLocal", _conv_build("flax.linen.ConvLocal", False), "layer", CONV_SIG)
+    _reg("flax.linen.ConvTranspose", _conv_build("flax.linen.ConvTranspose", True), "layer", CONVT_SIG)
+    _reg("flax.linen.Dense", _dense_build, "layer")
+    _reg("flax.linen.avg_pool", _pool("flax.linen.avg_pool", "avg"))
+    _reg("flax.linen.max_pool", _pool("flax.linen.max_pool", "max"))
+    _reg("flax.linen.min_pool", _pool("flax.linen.min_pool", "min"))
+    for name in ("BatchNorm", "LayerNorm", "GroupNorm", "RMSNorm", "Dropout", "InstanceNorm"):
+        _reg(f"flax.linen.{name}", _preserve_build(f"flax.linen.{name}"), "layer")
+    for name in ("relu", "gelu", "silu", "swish", "sigmoid", "tanh", "elu", "leaky_relu", "softplus", "softmax", "log_softmax", "normalize"):
+        _reg(f"flax.linen.{name}", _preserve_fn)
+    CATALOGUE["flax.linen.Module"] = FwClass("flax.linen.Module", "flax")
+    CATALOGUE["flax.linen.compact"] = FwCallable("flax.linen.compact", lambda i, a, k, n: a[0] if a else Unknown("decorator"))
+
+
+_register()

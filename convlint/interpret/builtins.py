@@ -1,0 +1,602 @@
+"""Python builtins and methods of known values, for the interpreter.
+
+Each builtin computes on known values and returns :class:`Unknown` as soon as an input is not
+known well enough — it never guesses.
+"""
+
+from __future__ import annotations
+
+import math
+
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, PartialVal, Unknown
+
+
+class Builtin:
+    __slots__ = ("name", "fn")
+
+    def __init__(self, name, fn):
+        self.name = name
+        self.fn = fn  # fn(interp, args, kwargs, node)
+
+    def __repr__(self):
+        return f"<builtin {self.name}>"
+
+
+class LazyIter:
+    """The known items of zip/map/enumerate/reversed results (iterable once or many times)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = list(items)
+
+
+SUPER = Builtin("super", None)
+
+
+def _known(interp, v):
+    from convlint.interpret.interpreter import is_known
+
+    return is_known(v)
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _len(interp, args, kwargs, node):
+    if len(args) != 1:
+        return Unknown("len()")
+    v = args[0]
+    if isinstance(v, (list, tuple, dict, str, set)):
+        return len(v)
+    if isinstance(v, LazyIter):
+        return len(v.items)
+    items = interp.iterate(v)
+    if items is not None:
+        return len(items)
+    return interp.fw.length(interp, v)
+
+
+def _range(interp, args, kwargs, node):
+    if not args or not all(_int(a) for a in args) or len(args) > 3:
+        return Unknown("range of unknown bounds")
+    try:
+        return range(*args)
+    except ValueError:
+        return Unknown("range()")
+
+
+def _items(interp, v):
+    if isinstance(v, LazyIter):
+        return v.items
+    return interp.iterate(v)
+
+
+def _zip(interp, args, kwargs, node):
+    lists = [_items(interp, a) for a in args]
+    if any(x is None for x in lists):
+        return Unknown("zip of an unknown iterable")
+    return LazyIter(zip(*lists))
+
+
+def _enumerate(interp, args, kwargs, node):
+    items = _items(interp, args[0]) if args else None
+    start = args[1] if len(args) > 1 else kwargs.get("start", 0)
+    if items is None or not _int(start):
+        return Unknown("enumerate of an unknown iterable")
+    return LazyIter(enumerate(items, start))
+
+
+def _reversed(interp, args, kwargs, node):
+    items = _items(interp, args[0]) if args else None
+    if items is None:
+        return Unknown("reversed of an unknown iterable")
+    return LazyIter(reversed(items))
+
+
+def _map(interp, args, kwargs, node):
+    if len(args) < 2:
+        return Unknown("map()")
+    lists = [_items(interp, a) for a in args[1:]]
+    if any(x is None for x in lists):
+        return Unknown("map over an unknown iterable")
+    return LazyIter(interp.call(args[0], list(t), {}, node) for t in zip(*lists))
+
+
+def _filter(interp, args, kwargs, node):
+    items = _items(interp, args[1]) if len(args) == 2 else None
+    if items is None:
+        return Unknown("filter()")
+    out = []
+    for x in items:
+        t = interp.truth(x if args[0] is None else interp.call(args[0], [x], {}, node))
+        if t is None:
+            return Unknown("filter with unknown predicate")
+        if t:
+            out.append(x)
+    return LazyIter(out)
+
+
+def _list(interp, args, kwargs, node):
+    if not args:
+        return []
+    items = _items(interp, args[0])
+    return list(items) if items is not None else Unknown("list of an unknown iterable")
+
+
+def _tuple(interp, args, kwargs, node):
+    if not args:
+        return ()
+    items = _items(interp, args[0])
+    return tuple(items) if items is not None else Unknown("tuple of an unknown iterable")
+
+
+def _dict(interp, args, kwargs, node):
+    out = {}
+    if args:
+        src = args[0]
+        if isinstance(src, dict):
+            out.update(src)
+        else:
+            items = _items(interp, src)
+            if items is None:
+                return Unknown("dict of an unknown iterable")
+            for it in items:
+                if isinstance(it, (tuple, list)) and len(it) == 2 and _known(interp, it[0]):
+                    out[it[0]] = it[1]
+                else:
+                    return Unknown("dict()")
+    out.update({k: v for k, v in kwargs.items() if k != "**"})
+    return out
+
+
+def _set(interp, args, kwargs, node):
+    if not args:
+        return set()
+    items = _items(interp, args[0])
+    if items is None or not all(_known(interp, x) for x in items):
+        return Unknown("set()")
+    try:
+        return set(items)
+    except TypeError:
+        return Unknown("set()")
+
+
+def _numeric(fn, name):
+    def f(interp, args, kwargs, node):
+        vals = args
+        if len(args) == 1:
+            items = _items(interp, args[0]) if not isinstance(args[0], (int, float)) else None
+            if items is not None:
+                vals = items
+        if not vals or not all(isinstance(v, (int, float)) and not isinstance(v, bool) or isinstance(v, bool) for v in vals):
+            if name in ("max", "min") and vals and all(isinstance(v, (int, Sym)) for v in vals):
+                return Unknown(f"{name} of symbolic sizes")
+            return Unknown(f"{name} of unknown values")
+        if "key" in kwargs:
+            return Unknown(f"{name} with key=")
+        try:
+            return fn(vals)
+        except Exception:
+            return Unknown(name)
+
+    return f
+
+
+def _sum(interp, args, kwargs, node):
+    items = _items(interp, args[0]) if args else None
+    if items is None:
+        return Unknown("sum of an unknown iterable")
+    start = args[1] if len(args) > 1 else kwargs.get("start", 0)
+    total = start
+    for x in items:
+        total = interp.binop(_ADD, total, x, node)
+    return total
+
+
+def _conv(pytype, name):
+    def f(interp, args, kwargs, node):
+        if not args:
+            return pytype()
+        v = args[0]
+        if isinstance(v, Sym) and pytype is int:
+            return v
+        if isinstance(v, (int, float, str, bool)) and not (pytype is str and False):
+            try:
+                return pytype(v) if len(args) == 1 else pytype(*args)
+            except Exception:
+                return Unknown(f"{name}()")
+        return Unknown(f"{name} of an unknown value")
+
+    return f
+
+
+def _abs(interp, args, kwargs, node):
+    v = args[0] if args else None
+    return abs(v) if isinstance(v, (int, float)) else Unknown("abs()")
+
+
+def _round(interp, args, kwargs, node):
+    if args and isinstance(args[0], (int, float)) and all(_int(a) for a in args[1:]):
+        return round(*args)
+    return Unknown("round()")
+
+
+def _divmod(interp, args, kwargs, node):
+    if len(args) == 2 and all(isinstance(a, (int, float)) for a in args) and args[1] != 0:
+        return divmod(*args)
+    return Unknown("divmod()")
+
+
+def _bool(interp, args, kwargs, node):
+    if not args:
+        return False
+    t = interp.truth(args[0])
+    return Unknown("bool of an unknown") if t is None else t
+
+
+def _allany(fn):
+    def f(interp, args, kwargs, node):
+        items = _items(interp, args[0]) if args else None
+        if items is None:
+            return Unknown("all/any of unknown")
+        truths = [interp.truth(x) for x in items]
+        if any(t is None for t in truths):
+            return Unknown("all/any of unknown")
+        return fn(truths)
+
+    return f
+
+
+def _sorted(interp, args, kwargs, node):
+    items = _items(interp, args[0]) if args else None
+    if items is None or "key" in kwargs or not _known(interp, items):
+        return Unknown("sorted()")
+    try:
+        return sorted(items, reverse=bool(kwargs.get("reverse", False)))
+    except TypeError:
+        return Unknown("sorted()")
+
+
+def _isinstance(interp, args, kwargs, node):
+    if len(args) != 2:
+        return Unknown("isinstance()")
+    obj, types = args
+    types = types if isinstance(types, tuple) else (types,)
+    pytypes = []
+    for t in types:
+        if isinstance(t, Builtin) and t.name in _PYTYPES:
+            pytypes.append(_PYTYPES[t.name])
+        else:
+            r = interp.fw.isinstance_check(interp, obj, t)
+            if r is True:
+                return True
+            if r is None:
+                return Unknown("isinstance of a framework or user type")
+    if pytypes:
+        if isinstance(obj, Unknown):
+            return Unknown("isinstance of an unknown")
+        if isinstance(obj, (int, float, str, bool, list, tuple, dict, type(None), set)):
+            return isinstance(obj, tuple(pytypes))
+        if isinstance(obj, Sym):
+            return int in pytypes
+        return False if not isinstance(obj, Instance) else Unknown("isinstance")
+    return False
+
+
+def _getattr(interp, args, kwargs, node):
+    if len(args) >= 2 and isinstance(args[1], str):
+        v = interp.getattr(args[0], args[1], None)
+        if isinstance(v, Unknown) and len(args) == 3 and not isinstance(args[0], Unknown):
+            return args[2]
+        return v
+    return Unknown("getattr with an unknown name")
+
+
+def _hasattr(interp, args, kwargs, node):
+    if len(args) == 2 and isinstance(args[1], str) and isinstance(args[0], Instance):
+        if args[1] in args[0].attrs:
+            return True
+        v, _ = args[0].cls.lookup(args[1])
+        return True if v is not MISSING else Unknown("hasattr")
+    return Unknown("hasattr")
+
+
+def _setattr(interp, args, kwargs, node):
+    if len(args) == 3 and isinstance(args[1], str):
+        interp.setattr(args[0], args[1], args[2])
+    return None
+
+
+def _print(interp, args, kwargs, node):
+    return None
+
+
+def _type(interp, args, kwargs, node):
+    if len(args) == 1 and isinstance(args[0], Instance):
+        return args[0].cls
+    return Unknown("type()")
+
+
+def _iter(interp, args, kwargs, node):
+    items = _items(interp, args[0]) if args else None
+    if items is None:
+        return Unknown("iter()")
+    return _Iterator(items)
+
+
+class _Iterator:
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = list(items)
+
+
+def _next(interp, args, kwargs, node):
+    it = args[0] if args else None
+    if isinstance(it, _Iterator) and it.items:
+        return it.items.pop(0)
+    return Unknown("next()")
+
+
+def _partial(interp, args, kwargs, node):
+    if not args:
+        return Unknown("partial()")
+    return PartialVal(args[0], list(args[1:]), dict(kwargs))
+
+
+def _math1(fn, name, result_int=False):
+    def f(interp, args, kwargs, node):
+        if args and all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+            try:
+                return fn(*args)
+            except Exception:
+                return Unknown(f"math.{name}")
+        return Unknown(f"math.{name} of an unknown")
+
+    return f
+
+
+def _ordered_dict(interp, args, kwargs, node):
+    return _dict(interp, args, kwargs, node)
+
+
+def _namedtuple_like(interp, args, kwargs, node):
+    return Unknown("namedtuple")
+
+
+_PYTYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple, "dict": dict, "set": set}
+
+BUILTINS = {
+    "len": Builtin("len", _len),
+    "range": Builtin("range", _range),
+    "zip": Builtin("zip", _zip),
+    "enumerate": Builtin("enumerate", _enumerate),
+    "reversed": Builtin("reversed", _reversed),
+    "map": Builtin("map", _map),
+    "filter": Builtin("filter", _filter),
+    "list": Builtin("list", _list),
+    "tuple": Builtin("tuple", _tuple),
+    "dict": Builtin("dict", _dict),
+    "set": Builtin("set", _set),
+    "frozenset": Builtin("frozenset", _set),
+    "max": Builtin("max", _numeric(max, "max")),
+    "min": Builtin("min", _numeric(min, "min")),
+    "sum": Builtin("sum", _sum),
+    "int": Builtin("int", _conv(int, "int")),
+    "float": Builtin("float", _conv(float, "float")),
+    "str": Builtin("str", _conv(str, "str")),
+    "abs": Builtin("abs", _abs),
+    "round": Builtin("round", _round),
+    "divmod": Builtin("divmod", _divmod),
+    "bool": Builtin("bool", _bool),
+    "all": Builtin("all", _allany(all)),
+    "any": Builtin("any", _allany(any)),
+    "sorted": Builtin("sorted", _sorted),
+    "isinstance": Builtin("isinstance", _isinstance),
+    "getattr": Builtin("getattr", _getattr),
+    "hasattr": Builtin("hasattr", _hasattr),
+    "setattr": Builtin("setattr", _setattr),
+    "print": Builtin("print", _print),
+    "type": Builtin("type", _type),
+    "iter": Builtin("iter", _iter),
+    "next": Builtin("next", _next),
+    "super": SUPER,
+    "object": ClassVal(None, None, "object", []),
+    "NotImplementedError": Builtin("NotImplementedError", lambda i, a, k, n: Unknown("exception")),
+    "ValueError": Builtin("ValueError", lambda i, a, k, n: Unknown("exception")),
+    "Exception": Builtin("Exception", lambda i, a, k, n: Unknown("exception")),
+    "RuntimeError": Builtin("RuntimeError", lambda i, a, k, n: Unknown("exception")),
+    "TypeError": Builtin("TypeError", lambda i, a, k, n: Unknown("exception")),
+    "AssertionError": Builtin("AssertionError", lambda i, a, k, n: Unknown("exception")),
+    "KeyError": Builtin("KeyError", lambda i, a, k, n: Unknown("exception")),
+}
+
+# Standard-library modules the interpreter understands, as catalogue entries.
+STDLIB = {
+    "functools.partial": Builtin("partial", _partial),
+    "collections.OrderedDict": Builtin("OrderedDict", _ordered_dict),
+    "collections.namedtuple": Builtin("namedtuple", _namedtuple_like),
+    "typing.OrderedDict": Builtin("OrderedDict", _ordered_dict),
+    "math.floor": Builtin("floor", _math1(math.floor, "floor")),
+    "math.ceil": Builtin("ceil", _math1(math.ceil, "ceil")),
+    "math.sqrt": Builtin("sqrt", _math1(math.sqrt, "sqrt")),
+    "math.log2": Builtin("log2", _math1(math.log2, "log2")),
+    "math.log": Builtin("log", _math1(math.log, "log")),
+    "math.prod": Builtin("prod", lambda i, a, k, n: math.prod(a[0]) if a and isinstance(a[0], (list, tuple)) and all(isinstance(x, int) for x in a[0]) else Unknown("prod")),
+    "math.gcd": Builtin("gcd", _math1(math.gcd, "gcd")),
+    "math.pi": math.pi,
+    "math.inf": math.inf,
+    "math.isqrt": Builtin("isqrt", _math1(math.isqrt, "isqrt")),
+    "operator.mul": Builtin("mul", _math1(lambda a, b: a * b, "mul")),
+}
+STDLIB_MODULES = {"functools", "collections", "typing", "math", "operator"}
+
+
+_ADD = None  # set below to cst.Add, avoiding a libcst import at the top for clarity
+
+
+def _init_add():
+    global _ADD
+    import libcst as cst
+
+    _ADD = cst.Add
+
+
+_init_add()
+
+
+# ---------------------------------------------------------------------- methods of known values
+
+def _method(obj, name):
+    return Builtin(f"{type(obj).__name__}.{name}", None)
+
+
+_LIST_MUTATORS = {"append", "extend", "insert", "pop", "reverse", "remove", "clear", "sort"}
+
+
+def attr_of(interp, obj, name: str):
+    """An attribute of a known Python value (mostly bound methods)."""
+    if isinstance(obj, list):
+        return _list_method(obj, name)
+    if isinstance(obj, dict):
+        return _dict_method(obj, name)
+    if isinstance(obj, tuple):
+        if name in ("index", "count"):
+            return Builtin(f"tuple.{name}", lambda i, a, k, n: _safe(getattr(obj, name), a))
+        return Unknown(f"tuple.{name}")
+    if isinstance(obj, str):
+        if name in ("format", "lower", "upper", "startswith", "endswith", "split", "join", "replace", "strip", "title", "capitalize"):
+            def m(i, a, k, n):
+                if not all(isinstance(x, (str, int, float)) or (isinstance(x, (list, tuple)) and all(isinstance(y, str) for y in x)) for x in [*a, *k.values()]):
+                    return Unknown(f"str.{name}")
+                return _safe(getattr(obj, name), a, k)
+
+            return Builtin(f"str.{name}", m)
+        return Unknown(f"str.{name}")
+    if isinstance(obj, LazyIter):
+        return Unknown("attribute of an iterator")
+    if isinstance(obj, (int, float)) and name in ("real", "imag"):
+        return getattr(obj, name)
+    return interp.fw.attr_other(interp, obj, name)
+
+
+def _safe(fn, args, kwargs=None):
+    try:
+        return fn(*args, **(kwargs or {}))
+    except Exception:
+        return Unknown("method call failed")
+
+
+def _list_method(lst: list, name: str):
+    if name == "append":
+        return Builtin("list.append", lambda i, a, k, n: lst.append(a[0]) if a else None)
+    if name == "extend":
+        def ext(i, a, k, n):
+            items = _items(i, a[0]) if a else None
+            if items is None:
+                lst.append(Unknown("extended by an unknown iterable"))
+            else:
+                lst.extend(items)
+
+        return Builtin("list.extend", ext)
+    if name == "insert":
+        def ins(i, a, k, n):
+            if len(a) == 2 and _int(a[0]):
+                lst.insert(a[0], a[1])
+            else:
+                lst[:] = [Unknown("insert at an unknown index")]
+
+        return Builtin("list.insert", ins)
+    if name == "pop":
+        def pop(i, a, k, n):
+            if not lst:
+                return Unknown("pop from an empty list")
+            if not a:
+                return lst.pop()
+            if _int(a[0]) and -len(lst) <= a[0] < len(lst):
+                return lst.pop(a[0])
+            return Unknown("pop at an unknown index")
+
+        return Builtin("list.pop", pop)
+    if name == "reverse":
+        return Builtin("list.reverse", lambda i, a, k, n: lst.reverse())
+    if name == "copy":
+        return Builtin("list.copy", lambda i, a, k, n: list(lst))
+    if name in ("index", "count"):
+        return Builtin(f"list.{name}", lambda i, a, k, n: _safe(getattr(lst, name), a) if _known(i, a) and _known(i, lst) else Unknown(f"list.{name}"))
+    if name == "remove":
+        def rem(i, a, k, n):
+            if _known(i, a) and _known(i, lst):
+                try:
+                    lst.remove(a[0])
+                except ValueError:
+                    pass
+            else:
+                lst[:] = [Unknown("remove from a list of unknowns")]
+
+        return Builtin("list.remove", rem)
+    if name == "clear":
+        return Builtin("list.clear", lambda i, a, k, n: lst.clear())
+    if name == "sort":
+        def srt(i, a, k, n):
+            if "key" in k or not _known(i, lst):
+                lst[:] = [Unknown("sorted with a key")] * len(lst)
+                return None
+            try:
+                lst.sort(reverse=bool(k.get("reverse", False)))
+            except TypeError:
+                pass
+
+        return Builtin("list.sort", srt)
+    return Unknown(f"list.{name}")
+
+
+def _dict_method(d: dict, name: str):
+    if name == "get":
+        def get(i, a, k, n):
+            if not a or not _known(i, a[0]):
+                return Unknown("dict.get of an unknown key")
+            try:
+                return d.get(a[0], a[1] if len(a) > 1 else None)
+            except TypeError:
+                return Unknown("dict.get")
+
+        return Builtin("dict.get", get)
+    if name in ("items", "keys", "values"):
+        return Builtin(f"dict.{name}", lambda i, a, k, n: LazyIter(getattr(d, name)()))
+    if name == "update":
+        def upd(i, a, k, n):
+            if a and isinstance(a[0], dict):
+                d.update(a[0])
+            d.update({kk: vv for kk, vv in k.items() if kk != "**"})
+
+        return Builtin("dict.update", upd)
+    if name == "pop":
+        def pop(i, a, k, n):
+            if a and _known(i, a[0]):
+                try:
+                    return d.pop(a[0], *a[1:2]) if len(a) > 1 or a[0] in d else Unknown("dict.pop of a missing key")
+                except TypeError:
+                    return Unknown("dict.pop")
+            return Unknown("dict.pop")
+
+        return Builtin("dict.pop", pop)
+    if name == "setdefault":
+        def sd(i, a, k, n):
+            if a and _known(i, a[0]):
+                try:
+                    return d.setdefault(a[0], a[1] if len(a) > 1 else None)
+                except TypeError:
+                    return Unknown("dict.setdefault")
+            return Unknown("dict.setdefault")
+
+        return Builtin("dict.setdefault", sd)
+    if name == "copy":
+        return Builtin("dict.copy", lambda i, a, k, n: dict(d))
+    return Unknown(f"dict.{name}")
+
+
+__all__ = ["BUILTINS", "STDLIB", "STDLIB_MODULES", "Builtin", "LazyIter", "SUPER", "attr_of", "FunctionVal"]

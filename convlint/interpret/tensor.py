@@ -1,0 +1,103 @@
+"""Abstract tensors: a shape whose dims are ints, symbolic sizes or unknowns, with provenance.
+
+``history`` records the layers that made the tensor (for messages such as ``28 → 14 → 7 → 13``);
+``downs`` is the stack of downsampling steps along its data flow, which upsampling steps pop
+(decoder/encoder pairing); ``pending`` holds upsampling steps whose size mismatch has not been
+repaired (by ``F.pad``, a crop or a resize to an explicit size) yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.values import Unknown
+
+CHANNELS_FIRST = "channels_first"  # torch: (N, C, *spatial)
+CHANNELS_LAST = "channels_last"  # flax / NHWC: (N, *spatial, C)
+
+HISTORY_LIMIT = 16
+
+
+@dataclass(eq=False)
+class Tensor:
+    shape: tuple | None  # None: rank unknown
+    layout: str | None = None
+    history: tuple = ()  # ((label, shape), ...)
+    downs: tuple = ()  # (PairStep, ...)
+    pending: tuple = ()  # (PairStep, ...) upsampling steps with unrepaired mismatch
+    fresh: bool = False  # built from a literal shape (jnp.ones((…))): not on a model's data path
+    entry: bool = False  # a model's input whose rank is unknown
+    framework: str | None = None
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    def derive(self, shape, label: str | None = None, **changes) -> Tensor:
+        hist = self.history
+        if label is not None:
+            hist = (hist + ((label, shape),))[-HISTORY_LIMIT:]
+        return replace(self, shape=shape, history=hist, entry=False, **changes)
+
+    def spatial_axes(self, rank: int | None = None) -> list[int] | None:
+        """Indices of the spatial dims for a ``rank``-d op (or all of them)."""
+        if self.shape is None:
+            return None
+        n = len(self.shape)
+        if self.layout == CHANNELS_LAST:
+            first = 1 if rank is None else n - 1 - rank
+            return list(range(max(first, 0), n - 1))
+        first = 2 if rank is None else n - rank
+        return list(range(max(first, 0), n))
+
+    def channel_axis(self, rank: int | None = None) -> int | None:
+        if self.shape is None:
+            return None
+        n = len(self.shape)
+        if self.layout == CHANNELS_LAST:
+            return n - 1
+        if rank is not None:
+            return n - rank - 1 if n - rank - 1 >= 0 else None
+        return 1 if n > 1 else None
+
+
+@dataclass(eq=False)
+class PairStep:
+    """A spatial resampling step on the forward path: a downsampling (its input size) or an upsampling."""
+
+    event: object  # the trace event
+    sizes: tuple  # the spatial sizes it saw: input for a downsampling, output for an upsampling
+    axes: tuple = ()
+    repaired: bool = False
+    mismatch: object = None
+    partner: object = None
+    extra: dict = field(default_factory=dict)
+
+
+def fmt_dim(d) -> str:
+    if isinstance(d, Unknown):
+        return "?"
+    return str(d)
+
+
+def fmt_shape(shape) -> str:
+    if shape is None:
+        return "(?)"
+    return "(" + ", ".join(fmt_dim(d) for d in shape) + ")"
+
+
+def json_dim(d):
+    if isinstance(d, bool):
+        return None
+    if isinstance(d, int):
+        return d
+    if isinstance(d, Sym):
+        return str(d)
+    return None
+
+
+def json_shape(shape):
+    if shape is None:
+        return None
+    return [json_dim(d) for d in shape]

@@ -1,0 +1,134 @@
+"""Abstract values of the interpreter.
+
+Known Python values are plain Python objects (ints, strings, tuples, lists, dicts — so
+``append``/``reverse`` and aliasing behave as in Python); everything else is one of the classes
+below. :class:`Unknown` spreads through every operation and never becomes a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+
+class Unknown:
+    """A value the interpreter could not determine; ``reason`` says why (for CVL008)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str = "unknown"):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unknown({self.reason!r})"
+
+    def __bool__(self):  # pragma: no cover - guarded by the interpreter
+        raise TypeError("truth value of an Unknown")
+
+
+def is_unknown(v) -> bool:
+    return isinstance(v, Unknown)
+
+
+@dataclass(eq=False)
+class Site:
+    """Where something was built or called: a CST node in a module of the project."""
+
+    module: Any  # ModuleInfo
+    node: cst.CSTNode
+
+    @property
+    def path(self) -> str:
+        return self.module.path
+
+
+@dataclass(eq=False)
+class FunctionVal:
+    node: cst.FunctionDef | cst.Lambda
+    module: Any  # ModuleInfo
+    closure: Any  # Scope the function was defined in
+    defaults: dict[str, Any]
+    name: str
+    qualname: str
+    owner: Any = None  # ClassVal for methods
+    decorators: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<function {self.qualname}>"
+
+
+@dataclass(eq=False)
+class ClassVal:
+    node: cst.ClassDef | None
+    module: Any
+    name: str
+    bases: list
+    attrs: dict[str, Any] = field(default_factory=dict)
+    framework: str | None = None  # "torch" / "flax" when it derives from nn.Module
+    fields: list[tuple[str, Any]] = field(default_factory=list)  # flax dataclass fields (name, default or MISSING)
+
+    def lookup(self, name: str):
+        for cls in self.mro():
+            if name in cls.attrs:
+                return cls.attrs[name], cls
+        return MISSING, None
+
+    def mro(self) -> list[ClassVal]:
+        out: list[ClassVal] = []
+        stack = [self]
+        while stack:
+            c = stack.pop(0)
+            if c in out:
+                continue
+            out.append(c)
+            stack.extend(b for b in c.bases if isinstance(b, ClassVal))
+        return out
+
+    def __repr__(self) -> str:
+        return f"<class {self.name}>"
+
+
+@dataclass(eq=False)
+class Instance:
+    cls: ClassVal
+    attrs: dict[str, Any] = field(default_factory=dict)
+    setup_done: bool = False
+
+    def __repr__(self) -> str:
+        return f"<{self.cls.name} instance>"
+
+
+@dataclass(eq=False)
+class BoundMethod:
+    func: Any
+    self_val: Any
+
+
+@dataclass(eq=False)
+class PartialVal:
+    func: Any
+    args: list
+    kwargs: dict
+
+
+@dataclass(eq=False)
+class ExternalRef:
+    """A name from an imported package that is not in the framework catalogue (e.g. ``torch.optim``)."""
+
+    qualname: str
+
+
+@dataclass(eq=False)
+class SuperVal:
+    cls: ClassVal
+    self_val: Any
+
+
+class _Missing:
+    def __repr__(self):
+        return "MISSING"
+
+
+MISSING = _Missing()
