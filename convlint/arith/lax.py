@@ -219,6 +219,22 @@ def lax_conv_transpose(
     rhs_d = _vector(rhs_dilation, rank, "rhs_dilation")
     require_positive(rhs_d, "rhs_dilation")
     eff = [dd * (kk - 1) + 1 for kk, dd in zip(k, rhs_d)]
+    if use_consistent_padding and isinstance(padding, str) and padding not in ("SAME", "VALID"):
+        raise ConvArithmeticError(
+            f"padding={padding!r} with use_consistent_padding=True: only 'SAME', 'VALID' or (low, high) pairs",
+            constraint="padding is 'SAME', 'VALID' or pairs",
+            argument="padding",
+            fix="write 'SAME' or 'VALID' in upper case",
+        )
+    if use_consistent_padding and not isinstance(padding, str) and isinstance(padding, (tuple, list)):
+        # jax reads each pair with isinstance(pair, tuple): a list pair is "an invalid padding mode"
+        for pair in padding:
+            if not isinstance(pair, tuple):
+                raise ConvArithmeticError(
+                    f"padding={padding!r} with use_consistent_padding=True: {pair!r} must be a tuple",
+                    constraint="(low, high) pairs are tuples",
+                    argument="padding",
+                )
     if isinstance(padding, str) and padding not in ("SAME", "VALID"):
         # lax only special-cases the exact strings; any other string reaches conv_general_dilated,
         # which rejects string padding together with input dilation (the strides).

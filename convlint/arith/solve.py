@@ -83,8 +83,10 @@ class TransposeSolution:
     ``canonical`` is the transposed conv in canonical form (``lhs_dilation = s``, ``rhs_dilation =
     d``, padding ``(d(k−1) − lo, d(k−1) − hi + r)`` with ``r`` the rows the direct conv drops), which
     maps ``o`` back to ``i`` and is the gradient of the direct conv. ``torch_padding`` /
-    ``torch_output_padding`` express it for ``ConvTranspose`` when the direct padding is symmetric
-    (else ``torch_exact`` is False and the torch arguments only restore the shape).
+    ``torch_output_padding`` are ``ConvTranspose`` arguments: with ``torch_exact`` True they compute
+    exactly the canonical window (always so for a symmetric direct padding); with ``torch_exact``
+    False they only restore the shape; both are None when no ``ConvTranspose`` (symmetric padding,
+    ``0 ≤ output_padding < max(stride, dilation)``) maps ``o`` back to ``i``.
     """
 
     i: int
@@ -94,8 +96,8 @@ class TransposeSolution:
     dilation: int
     direct: PaddingSolution
     canonical: Window
-    torch_padding: int
-    torch_output_padding: int
+    torch_padding: int | None
+    torch_output_padding: int | None
     torch_exact: bool
 
     @property
@@ -132,14 +134,17 @@ def solve_transpose(i: int, kernel: int, stride: int = 1, padding: int | tuple[i
     canonical = Window(kernel, 1, dilation, stride, eff - lo, eff - hi + r)
     assert_maps(o, i, canonical)
     # torch ConvTranspose: lo_t = eff - p, hi_t = lo_t + op  ⇒  p = lo, op = r + lo - hi.
-    p = lo
-    op = i - ((o - 1) * stride - 2 * p + eff + 1)
-    exact = lo == hi
+    p: int | None = lo
+    op: int | None = r + lo - hi
+    exact = True
     if op < 0 or not (op < stride or op < dilation):
-        # keep the shape with the largest padding that still works
-        p = min(lo, hi)
-        op = i - ((o - 1) * stride - 2 * p + eff + 1)
+        # not expressible exactly: the torch arguments that at least restore the shape, if any
         exact = False
+        try:
+            args = solve_torch_transpose(o, i, kernel, stride, dilation)
+            p, op = args.padding, args.output_padding
+        except ConvArithmeticError:
+            p = op = None
     return TransposeSolution(i, o, kernel, stride, dilation, PaddingSolution(lo, hi), canonical, p, op, exact)
 
 
