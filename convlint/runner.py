@@ -88,7 +88,7 @@ def _cvl000(path: Path, reason: str) -> Finding:
 _worker_project: Any = None
 
 
-def _analyze_one(project: Any, analyze_file: Any, path: Path, text: str) -> tuple[list[Finding], dict[str, str | None]]:
+def _analyze_one(project: Any, analyze_file: Any, path: str, text: str) -> tuple[list[Finding], dict[str, str | None]]:
     result = analyze_file(project, path, text)
     findings = list(getattr(result, "findings", ()) or ())
     deps = dict(getattr(result, "deps", {}) or {})
@@ -109,7 +109,7 @@ def _pool_chunk(items: list[tuple[str, str]]) -> list[tuple[str, Any, Any, str |
     out = []
     for path, text in items:
         try:
-            findings, deps = _analyze_one(_worker_project, analyze_file, Path(path), text)
+            findings, deps = _analyze_one(_worker_project, analyze_file, path, text)
             out.append((path, findings, deps, None))
         except Exception as exc:  # reported by the parent as an internal error for this file
             out.append((path, None, None, _describe(exc)))
@@ -179,13 +179,13 @@ def run_check(
         todo.append(src)
 
     if todo:
-        results, errs, warns = _analyze(todo, config, effective_jobs(jobs, config))
+        results, errs, warns = _analyze(todo, config, effective_jobs(jobs, config), base)
         errors.extend(errs)
         warnings.extend(warns)
         for src in todo:
             if src.path not in results:
                 continue
-            findings, deps = results[src.path]
+            findings, deps = _absolute(*results[src.path], base)
             raw.extend(findings)
             if cache is not None:
                 cache.put(src.path, src.sha256, findings, deps)
@@ -203,7 +203,7 @@ def run_check(
     )
 
 
-def _analyze(todo: list[SourceFile], config: Config, jobs: int) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str], list[str]]:
+def _analyze(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str], list[str]]:
     """Run the analysis over ``todo``; returns results by path, error lines and warning lines."""
     try:
         from convlint.analysis import Project, analyze_file
@@ -214,20 +214,20 @@ def _analyze(todo: list[SourceFile], config: Config, jobs: int) -> tuple[dict[Pa
     warnings: list[str] = []
     if jobs > 1 and len(todo) >= POOL_THRESHOLD:
         try:
-            res, errs = _analyze_pool(todo, config, jobs)
+            res, errs = _analyze_pool(todo, config, jobs, cwd)
             return res, errs, warnings
         except Exception as exc:  # e.g. no process support in this environment: go serial
             warnings.append(f"process pool failed ({_describe(exc)}); analysing serially instead")
     project = Project(root=config.root, config=config)
     for src in todo:
         try:
-            results[src.path] = _analyze_one(project, analyze_file, src.path, src.text)
+            results[src.path] = _analyze_one(project, analyze_file, str(src.path), src.text)
         except Exception as exc:
-            errors.append(f"{src.path}: internal error while analysing: {_describe(exc)}")
+            errors.append(f"{display_path(src.path, cwd)}: internal error while analysing: {_describe(exc)}")
     return results, errors, warnings
 
 
-def _analyze_pool(todo: list[SourceFile], config: Config, jobs: int) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str]]:
+def _analyze_pool(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str]]:
     from concurrent.futures import ProcessPoolExecutor
 
     workers = max(1, min(jobs, len(todo) // 8))
@@ -241,10 +241,20 @@ def _analyze_pool(todo: list[SourceFile], config: Config, jobs: int) -> tuple[di
         for chunk_out in pool.map(_pool_chunk, chunks):
             for path, findings, deps, err in chunk_out:
                 if err is not None:
-                    errors.append(f"{path}: internal error while analysing: {err}")
+                    errors.append(f"{display_path(path, cwd)}: internal error while analysing: {err}")
                 else:
                     results[Path(path)] = (findings, deps)
     return results, errors
+
+
+def _absolute(findings: list[Finding], deps: dict[str, str | None], cwd: Path) -> tuple[list[Finding], dict[str, str | None]]:
+    """Make finding and dependency paths absolute (the engine gives them relative to the working
+    directory), so that cache entries do not depend on where convlint was run from."""
+    out = []
+    for f in findings:
+        p = os.path.normpath(os.path.join(cwd, f.path))
+        out.append(f if f.path == p else _with_path(f, p))
+    return out, {os.path.normpath(os.path.join(cwd, k)): v for k, v in deps.items()}
 
 
 def _finish(raw: list[Finding], config: Config, cwd: Path, texts: dict[Path, str]) -> tuple[list[Finding], dict[str, str]]:
@@ -254,8 +264,7 @@ def _finish(raw: list[Finding], config: Config, cwd: Path, texts: dict[Path, str
 
     by_file: dict[Path, list[Finding]] = {}
     for f in raw:
-        p = Path(f.path)
-        absolute = Path(os.path.normpath(p if p.is_absolute() else config.root / p))
+        absolute = Path(os.path.normpath(os.path.join(cwd, f.path)))
         if not config.is_selected(f.code, absolute):
             continue
         by_file.setdefault(absolute, []).append(f)

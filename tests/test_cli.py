@@ -40,20 +40,21 @@ def analyze_file(project, path, text):
         with open(log, "a") as fh:
             fh.write(f"{os.getpid()} {Path(path).name}\\n")
     out, deps = [], {}
+    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)  # as the real engine
     for no, line in enumerate(text.splitlines(), 1):
         col = len(line) - len(line.lstrip()) + 1
         if "padding=-1" in line:
             i = line.index("padding=-1")
             fix = Fix("use padding=0", "padding=0", ((no, i + 1, no, i + 11, "padding=0"),))
-            out.append(Finding("CVL001", "error", "padding must not be negative, got -1", str(path), no, col, no, len(line) + 1, fix=fix))
+            out.append(Finding("CVL001", "error", "padding must not be negative, got -1", shown, no, col, no, len(line) + 1, fix=fix))
         if "stride=3" in line:
-            out.append(Finding("CVL006", "warning", "stride 3 drops trailing rows", str(path), no, col, no, len(line) + 1))
+            out.append(Finding("CVL006", "warning", "stride 3 drops trailing rows", shown, no, col, no, len(line) + 1))
         if "UNKNOWN" in line:
-            out.append(Finding("CVL008", "info", "kernel_size could not be resolved", str(path), no, col, no, len(line) + 1))
+            out.append(Finding("CVL008", "info", "kernel_size could not be resolved", shown, no, col, no, len(line) + 1))
         if "# dep: " in line:
             dep = line.split("# dep: ")[1].strip()
             p = Path(project.root) / dep
-            deps[dep] = hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None
+            deps[os.path.relpath(p)] = hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None
         if "CRASH" in line:
             raise RuntimeError("fake engine crash")
     return FileResult(out, deps)
@@ -306,6 +307,20 @@ def test_cache_is_used_and_invalidated_by_content_and_dependencies(fake_engine, 
     assert analysed() == ["enc.py", "parts.py"], "a changed dependency re-checks its dependant"
     run(repo, "check", "--no-cache", fake=fake_engine, env=env)
     assert analysed() == ["enc.py", "parts.py"]
+
+
+def test_running_from_a_subdirectory_with_the_config_above(fake_engine, repo, tmp_path):
+    (repo / "pyproject.toml").write_text('[tool.convlint]\nignore = ["CVL006"]\n')
+    (repo / "parts.py").write_text("import torch.nn as nn\nB = nn.Conv2d(3, 3, 3)\n")
+    (repo / "models" / "enc.py").write_text(MODEL + "# dep: parts.py\n")
+    top = run(repo, "check", "--format", "json", fake=fake_engine)
+    sub = run(repo / "models", "check", "--format", "json", fake=fake_engine)  # served from the cache
+    assert [(d["path"], d["code"]) for d in json.loads(top.stdout)] == [("models/enc.py", "CVL001")]
+    assert [(d["path"], d["code"]) for d in json.loads(sub.stdout)] == [("enc.py", "CVL001")]
+    log = tmp_path / "a.log"
+    (repo / "parts.py").write_text("import torch.nn as nn\nB = nn.Conv2d(3, 3, 5)\n")
+    run(repo / "models", "check", fake=fake_engine, env={"FAKE_ANALYSIS_LOG": str(log)})
+    assert "enc.py" in log.read_text(), "the dependency recorded from the top is found from below"
 
 
 def test_output_file_and_formats(fake_engine, repo):
