@@ -121,6 +121,7 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
     sa = (1,) * (n - len(sa)) + tuple(sa)
     sb = (1,) * (n - len(sb)) + tuple(sb)
     out = []
+    reported = False
     for i, (x, y) in enumerate(zip(sa, sb)):
         if x == 1 and is_int(x):
             out.append(y)
@@ -129,7 +130,9 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
         elif dims_equal(x, y):
             out.append(x)
         elif mismatch(x, y):
-            merge_mismatch(interp, site, op_label, [a, b], axis=i - n, joined=None)
+            if not reported:
+                merge_mismatch(interp, site, op_label, [a, b], axis=i - n, joined=None)
+                reported = True
             out.append(Unknown("broadcast mismatch"))
         else:
             out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else Unknown("broadcast"))

@@ -88,6 +88,7 @@ def make_conv_layer(op, rank, transposed, lazy):
         site = interp.site(node)
         layer = Layer(op, p, site, FRAMEWORK, _conv_apply, extra={"rank": rank, "transposed": transposed, "call": node, "sig": sig})
         layer.config = _conv_config(interp, layer, report=True)
+        interp.trace.layers.append(layer)
         return layer
 
     return build
@@ -204,7 +205,8 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
 
 
 def lossy(interp, layer, label, windows, sizes):
-    """CVL006: a strided window that leaves real trailing rows unread."""
+    """CVL006: a strided window that leaves real trailing rows unread (one finding per layer)."""
+    lost_dims = []
     for axis_i, (w, i) in enumerate(zip(windows, sizes)):
         if not is_int(i) or w.stride == 1:
             continue
@@ -213,13 +215,16 @@ def lossy(interp, layer, label, windows, sizes):
             continue
         lost = span % w.stride - w.pad_hi
         if lost > 0:
-            interp.trace.issue(
-                "CVL006",
-                layer.site if isinstance(layer, Layer) else layer,
-                f"{label} with stride {w.stride} never reads the last {lost} row{'s' if lost > 1 else ''} of its size-{i} input "
-                f"(spatial dim {axis_i}): the output is {w.output_size(i)} and the input's tail is dropped",
-                key=(axis_i, i),
-            )
+            lost_dims.append((axis_i, i, lost, w))
+    if not lost_dims:
+        return
+    parts = [f"the last {lost} of {i} (spatial dim {axis_i}, stride {w.stride}, output {w.output_size(i)})" for axis_i, i, lost, w in lost_dims]
+    interp.trace.issue(
+        "CVL006",
+        layer.site if isinstance(layer, Layer) else layer,
+        f"{label} never reads " + "; ".join(parts) + ": the input's trailing rows are dropped",
+        key=tuple(sizes),
+    )
 
 
 # ---------------------------------------------------------------------------------------- functional convs

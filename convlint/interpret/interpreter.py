@@ -218,13 +218,24 @@ class Interpreter:
         scope.vars["__name__"] = module.name
         scope.vars["__file__"] = module.path
         module.scope = scope
-        with self.in_module(module):
-            try:
-                self.exec_block(module.tree.body, scope)
-            except (_Return, _Break, _Continue, _Dead):
-                pass
-            except BudgetExceeded:
-                module.incomplete = True
+        # an imported module's top level runs on a scratch trace: only the analysed file's
+        # script code is a `<module>` entry of its own
+        saved_trace = self.trace
+        if not getattr(module, "main", False):
+            self.trace = Trace()
+        saved_steps = self.steps
+        try:
+            with self.in_module(module):
+                try:
+                    self.exec_block(module.tree.body, scope)
+                except (_Return, _Break, _Continue, _Dead):
+                    pass
+                except BudgetExceeded:
+                    module.incomplete = True
+        finally:
+            if not getattr(module, "main", False):
+                self.trace = saved_trace
+                self.steps = saved_steps
         return scope
 
     def import_module(self, dotted: str, level: int = 0, importer=None):

@@ -135,6 +135,8 @@ def _add(a, b):
         return a + b
     if isinstance(a, int):
         a, b = b, a
+    if isinstance(b, int) and b == 0:
+        return a
     return Sym("add", (a, b))
 
 

@@ -54,6 +54,7 @@ class Trace:
     downs: list = field(default_factory=list)  # unpaired downsampling steps in execution order
     ups: list = field(default_factory=list)  # upsampling PairSteps (checked at the end)
     incomplete: str | None = None
+    layers: list = field(default_factory=list)  # conv layers built (for CVL008)
 
     def issue(self, code: str, site: Site, message: str, fix=None, key: tuple = ()) -> None:
         self.issues.append(Issue(code, site, message, fix, key))

@@ -1,0 +1,422 @@
+"""One file's analysis: parse, interpret its entries, run the rules, resolve positions.
+
+Entries are the file's script code (``<module>``), its declared models (pragmas, jaxtyping,
+``[[tool.convlint.model]]``) and every framework module class it defines (run with its
+defaults and an input of unknown size, which still checks configurations, channels and pairs
+that mismatch for every size). Conv-family calls no entry reached are interpreted once more
+inside their enclosing function with its parameters' defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from convlint.findings import Finding, Fix
+from convlint.frameworks import CONV_FAMILY, Frameworks
+from convlint.frameworks.base import FwCallable, Layer
+from convlint.interpret.declare import DeclarationError, Entry, declared_entries
+from convlint.interpret.interpreter import BudgetExceeded, Interpreter, _Dead, _Return, first_unknown
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.tensor import CHANNELS_FIRST, CHANNELS_LAST, Tensor
+from convlint.interpret.trace import Issue, Trace
+from convlint.interpret.values import ClassVal, FunctionVal, Instance, Site, Unknown
+from convlint.source.project import ModuleInfo, Project, display_path
+
+__all__ = ["analyze_file", "analyze_models", "FileResult", "ModelRun", "Project"]
+
+FW = Frameworks()
+
+
+@dataclass
+class ModelRun:
+    """One entry's interpretation: its trace and its input/output shapes."""
+
+    entry: Entry
+    path: str
+    trace: Trace
+    input: object = None
+    output: object = None
+    error: str | None = None
+    module: object = None
+
+
+@dataclass
+class FileResult:
+    findings: list = field(default_factory=list)
+    deps: dict = field(default_factory=dict)
+    runs: list = field(default_factory=list)
+
+
+def _rules():
+    from convlint.rules import cvl004_decoder_mismatch, cvl007_transpose_not_adjoint, cvl009_output_mismatch
+
+    return cvl004_decoder_mismatch, cvl007_transpose_not_adjoint, cvl009_output_mismatch
+
+
+# ------------------------------------------------------------------------------------------ entries
+
+def _make_tensor(shape, framework: str | None, name_prefix: str = ""):
+    dims = tuple(d if isinstance(d, int) else Sym.var(d) for d in shape)
+    layout = CHANNELS_LAST if framework in ("flax", "jax") else CHANNELS_FIRST
+    return Tensor(dims, layout, history=(("input", dims),), framework=framework)
+
+
+def _class_framework(cls) -> str | None:
+    return cls.framework if isinstance(cls, ClassVal) else None
+
+
+def run_entry(interp: Interpreter, module: ModuleInfo, entry: Entry) -> ModelRun:
+    trace = Trace()
+    interp.trace = trace
+    interp.steps = 0
+    run = ModelRun(entry, module.path, trace, module=module)
+    try:
+        scope = interp.module_globals(module)
+        if entry.kind == "module":
+            return run
+        target = scope.vars.get(entry.name)
+        if isinstance(target, tuple) and len(target) == 2 and isinstance(target[1], FunctionVal):
+            target = target[1]
+        framework = _class_framework(target) if isinstance(target, ClassVal) else None
+        if framework is None and isinstance(target, FunctionVal):
+            framework = "jax"
+        if isinstance(target, ClassVal):
+            with interp.in_module(module):
+                inst = interp.instantiate(target, [], dict(entry.init), entry.node)
+            if isinstance(inst, Instance):
+                FW.name_layers(inst)
+            callee = inst
+            fn_node = _forward_node(target)
+        elif isinstance(target, FunctionVal):
+            callee = target
+            fn_node = target.node
+        else:
+            run.error = f"{entry.name} is not a class or function of this module"
+            return run
+        args, kwargs = _entry_args(entry, fn_node, framework, isinstance(target, ClassVal))
+        run.input = args[0] if args else (next(iter(kwargs.values())) if kwargs else None)
+        with interp.in_module(module):
+            if isinstance(callee, Instance):
+                out = FW.call_instance(interp, callee, args, kwargs, entry.node)
+            else:
+                out = interp.call(callee, args, kwargs, entry.node)
+        run.output = out
+    except BudgetExceeded as e:
+        trace.incomplete = str(e)
+    except (_Dead, _Return):
+        pass
+    except RecursionError:
+        trace.incomplete = "recursion"
+    return run
+
+
+def _forward_node(cls: ClassVal):
+    for c in cls.mro():
+        for name in ("forward", "__call__"):
+            v = c.attrs.get(name)
+            if isinstance(v, FunctionVal):
+                return v.node
+    return None
+
+
+def _entry_args(entry: Entry, fn_node, framework, is_method):
+    """Positional/keyword input tensors: declared shapes, or one input of unknown rank."""
+    if entry.inputs is None:
+        params = []
+        if isinstance(fn_node, cst.FunctionDef):
+            params = [*fn_node.params.posonly_params, *fn_node.params.params]
+            if is_method and params:
+                params = params[1:]
+        required = [p for p in params if p.default is None]
+        args = [Tensor(None, CHANNELS_LAST if framework == "flax" else CHANNELS_FIRST, entry=True, framework=framework)]
+        args += [Unknown(f"argument {p.name.value!r}") for p in required[1:]]
+        return args, {}
+    if isinstance(entry.inputs, dict):
+        return [], {k: _make_tensor(v, framework) for k, v in entry.inputs.items()}
+    return [_make_tensor(v, framework) for v in entry.inputs], {}
+
+
+# ------------------------------------------------------------------------------------------ analysis
+
+def analyze_file(project: Project, path: str, text: str, *, extra_entries: list[Entry] | None = None, only: str | None = None) -> FileResult:
+    """Analyse one file; findings may point into other files of the project (blocks it imports)."""
+    project.begin(path)
+    result = None
+    try:
+        result = _analyze(project, path, text, extra_entries or [], only)
+    finally:
+        deps = project.end()
+        if result is not None:
+            result.deps = deps
+    return result
+
+
+def _analyze(project: Project, path: str, text: str, extra_entries, only) -> FileResult:
+    parsed = project.parse_text(path, text)
+    result = FileResult()
+    if parsed.tree is None:
+        result.findings.append(_parse_error_finding(parsed.path, parsed.error, text))
+        return result
+    module = project.info(path)
+    interp = Interpreter(project, FW)
+    issues: list[Issue] = []
+    entries, errors = declared_entries(parsed, parsed.position)
+    for e in errors:
+        issues.append(Issue("CVL000", Site(module, None), f"bad convlint pragma: {e.message}", key=(e.line, e.column)))
+    entries += _config_entries(project, parsed.path, module)
+    entries += extra_entries
+    if only is not None:
+        entries = [e for e in entries if e.name == only]
+
+    # script code first: executing the module's top level is the `<module>` entry
+    script = Entry("<module>", "module", parsed.tree, None, None, {}, "auto", 1)
+    runs = [run_entry(interp, module, script)]
+    declared_names = {e.name for e in entries}
+    for e in entries:
+        runs.append(run_entry(interp, module, e))
+    # every framework module class of this file, with its defaults (no declared input)
+    if only is None:
+        scope = module.scope
+        for stmt in parsed.tree.body:
+            if isinstance(stmt, cst.ClassDef) and stmt.name.value not in declared_names:
+                cls = scope.vars.get(stmt.name.value) if scope else None
+                if isinstance(cls, ClassVal) and cls.framework and cls.node is stmt:
+                    runs.append(run_entry(interp, module, Entry(stmt.name.value, "class", stmt, None, None, {}, "auto", 1)))
+    reached: set = set()
+    for r in runs:
+        reached |= r.trace.reached
+        issues += r.trace.issues
+        issues += unresolved_issues(r.trace.layers)
+        for rule in _rules():
+            issues += rule.check(r)
+    if only is None:
+        issues += _static_pass(interp, module, reached)
+    result.runs = [r for r in runs if r.entry.kind != "module" or r.trace.events]
+    result.findings = _to_findings(issues)
+    return result
+
+
+def _config_entries(project: Project, display: str, module) -> list[Entry]:
+    cfg = project.config
+    if cfg is None or not getattr(cfg, "models", None):
+        return []
+    here = os.path.abspath(module.path)
+    out = []
+    for m in cfg.models:
+        if os.path.abspath(str(m.path)) != here:
+            continue
+        node = None
+        kind = "module" if m.name == "<module>" else "class"
+        for stmt in module.tree.body:
+            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and stmt.name.value == m.name:
+                node = stmt
+                kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
+        inputs = m.input if isinstance(m.input, dict) else [m.input]
+        out.append(Entry(m.name, kind, node, inputs, m.output, dict(m.init), "config", 1))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ unreached sites
+
+def _conv_calls(tree: cst.Module):
+    """(call node, enclosing FunctionDef chain) for every call in the module."""
+    out = []
+
+    class V(cst.CSTVisitor):
+        def __init__(self):
+            self.stack = []
+
+        def visit_FunctionDef(self, node):
+            self.stack.append(node)
+
+        def leave_FunctionDef(self, node):
+            self.stack.pop()
+
+        def visit_Call(self, node):
+            out.append((node, tuple(self.stack)))
+
+    tree.visit(V())
+    return out
+
+
+def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[Issue]:
+    """CVL001/CVL008 for conv-family calls no entry reached: interpret the enclosing function
+    with its parameters' defaults (unknown where there is none)."""
+    issues: list[Issue] = []
+    scope = module.scope
+    if scope is None:
+        return issues
+    calls = [(c, fns) for c, fns in _conv_calls(module.tree) if id(c) not in reached]
+    if not calls:
+        return issues
+    # run each enclosing function once
+    done_fns = set()
+    trace = Trace()
+    interp.trace = trace
+    for call, fns in calls:
+        if not fns:
+            continue
+        fn_node = fns[-1]
+        if id(fn_node) in done_fns:
+            continue
+        done_fns.add(id(fn_node))
+        fnval = _function_value(scope, fns)
+        if fnval is None:
+            continue
+        interp.steps = 0
+        args = []
+        if fnval.owner is not None:
+            args = [Instance(fnval.owner)]
+        try:
+            with interp.in_module(module):
+                params = fnval.node.params
+                positional = [*params.posonly_params, *params.params]
+                if fnval.owner is not None:
+                    positional = positional[1:]
+                for p in positional:
+                    name = p.name.value
+                    args.append(fnval.defaults.get(name, Unknown(f"parameter {name!r} of {fnval.qualname}")))
+                interp.call_function(fnval, args, {}, None)
+        except (BudgetExceeded, _Dead, _Return, RecursionError):
+            pass
+    issues += [i for i in trace.issues if i.code == "CVL001"]
+    issues += unresolved_issues(trace.layers)
+    reached2 = reached | trace.reached
+    for call, fns in calls:
+        if id(call) in reached2:
+            continue
+        f = _resolve_static(interp, scope, call)
+        if f is not None:
+            issues.append(Issue("CVL008", Site(module, call), f"{f.rsplit('.', 1)[-1]}: this call is never reached from a model or with known arguments", key=("unreached",)))
+    return issues
+
+
+def unresolved_issues(layers) -> list[Issue]:
+    """CVL008 for layers whose configuration could not be determined, naming the arguments."""
+    out = []
+    for layer in layers:
+        unresolved = layer.extra.get("unresolved")
+        if unresolved and not layer.extra.get("invalid"):
+            reasons = []
+            for k in unresolved:
+                v = layer.params.get(k)
+                u = first_unknown(v)
+                reasons.append(f"{k} ({u.reason})" if u is not None else k)
+            out.append(Issue("CVL008", layer.site, f"{layer.op.rsplit('.', 1)[-1]}: could not determine {', '.join(reasons)}", key=("unresolved",)))
+    return out
+
+
+def _resolve_static(interp, scope, call) -> str | None:
+    func = call.func
+    try:
+        v = interp.eval(func, scope)
+    except Exception:
+        return None
+    if isinstance(v, FwCallable) and v.qualname in CONV_FAMILY:
+        return v.qualname
+    return None
+
+
+def _function_value(scope, fns) -> FunctionVal | None:
+    """The FunctionVal of the innermost-first chain of defs, found through module and class scopes."""
+    outer = fns[0]
+    for v in scope.vars.values():
+        if isinstance(v, FunctionVal) and v.node is outer:
+            return v if len(fns) == 1 else None
+        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], FunctionVal) and v[1].node is outer:
+            return v[1] if len(fns) == 1 else None
+        if isinstance(v, ClassVal):
+            for a in v.attrs.values():
+                fv = a[1] if isinstance(a, tuple) and len(a) == 2 else a
+                if isinstance(fv, FunctionVal) and fv.node is outer:
+                    return fv if len(fns) == 1 else None
+    return None
+
+
+# ------------------------------------------------------------------------------------------ findings
+
+def _parse_error_finding(path: str, err, text: str) -> Finding:
+    line = getattr(err, "raw_line", None) or getattr(err, "line", None) or 1
+    col = (getattr(err, "raw_column", None) or getattr(err, "column", 0) or 0) + 1
+    msg = getattr(err, "message", None) or str(err).splitlines()[0] if str(err) else "syntax error"
+    if isinstance(err, RecursionError):
+        msg = "the file nests too deeply to parse"
+    return Finding("CVL000", "error", f"cannot parse: {msg}", path, int(line), int(col), int(line), int(col) + 1)
+
+
+def _severity(code: str) -> str:
+    from convlint.rules import get_rule
+
+    r = get_rule(code)
+    return r.severity if r is not None else "error"
+
+
+def _to_findings(issues: list[Issue]) -> list[Finding]:
+    out = {}
+    for iss in issues:
+        site = iss.site
+        parsed = site.module.parsed if site.module is not None else None
+        if parsed is None:
+            continue
+        if site.node is None:
+            line, col = iss.key[:2] if len(iss.key) >= 2 else (1, 1)
+            pos = (line, col, line, col + 1)
+        else:
+            pos = parsed.position(site.node)
+            if pos is None:
+                continue
+        fix = None
+        if iss.fix is not None:
+            fix = _fix(parsed, iss.fix)
+        f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix)
+        key = (f.code, f.path, f.line, f.column, f.message)
+        if key not in out:
+            out[key] = f
+    return sorted(out.values(), key=Finding.sort_key)
+
+
+def _fix(parsed, spec) -> Fix | None:
+    """Text edits for a FixSpec: replace an existing argument's value, or insert a keyword."""
+    call = spec.call
+    edits = []
+    args = list(call.args)
+    for name, src in spec.set_args.items():
+        target = None
+        for i, a in enumerate(args):
+            if a.keyword is not None and a.keyword.value == name:
+                target = a.value
+                break
+        if target is None:
+            idx = spec.positional_index.get(name)
+            if idx is not None and idx < len(args) and all(a.keyword is None and not a.star for a in args[: idx + 1]):
+                target = args[idx].value
+        if target is not None:
+            pos = parsed.position(target)
+            if pos is None:
+                return None
+            edits.append((pos[0], pos[1], pos[2], pos[3], src))
+        else:
+            if any(a.star for a in args):
+                return None
+            if args:
+                last = args[-1]
+                pos = parsed.position(last.value)
+                if pos is None:
+                    return None
+                edits.append((pos[2], pos[3], pos[2], pos[3], f", {name}={src}"))
+            else:
+                pos = parsed.position(call)
+                if pos is None:
+                    return None
+                edits.append((pos[2], pos[3] - 1, pos[2], pos[3] - 1, f"{name}={src}"))
+    return Fix(spec.message, spec.replacement, tuple(edits))
+
+
+# ------------------------------------------------------------------------------------------ shapes
+
+def analyze_models(project: Project, path: str, text: str, *, only: str | None = None, extra_entries=None) -> FileResult:
+    """Like :func:`analyze_file`, keeping the runs (for ``convlint shapes``)."""
+    return analyze_file(project, path, text, extra_entries=extra_entries, only=only)

@@ -1,0 +1,38 @@
+from convlint.rules import ERROR, Rule
+
+RULE = Rule(
+    code="CVL001",
+    name="invalid-conv-config",
+    severity=ERROR,
+    summary="The framework itself would reject these convolution (or pooling, normalisation) arguments.",
+    what="""
+Resolves the arguments of every conv-family call — through imports, aliases, constants, loops and helper
+functions — and asks the arithmetic core whether the framework accepts them: `output_padding` not smaller
+than `stride` or `dilation`, `padding='same'` with a stride above 1, a string padding on a
+`ConvTranspose`, channels not divisible by `groups`, a non-positive kernel, stride or dilation, negative
+padding, argument lengths that disagree with the spatial rank, `lax` string padding with input dilation,
+pooling padding above half the kernel, and the like.
+""",
+    why="""
+These errors surface only when the layer first runs — often deep in a training script, sometimes only on
+CPU: torch's meta device accepts an `output_padding` that CPU and CUDA reject.
+""",
+    example="""
+import torch.nn as nn
+
+up = nn.ConvTranspose2d(64, 32, kernel_size=3, stride=2, padding=1, output_padding=2)
+""",
+    fix="""
+Use an `output_padding` below `max(stride, dilation)`; `convlint solve --in 32 --out 64 -k 3 -s 2` prints
+the padding and output_padding that reach a given size.
+""",
+    valid=(
+        "import torch.nn as nn\n\nup = nn.ConvTranspose2d(64, 32, kernel_size=3, stride=2, padding=1, output_padding=1)\n",
+        "from torch import nn\n\nK = 3\nconv = nn.Conv2d(16, 32, K, padding=K // 2)\n",
+    ),
+    invalid=(
+        "import torch.nn as nn\n\nup = nn.ConvTranspose2d(64, 32, kernel_size=3, stride=2, padding=1, output_padding=2)\n",
+        "from torch import nn\n\nconv = nn.Conv2d(16, 32, 3, stride=2, padding='same')\n",
+        "import torch.nn as nn\n\ndef block(cin, cout, groups=3):\n    return nn.Conv2d(16, 32, 3, groups=groups)\n",
+    ),
+)

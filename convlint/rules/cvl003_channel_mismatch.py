@@ -1,0 +1,35 @@
+from convlint.rules import ERROR, Rule
+
+RULE = Rule(
+    code="CVL003",
+    name="channel-mismatch",
+    severity=ERROR,
+    summary="A layer gets a channel or feature count it was not built for.",
+    what="""
+Follows channel counts along the forward path and compares them with what each layer was built for: a
+conv's `in_channels` (times `groups`), `BatchNorm`/`GroupNorm`/`InstanceNorm` feature counts, a `Linear`'s
+`in_features` after a flatten, `LayerNorm`'s normalized shape, the features of a `lax` kernel. It also
+reports an input of the wrong rank for a layer. Works without a declared input when the channels are
+known from the model's own code.
+""",
+    why="""
+Channel bookkeeping breaks whenever a block is edited, a skip connection is concatenated, or a list of
+widths is reversed for the decoder; the error appears only at the first forward pass.
+""",
+    example="""
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 16, 3, padding=1)
+        self.b = nn.Conv2d(32, 32, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+""",
+    fix="Build the layer with the channel count it receives (`nn.Conv2d(16, 32, …)`), or concatenate what it expects.",
+    valid=("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(16, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n",),
+    invalid=("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(32, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n",),
+)

@@ -1,0 +1,105 @@
+"""CVL004: pair each upsampling step with the downsampling step it mirrors, stack-wise along the
+forward path; report the ones that do not restore the size (and were not padded or cropped after)."""
+
+from convlint.frameworks.base import Layer
+from convlint.interpret.symbolic import Sym, differ_example
+from convlint.interpret.trace import Issue
+from convlint.rules import ERROR, Rule
+
+RULE = Rule(
+    code="CVL004",
+    name="decoder-mismatch",
+    severity=ERROR,
+    summary="An upsampling step does not restore the size of the downsampling step it mirrors.",
+    what="""
+Walks the forward path: each strided conv or pool pushes the size it received; each upsampling step
+(`ConvTranspose` with stride > 1, `Upsample`, `interpolate` by a factor, `lax.conv_transpose`, a
+`conv_general_dilated` with `lhs_dilation`, flax `ConvTranspose`) pops the size it should restore. A
+mismatch that is not repaired afterwards (by `F.pad`, a crop, or a resize to an explicit size) is reported
+at the upsampling layer, with the chain of sizes and — for a torch `ConvTranspose` — the `padding` /
+`output_padding` that restores the size.
+""",
+    why="""
+An encoder/decoder pair that only works for even sizes, or a `ConvTranspose` that returns 62×62 instead of
+64×64, breaks the skip connection or the loss at run time — often only for some input sizes.
+""",
+    example="""
+import torch.nn as nn
+
+class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.up(self.down(x))
+""",
+    fix="""
+Set the argument convlint prints (here `output_padding=1`: 28 → 14 → 27 becomes 28), or resize the
+upsampled tensor to the skip's size before joining.
+""",
+    valid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",),
+    invalid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",),
+)
+
+
+def _label(ev) -> str:
+    if ev.layer is not None and getattr(ev.layer, "name", None):
+        return f"{ev.op.rsplit('.', 1)[-1]} '{ev.layer.name}'"
+    return ev.op.rsplit(".", 1)[-1]
+
+
+def _line(site) -> str:
+    if site is None or site.node is None or site.module is None:
+        return ""
+    pos = site.module.parsed.position(site.node)
+    if pos is None:
+        return ""
+    if site.module.parsed.path != getattr(site.module, "path", None):
+        return f" (line {pos[0]})"
+    return f" (line {pos[0]})"
+
+
+def _fmt(sizes) -> str:
+    if len(sizes) == 1:
+        return str(sizes[0])
+    return "×".join(str(s) for s in sizes)
+
+
+def check(run) -> list:
+    from convlint.frameworks.torch import transpose_fix
+
+    out = []
+    for step in run.trace.ups:
+        if step.mismatch is None or step.repaired:
+            continue
+        got, want = step.mismatch
+        ev = step.event
+        partner = step.partner.event if step.partner is not None else None
+        where = ""
+        if partner is not None:
+            where = f" the {_label(partner)}{_line(partner.site)} it mirrors took {_fmt(want)}"
+        example = ""
+        if any(isinstance(v, Sym) for v in (*got, *want)):
+            for g, w in zip(got, want):
+                ex = differ_example(g, w)
+                if ex is not None:
+                    env = ", ".join(f"{k}={v}" for k, v in ex[2].items())
+                    example = f" (for every input size; e.g. {env}: {ex[0]} instead of {ex[1]})"
+                    break
+        chain = ""
+        if partner is not None and all(isinstance(v, int) for v in (*got, *want)):
+            din = step.extra.get("in", ())
+            chain = f": {_fmt(want)} → {_fmt(din)} → {_fmt(got)}" if din else ""
+        merged = step.extra.get("merged_at")
+        msg = f"{_label(ev)} gives {_fmt(got)}, but{where}{chain}{example}"
+        if merged is not None:
+            msg += f"; the tensors collide at the merge{_line(merged)}"
+        fix = None
+        if isinstance(ev.layer, Layer):
+            fix = transpose_fix(ev.layer, step.extra.get("in", ()), want)
+        if fix is not None:
+            msg += f"; {fix.message} to restore {_fmt(want)}"
+        out.append(Issue("CVL004", ev.site, msg, fix, key=(got, want)))
+    return out

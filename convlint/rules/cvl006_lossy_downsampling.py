@@ -1,0 +1,31 @@
+from convlint.rules import WARNING, Rule
+
+RULE = Rule(
+    code="CVL006",
+    name="lossy-downsampling",
+    severity=WARNING,
+    summary="A strided conv or pool never reads the last rows or columns of its input.",
+    what="""
+For the known input size, reports a strided conv or pool whose last window ends before the end of the
+real (unpadded) input, so trailing rows or columns are silently dropped — e.g. `MaxPool2d(2)` on a size of
+63, or a 3×3 stride-2 conv without padding on an even size.
+""",
+    why="""
+The dropped rows are lost information, and the decoder that mirrors this step cannot restore the original
+size without an `output_padding` or a pad: the usual root cause of an off-by-one in the output.
+""",
+    example="""
+import torch.nn as nn
+
+class Down(nn.Module):  # convlint: input=(1, 3, 63, 63)
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        return self.pool(x)
+""",
+    fix="Use an input size the strides divide, pad the input first, or use `ceil_mode=True` for a pool.",
+    valid=("import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 64, 64)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n",),
+    invalid=("import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 63, 63)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n",),
+)

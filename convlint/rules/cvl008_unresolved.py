@@ -1,0 +1,27 @@
+from convlint.rules import INFO, Rule
+
+RULE = Rule(
+    code="CVL008",
+    name="unresolved",
+    severity=INFO,
+    default_enabled=False,
+    summary="A conv's arguments or input could not be determined statically (off by default).",
+    what="""
+Lists conv-family calls whose arguments convlint could not resolve — values read from a config file or
+the command line, computed by code it does not follow — naming the argument and the reason, and calls no
+entry point reaches. convlint never guesses such values, so it checks nothing that depends on them.
+""",
+    why="""
+Shows what convlint could not see, so you can declare an input or `init(...)` values and get those layers
+checked too.
+""",
+    example="""
+import torch.nn as nn
+
+def make(cfg):
+    return nn.Conv2d(3, 16, cfg.kernel)
+""",
+    fix="Declare the model with `# convlint: input=(…) init(…)` or a `[[tool.convlint.model]]` entry giving the values.",
+    valid=("import torch.nn as nn\n\nconv = nn.Conv2d(3, 16, 3)\n",),
+    invalid=("import torch.nn as nn\n\ndef make(cfg):\n    return nn.Conv2d(3, 16, cfg.kernel)\n",),
+)
