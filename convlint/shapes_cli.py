@@ -1,0 +1,229 @@
+"""``convlint shapes PATH[::Name]``: the per-layer shapes of each model, without running anything.
+
+Text output is a table per model (like a torchinfo summary); ``--format json`` prints
+``{"models": [...]}`` as DESIGN.md specifies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from convlint.interpret.tensor import fmt_shape, json_shape
+
+
+class ShapesError(Exception):
+    pass
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Print the shapes flowing through each declared model (static; nothing is run)."
+    parser.add_argument("paths", nargs="*", metavar="PATH[::Name]", help="files or folders; ::Name picks one class or function")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="FILE::NAME=SHAPE",
+        help="declare an input, e.g. 'models/unet.py::UNet=1,3,64,64' (symbolic names allowed); repeatable",
+    )
+    parser.add_argument("--init", action="append", default=[], metavar="FILE::NAME:KEY=VALUE", help="a constructor argument for a model given by --input (a Python literal)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--config", metavar="FILE", help="read the configuration from FILE")
+    parser.add_argument("--confirm", choices=("layers", "model"), default=None, help="check the static shapes with the frameworks (see `convlint check --confirm`)")
+
+
+def _parse_input(spec: str):
+    from convlint.interpret.declare import DeclarationError, parse_shape
+
+    target, eq, shape = spec.partition("=")
+    file_part, sep, name = target.rpartition("::")
+    if not eq or not sep or not file_part or not name:
+        raise ShapesError(f"--input {spec!r}: expected FILE::NAME=SHAPE such as 'models/unet.py::UNet=1,3,64,64'")
+    try:
+        dims = parse_shape("(" + shape.strip("()[] ") + ",)", 1)
+    except DeclarationError as e:
+        raise ShapesError(f"--input {spec!r}: {e.message}") from None
+    return os.path.abspath(file_part), name, dims
+
+
+def _parse_init(spec: str):
+    import ast
+
+    target, colon, kv = spec.partition(":")
+    file_part, sep, name = target.rpartition("::")
+    key, eq, value = kv.partition("=")
+    if not (colon and sep and eq and key.isidentifier()):
+        raise ShapesError(f"--init {spec!r}: expected FILE::NAME:KEY=VALUE")
+    try:
+        lit = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise ShapesError(f"--init {spec!r}: {value!r} is not a Python literal") from None
+    return os.path.abspath(file_part), name, key, lit
+
+
+def collect(paths, inputs=(), inits=(), config=None):
+    """Analyse and return ``(models_json, runs)`` for the given paths."""
+    from convlint.analysis import Project, analyze_models
+    from convlint.interpret.declare import Entry
+    from convlint.source.discover import discover
+    from convlint.source.files import read_source
+
+    if config is None:
+        from convlint.config import Config
+
+        config = Config.default(os.getcwd())
+    targets = []  # (file, name or None)
+    for p in paths or ["."]:
+        file_part, sep, name = p.rpartition("::") if "::" in p else (p, "", "")
+        if not os.path.exists(file_part):
+            raise ShapesError(f"{file_part}: No such file or directory")
+        targets.append((file_part, name or None))
+    extra: dict[str, list] = {}
+    init_map: dict[tuple, dict] = {}
+    for spec in inits:
+        f, n, k, v = _parse_init(spec)
+        init_map.setdefault((f, n), {})[k] = v
+    for spec in inputs:
+        f, n, dims = _parse_input(spec)
+        kind = "class"
+        extra.setdefault(f, []).append(Entry(n, kind, None, [dims], None, init_map.get((f, n), {}), "option", 1))
+        if not any(os.path.abspath(t[0]) == f for t in targets):
+            targets.append((f, n))
+    project = Project(root=config.root, config=config)
+    models = []
+    runs_all = []
+    for target, name in targets:
+        files = [target] if os.path.isfile(target) else [str(x) for x in _discover_files(discover, target, config)]
+        for path in files:
+            src = read_source(path)
+            text = getattr(src, "text", None)
+            if text is None:
+                continue
+            ap = os.path.abspath(path)
+            entries = [_with_node(e, text) for e in extra.get(ap, [])]
+            res = analyze_models(project, path, text, only=name, extra_entries=entries)
+            for run in res.runs:
+                if name is None and run.entry.source == "auto" and run.entry.kind != "module":
+                    continue
+                if run.entry.kind == "module" and not run.trace.events:
+                    continue
+                models.append(_model_json(run))
+                runs_all.append(run)
+    return models, runs_all
+
+
+def _discover_files(discover, target, config):
+    result = discover([target], root=config.root, exclude=config.exclude, extend_exclude=config.extend_exclude)
+    return list(result.files)
+
+
+def _with_node(entry, text):
+    import libcst as cst
+
+    try:
+        tree = cst.parse_module(text)
+    except Exception:
+        return entry
+    for stmt in tree.body:
+        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and stmt.name.value == entry.name:
+            entry.kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
+    return entry
+
+
+def _position(site):
+    if site is None or site.node is None or site.module is None:
+        return None
+    return site.module.parsed.position(site.node)
+
+
+def _model_json(run) -> dict:
+    from convlint.rules.cvl009_output_mismatch import first_tensor
+
+    module = run.module
+    line = 1
+    if run.entry.node is not None and hasattr(run.entry.node, "name"):
+        pos = module.parsed.position(run.entry.node.name)
+        line = pos[0] if pos else 1
+    inp = run.input
+    out = first_tensor(run.output)
+    layers = []
+    for ev in run.trace.events:
+        site = ev.site if ev.layer is not None else ev.call_site
+        pos = _position(site)
+        layers.append(
+            {
+                "path": site.module.parsed.path if site is not None and site.module is not None else run.path,
+                "line": pos[0] if pos else None,
+                "column": pos[1] if pos else None,
+                "op": ev.op,
+                "name": ev.name if ev.name else (ev.layer.name if ev.layer is not None and getattr(ev.layer, "name", None) else None),
+                "input": json_shape(ev.input),
+                "output": json_shape(ev.output),
+            }
+        )
+    return {
+        "path": run.path,
+        "name": run.entry.name,
+        "line": line,
+        "input": json_shape(getattr(inp, "shape", None)) if inp is not None else None,
+        "output": json_shape(out.shape) if out is not None else None,
+        "layers": layers,
+        **({"incomplete": run.trace.incomplete} if run.trace.incomplete else {}),
+    }
+
+
+def _text(models) -> str:
+    if not models:
+        return "No models found: declare one with `# convlint: input=(…)` on its class line, or pass --input FILE::NAME=SHAPE.\n"
+    out = []
+    for m in models:
+        head = f"{m['path']}:{m['line']} {m['name']}"
+        inp = fmt_shape(tuple(m["input"])) if m["input"] is not None else "(?)"
+        outp = fmt_shape(tuple(m["output"])) if m["output"] is not None else "(?)"
+        out.append(f"{head}: {_dims(inp)} → {_dims(outp)}")
+        rows = [("line", "layer", "op", "input", "output")]
+        for layer in m["layers"]:
+            loc = f"{layer['line']}" if layer["path"] == m["path"] else f"{layer['path']}:{layer['line']}"
+            rows.append((loc, layer["name"] or "", layer["op"].replace("torch.nn.functional.", "F.").replace("torch.nn.", "nn.").replace("flax.linen.", "nn."),
+                         _dims(fmt_shape(tuple(layer["input"]))) if layer["input"] is not None else "(?)",
+                         _dims(fmt_shape(tuple(layer["output"]))) if layer["output"] is not None else "(?)"))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for r in rows:
+            out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if m.get("incomplete"):
+            out.append(f"  (stopped early: {m['incomplete']}; later layers are not shown)")
+        out.append("")
+    return "\n".join(out)
+
+
+def _dims(s: str) -> str:
+    return s.replace("None", "?")
+
+
+def run(args) -> int:
+    from convlint.config import ConfigError, load_config
+
+    try:
+        config = load_config([p.split("::")[0] for p in args.paths], config_file=args.config)
+    except ConfigError as e:
+        print(f"convlint: error: {e}", file=sys.stderr)
+        return 2
+    try:
+        models, runs = collect(args.paths, args.input, args.init, config)
+    except ShapesError as e:
+        print(f"convlint: error: {e}", file=sys.stderr)
+        return 2
+    status = 0
+    if args.confirm:
+        try:
+            from convlint.confirm import confirm_runs  # noqa: F401
+        except ImportError:
+            print("convlint: error: --confirm is not available in this version", file=sys.stderr)
+            return 2
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"models": models}, indent=2) + "\n")
+    else:
+        sys.stdout.write(_text(models))
+    return status
