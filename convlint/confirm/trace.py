@@ -45,7 +45,7 @@ import sysconfig
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -102,13 +102,17 @@ class TraceResult:
     """What one run recorded.
 
     ``events`` in execution order; ``output_shapes`` the shapes of every array/tensor in the
-    model's output (flattened); ``error`` None when the run completed. ``stage`` says where it
-    stopped ("import", "init", "forward" or "done"); ``stdout`` is what the code printed.
+    model's output (flattened); ``error`` None when the run completed. ``failed_layer`` is the
+    layer that raised ``error``, when a recorded layer did (its ``output`` is None; its
+    ``path``/``line`` are where it was built, which may differ from ``error.line``, the innermost
+    user frame). ``stage`` says where it stopped ("import", "init", "forward" or "done");
+    ``stdout`` is what the code printed.
     """
 
     events: list[LayerEvent] = field(default_factory=list)
     output_shapes: list[Shape] = field(default_factory=list)
     error: TraceError | None = None
+    failed_layer: LayerEvent | None = None
     stage: str = "import"
     stdout: str = ""
 
@@ -482,6 +486,8 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
         sites: dict[int, tuple[Any, tuple]] = {}
         names: dict[int, str] = {}
         depth = [0]  # > 0 while inside a torch module (or a recorded layer)'s forward
+        active: list[LayerEvent] = []  # recorded layers running now (innermost last)
+        failed: list[LayerEvent | None] = [None]
         events = result.events
 
         module_init = torch.nn.Module.__init__
@@ -500,24 +506,28 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
         def pre_hook(module, args):
             if inside(module):
                 depth[0] += 1
+            if isinstance(module, kinds):
+                path, line, column = sites.get(id(module), (None, (None, None, None)))[1]
+                active.append(
+                    LayerEvent(
+                        op=_torch_op_name(module),
+                        input=_shape(_first_tensor(args, torch)),
+                        output=None,
+                        path=path,
+                        line=line,
+                        name=names.get(id(module)),
+                        column=column,
+                    )
+                )
 
         def post_hook(module, args, output):
             if inside(module):
                 depth[0] = max(0, depth[0] - 1)
-            if not isinstance(module, kinds):
+            if not isinstance(module, kinds) or not active:
                 return
-            path, line, column = sites.get(id(module), (None, (None, None, None)))[1]
-            events.append(
-                LayerEvent(
-                    op=_torch_op_name(module),
-                    input=_shape(_first_tensor(args, torch)),
-                    output=_shape(_first_tensor(output, torch)),
-                    path=path,
-                    line=line,
-                    name=names.get(id(module)),
-                    column=column,
-                )
-            )
+            started = active.pop()
+            failed[0] = None
+            events.append(replace(started, output=_shape(_first_tensor(output, torch))))
 
         def made_by_torch(frame) -> bool:
             """The innermost frame outside torch's call plumbing is torch's own code."""
@@ -533,29 +543,33 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
         class Recorder(TorchFunctionMode):
             def __torch_function__(self, func, types, args=(), kwargs=None):
                 kwargs = kwargs or {}
-                out = func(*args, **kwargs)
                 op = _torch_function_name(func)
                 if op is None or depth[0] > 0:
-                    return out
+                    return func(*args, **kwargs)
                 caller = sys._getframe(1)
                 if made_by_torch(caller):
-                    return out
+                    return func(*args, **kwargs)
                 first = args[0] if args else next(iter(kwargs.values()), None)
                 operands: tuple = ()
                 if op in ("torch.cat", "torch.concat", "torch.concatenate", "torch.stack"):
                     operands = tuple(_tensor_shapes(first, torch))
                 path, line, column = files.user_site(caller)
-                events.append(
-                    LayerEvent(
-                        op=op,
-                        input=_shape(_first_tensor(first, torch)),
-                        output=_shape(_first_tensor(out, torch)),
-                        path=path,
-                        line=line,
-                        column=column,
-                        operands=operands,
-                    )
+                event = LayerEvent(
+                    op=op,
+                    input=_shape(_first_tensor(first, torch)),
+                    output=None,
+                    path=path,
+                    line=line,
+                    column=column,
+                    operands=operands,
                 )
+                try:
+                    out = func(*args, **kwargs)
+                except Exception:
+                    failed[0] = event
+                    raise
+                failed[0] = None
+                events.append(replace(event, output=_shape(_first_tensor(out, torch))))
                 return out
 
         handles = []
@@ -585,6 +599,7 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
             result.stage = "done"
         except Exception as exc:  # noqa: BLE001 - the user's error is the result
             result.error = _error_from(exc, files)
+            result.failed_layer = active[-1] if active else failed[0]
         finally:
             torch.nn.Module.__init__ = module_init
             for h in handles:
@@ -685,6 +700,7 @@ class _JaxRecorder:
         self.events: list[LayerEvent] = []
         self.recording = True
         self.depth = 0  # > 0 inside a flax library module or a wrapped function
+        self.failed: LayerEvent | None = None  # the recorded layer whose call raised last
         self.sites: dict[int, tuple[Any, tuple]] = {}
         self._patched: list[tuple[Any, str, Any]] = []
 
@@ -695,26 +711,29 @@ class _JaxRecorder:
         def wrapper(*args, **kwargs):
             if recorder.depth > 0:
                 return fn(*args, **kwargs)
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            operands = tuple(_array_shapes(first)) if op in _MERGES else ()
+            path, line, column = recorder.files.user_site(sys._getframe(1))
+            event = LayerEvent(
+                op=op,
+                input=_first_array_shape(first),
+                output=None,
+                path=path,
+                line=line,
+                column=column,
+                operands=operands,
+            )
             recorder.depth += 1
             try:
                 out = fn(*args, **kwargs)
+            except Exception:
+                recorder.failed = event
+                raise
             finally:
                 recorder.depth -= 1
+            recorder.failed = None
             if recorder.recording:
-                first = args[0] if args else next(iter(kwargs.values()), None)
-                operands = tuple(_array_shapes(first)) if op in _MERGES else ()
-                path, line, column = recorder.files.user_site(sys._getframe(1))
-                recorder.events.append(
-                    LayerEvent(
-                        op=op,
-                        input=_first_array_shape(first),
-                        output=_first_array_shape(out),
-                        path=path,
-                        line=line,
-                        column=column,
-                        operands=operands,
-                    )
-                )
+                recorder.events.append(replace(event, output=_first_array_shape(out)))
             return out
 
         wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
@@ -759,32 +778,38 @@ class _JaxRecorder:
             finally:
                 self.depth -= 1
         outer = self.depth == 0
+        event = None
+        if outer and op is not None:
+            site = self.sites.get(id(module), (None, (None, None, None)))[1]
+            if site[0] is None:
+                site = self.files.user_site(sys._getframe(1))
+            try:
+                name = ".".join(str(p) for p in module.path) or None
+            except Exception:  # noqa: BLE001 - an unbound module has no path
+                name = getattr(module, "name", None)
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            event = LayerEvent(
+                op=op,
+                input=_first_array_shape(first),
+                output=None,
+                path=site[0],
+                line=site[1],
+                column=site[2],
+                name=name,
+            )
         self.depth += 1
         try:
             out = next_fun(*args, **kwargs)
+        except Exception:
+            if event is not None:
+                self.failed = event
+            raise
         finally:
             self.depth -= 1
-        if outer and self.recording:
-            if op is not None:
-                site = self.sites.get(id(module), (None, (None, None, None)))[1]
-                if site[0] is None:
-                    site = self.files.user_site(sys._getframe(1))
-                try:
-                    name = ".".join(str(p) for p in module.path) or None
-                except Exception:  # noqa: BLE001 - an unbound module has no path
-                    name = getattr(module, "name", None)
-                first = args[0] if args else next(iter(kwargs.values()), None)
-                self.events.append(
-                    LayerEvent(
-                        op=op,
-                        input=_first_array_shape(first),
-                        output=_first_array_shape(out),
-                        path=site[0],
-                        line=site[1],
-                        column=site[2],
-                        name=name,
-                    )
-                )
+        if event is not None:
+            self.failed = None
+            if self.recording:
+                self.events.append(replace(event, output=_first_array_shape(out)))
         return out
 
 
@@ -876,7 +901,8 @@ def trace_flax_model(
 
     ``inputs`` is a list of shapes or a dict parameter name → shape; the string ``"rng"`` gives a
     PRNG key (a VAE's ``z_rng``), other non-shape entries (``train=False``) are passed as-is.
-    Events are recorded during ``apply`` only (``init`` runs the same code). ``mutable=True`` is
+    Events are those of ``apply`` (``init`` runs the same code; its events are kept only when
+    ``init`` itself fails, and then ``stage`` is "init"). ``mutable=True`` is
     used so that ``BatchNorm`` in training mode works. ``method`` names a method other than
     ``__call__``.
     """
@@ -905,9 +931,10 @@ def _trace_flax(file_path, class_name, init_kwargs, inputs, method, dtype) -> Tr
                 a, k = rebuild(d)
                 return model.init(rngs, *a, **k, **extra)
 
+            rec.recording = True  # kept only if init fails: apply records the same layers
             variables = jax.eval_shape(init, dyn)
             result.stage = "forward"
-            rec.recording = True
+            rec.events.clear()
 
             def apply(v, d):
                 a, k = rebuild(d)
@@ -919,6 +946,7 @@ def _trace_flax(file_path, class_name, init_kwargs, inputs, method, dtype) -> Tr
             result.stage = "done"
         except Exception as exc:  # noqa: BLE001 - the user's error is the result
             result.error = _error_from(exc, files)
+            result.failed_layer = rec.failed
         result.events = rec.events
     return result
 
@@ -987,6 +1015,7 @@ def _trace_jax_script(file_path, function_name, inputs, abstract, dtype) -> Trac
             result.stage = "done"
         except Exception as exc:  # noqa: BLE001 - the user's error is the result
             result.error = _error_from(exc, files)
+            result.failed_layer = rec.failed
         result.events = rec.events
         result.stdout = buffer.getvalue()
     return result
