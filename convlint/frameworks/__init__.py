@@ -196,7 +196,12 @@ class Frameworks:
             out.fresh = lt.fresh and rt.fresh
             return out
         t = lt or rt
-        return t
+        other = right if lt is not None else left
+        if isinstance(other, (bool, int, float)) or isinstance(other, Sym):
+            return t
+        # the other operand may be a tensor of any shape: broadcasting makes the result unknown
+        out = t.derive(None)
+        return out
 
     def instance_binop(self, interp, opcls, left, right, node):
         return Unknown("operator on a module")

@@ -208,7 +208,9 @@ def lossy(interp, layer, label, windows, sizes):
     """CVL006: a strided window that leaves real trailing rows unread (one finding per layer)."""
     lost_dims = []
     for axis_i, (w, i) in enumerate(zip(windows, sizes)):
-        if not is_int(i) or w.stride == 1:
+        if not is_int(i) or w.stride == 1 or w.effective_kernel < w.stride:
+            # a window narrower than its stride decimates on purpose: rows between windows are
+            # skipped everywhere, the tail is not special
             continue
         span = w.padded_input(i) - w.effective_kernel
         if span < 0:
@@ -763,6 +765,15 @@ def _chunk(interp, args, kwargs, node):
     return Unknown("uneven chunk")
 
 
+def _arange(interp, args, kwargs, node):
+    vals = [a for a in args if not isinstance(a, str)]
+    if len(vals) == 1 and is_size(vals[0]):
+        return Tensor((vals[0],), CHANNELS_FIRST, fresh=True, framework="torch")
+    if len(vals) in (2, 3) and all(is_int(v) for v in vals):
+        return Tensor((len(range(*vals)),), CHANNELS_FIRST, fresh=True, framework="torch")
+    return Tensor(None, framework="torch")
+
+
 def _unknown_fn(reason):
     return lambda interp, args, kwargs, node: Unknown(reason)
 
@@ -816,6 +827,7 @@ def _register_all():
     _reg("torch.flatten", _flatten_fn)
     _reg("torch.reshape", _reshape_fn)
     _reg("torch.chunk", _chunk)
+    _reg("torch.arange", _arange)
     for name in ("zeros", "ones", "randn", "rand", "empty", "full"):
         _reg(f"torch.{name}", _new_tensor if name != "full" else (lambda i, a, k, n: _new_tensor(i, a[:1], {}, n)))
     for name in ("zeros_like", "ones_like", "randn_like", "rand_like", "empty_like"):
