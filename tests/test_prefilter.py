@@ -24,7 +24,6 @@ from convlint.source.prefilter import may_contain_conv
         "y = lax.conv_with_general_padding(x, w, (1, 1), [(0, 0)], None, None)",
         "y = lax.conv_transpose(x, w, (2, 2), 'SAME')",
         "y = lax.conv(x, w, (1, 1), 'SAME')",
-        "y = jax.lax . conv(x, w, (1, 1), 'SAME')",
         "x = nn.Conv(features=32, kernel_size=(3, 3))(x)",
         "from flax.linen import Conv\nx = Conv(4, (3, 3))(x)",
         "x = nn.ConvTranspose(4, (3, 3))(x)",

@@ -205,13 +205,22 @@ class IgnoreFile:
         ig = cls.parse(base if base is not None else path.parent, text)
         return ig if ig.patterns else None
 
-    def verdict(self, path: Path, is_dir: bool) -> bool | None:
-        """True (ignored), False (re-included by ``!``), or None (no pattern matched)."""
-        try:
-            rel = path.relative_to(self.base).as_posix()
-        except ValueError:
+    def verdict(self, path: str | os.PathLike[str], is_dir: bool) -> bool | None:
+        """True (ignored), False (re-included by ``!``), or None (no pattern matched).
+
+        ``path`` is absolute and normalised (a string is fastest).
+        """
+        if not self.patterns:
             return None
-        if rel in ("", "."):
+        ps = os.fspath(path)
+        base = os.fspath(self.base)
+        prefix = base if base.endswith(os.sep) else base + os.sep
+        if not ps.startswith(prefix):
+            return None
+        rel = ps[len(prefix):]
+        if os.sep != "/":
+            rel = rel.replace(os.sep, "/")
+        if not rel:
             return None
         for pat in reversed(self.patterns):
             if pat.matches(rel, is_dir):
@@ -219,7 +228,7 @@ class IgnoreFile:
         return None
 
 
-def _ignored(stack: Sequence[IgnoreFile], path: Path, is_dir: bool) -> bool:
+def _ignored(stack: Sequence[IgnoreFile], path: str | os.PathLike[str], is_dir: bool) -> bool:
     """The last matching pattern of the deepest ignore file that has an opinion decides."""
     for ig in reversed(stack):
         v = ig.verdict(path, is_dir)
@@ -288,23 +297,24 @@ class _Walker:
                 stack.append(ig)
         return stack
 
-    def excluded_name(self, path: Path, is_dir: bool) -> bool:
+    def excluded_name(self, path: str | os.PathLike[str], is_dir: bool, name: str | None = None) -> bool:
         """Built-in skips and config excludes (not gitignore)."""
-        if is_dir and (path.name in ALWAYS_SKIP or _is_venv(path)):
+        ps = os.fspath(path)
+        if name is None:
+            name = os.path.basename(ps)
+        if is_dir and (name in ALWAYS_SKIP or os.path.isfile(os.path.join(ps, "pyvenv.cfg"))):
             return True
-        return self.exclude.verdict(path, is_dir) is True or self._exclude_by_name(path, is_dir)
-
-    def _exclude_by_name(self, path: Path, is_dir: bool) -> bool:
-        # A path outside the config root: name-only globs still apply to its last component.
         if not self.exclude.patterns:
             return False
-        try:
-            path.relative_to(self.root)
+        return self.exclude.verdict(ps, is_dir) is True or self._exclude_by_name(ps, is_dir)
+
+    def _exclude_by_name(self, path: str, is_dir: bool) -> bool:
+        # A path outside the config root: name-only globs still apply to its last component.
+        root = os.fspath(self.root)
+        if path.startswith(root if root.endswith(os.sep) else root + os.sep):
             return False
-        except ValueError:
-            pass
         unanchored = [p for p in self.exclude.patterns if not p.anchored]
-        return IgnoreFile(path.parent, unanchored).verdict(path, is_dir) is True
+        return IgnoreFile(Path(os.path.dirname(path)), unanchored).verdict(path, is_dir) is True
 
     def path_excluded(self, path: Path, is_dir: bool) -> bool:
         """Would a walk from the filesystem root skip ``path``? (for --force-exclude)"""
@@ -328,33 +338,34 @@ class _Walker:
             return True
         return _ignored(stack, d, True)
 
-    def walk(self, top: Path, out: set[Path]) -> None:
+    def walk(self, top: Path, out: set[str]) -> None:
         stack = self.stack_for(top)
-        self._walk(top, stack, out)
+        self._walk(os.fspath(top), stack, out)
 
-    def _walk(self, d: Path, stack: list[IgnoreFile], out: set[Path]) -> None:
+    def _walk(self, d: str, stack: list[IgnoreFile], out: set[str]) -> None:
         try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError:
             return
         for e in entries:
-            p = Path(e.path)
             try:
                 is_dir = e.is_dir(follow_symlinks=False)
                 is_file = not is_dir and e.is_file()
             except OSError:
                 continue
+            p = e.path
             if is_dir:
-                if self.excluded_name(p, True) or _ignored(stack, p, True):
+                if self.excluded_name(p, True, e.name) or _ignored(stack, p, True):
                     continue
                 sub = stack
                 if self.respect_gitignore:
-                    ig = self._gitignore_of(p)
+                    ig = self._gitignore_of(Path(p))
                     if ig is not None:
                         sub = [*stack, ig]
                 self._walk(p, sub, out)
-            elif is_file and p.suffix in PY_SUFFIXES:
-                if self.excluded_name(p, False) or _ignored(stack, p, False):
+            elif is_file and e.name.endswith(PY_SUFFIXES):
+                if self.excluded_name(p, False, e.name) or _ignored(stack, p, False):
                     continue
                 out.add(p)
 
@@ -378,7 +389,7 @@ def discover(
     base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
     root_p = Path(os.path.abspath(base / root)) if root is not None else base
     walker = _Walker(root_p, [*exclude, *extend_exclude], respect_gitignore)
-    files: set[Path] = set()
+    files: set[str] = set()
     missing: set[Path] = set()
     for raw in paths or (".",):
         p = Path(os.path.normpath(base / os.fspath(raw)))
@@ -392,5 +403,5 @@ def discover(
         else:
             if force_exclude and walker.path_excluded(p, False):
                 continue
-            files.add(p)
-    return Discovery(sorted(files), sorted(missing))
+            files.add(os.fspath(p))
+    return Discovery([Path(f) for f in sorted(files)], sorted(missing))

@@ -106,18 +106,18 @@ def read_source(path: str | os.PathLike[str], max_size: int = DEFAULT_MAX_FILE_S
     """
     p = Path(path)
     try:
-        st = os.stat(p)
-        if os.path.isdir(p):
-            return ReadError(p, "cannot read: Is a directory")
-        if max_size > 0 and st.st_size > max_size:
-            return ReadError(p, f"file too large: {st.st_size} bytes (max-file-size is {max_size})")
         with open(p, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if max_size > 0 and size > max_size:
+                return ReadError(p, f"file too large: {size} bytes (max-file-size is {max_size})")
             data = fh.read(max_size + 1) if max_size > 0 else fh.read()
+    except IsADirectoryError:
+        return ReadError(p, "cannot read: Is a directory")
     except OSError as exc:
         return ReadError(p, f"cannot read: {exc.strerror or exc}")
     except Exception as exc:  # pragma: no cover - defensive (e.g. odd path types)
         return ReadError(p, f"cannot read: {exc}")
-    if max_size > 0 and len(data) > max_size:  # grew between stat and read
+    if max_size > 0 and len(data) > max_size:  # grew between fstat and read
         return ReadError(p, f"file too large: over {max_size} bytes (max-file-size)")
     try:
         text = decode_source(data)
