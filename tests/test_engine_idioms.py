@@ -1,0 +1,551 @@
+"""The shape engine on the idioms public model code uses, checked against real torch / jax.
+
+Each model below is analysed statically (``convlint shapes`` JSON) and then run for real — torch on
+the meta device with forward hooks, flax under ``jax.eval_shape`` — and the per-layer shapes must
+agree layer by layer, in execution order. Models with a planted bug must be reported on the right
+line; correct models must give no finding.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from convlint.analysis import Project, analyze_file
+from convlint.shapes_cli import collect
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+LEAF_OPS = (
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "MaxPool1d", "MaxPool2d",
+    "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Upsample", "Linear",
+    "BatchNorm2d", "GroupNorm", "ZeroPad2d",
+)
+
+
+def _write(tmp_path: Path, source: str, name: str = "model.py") -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(source))
+    return p
+
+
+def _static(path: Path, model: str):
+    models, _runs = collect([str(path)])
+    for m in models:
+        if m["name"] == model:
+            return m
+    raise AssertionError(f"{model} not among {[m['name'] for m in models]}")
+
+
+def _runtime_torch(path: Path, model: str, shape, init=None):
+    spec = importlib.util.spec_from_file_location(f"_convlint_fixture_{path.stem}_{id(path)}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    net = getattr(mod, model)(**(init or {}))
+    events = []
+
+    def hook(m, inp, out):
+        events.append((type(m).__name__, tuple(inp[0].shape), tuple(out.shape)))
+
+    for m in net.modules():
+        if type(m).__name__ in LEAF_OPS:
+            m.register_forward_hook(hook)
+    net = net.to("meta")
+    with torch.no_grad():
+        out = net(torch.empty(*shape, device="meta"))
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    return events, tuple(out.shape)
+
+
+def _compare(static, events, out_shape):
+    layers = [
+        (layer["op"].rsplit(".", 1)[-1], tuple(layer["input"]), tuple(layer["output"]))
+        for layer in static["layers"]
+        if layer["op"].startswith("torch.nn.") and layer["op"].rsplit(".", 1)[-1] in LEAF_OPS
+    ]
+    assert layers == events
+    assert tuple(static["output"]) == out_shape
+
+
+def _codes(path: Path):
+    """Findings of the default selection (CVL008 is off by default)."""
+    from convlint.rules import default_selection
+
+    res = analyze_file(Project(path.parent), str(path), path.read_text())
+    return [(f.code, f.line) for f in res.findings if f.code in default_selection()]
+
+
+VAE = '''
+import torch
+from torch import nn
+
+
+class VAE(nn.Module):  # convlint: input=(2, 3, 64, 64) init(in_channels=3, latent_dim=8)
+    def __init__(self, in_channels, latent_dim, hidden_dims=None):
+        super().__init__()
+        modules = []
+        if hidden_dims is None:
+            hidden_dims = [8, 16, 32, 64]
+        for h_dim in hidden_dims:
+            modules.append(nn.Sequential(nn.Conv2d(in_channels, h_dim, kernel_size=3, stride=2, padding=1), nn.BatchNorm2d(h_dim), nn.LeakyReLU()))
+            in_channels = h_dim
+        self.encoder = nn.Sequential(*modules)
+        self.fc_mu = nn.Linear(hidden_dims[-1] * 16, latent_dim)
+        self.decoder_input = nn.Linear(latent_dim, hidden_dims[-1] * 16)
+        hidden_dims.reverse()
+        modules = []
+        for i in range(len(hidden_dims) - 1):
+            modules.append(nn.Sequential(nn.ConvTranspose2d(hidden_dims[i], hidden_dims[i + 1], kernel_size=3, stride=2, padding=1, output_padding=1), nn.LeakyReLU()))
+        self.decoder = nn.Sequential(*modules)
+        self.final = nn.Sequential(nn.ConvTranspose2d(hidden_dims[-1], hidden_dims[-1], 3, stride=2, padding=1, output_padding=1), nn.Conv2d(hidden_dims[-1], 3, 3, padding=1), nn.Tanh())
+        self.last = hidden_dims[0]
+
+    def forward(self, x):
+        h = torch.flatten(self.encoder(x), start_dim=1)
+        z = self.fc_mu(h)
+        d = self.decoder_input(z).view(-1, self.last, 4, 4)
+        return self.final(self.decoder(d))
+'''
+
+
+def test_vae_with_hidden_dims_defaulted_and_reversed_matches_torch(tmp_path):
+    p = _write(tmp_path, VAE)
+    events, out = _runtime_torch(p, "VAE", (2, 3, 64, 64), {"in_channels": 3, "latent_dim": 8})
+    _compare(_static(p, "VAE"), events, out)
+    assert _codes(p) == []
+
+
+UNET = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, in_channels, out_channels, mid_channels=None):
+        super().__init__()
+        if not mid_channels:
+            mid_channels = out_channels
+        self.double_conv = nn.Sequential(
+            nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(mid_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x):
+        return self.double_conv(x)
+
+
+class Down(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
+
+    def forward(self, x):
+        return self.maxpool_conv(x)
+
+
+class Up(nn.Module):
+    def __init__(self, in_channels, out_channels, bilinear=True):
+        super().__init__()
+        if bilinear:
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+            self.conv = DoubleConv(in_channels, out_channels, in_channels // 2)
+        else:
+            self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+            self.conv = DoubleConv(in_channels, out_channels)
+
+    def forward(self, x1, x2):
+        x1 = self.up(x1)
+        diffY = x2.size()[2] - x1.size()[2]
+        diffX = x2.size()[3] - x1.size()[3]
+        x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])
+        x = torch.cat([x2, x1], dim=1)
+        return self.conv(x)
+
+
+class UNet(nn.Module):  # convlint: input=(1, 3, 75, 75) output=(1, 2, 75, 75) init(n_channels=3, n_classes=2, bilinear=BILINEAR)
+    def __init__(self, n_channels, n_classes, bilinear=False):
+        super().__init__()
+        factor = 2 if bilinear else 1
+        self.inc = DoubleConv(n_channels, 8)
+        self.down1 = Down(8, 16)
+        self.down2 = Down(16, 32)
+        self.down3 = Down(32, 64 // factor)
+        self.up1 = Up(64, 32 // factor, bilinear)
+        self.up2 = Up(32, 16 // factor, bilinear)
+        self.up3 = Up(16, 8, bilinear)
+        self.outc = nn.Conv2d(8, n_classes, kernel_size=1)
+
+    def forward(self, x):
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x4 = self.down3(x3)
+        x = self.up1(x4, x3)
+        x = self.up2(x, x2)
+        x = self.up3(x, x1)
+        return self.outc(x)
+'''
+
+
+@pytest.mark.parametrize("bilinear", [True, False])
+def test_unet_with_fpad_skip_fixing_matches_torch_on_odd_input(tmp_path, bilinear):
+    p = _write(tmp_path, UNET.replace("BILINEAR", str(bilinear)))
+    events, out = _runtime_torch(p, "UNet", (1, 3, 75, 75), {"n_channels": 3, "n_classes": 2, "bilinear": bilinear})
+    _compare(_static(p, "UNet"), events, out)
+    # the padding repairs every decoder step: only the pools' dropped rows remain (a warning)
+    assert {c for c, _ in _codes(p)} <= {"CVL006"}
+
+
+def test_unet_without_skip_padding_reports_the_upsampling_layer(tmp_path):
+    src = UNET.replace("BILINEAR", "False").replace(
+        "        x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])\n", ""
+    )
+    p = _write(tmp_path, src)
+    codes = _codes(p)
+    up_line = next(i for i, line in enumerate(src.splitlines(), 1) if "nn.ConvTranspose2d(in_channels" in line)
+    assert ("CVL004", up_line) in codes
+    assert not any(c == "CVL005" for c, _ in codes)  # the collision is explained by the CVL004
+
+
+ASYM = '''
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Stem(nn.Module):  # convlint: input=(1, 3, 32, 32)
+    def __init__(self):
+        super().__init__()
+        self.pad = nn.ZeroPad2d((0, 1, 0, 1))
+        self.conv = nn.Conv2d(3, 8, 3, stride=2)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.conv(self.pad(x))
+        x = F.pad(x, (0, 1, 0, 1))
+        x = self.conv2(F.interpolate(x, scale_factor=2))
+        return self.fc(self.pool(x).flatten(1))
+'''
+
+
+def test_asymmetric_padding_interpolate_and_adaptive_pool_match_torch(tmp_path):
+    p = _write(tmp_path, ASYM)
+    events, out = _runtime_torch(p, "Stem", (1, 3, 32, 32))
+    _compare(_static(p, "Stem"), events, out)
+    assert _codes(p) == []
+
+
+REGISTRY = '''
+from collections import OrderedDict
+from functools import partial
+
+import torch.nn as nn
+
+
+class Basic(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout * self.expansion, 3, stride, 1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Wide(Basic):
+    expansion = 2
+
+
+BLOCKS = {"basic": Basic, "wide": Wide}
+Conv3x3 = partial(nn.Conv2d, kernel_size=3, padding=1)
+
+
+class Net(nn.Module):  # convlint: input=(1, 3, 16, 16) init(kind="wide", widths=[4, 8])
+    def __init__(self, kind="basic", widths=(4, 8)):
+        super().__init__()
+        block = BLOCKS[kind]
+        layers = []
+        cin = 3
+        for i, w in enumerate(widths):
+            layers.append(block(cin, w, stride=2 if i else 1))
+            cin = w * block.expansion
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(OrderedDict([("conv", Conv3x3(cin, 4)), ("pool", nn.MaxPool2d(2, ceil_mode=True))]))
+        self.blocks = nn.ModuleList([nn.Conv2d(4, 4, 1) for _ in range(2)])
+
+    def forward(self, x):
+        x = self.head(self.body(x))
+        for b in self.blocks:
+            x = b(x)
+        return x
+'''
+
+
+def test_registry_partial_ordereddict_and_modulelist_match_torch(tmp_path):
+    p = _write(tmp_path, REGISTRY)
+    events, out = _runtime_torch(p, "Net", (1, 3, 16, 16), {"kind": "wide", "widths": [4, 8]})
+    _compare(_static(p, "Net"), events, out)
+    assert _codes(p) == []
+
+
+DIFFUSION = '''
+from functools import partial
+
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim, dim_out, groups=4):
+        super().__init__()
+        self.proj = nn.Conv2d(dim, dim_out, 3, padding=1)
+        self.norm = nn.GroupNorm(groups, dim_out)
+
+    def forward(self, x):
+        return self.norm(self.proj(x))
+
+
+def Downsample(dim, dim_out):
+    return nn.Conv2d(dim, dim_out, 4, 2, 1)
+
+
+def Upsample(dim, dim_out):
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(dim, dim_out, 3, padding=1))
+
+
+class Unet(nn.Module):  # convlint: input=(2, 3, 32, 32) init(dim=8, dim_mults=(1, 2, 4))
+    def __init__(self, dim, dim_mults=(1, 2, 4, 8), channels=3):
+        super().__init__()
+        self.init_conv = nn.Conv2d(channels, dim, 7, padding=3)
+        dims = [dim, *map(lambda m: dim * m, dim_mults)]
+        in_out = list(zip(dims[:-1], dims[1:]))
+        block = partial(Block, groups=4)
+        self.downs = nn.ModuleList([])
+        self.ups = nn.ModuleList([])
+        n = len(in_out)
+        for ind, (dim_in, dim_out) in enumerate(in_out):
+            is_last = ind >= (n - 1)
+            self.downs.append(nn.ModuleList([block(dim_in, dim_in), Downsample(dim_in, dim_out) if not is_last else nn.Conv2d(dim_in, dim_out, 3, padding=1)]))
+        mid = dims[-1]
+        self.mid = block(mid, mid)
+        for ind, (dim_in, dim_out) in enumerate(reversed(in_out)):
+            is_last = ind == (n - 1)
+            self.ups.append(nn.ModuleList([block(dim_out + dim_in, dim_out), Upsample(dim_out, dim_in) if not is_last else nn.Conv2d(dim_out, dim_in, 3, padding=1)]))
+        self.final = nn.Conv2d(dim, channels, 1)
+
+    def forward(self, x):
+        x = self.init_conv(x)
+        h = []
+        for blk, down in self.downs:
+            x = blk(x)
+            h.append(x)
+            x = down(x)
+        x = self.mid(x)
+        for blk, up in self.ups:
+            x = torch.cat((x, h.pop()), dim=1)
+            x = blk(x)
+            x = up(x)
+        return self.final(x)
+'''
+
+
+def test_diffusion_unet_with_map_zip_partial_and_skip_stack_matches_torch(tmp_path):
+    p = _write(tmp_path, DIFFUSION)
+    events, out = _runtime_torch(p, "Unet", (2, 3, 32, 32), {"dim": 8, "dim_mults": (1, 2, 4)})
+    _compare(_static(p, "Unet"), events, out)
+    assert _codes(p) == []
+
+
+def test_diffusion_unet_on_a_size_the_strides_do_not_divide_reports_the_skip(tmp_path):
+    p = _write(tmp_path, DIFFUSION.replace("input=(2, 3, 32, 32)", "input=(2, 3, 30, 30)"))
+    with pytest.raises(RuntimeError):
+        _runtime_torch(p, "Unet", (2, 3, 30, 30), {"dim": 8, "dim_mults": (1, 2, 4)})
+    codes = {c for c, _ in _codes(p)}
+    assert "CVL004" in codes or "CVL005" in codes
+
+
+ONE_AND_THREE_D = '''
+import torch.nn as nn
+
+
+class Audio(nn.Module):  # convlint: input=(2, 1, 100)
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(1, 4, 5, stride=2, padding=2), nn.ReLU(), nn.ConvTranspose1d(4, 1, 5, stride=2, padding=2, output_padding=1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Volume(nn.Module):  # convlint: input=(1, 2, 9, 16, 16)
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv3d(2, 4, 3, stride=(1, 2, 2), padding=1)
+        self.pool = nn.MaxPool3d((1, 2, 2))
+
+    def forward(self, x):
+        return self.pool(self.down(x))
+'''
+
+
+@pytest.mark.parametrize("model,shape", [("Audio", (2, 1, 100)), ("Volume", (1, 2, 9, 16, 16))])
+def test_one_and_three_dimensional_models_match_torch(tmp_path, model, shape):
+    p = _write(tmp_path, ONE_AND_THREE_D)
+    events, out = _runtime_torch(p, model, shape)
+    _compare(_static(p, model), events, out)
+
+
+def test_symbolic_input_stays_symbolic_and_is_reported_only_for_every_size(tmp_path):
+    src = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):  # convlint: input=(B, 3, H, W)
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3)
+        self.b = nn.Conv2d(8, 3, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.b(self.a(x))
+'''
+    p = _write(tmp_path, src)
+    m = _static(p, "Net")
+    assert m["input"] == ["B", 3, "H", "W"]
+    assert m["layers"][0]["output"] == ["B", 8, "H - 2", "W - 2"]
+    assert [c for c, _ in _codes(p)] == ["CVL005"]
+
+
+def test_values_from_the_command_line_stay_unknown_and_give_no_finding(tmp_path):
+    src = '''
+import argparse
+import torch.nn as nn
+
+args = argparse.ArgumentParser().parse_args()
+
+
+class Net(nn.Module):  # convlint: input=(1, 3, 32, 32)
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, args.width, args.kernel, stride=2)
+        self.b = nn.ConvTranspose2d(args.width, 3, 3, stride=2)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+'''
+    p = _write(tmp_path, src)
+    m = _static(p, "Net")
+    assert m["layers"][0]["output"] == [1, None, None, None]
+    assert _codes(p) == []
+
+
+def test_a_budget_bound_gives_unknowns_not_a_hang(tmp_path):
+    src = '''
+import torch.nn as nn
+
+
+def forever(n):
+    while True:
+        n = n + 1
+    return n
+
+
+class Net(nn.Module):  # convlint: input=(1, 3, 8, 8)
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, forever(1), 3)
+
+    def forward(self, x):
+        return self.a(x)
+'''
+    p = _write(tmp_path, src)
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    assert [f.code for f in res.findings if f.code != "CVL008"] == []
+
+
+FLAX = '''
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class Down(nn.Module):
+    features: int
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.Conv(self.features, kernel_size=(3, 3), strides=(2, 2), padding="SAME")(x)
+        return nn.relu(x)
+
+
+class AE(nn.Module):  # convlint: input=(2, 32, 32, 3) output=(2, 32, 32, 3)
+    widths: tuple = (8, 16)
+
+    def setup(self):
+        self.downs = [Down(w) for w in self.widths]
+        self.up1 = nn.ConvTranspose(8, kernel_size=(3, 3), strides=(2, 2), padding="SAME")
+        self.up2 = nn.ConvTranspose(3, kernel_size=(3, 3), strides=(2, 2), padding="SAME")
+
+    def __call__(self, x):
+        skip = x
+        for d in self.downs:
+            x = d(x)
+        x = nn.avg_pool(x, (1, 1))
+        x = self.up2(self.up1(x))
+        return jnp.concatenate([x, skip], axis=-1)[..., :3]
+'''
+
+
+def test_flax_setup_and_compact_modules_match_jax_eval_shape(tmp_path):
+    jax = pytest.importorskip("jax")
+    pytest.importorskip("flax")
+    p = _write(tmp_path, FLAX)
+    spec = importlib.util.spec_from_file_location("_convlint_flax_fixture", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model = mod.AE()
+    x = jax.ShapeDtypeStruct((2, 32, 32, 3), jax.numpy.float32)
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jax.numpy.zeros((2, 32, 32, 3))))
+    out = jax.eval_shape(model.apply, variables, x)
+    static = _static(p, "AE")
+    assert tuple(static["output"]) == tuple(out.shape)
+    convs = [tuple(layer["output"]) for layer in static["layers"] if layer["op"] in ("flax.linen.Conv", "flax.linen.ConvTranspose")]
+    assert convs == [(2, 16, 16, 8), (2, 8, 8, 16), (2, 16, 16, 8), (2, 32, 32, 3)]
+    assert _codes(p) == []
+
+
+def test_shapes_json_follows_the_design_contract(tmp_path):
+    p = _write(tmp_path, ASYM)
+    from convlint.cli import main
+
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["shapes", str(p), "--format", "json"])
+    assert rc == 0
+    data = json.loads(buf.getvalue())
+    (model,) = data["models"]
+    assert set(model) >= {"path", "name", "line", "input", "output", "layers"}
+    assert model["name"] == "Stem" and model["line"] == 6
+    first = model["layers"][0]
+    assert set(first) == {"path", "line", "column", "op", "name", "input", "output"}
+    assert first["op"] == "torch.nn.ZeroPad2d" and first["line"] == 9 and first["name"] == "pad"
