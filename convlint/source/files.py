@@ -104,13 +104,13 @@ def read_source(path: str | os.PathLike[str], max_size: int = DEFAULT_MAX_FILE_S
 
     ``max_size`` is in bytes; ``0`` or a negative value means no limit.
     """
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     try:
         with open(p, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if max_size > 0 and size > max_size:
                 return ReadError(p, f"file too large: {size} bytes (max-file-size is {max_size})")
-            data = fh.read(max_size + 1) if max_size > 0 else fh.read()
+            data = fh.read()  # read(n) would allocate n bytes up front
     except IsADirectoryError:
         return ReadError(p, "cannot read: Is a directory")
     except OSError as exc:
