@@ -211,3 +211,23 @@ def test_github_says_how_many_annotations_beyond_ten_per_level():
     assert "13 errors" in out[0] and "3 more errors" in out[0]
     assert sum(1 for ln in out if ln.startswith("::error ")) == 13, "every finding is still in the log"
     assert not any("more warnings" in ln for ln in out)
+
+
+def test_sarif_with_the_real_rule_registry_validates_and_lists_every_rule(tmp_path):
+    if not SCHEMA.is_file():
+        pytest.skip(f"SARIF schema not found at {SCHEMA}")
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is in the test extra")
+    try:
+        rules = convlint.rules.all_rules()
+    except ImportError as exc:
+        pytest.skip(f"rule registry not importable yet: {exc}")
+    f = Finding("CVL004", ERROR, "m", str(tmp_path / "a.py"), 1, 1, 1, 2, fix=FIX)
+    doc = json.loads(render("sarif", [f], opts(root=tmp_path)))
+    errors = list(jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).iter_errors(doc))
+    assert not errors, errors[0].message
+    driver = doc["runs"][0]["tool"]["driver"]
+    assert [r["id"] for r in driver["rules"]] == list(rules)
+    for r in driver["rules"]:
+        assert r["name"] and r["shortDescription"]["text"] and r["fullDescription"]["text"]
+        assert r["help"]["text"] and r["help"]["markdown"].startswith(f"# {r['id']} ")
+        assert r["defaultConfiguration"]["level"] in ("error", "warning", "note")
