@@ -24,6 +24,7 @@ from convlint.interpret.tensor import CHANNELS_FIRST, CHANNELS_LAST, Tensor
 from convlint.interpret.trace import Issue, Trace
 from convlint.interpret.values import ClassVal, FunctionVal, Instance, Site, Unknown
 from convlint.source.project import ModuleInfo, Project, display_path
+from convlint.source.walk import children
 
 __all__ = ["analyze_file", "analyze_models", "FileResult", "ModelRun", "Project"]
 
@@ -163,7 +164,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     module = project.info(path)
     interp = Interpreter(project, FW)
     issues: list[Issue] = []
-    entries, errors = declared_entries(parsed, parsed.position)
+    entries, errors = declared_entries(parsed)
     for e in errors:
         issues.append(Issue("CVL000", Site(module, None), f"bad convlint pragma: {e.message}", key=(e.line, e.column)))
     entries += _config_entries(project, parsed.path, module)
@@ -195,7 +196,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     if only is None:
         issues += _static_pass(interp, module, reached)
     result.runs = [r for r in runs if r.entry.kind != "module" or r.trace.events]
-    result.findings = _to_findings(issues)
+    result.findings = _to_findings(issues, project.config)
     return result
 
 
@@ -222,23 +223,20 @@ def _config_entries(project: Project, display: str, module) -> list[Entry]:
 # ------------------------------------------------------------------------------------------ unreached sites
 
 def _conv_calls(tree: cst.Module):
-    """(call node, enclosing FunctionDef chain) for every call in the module."""
+    """(call node, enclosing FunctionDef chain) for every call in the module.
+
+    A plain walk over dataclass fields: LibCST visitors rebuild every node and cost several times more.
+    """
     out = []
-
-    class V(cst.CSTVisitor):
-        def __init__(self):
-            self.stack = []
-
-        def visit_FunctionDef(self, node):
-            self.stack.append(node)
-
-        def leave_FunctionDef(self, node):
-            self.stack.pop()
-
-        def visit_Call(self, node):
-            out.append((node, tuple(self.stack)))
-
-    tree.visit(V())
+    stack = [(tree, ())]
+    while stack:
+        node, fns = stack.pop()
+        if isinstance(node, cst.Call):
+            out.append((node, fns))
+        elif isinstance(node, cst.FunctionDef):
+            fns = fns + (node,)
+        for child in children(node):
+            stack.append((child, fns))
     return out
 
 
@@ -354,10 +352,14 @@ def _severity(code: str) -> str:
     return r.severity if r is not None else "error"
 
 
-def _to_findings(issues: list[Issue]) -> list[Finding]:
+def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
     out = {}
     for iss in issues:
         site = iss.site
+        if config is not None and hasattr(config, "is_selected") and site.module is not None:
+            # positions cost a pass over the module: none for findings nobody will see
+            if not config.is_selected(iss.code, os.path.abspath(site.module.path)):
+                continue
         parsed = site.module.parsed if site.module is not None else None
         if parsed is None:
             continue

@@ -172,23 +172,52 @@ def _decl_targets(tree: cst.Module):
             yield "function", stmt.name.value, stmt
 
 
-def declared_entries(parsed, position) -> tuple[list[Entry], list[DeclarationError]]:
-    """Entries declared in one parsed module, and the pragma errors found."""
+def _def_lines(text: str, kind: str, name: str) -> list[int]:
+    """1-based lines where ``class name`` / ``def name`` starts at module level."""
+    kw = "class" if kind == "class" else r"(?:async\s+)?def"
+    pat = re.compile(rf"^{kw}\s+{re.escape(name)}\b", re.M)
+    return [text.count("\n", 0, m.start()) + 1 for m in pat.finditer(text)]
+
+
+def _first_decorator_line(lines: list[str], line: int) -> int:
+    """The line of the first decorator above ``line`` (1-based), or ``line`` itself."""
+    first = line
+    i = line - 2
+    while i >= 0:
+        stripped = lines[i].strip()
+        if stripped.startswith("@"):
+            first = i + 1
+        elif stripped and not stripped.startswith("#") and first != line and lines[i][:1] in (" ", "\t", ")"):
+            pass  # continuation of a multi-line decorator
+        else:
+            break
+        i -= 1
+    return first
+
+
+def declared_entries(parsed, position=None) -> tuple[list[Entry], list[DeclarationError]]:
+    """Entries declared in one parsed module, and the pragma errors found.
+
+    Lines come from the text (no position metadata: that costs a whole-module pass).
+    """
     entries: list[Entry] = []
     errors: list[DeclarationError] = []
     pragmas = pragma_lines(parsed.text)
     used: set[int] = set()
+    text_lines = parsed.text.splitlines()
+    seen_count: dict = {}
+    def_line: dict = {}
+    for kind, name, node in _decl_targets(parsed.tree):
+        lines = _def_lines(parsed.text, kind, name)
+        k = seen_count.get((kind, name), 0)
+        seen_count[(kind, name)] = k + 1
+        def_line[id(node)] = lines[k] if k < len(lines) else None
     if pragmas:
         for kind, name, node in _decl_targets(parsed.tree):
-            pos = position(node.name)
-            if pos is None:
+            line = def_line.get(id(node))
+            if line is None:
                 continue
-            line = pos[0]
-            first = line
-            if node.decorators:
-                dpos = position(node.decorators[0])
-                if dpos is not None:
-                    first = dpos[0]
+            first = _first_decorator_line(text_lines, line) if node.decorators else line
             for cand in (line, first - 1):
                 if cand in pragmas and cand not in used:
                     body, _col = pragmas[cand]
@@ -214,15 +243,14 @@ def declared_entries(parsed, position) -> tuple[list[Entry], list[DeclarationErr
                 continue
             if decl is not None:
                 errors.append(DeclarationError("this convlint declaration is not on a class or def line, nor on the line just above one", line, col))
-    if any(n in parsed.text for n in JAXTYPING_NAMES):
+    if any(n + "[" in parsed.text for n in JAXTYPING_NAMES):
         declared = {e.name for e in entries}
         for kind, name, node in _decl_targets(parsed.tree):
             if name in declared:
                 continue
             e = _jaxtyping_entry(kind, name, node)
             if e is not None:
-                pos = position(node.name)
-                e.line = pos[0] if pos else 1
+                e.line = def_line.get(id(node)) or 1
                 entries.append(e)
     return entries, errors
 

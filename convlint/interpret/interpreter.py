@@ -1328,15 +1328,9 @@ def _deco_name(node) -> str:
 
 
 def _assigned_names(block) -> list[str]:
-    names = []
+    from convlint.source.walk import walk
 
-    class V(cst.CSTVisitor):
-        def visit_AssignTarget(self, n):
-            if isinstance(n.target, cst.Name):
-                names.append(n.target.value)
-
-    block.visit(V())
-    return names
+    return [n.target.value for n in walk(block) if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name)]
 
 
 _GENERATOR_CACHE: dict = {}
@@ -1353,24 +1347,14 @@ def _is_generator(node) -> bool:
 
 
 def _scan_generator(node) -> bool:
-    found = []
+    if not isinstance(node, cst.FunctionDef):
+        return False
+    from convlint.source.walk import walk
 
-    class V(cst.CSTVisitor):
-        def visit_Yield(self, n):
-            found.append(n)
+    def prune(n):
+        return isinstance(n, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
 
-        def visit_FunctionDef(self, n):
-            return False
-
-        def visit_Lambda(self, n):
-            return False
-
-    if isinstance(node, cst.FunctionDef):
-        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]:
-            stmt.visit(V())
-            if found:
-                return True
-    return False
+    return any(isinstance(n, cst.Yield) for n in walk(node.body, prune))
 
 
 __all__ = ["Interpreter", "Scope", "BudgetExceeded", "is_known", "join", "first_unknown", "is_size"]

@@ -109,6 +109,9 @@ class Project:
 
     def parse_text(self, path: str, text: str) -> ParsedModule:
         ap = os.path.abspath(path)
+        cached = self._parsed.get(ap)
+        if cached is not None and cached.text == text:
+            return cached
         pm = ParsedModule(display_path(ap), self.module_name(ap), text)
         self._parsed[ap] = pm
         return pm
