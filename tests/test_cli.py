@@ -390,3 +390,34 @@ def test_fix_without_fix_module_says_so(fake_engine, repo):
         pass
     msg = one_line_error(run(repo, "check", "--fix", fake=fake_engine))
     assert "convlint.fix" in msg
+
+
+def _engine_available() -> bool:
+    try:
+        import convlint.analysis  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
+@pytest.mark.skipif(not _engine_available(), reason="the analysis engine is not written yet")
+def test_end_to_end_with_the_real_engine(tmp_path):
+    (tmp_path / "model.py").write_text(
+        "import torch.nn as nn\n"
+        "\n"
+        "\n"
+        "class Up(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.up = nn.ConvTranspose2d(8, 3, 3, stride=2, padding=1, output_padding=2)\n"
+        "        self.ok = nn.ConvTranspose2d(8, 3, 3, stride=2, padding=1, output_padding=2)  # noqa: CVL001\n"
+    )
+    (tmp_path / "util.py").write_text("def convert(x):\n    return x\n")
+    p = run(tmp_path, "check", "--format", "json", "--no-cache")
+    assert p.returncode == 1, p.stderr
+    found = [(d["code"], d["path"], d["line"]) for d in json.loads(p.stdout)]
+    assert ("CVL001", "model.py", 7) in found
+    assert not any(line == 8 for _, _, line in found), "the noqa line is suppressed"
+    again = run(tmp_path, "check", "--format", "json")
+    assert again.stdout == p.stdout
