@@ -111,6 +111,10 @@ def run_entry(interp: Interpreter, module: ModuleInfo, entry: Entry) -> ModelRun
         pass
     except RecursionError:
         trace.incomplete = "recursion"
+    except Exception as e:  # an engine bug must not stop the file's other entries, nor the run
+        if os.environ.get("CONVLINT_DEBUG"):
+            raise
+        trace.incomplete = f"internal error: {type(e).__name__}: {e}"
     return run
 
 
@@ -247,7 +251,8 @@ def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[
     scope = module.scope
     if scope is None:
         return issues
-    calls = [(c, fns) for c, fns in _conv_calls(module.tree) if id(c) not in reached]
+    # only conv-family calls matter; resolving the callee in module scope is cheap
+    calls = [(c, fns) for c, fns in _conv_calls(module.tree) if id(c) not in reached and _resolve_static(interp, scope, c) is not None]
     if not calls:
         return issues
     # run each enclosing function once
@@ -280,6 +285,9 @@ def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[
                 interp.call_function(fnval, args, {}, None)
         except (BudgetExceeded, _Dead, _Return, RecursionError):
             pass
+        except Exception:
+            if os.environ.get("CONVLINT_DEBUG"):
+                raise
     issues += [i for i in trace.issues if i.code == "CVL001"]
     issues += unresolved_issues(trace.layers)
     reached2 = reached | trace.reached
@@ -308,7 +316,13 @@ def unresolved_issues(layers) -> list[Issue]:
 
 
 def _resolve_static(interp, scope, call) -> str | None:
+    """The catalogue name of a call's callee when its expression is a plain (dotted) name."""
     func = call.func
+    node = func
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
     try:
         v = interp.eval(func, scope)
     except Exception:

@@ -219,8 +219,9 @@ def test_unet_without_skip_padding_reports_the_upsampling_layer(tmp_path):
     p = _write(tmp_path, src)
     codes = _codes(p)
     up_line = next(i for i, line in enumerate(src.splitlines(), 1) if "nn.ConvTranspose2d(in_channels" in line)
-    assert ("CVL004", up_line) in codes
-    assert not any(c == "CVL005" for c, _ in codes)  # the collision is explained by the CVL004
+    cat_line = next(i for i, line in enumerate(src.splitlines(), 1) if "torch.cat([x2, x1]" in line)
+    assert ("CVL004", up_line) in codes  # the layer that must change
+    assert ("CVL005", cat_line) in codes  # where the tensors collide
 
 
 ASYM = '''

@@ -220,7 +220,8 @@ class Frameworks:
                 return x
             return Unknown("calling a ModuleList")
         if isinstance(func, FwClass):
-            return Unknown(f"instance of {func.qualname}")
+            # ``nn.Module()`` as an attribute bag (``down = nn.Module(); down.block = …``)
+            return Instance(_bare_module_class(func))
         return MISSING
 
     def call_instance(self, interp, inst: Instance, args, kwargs, node):
@@ -484,7 +485,27 @@ def layer_attr(interp, layer: Layer, name: str):
     return Unknown(f"{layer.op}.{name}")
 
 
+_BARE: dict = {}
+
+
+def _bare_module_class(fwcls: FwClass) -> ClassVal:
+    cls = _BARE.get(fwcls.qualname)
+    if cls is None:
+        cls = _BARE[fwcls.qualname] = ClassVal(None, None, fwcls.qualname.rsplit(".", 1)[-1], [fwcls], framework=fwcls.framework)
+    return cls
+
+
 def container_attr(interp, c: Container, name: str):
+    if name == "insert" and isinstance(c.items, list):
+        def ins(i, a, k, n):
+            if len(a) == 2 and is_int(a[0]):
+                c.items.insert(a[0], a[1])
+            else:
+                c.items[:] = [Unknown("insert at an unknown index")]
+
+        return pyb.Builtin("insert", ins)
+    if name == "pop" and isinstance(c.items, list):
+        return pyb.Builtin("pop", lambda i, a, k, n: c.items.pop(*[x for x in a if is_int(x)][:1]) if c.items else Unknown("pop"))
     if name == "append" and isinstance(c.items, list):
         return pyb.Builtin("append", lambda i, a, k, n: c.items.append(a[0]) if a else None)
     if name == "extend" and isinstance(c.items, list):

@@ -77,7 +77,10 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
     if out_shape is None:
         return out
     if kind == "down" and in_shape is not None:
-        step = PairStep(ev, tuple(in_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "out": tuple(out_shape[a] for a in axes)})
+        # a pad right before a strided layer (``F.pad(x, (0, 1, 0, 1))``) belongs to the step:
+        # the size to restore is the one before padding
+        restore = x.before_pad if x.before_pad is not None and len(x.before_pad) == len(in_shape) else in_shape
+        step = PairStep(ev, tuple(restore[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "out": tuple(out_shape[a] for a in axes)})
         out.downs = x.downs + (step,)
         interp.trace.downs.append(step)
     elif kind == "up" and in_shape is not None:
@@ -140,13 +143,14 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
 
 
 def merge_mismatch(interp, site, op_label, tensors, axis, joined) -> None:
-    """CVL005 — unless an upsampling step that feeds it is already reported as CVL004."""
+    """CVL005 at the merge; an unrepaired upsampling mismatch feeding it is named as the cause
+    (and reported as CVL004 at that layer)."""
+    cause = None
     for t in tensors:
         for step in t.pending:
             if step.mismatch is not None and not step.repaired:
                 step.extra["merged_at"] = site
-                step.extra["merged_with"] = [u for u in tensors if u is not t]
-                return
+                cause = cause or step
     a, b = tensors[0], tensors[1]
     n = len(a.shape)
     ax = axis if axis >= 0 else n + axis
@@ -158,6 +162,11 @@ def merge_mismatch(interp, site, op_label, tensors, axis, joined) -> None:
     )
     if joined is not None:
         msg += f"; only dim {joined} may differ"
+    if cause is not None:
+        ev = cause.event
+        name = ev.layer.name if ev.layer is not None and getattr(ev.layer, "name", None) else ev.op.rsplit(".", 1)[-1]
+        pos = ev.site.module.parsed.position(ev.site.node) if ev.site.module is not None and ev.site.node is not None else None
+        msg += f"; the upsampling {name}" + (f" (line {pos[0]})" if pos else "") + " does not restore its encoder's size (CVL004)"
     interp.trace.issue("CVL005", site, msg, key=(ax,))
 
 
@@ -259,7 +268,7 @@ def pad_last_dims(interp, x: Tensor, pads, label: str, site=None) -> Tensor:
             shape[axis] = shape[axis] + lo + hi
         else:
             shape[axis] = Unknown("padding from an unknown amount")
-    out = x.derive(tuple(shape), label=label)
+    out = x.derive(tuple(shape), label=label, before_pad=x.before_pad or x.shape)
     return repair(out)
 
 
@@ -280,3 +289,32 @@ def as_shape(v):
     if is_int(v):
         return (v,)
     return None
+
+
+def einsum(interp, args, kwargs, node):
+    """``torch.einsum`` / ``jnp.einsum`` with an explicit ``->`` and no ellipsis."""
+    if not args or not isinstance(args[0], str):
+        return Unknown("einsum")
+    eq = args[0].replace(" ", "")
+    ops = list(args[1:])
+    if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+        ops = list(ops[0])
+    if "->" not in eq or "." in eq:
+        return Unknown("einsum without an explicit output")
+    lhs, out = eq.split("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ops) or not all(isinstance(t, Tensor) and t.shape is not None for t in ops):
+        return Tensor(None)
+    sizes: dict = {}
+    for term, t in zip(terms, ops):
+        if len(term) != len(t.shape):
+            return Tensor(None)
+        for letter, d in zip(term, t.shape):
+            if letter in sizes and not dims_equal(sizes[letter], d):
+                if is_int(sizes[letter]) and sizes[letter] == 1:
+                    sizes[letter] = d
+                continue
+            sizes.setdefault(letter, d)
+    shape = tuple(sizes.get(letter, Unknown("einsum")) for letter in out)
+    base = max(ops, key=lambda t: len(t.downs))
+    return base.derive(shape)

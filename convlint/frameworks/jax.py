@@ -227,6 +227,18 @@ def _reshape(interp, args, kwargs, node):
     return C.reshape(x, C.as_shape(shape), "reshape")
 
 
+def _transpose(interp, args, kwargs, node):
+    x = args[0] if args else None
+    axes = args[1] if len(args) > 1 else kwargs.get("axes")
+    if not isinstance(x, Tensor) or x.shape is None:
+        return Tensor(None)
+    if axes is None:
+        return x.derive(tuple(reversed(x.shape)), layout=None)
+    if isinstance(axes, (tuple, list)) and all(is_int(a) for a in axes) and len(axes) == len(x.shape):
+        return x.derive(tuple(x.shape[a] for a in axes), layout=None)
+    return x.derive(None)
+
+
 def _register():
     for name in ("conv_general_dilated", "conv", "conv_with_general_padding"):
         _reg(f"jax.lax.{name}", lax_conv_op(f"jax.lax.{name}", False))
@@ -240,12 +252,16 @@ def _register():
     _reg("jax.numpy.concat", _concatenate(False))
     _reg("jax.numpy.stack", _concatenate(True))
     _reg("jax.numpy.reshape", _reshape)
+    _reg("jax.numpy.einsum", C.einsum)
     _reg("jax.image.resize", _resize)
     _reg("jax.ShapeDtypeStruct", _shape_dtype_struct)
     for name in ("relu", "gelu", "silu", "swish", "sigmoid", "tanh", "elu", "leaky_relu", "softplus", "softmax", "log_softmax", "normalize", "standardize"):
         _reg(f"jax.nn.{name}", _preserve)
     for name in ("tanh", "exp", "log", "abs", "sqrt", "clip", "maximum", "minimum", "square"):
         _reg(f"jax.numpy.{name}", _preserve)
+    _reg("jax.eval_shape", lambda i, a, k, n: i.call(a[0], list(a[1:]), k, n) if a else Unknown("eval_shape"))
+    _reg("jax.jit", lambda i, a, k, n: a[0] if a else Unknown("jit"))
+    _reg("jax.numpy.transpose", _transpose)
     _reg("jax.random.PRNGKey", lambda i, a, k, n: Unknown("PRNG key"))
     _reg("jax.random.key", lambda i, a, k, n: Unknown("PRNG key"))
     _reg("jax.random.split", lambda i, a, k, n: Unknown("PRNG keys"))

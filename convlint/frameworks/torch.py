@@ -828,6 +828,7 @@ def _register_all():
     _reg("torch.reshape", _reshape_fn)
     _reg("torch.chunk", _chunk)
     _reg("torch.arange", _arange)
+    _reg("torch.einsum", C.einsum)
     for name in ("zeros", "ones", "randn", "rand", "empty", "full"):
         _reg(f"torch.{name}", _new_tensor if name != "full" else (lambda i, a, k, n: _new_tensor(i, a[:1], {}, n)))
     for name in ("zeros_like", "ones_like", "randn_like", "rand_like", "empty_like"):

@@ -367,6 +367,28 @@ def _namedtuple_like(interp, args, kwargs, node):
     return Unknown("namedtuple")
 
 
+def _callable(interp, args, kwargs, node):
+    if len(args) != 1:
+        return Unknown("callable()")
+    v = args[0]
+    if isinstance(v, Unknown):
+        return Unknown("callable of an unknown")
+    if isinstance(v, (int, float, str, bool, bytes, type(None), tuple, list, dict, set, Sym)):
+        return False
+    if isinstance(v, (FunctionVal, ClassVal, PartialVal, Builtin)):
+        return True
+    if isinstance(v, Instance):
+        return True if v.cls.framework else Unknown("callable of an instance")
+    r = interp.fw.truth(v)
+    return True if r is True else Unknown("callable()")
+
+
+def _issubclass(interp, args, kwargs, node):
+    if len(args) == 2 and isinstance(args[0], ClassVal) and isinstance(args[1], ClassVal):
+        return args[1] in args[0].mro()
+    return Unknown("issubclass()")
+
+
 _PYTYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple, "dict": dict, "set": set}
 
 BUILTINS = {
@@ -404,6 +426,11 @@ BUILTINS = {
     "iter": Builtin("iter", _iter),
     "next": Builtin("next", _next),
     "super": SUPER,
+    "callable": Builtin("callable", _callable),
+    "issubclass": Builtin("issubclass", _issubclass),
+    "repr": Builtin("repr", lambda i, a, k, n: Unknown("repr()")),
+    "id": Builtin("id", lambda i, a, k, n: Unknown("id()")),
+    "pow": Builtin("pow", _math1(pow, "pow")),
     "object": ClassVal(None, None, "object", []),
     "NotImplementedError": Builtin("NotImplementedError", lambda i, a, k, n: Unknown("exception")),
     "ValueError": Builtin("ValueError", lambda i, a, k, n: Unknown("exception")),

@@ -30,7 +30,8 @@ from convlint.interpret.values import (
     Unknown,
 )
 
-MAX_STEPS = 200_000
+MAX_STEPS = 200_000  # per entry (a model run, a module's top level)
+MAX_FILE_STEPS = 1_000_000  # per analysed file
 MAX_DEPTH = 48
 MAX_LOOP = 512
 
@@ -187,6 +188,7 @@ class Interpreter:
         self.fw = frameworks
         self.trace = trace or Trace()
         self.steps = 0
+        self.total_steps = 0  # across every entry of one file: bounds the file's analysis time
         self.depth = 0
         self.active_calls: set = set()
         self.current_module = None
@@ -194,8 +196,11 @@ class Interpreter:
     # ------------------------------------------------------------------ budget / helpers
     def tick(self, n: int = 1) -> None:
         self.steps += n
+        self.total_steps += n
         if self.steps > MAX_STEPS:
             raise BudgetExceeded("step budget exhausted")
+        if self.total_steps > MAX_FILE_STEPS:
+            raise BudgetExceeded("the file's step budget is exhausted")
 
     def site(self, node: cst.CSTNode, module=None) -> Site:
         return Site(module or self.current_module, node)

@@ -29,6 +29,7 @@ class Tensor:
     fresh: bool = False  # built from a literal shape (jnp.ones((…))): not on a model's data path
     entry: bool = False  # a model's input whose rank is unknown
     framework: str | None = None
+    before_pad: tuple | None = None  # the shape before an F.pad / ZeroPad right before this point
 
     @property
     def rank(self) -> int | None:
@@ -38,6 +39,7 @@ class Tensor:
         hist = self.history
         if label is not None:
             hist = (hist + ((label, shape),))[-HISTORY_LIMIT:]
+        changes.setdefault("before_pad", None)
         return replace(self, shape=shape, history=hist, entry=False, **changes)
 
     def spatial_axes(self, rank: int | None = None) -> list[int] | None:

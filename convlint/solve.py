@@ -1,0 +1,549 @@
+"""``convlint solve``: the arguments that take a size to another, for every framework.
+
+    convlint solve --in 64 --out 20 -k 5 -s 3 -d 2
+
+prints the direct convolution that takes 64 to 20 and the transposed convolution that brings 20
+back to 64 (the gradient of the direct one), as arguments for torch (``nn.ConvNd`` /
+``nn.ConvTransposeNd``), ``lax.conv_general_dilated``, ``lax.conv_transpose`` and flax
+(``nn.Conv`` / ``nn.ConvTranspose``). When every ``--out`` is at least ``--in`` (and one is
+larger) the request is read as upsampling: the transposed conv takes ``--in`` to ``--out`` and the
+direct conv it undoes goes the other way. With ``-p`` and no ``--out`` it prints the output sizes
+of the direct conv and of the transposed conv with the same arguments. Comma lists give several
+spatial dimensions (``--in 64,48``); a single value is used for every dimension.
+
+``--format json`` prints ``{"direct": {...}, "transpose": {...}}``; each has ``input``,
+``output`` and one object per framework that applies — ``torch``, ``lax``
+(``conv_general_dilated``), ``lax_conv_transpose`` and ``flax`` — holding that callable's own
+keyword arguments (lists for tuples). A direct ``torch`` object may carry ``pad``: torch's conv
+cannot pad asymmetrically, so ``F.pad(x, pad)`` comes first (and its ``padding`` is 0). The
+transpose's ``torch`` object has ``exact``: whether it is exactly the gradient of the direct conv
+or only restores the shape. With ``--verify`` a ``verify`` list is added.
+
+Only the standard library and :mod:`convlint.arith` are imported at start-up; ``--verify``
+imports torch and jax (through :mod:`convlint.confirm.layers`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+
+from convlint.arith import ConvArithmeticError, Window, solve_padding, solve_transpose, torch_conv, torch_conv_transpose
+from convlint.arith.pytorch import check_output_padding
+
+__all__ = ["Plan", "Section", "add_arguments", "main", "plan", "render_json", "render_text", "run"]
+
+PROG = "convlint solve"
+
+
+class UsageError(Exception):
+    """A bad or impossible request: one line on stderr, exit 2."""
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of ``convlint solve`` on ``parser`` (values are parsed by :func:`run`)."""
+    parser.add_argument("--in", dest="input", metavar="SIZE[,SIZE...]", help="input spatial size(s), e.g. 64 or 64,48")
+    parser.add_argument("--out", dest="output", metavar="SIZE[,SIZE...]", help="wanted output size(s)")
+    parser.add_argument("-k", "--kernel", metavar="K[,K...]", help="kernel size(s)")
+    parser.add_argument("-s", "--stride", metavar="S[,S...]", default="1", help="stride(s) (default 1)")
+    parser.add_argument("-d", "--dilation", metavar="D[,D...]", default="1", help="kernel dilation(s) (default 1)")
+    parser.add_argument(
+        "-p", "--padding", metavar="P[,P...]",
+        help="padding per dimension: P (both sides) or LO:HI; without --out, print the output sizes",
+    )
+    parser.add_argument("--output-padding", metavar="OP[,OP...]", help="output_padding of the transposed conv (with -p, no --out)")
+    parser.add_argument("--input-dilation", metavar="N[,N...]", default="1", help="input (lhs) dilation of the direct conv (default 1)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    parser.add_argument("--verify", action="store_true", help="build every answer in torch (meta/CPU) and jax.eval_shape and compare")
+
+
+def _ints(text: str | None, name: str, *, minimum: int) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            value = int(part)
+        except ValueError:
+            raise UsageError(f"{name} {text!r}: {part!r} is not an integer") from None
+        if value < minimum:
+            raise UsageError(f"{name} {text!r}: every value must be at least {minimum}")
+        values.append(value)
+    return tuple(values)
+
+
+def _pads(text: str | None) -> tuple[tuple[int, int], ...] | None:
+    if text is None:
+        return None
+    pairs = []
+    for part in str(text).split(","):
+        bits = part.strip().split(":")
+        try:
+            nums = [int(b) for b in bits]
+        except ValueError:
+            raise UsageError(f"--padding {text!r}: {part!r} is not P or LO:HI") from None
+        if len(nums) not in (1, 2) or any(n < 0 for n in nums):
+            raise UsageError(f"--padding {text!r}: {part!r} is not P or LO:HI with non-negative integers")
+        pairs.append((nums[0], nums[-1]))
+    return tuple(pairs)
+
+
+def _broadcast(values, rank: int, name: str):
+    if len(values) == 1:
+        return tuple(values) * rank
+    if len(values) != rank:
+        raise UsageError(f"{name} has {len(values)} values but --in has {rank} dimensions")
+    return tuple(values)
+
+
+# ------------------------------------------------------------------------------------------ the plan
+
+
+@dataclass
+class Section:
+    """One convolution of the answer: its sizes and each framework's keyword arguments."""
+
+    title: str
+    input: tuple[int, ...]
+    output: tuple[int, ...]
+    kernel: tuple[int, ...] = ()
+    frameworks: dict = field(default_factory=dict)  # name -> kwargs (tuples), in display order
+    notes: dict = field(default_factory=dict)  # name -> list of extra text lines
+
+
+@dataclass
+class Plan:
+    direct: Section
+    transpose: Section | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class Request:
+    input: tuple[int, ...]
+    output: tuple[int, ...] | None
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...] | None
+    output_padding: tuple[int, ...] | None
+    input_dilation: tuple[int, ...]
+
+    @property
+    def rank(self) -> int:
+        return len(self.input)
+
+
+def parse_request(args) -> Request:
+    sizes = _ints(getattr(args, "input", None), "--in", minimum=1)
+    if sizes is None:
+        raise UsageError("--in is required (the input size, e.g. --in 64 or --in 64,48)")
+    rank = len(sizes)
+    kernel = _ints(getattr(args, "kernel", None), "--kernel", minimum=1)
+    if kernel is None:
+        raise UsageError("-k/--kernel is required (the kernel size)")
+    out = _ints(getattr(args, "output", None), "--out", minimum=1)
+    pads = _pads(getattr(args, "padding", None))
+    op = _ints(getattr(args, "output_padding", None), "--output-padding", minimum=0)
+    if out is None and pads is None:
+        raise UsageError("give --out (to solve for the padding) or -p/--padding (to compute the output sizes)")
+    if op is not None and out is not None:
+        raise UsageError("--output-padding is chosen by the solver when --out is given; leave it out")
+    return Request(
+        input=sizes,
+        output=_broadcast(out, rank, "--out") if out is not None else None,
+        kernel=_broadcast(kernel, rank, "--kernel"),
+        stride=_broadcast(_ints(getattr(args, "stride", "1"), "--stride", minimum=1), rank, "--stride"),
+        dilation=_broadcast(_ints(getattr(args, "dilation", "1"), "--dilation", minimum=1), rank, "--dilation"),
+        padding=_broadcast(pads, rank, "--padding") if pads is not None else None,
+        output_padding=_broadcast(op, rank, "--output-padding") if op is not None else None,
+        input_dilation=_broadcast(_ints(getattr(args, "input_dilation", "1"), "--input-dilation", minimum=1), rank, "--input-dilation"),
+    )
+
+
+def _direct_section(title, i, o, k, s, d, delta, pads) -> Section:
+    sec = Section(title, i, o, k)
+    rank = len(i)
+    if all(v == 1 for v in delta) and rank <= 3:
+        symmetric = all(lo == hi for lo, hi in pads)
+        kw = {"kernel_size": k, "stride": s, "padding": tuple(lo for lo, _ in pads) if symmetric else (0,) * rank, "dilation": d}
+        if not symmetric:
+            kw["pad"] = tuple(v for lo, hi in reversed(pads) for v in (lo, hi))
+            sec.notes["torch"] = ["torch's Conv pads symmetrically only: pad asymmetrically with F.pad first"]
+        sec.frameworks["torch"] = kw
+    sec.frameworks["lax"] = {"window_strides": s, "padding": pads, "lhs_dilation": delta, "rhs_dilation": d}
+    sec.frameworks["flax"] = {"kernel_size": k, "strides": s, "padding": pads, "input_dilation": delta, "kernel_dilation": d}
+    return sec
+
+
+def _transpose_section(title, i, o, k, s, d, lax_pads, torch_args, consistent, lax_note) -> Section:
+    """A transposed conv i → o: canonical window lhs_dilation = s, stride 1, padding ``lax_pads``."""
+    sec = Section(title, i, o, k)
+    rank = len(i)
+    if torch_args is not None and rank <= 3:
+        p, op, exact = torch_args
+        sec.frameworks["torch"] = {"kernel_size": k, "stride": s, "padding": p, "output_padding": op, "dilation": d, "exact": exact}
+    sec.frameworks["lax"] = {"window_strides": (1,) * rank, "padding": lax_pads, "lhs_dilation": s, "rhs_dilation": d}
+    sec.notes["lax"] = [lax_note]
+    sec.frameworks["lax_conv_transpose"] = {"strides": s, "padding": lax_pads, "rhs_dilation": d}
+    if consistent is not None:
+        sec.notes["lax_conv_transpose"] = [("consistent", consistent)]
+    sec.frameworks["flax"] = {"kernel_size": k, "strides": s, "padding": lax_pads, "kernel_dilation": d}
+    return sec
+
+
+def plan(req: Request) -> Plan:
+    """Answer a request; :class:`ConvArithmeticError` or :class:`UsageError` when it cannot be met."""
+    rank = req.rank
+    k, s, d, delta = req.kernel, req.stride, req.dilation, req.input_dilation
+    no_input_dilation = all(v == 1 for v in delta)
+
+    if req.output is None:  # sizes for the given padding
+        pads = req.padding
+        windows = tuple(Window(kk, ss, dd, dl, lo, hi) for kk, ss, dd, dl, (lo, hi) in zip(k, s, d, delta, pads))
+        out = tuple(w.output_size(i) for w, i in zip(windows, req.input))
+        if any(o < 1 for o in out):
+            raise ConvArithmeticError(
+                f"the direct conv has no output for input {_show(req.input)}: the padded input is smaller than the dilated "
+                f"kernel (output would be {_show(out)})",
+                constraint="output size ≥ 1",
+            )
+        if no_input_dilation and all(lo == hi for lo, hi in pads) and rank <= 3:
+            torch_conv(k, s, tuple(lo for lo, _ in pads), d, rank=rank).output(req.input)  # torch's own checks
+        direct = _direct_section("direct conv", req.input, out, k, s, d, delta, pads)
+        transpose = None
+        if no_input_dilation:
+            op = req.output_padding or (0,) * rank
+            check_output_padding(op, s, d)
+            eff = tuple(dd * (kk - 1) for kk, dd in zip(k, d))
+            lax_pads = tuple((e - lo, e - hi + o) for e, (lo, hi), o in zip(eff, pads, op))
+            t_windows = tuple(Window(kk, 1, dd, ss, lo, hi) for kk, ss, dd, (lo, hi) in zip(k, s, d, lax_pads))
+            t_out = tuple(w.output_size(i) for w, i in zip(t_windows, req.input))
+            if any(o < 1 for o in t_out):
+                raise ConvArithmeticError(
+                    f"the transposed conv with the same arguments has no output for input {_show(req.input)} (would be {_show(t_out)})",
+                    constraint="output size ≥ 1",
+                )
+            torch_args = None
+            if all(lo == hi for lo, hi in pads) and rank <= 3:
+                p = tuple(lo for lo, _ in pads)
+                torch_conv_transpose(k, s, p, op, d, rank=rank).output(req.input)
+                torch_args = (p, op, True)
+            consistent = tuple((lo, hi - o) for (lo, hi), o in zip(pads, op))
+            transpose = _transpose_section(
+                "transposed conv, same arguments", req.input, t_out, k, s, d, lax_pads, torch_args, consistent,
+                "with w's spatial axes flipped and its in/out axes swapped, this computes what ConvTranspose computes",
+            )
+        summary = f"{_show(req.input)} → {_show(out)} (direct)" + (f", {_show(req.input)} → {_show(transpose.output)} (transposed)" if transpose else "")
+        return Plan(direct, transpose, summary)
+
+    upsampling = (
+        no_input_dilation and all(o >= i for i, o in zip(req.input, req.output)) and any(o > i for i, o in zip(req.input, req.output))
+    )
+    big, small = (req.output, req.input) if upsampling else (req.input, req.output)
+    # the direct conv takes `big` to `small`
+    if req.padding is not None:
+        pads = req.padding
+        got = tuple(Window(kk, ss, dd, dl, lo, hi).output_size(i) for kk, ss, dd, dl, (lo, hi), i in zip(k, s, d, delta, pads, big))
+        if got != small:
+            raise ConvArithmeticError(
+                f"padding {_show_pads(pads)} takes {_show(big)} to {_show(got)}, not {_show(small)}; leave out -p to solve for it",
+                constraint="the given padding reaches the requested size",
+                argument="padding",
+            )
+    else:
+        sols = [solve_padding(i, o, kk, ss, dd, dl) for i, o, kk, ss, dd, dl in zip(big, small, k, s, d, delta)]
+        pads = tuple((sol.lo, sol.hi) for sol in sols)
+    direct = _direct_section("direct conv", big, small, k, s, d, delta, pads)
+    if no_input_dilation:
+        sols_t = [solve_transpose(i, kk, ss, pp, dd) for i, kk, ss, pp, dd in zip(big, k, s, pads, d)]
+        lax_pads = tuple(t.lax_padding for t in sols_t)
+        torch_args = None
+        if all(t.torch_padding is not None for t in sols_t):
+            torch_args = (
+                tuple(t.torch_padding for t in sols_t),
+                tuple(t.torch_output_padding for t in sols_t),
+                all(t.torch_exact for t in sols_t),
+            )
+        consistent = tuple(t.consistent_padding for t in sols_t)
+        transpose = _transpose_section(
+            "transposed conv (the gradient of the direct conv)", small, big, k, s, d, lax_pads, torch_args, consistent,
+            "with w's spatial axes flipped and its in/out axes swapped, this is exactly the gradient of the direct conv",
+        )
+    else:
+        # the gradient of an input-dilated conv is a strided conv over the stride-dilated cotangent
+        windows = []
+        for i, kk, ss, dd, dl, (lo, hi) in zip(big, k, s, d, delta, pads):
+            w = Window(kk, ss, dd, dl, lo, hi)
+            r = w.dropped(i)
+            e = dd * (kk - 1)
+            windows.append(Window(kk, dl, dd, ss, e - lo, e - hi + r))
+        t_out = tuple(w.output_size(o) for w, o in zip(windows, small))
+        if t_out != big:
+            raise ConvArithmeticError(f"internal error: the transpose maps {_show(small)} to {_show(t_out)}", constraint="solver consistency")
+        transpose = Section("transposed conv (the gradient of the input-dilated direct conv)", small, big, k)
+        transpose.frameworks["lax"] = {
+            "window_strides": delta,
+            "padding": tuple((w.pad_lo, w.pad_hi) for w in windows),
+            "lhs_dilation": s,
+            "rhs_dilation": d,
+        }
+    summary = f"{_show(big)} → {_show(small)} (direct), {_show(small)} → {_show(big)} (transposed)"
+    if upsampling:
+        summary += "; --out exceeds --in, so the transposed conv is the upsampling step"
+    return Plan(direct, transpose, summary)
+
+
+# ------------------------------------------------------------------------------------------ output
+
+
+def _show(sizes) -> str:
+    return str(sizes[0]) if len(sizes) == 1 else "×".join(map(str, sizes))
+
+
+def _show_pads(pads) -> str:
+    return ",".join(str(lo) if lo == hi else f"{lo}:{hi}" for lo, hi in pads)
+
+
+def _py(value, rank: int, *, scalar_ok: bool) -> str:
+    """A tuple as Python source; an int for 1-d torch arguments."""
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) for v in value):
+        inner = ", ".join(f"({a}, {b})" for a, b in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, tuple):
+        if scalar_ok and len(value) == 1:
+            return str(value[0])
+        return f"({value[0]},)" if len(value) == 1 else "(" + ", ".join(map(str, value)) + ")"
+    return repr(value)
+
+
+def _call(name: str, head: str, kwargs: dict, rank: int, *, torch_style: bool, skip=()) -> str:
+    parts = [head] if head else []
+    for key, value in kwargs.items():
+        if key in skip:
+            continue
+        parts.append(f"{key}={_py(value, rank, scalar_ok=torch_style)}")
+    return f"{name}({', '.join(parts)})"
+
+
+def _consistent_supported() -> bool:
+    """Whether the installed jax's lax.conv_transpose has use_consistent_padding (read, not imported)."""
+    try:
+        spec = importlib.util.find_spec("jax")
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin:
+        return False
+    path = os.path.join(os.path.dirname(spec.origin), "_src", "lax", "convolution.py")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return "use_consistent_padding" in fh.read()
+    except OSError:
+        return False
+
+
+def render_text(p: Plan, verify: list | None = None) -> str:
+    lines = []
+    for sec in (p.direct, p.transpose):
+        if sec is None:
+            continue
+        rank = len(sec.input)
+        lines.append(f"{sec.title}: {_show(sec.input)} → {_show(sec.output)}")
+        fw = sec.frameworks
+        if "torch" in fw:
+            kw = dict(fw["torch"])
+            if "output_padding" in kw:
+                exact = kw.pop("exact")
+                lines.append("  torch:   " + _call(f"nn.ConvTranspose{rank}d", "in_ch, out_ch", kw, rank, torch_style=True))
+                if not exact:
+                    lines.append("           (restores the shape only: not exactly the transpose of the direct conv — use lax/flax for that)")
+            else:
+                pad = kw.pop("pad", None)
+                if pad is not None:
+                    lines.append(f"  torch:   x = F.pad(x, {pad!r})  # Conv{rank}d cannot pad asymmetrically; F.pad lists the last dim first")
+                    lines.append("           " + _call(f"nn.Conv{rank}d", "in_ch, out_ch", kw, rank, torch_style=True))
+                else:
+                    lines.append("  torch:   " + _call(f"nn.Conv{rank}d", "in_ch, out_ch", kw, rank, torch_style=True))
+        elif rank <= 3 and sec is p.transpose and "lax_conv_transpose" in fw:
+            lines.append(f"  torch:   no ConvTranspose{rank}d (symmetric padding, output_padding < max(stride, dilation)) gives this; use lax or flax")
+        elif rank <= 3 and sec is p.direct:
+            lines.append(f"  torch:   nn.Conv{rank}d has no input dilation; use lax or flax")
+        if "lax" in fw:
+            kw = dict(fw["lax"])
+            skip = [n for n in ("lhs_dilation", "rhs_dilation") if kw.get(n) == (1,) * rank]
+            lines.append("  lax:     " + _call("lax.conv_general_dilated", "x, w", kw, rank, torch_style=False, skip=skip))
+            for note in sec.notes.get("lax", []):
+                lines.append(f"           ({note})")
+        if "lax_conv_transpose" in fw:
+            kw = dict(fw["lax_conv_transpose"])
+            skip = ["rhs_dilation"] if kw.get("rhs_dilation") == (1,) * rank else []
+            lines.append("  lax:     " + _call("lax.conv_transpose", "x, w", kw, rank, torch_style=False, skip=skip))
+            for note in sec.notes.get("lax_conv_transpose", []):
+                if note[0] == "consistent" and _consistent_supported():
+                    ckw = dict(kw, padding=note[1], use_consistent_padding=True)
+                    lines.append("       or: " + _call("lax.conv_transpose", "x, w", ckw, rank, torch_style=False, skip=skip))
+            lines.append("           (transpose_kernel=True for the gradient with the direct conv's kernel; the default layout is channels-last)")
+        if "flax" in fw:
+            kw = dict(fw["flax"])
+            name = "nn.ConvTranspose" if "lax_conv_transpose" in fw else "nn.Conv"
+            skip = [n for n in ("input_dilation", "kernel_dilation") if kw.get(n) == (1,) * rank]
+            lines.append("  flax:    " + _call(name, "features", kw, rank, torch_style=False, skip=skip))
+        lines.append("")
+    if verify is not None:
+        lines.append("verify:")
+        for item in verify:
+            mark = "ok  " if item["ok"] else "FAIL"
+            lines.append(f"  {mark} {item['what']}: {item['detail']}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _jsonable(value):
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def render_json(p: Plan, verify: list | None = None) -> str:
+    doc = {}
+    for key, sec in (("direct", p.direct), ("transpose", p.transpose)):
+        if sec is None:
+            continue
+        entry = {"input": list(sec.input), "output": list(sec.output)}
+        entry.update(_jsonable(sec.frameworks))
+        doc[key] = entry
+    if verify is not None:
+        doc["verify"] = verify
+    return _dump(doc) + "\n"
+
+
+def _dump(value, level: int = 0) -> str:
+    """JSON with objects indented and lists (of numbers, pairs) kept on one line."""
+    if isinstance(value, dict) and value:
+        pad = "  " * (level + 1)
+        items = [f"{pad}{json.dumps(k)}: {_dump(v, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        pad = "  " * (level + 1)
+        return "[\n" + ",\n".join(pad + _dump(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------------------------ verify
+
+
+def verify_plan(p: Plan) -> list[dict]:
+    """Build every answer in its framework (torch meta + CPU, jax.eval_shape) and compare sizes."""
+    from convlint.confirm import layers
+
+    results = []
+
+    def record(what, expected, outcome, spatial):
+        if outcome.ok:
+            got = spatial(outcome.shape)
+            ok = got == tuple(expected) and all(v > 0 for v in got)
+            detail = f"{_show(got)}" + ("" if ok else f" (expected {_show(expected)})")
+        else:
+            ok, detail = False, outcome.error
+        results.append({"what": what, "ok": ok, "detail": detail, "expected": list(expected)})
+
+    for sec in (p.direct, p.transpose):
+        if sec is None:
+            continue
+        rank = len(sec.input)
+        i, o = sec.input, sec.output
+        fw = sec.frameworks
+        if "torch" in fw:
+            kw = dict(fw["torch"])
+            kw.pop("exact", None)
+            pad = kw.pop("pad", None)
+            shape = tuple(i)
+            if pad is not None:
+                pairs = list(zip(pad[0::2], pad[1::2]))[::-1]
+                shape = tuple(n + lo + hi for n, (lo, hi) in zip(i, pairs))
+            op = f"torch.nn.ConvTranspose{rank}d" if "output_padding" in kw else f"torch.nn.Conv{rank}d"
+            kw.update(in_channels=1, out_channels=1)
+            record(op.replace("torch.", "", 1), o, layers.torch_layer_checked(op, kw, (1, 1, *shape)), lambda s: tuple(s[2:]))
+        kernel = sec.kernel
+        if "lax" in fw:
+            kw = dict(fw["lax"])
+            record("lax.conv_general_dilated", o, layers.lax_layer("jax.lax.conv_general_dilated", kw, (1, 1, *i), (1, 1, *kernel)), lambda s: tuple(s[2:]))
+        if "lax_conv_transpose" in fw and rank <= 3:
+            letters = "DHW"[-rank:]
+            kw = dict(fw["lax_conv_transpose"], dimension_numbers=("NC" + letters, "OI" + letters, "NC" + letters))
+            record("lax.conv_transpose", o, layers.lax_layer("jax.lax.conv_transpose", kw, (1, 1, *i), (1, 1, *kernel)), lambda s: tuple(s[2:]))
+            for note in sec.notes.get("lax_conv_transpose", []):
+                if note[0] == "consistent" and _consistent_supported():
+                    ckw = dict(kw, padding=note[1], use_consistent_padding=True)
+                    outcome = layers.lax_layer("jax.lax.conv_transpose", ckw, (1, 1, *i), (1, 1, *kernel))
+                    record("lax.conv_transpose(use_consistent_padding=True)", o, outcome, lambda s: tuple(s[2:]))
+        if "flax" in fw:
+            name = "flax.linen.ConvTranspose" if "lax_conv_transpose" in fw else "flax.linen.Conv"
+            kw = dict(fw["flax"], features=1)
+            record(name.replace("flax.linen", "nn"), o, layers.flax_layer(name, kw, (1, *i, 1)), lambda s: tuple(s[1:-1]))
+    return results
+
+
+# ------------------------------------------------------------------------------------------ entry
+
+
+def _fail(message: str) -> int:
+    print(f"convlint: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args) -> int:
+    """Run ``convlint solve`` for parsed ``args``; 0 ok, 1 a --verify disagreement, 2 bad request."""
+    try:
+        req = parse_request(args)
+        answer = plan(req)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except ConvArithmeticError as exc:
+        message = exc.message.rstrip(".")
+        return _fail(f"{message} [{exc.constraint}]")
+    except Exception as exc:  # never a traceback
+        return _fail(f"internal error: {type(exc).__name__}: {exc}")
+    verify = None
+    if getattr(args, "verify", False):
+        from convlint.confirm.layers import missing_frameworks
+
+        missing = missing_frameworks("torch", "jax", "flax")
+        if missing:
+            extras = sorted({"torch" if m == "torch" else "jax" for m in missing})
+            return _fail(f"--verify needs {', '.join(missing)}: pip install 'convlint[{','.join(extras)}]'")
+        try:
+            verify = verify_plan(answer)
+        except Exception as exc:
+            return _fail(f"--verify failed: {type(exc).__name__}: {exc}")
+    text = render_json(answer, verify) if getattr(args, "format", "text") == "json" else render_text(answer, verify)
+    sys.stdout.write(text)
+    if verify is not None and not all(item["ok"] for item in verify):
+        return 1
+    return 0
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # one line on stderr, exit 2
+        print(f"convlint: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def main(argv=None) -> int:
+    parser = _OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
