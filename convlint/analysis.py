@@ -199,6 +199,11 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
             issues += rule.check(r)
     if only is None:
         issues += _static_pass(interp, module, reached)
+    confirm = getattr(project, "confirm", None) or getattr(project.config, "confirm", None)
+    if confirm:
+        from convlint.confirm.confirm import confirm_runs
+
+        issues += confirm_runs(confirm, runs, module, project)
     result.runs = [r for r in runs if r.entry.kind != "module" or r.trace.events]
     result.findings = _to_findings(issues, project.config)
     return result
