@@ -1236,7 +1236,7 @@ class Interpreter:
         try:
             if isinstance(fn.node, cst.Lambda):
                 return self.eval(fn.node.body, frame)
-            if _is_generator(fn.node):
+            if "yield" in getattr(getattr(fn.module, "parsed", None), "text", "yield") and _is_generator(fn.node):
                 return Unknown("generator")
             body = fn.node.body
             stmts = body.body if isinstance(body, cst.IndentedBlock) else [body]
