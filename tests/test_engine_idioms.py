@@ -550,3 +550,57 @@ def test_shapes_json_follows_the_design_contract(tmp_path):
     first = model["layers"][0]
     assert set(first) == {"path", "line", "column", "op", "name", "input", "output"}
     assert first["op"] == "torch.nn.ZeroPad2d" and first["line"] == 9 and first["name"] == "pad"
+
+
+SUBCLASS = """
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import spectral_norm
+
+
+class StdConv2d(nn.Conv2d):
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class SameConv(nn.Conv2d):
+    def __init__(self, cin, cout, k, stride=1):
+        super().__init__(cin, cout, k, stride, 0)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, (0, 1, 0, 1)))
+
+
+class Net(nn.Module):  # convlint: input=(1, 3, 32, 32)
+    def __init__(self):
+        super().__init__()
+        self.a = StdConv2d(3, 8, 3, padding=1)
+        self.b = SameConv(8, 16, 3, stride=2)
+        self.c = spectral_norm(nn.Conv2d(16, 16, 3, padding=1))
+        self.d = nn.Conv2d(16, 4, 1)
+
+    def forward(self, x):
+        return self.d(self.c(self.b(self.a(x))))
+"""
+
+
+def test_subclassed_framework_layers_and_spectral_norm_match_torch(tmp_path):
+    p = _write(tmp_path, SUBCLASS)
+    spec = importlib.util.spec_from_file_location("_convlint_subclass_fixture", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    net = mod.Net()
+    events = []
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):  # the subclasses too
+            m.register_forward_hook(lambda m, i, o: events.append(("Conv2d", tuple(i[0].shape), tuple(o.shape))))
+    with torch.no_grad():
+        out = tuple(net(torch.zeros(1, 3, 32, 32)).shape)
+    static = _static(p, "Net")
+    # StdConv2d's forward calls F.conv2d: a functional call, which forward hooks see as the module
+    layers = [(layer["op"].rsplit(".", 1)[-1].replace("conv2d", "Conv2d"), tuple(layer["input"]), tuple(layer["output"]))
+              for layer in static["layers"] if layer["op"].rsplit(".", 1)[-1] in ("Conv2d", "conv2d")]
+    # a hook on SameConv sees the module's input (before its F.pad): compare what each layer makes
+    assert [(op, o) for op, _i, o in layers] == [(op, o) for op, _i, o in events]
+    assert tuple(static["output"]) == out
+    assert _codes(p) == []

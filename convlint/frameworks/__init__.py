@@ -73,6 +73,8 @@ class Frameworks:
                 return b.framework
             if isinstance(b, ClassVal) and b.framework:
                 return b.framework
+            if isinstance(b, FwCallable) and b.kind in ("layer", "container"):
+                return b.qualname.split(".", 1)[0] if b.qualname.startswith(("torch.", "flax.")) else None
         return None
 
     # ---------------------------------------------------------------- attributes
@@ -117,6 +119,20 @@ class Frameworks:
         return Unknown(f"{inst.cls.name}.{name} is not set")
 
     def super_attr(self, interp, sup: SuperVal, name):
+        base = _layer_base(sup.cls)
+        inst = sup.self_val
+        if base is not None and isinstance(inst, Instance):
+            # a user subclass of a framework layer (``class StdConv2d(nn.Conv2d)``)
+            if name == "__init__":
+                return pyb.Builtin("super.__init__", lambda i, a, k, n: _build_base_layer(i, inst, base, a, k, n))
+            if name in ("forward", "__call__", "_conv_forward"):
+                def fwd(i, a, k, n):
+                    layer = inst.attrs.get("__layer__")
+                    if not isinstance(layer, Layer):
+                        return Unknown("base layer not built")
+                    return layer.apply(i, layer, a[:1], {}, n)
+
+                return pyb.Builtin("super." + name, fwd)
         if name in ("__init__", "setup", "__post_init__"):
             return pyb.Builtin("super." + name, lambda i, a, k, n: None)
         return Unknown(f"super().{name}")
@@ -233,6 +249,9 @@ class Frameworks:
             fn, _ = inst.cls.lookup("forward")
             if fn is MISSING:
                 fn, _ = inst.cls.lookup("__call__")
+            if fn is MISSING and isinstance(inst.attrs.get("__layer__"), Layer):
+                layer = inst.attrs["__layer__"]
+                return layer.apply(interp, layer, args, kwargs, node)
         if isinstance(fn, FunctionVal):
             return interp.call_function(fn, [inst, *args], kwargs, node)
         return Unknown(f"{inst.cls.name} has no forward")
@@ -266,6 +285,10 @@ class Frameworks:
             interp.call_function(setup, [inst], {}, None)
 
     def base_init(self, interp, cls, inst, args, kwargs, node):
+        base = _layer_base(cls)
+        if base is not None:
+            _build_base_layer(interp, inst, base, args, kwargs, node)
+            return None
         return MISSING
 
     # ---------------------------------------------------------------- naming
@@ -289,8 +312,12 @@ class Frameworks:
                     walk(x, f"{prefix}.{k}" if prefix else str(k), depth + 1)
             elif isinstance(v, Instance):
                 seen.add(id(v))
+                inner = v.attrs.get("__layer__")
+                if isinstance(inner, Layer):
+                    walk(inner, prefix, depth + 1)  # the framework layer a user subclass wraps
                 for k, x in list(v.attrs.items()):
-                    walk(x, f"{prefix}.{k}" if prefix else k, depth + 1)
+                    if k != "__layer__":
+                        walk(x, f"{prefix}.{k}" if prefix else k, depth + 1)
             elif isinstance(v, (list, tuple)):
                 for k, x in enumerate(v):
                     walk(x, f"{prefix}.{k}" if prefix else str(k), depth + 1)
@@ -481,8 +508,31 @@ def layer_attr(interp, layer: Layer, name: str):
     if name in layer.params:
         return layer.params[name]
     if name == "weight":
-        return Unknown("weight")
+        return _weight(layer)
     return Unknown(f"{layer.op}.{name}")
+
+
+def _layer_base(cls) -> FwCallable | None:
+    """The framework layer a user class derives from, if any."""
+    if not isinstance(cls, ClassVal):
+        return None
+    for c in cls.mro():
+        for b in c.bases:
+            if isinstance(b, FwCallable) and b.kind == "layer":
+                return b
+    return None
+
+
+def _build_base_layer(interp, inst: Instance, base: FwCallable, args, kwargs, node):
+    layer = base.fn(interp, list(args), dict(kwargs), node if node is not None else (inst.cls.node))
+    if isinstance(layer, Layer):
+        inst.attrs["__layer__"] = layer
+        for k, v in layer.params.items():
+            inst.attrs.setdefault(k, v)
+        w = layer_attr(interp, layer, "weight")
+        inst.attrs.setdefault("weight", w)
+        inst.attrs.setdefault("bias", Unknown("bias"))
+    return None
 
 
 _BARE: dict = {}
@@ -536,3 +586,19 @@ def container_attr(interp, c: Container, name: str):
 
 
 __all__ = ["Frameworks", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "Layer", "Container", "BoundMethod", "is_size", "CHANNELS_FIRST", "CHANNELS_LAST"]
+
+
+def _weight(layer: Layer):
+    """A conv layer's weight as a tensor: (out, in/groups, *k), or (in, out/groups, *k) transposed."""
+    rank = layer.extra.get("rank")
+    conv = layer.config
+    p = layer.params
+    if rank is None or conv is None:
+        return Unknown("weight")
+    g = p.get("groups", 1)
+    cin, cout = p.get("in_channels"), p.get("out_channels")
+    if not (is_int(g) and is_int(cin) and is_int(cout)) or g < 1:
+        return Tensor((Unknown("channels"), Unknown("channels"), *conv.kernel_size), CHANNELS_FIRST, framework="torch")
+    if layer.extra.get("transposed"):
+        return Tensor((cin, cout // g, *conv.kernel_size), CHANNELS_FIRST, framework="torch")
+    return Tensor((cout, cin // g, *conv.kernel_size), CHANNELS_FIRST, framework="torch")

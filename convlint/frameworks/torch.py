@@ -25,7 +25,7 @@ from convlint.interpret.values import Unknown
 
 FRAMEWORK = "torch"
 CATALOGUE: dict = {}
-MODULES = {"torch", "torch.nn", "torch.nn.functional", "torch.nn.modules", "torch.nn.init", "torch.nn.utils"}
+MODULES = {"torch", "torch.nn", "torch.nn.functional", "torch.nn.modules", "torch.nn.init", "torch.nn.utils", "torch.nn.utils.parametrizations"}
 ALIASES = {
     "torch.nn.modules.conv": "torch.nn",
     "torch.nn.modules.pooling": "torch.nn",
@@ -836,6 +836,10 @@ def _register_all():
     _reg("torch.no_grad", _unknown_fn("context"))
     _reg("torch.tensor", _unknown_fn("tensor from data"))
     _reg("torch.nn.Parameter", lambda i, a, k, n: a[0] if a else Unknown("parameter"))
+    # wrappers that return the module they are given
+    for name in ("torch.nn.utils.spectral_norm", "torch.nn.utils.weight_norm", "torch.nn.utils.parametrizations.spectral_norm",
+                 "torch.nn.utils.parametrizations.weight_norm", "torch.nn.utils.parametrizations.orthogonal"):
+        _reg(name, lambda i, a, k, n: a[0] if a else Unknown("wrapped module"))
     CATALOGUE["torch.nn.Module"] = FwClass("torch.nn.Module", "torch")
 
 
