@@ -196,6 +196,14 @@ def _preserve_fn(interp, args, kwargs, node):
     return x if isinstance(x, (Tensor, Unknown)) else Unknown("scalar")
 
 
+def _sequential(interp, args, kwargs, node):
+    from convlint.frameworks.base import Container
+
+    layers = args[0] if args else kwargs.get("layers", [])
+    items = interp.iterate(layers)
+    return Container("sequential", list(items) if items is not None else [Unknown("layers")], interp.site(node))
+
+
 def _register():
     _reg("flax.linen.Conv", _conv_build("flax.linen.Conv", False), "layer", CONV_SIG)
     _reg("flax.linen.ConvLocal", _conv_build("flax.linen.ConvLocal", False), "layer", CONV_SIG)
@@ -209,6 +217,7 @@ def _register():
     for name in ("relu", "gelu", "silu", "swish", "sigmoid", "tanh", "elu", "leaky_relu", "softplus", "softmax", "log_softmax", "normalize"):
         _reg(f"flax.linen.{name}", _preserve_fn)
     CATALOGUE["flax.linen.Module"] = FwClass("flax.linen.Module", "flax")
+    _reg("flax.linen.Sequential", _sequential, "container")
     CATALOGUE["flax.linen.compact"] = FwCallable("flax.linen.compact", lambda i, a, k, n: a[0] if a else Unknown("decorator"))
 
 

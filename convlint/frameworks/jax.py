@@ -240,6 +240,51 @@ def _transpose(interp, args, kwargs, node):
     return x.derive(None)
 
 
+def _reduce(interp, args, kwargs, node):
+    x = args[0] if args else None
+    axis = args[1] if len(args) > 1 else kwargs.get("axis")
+    keep = kwargs.get("keepdims", False)
+    if not isinstance(x, Tensor) or x.shape is None:
+        return Tensor(None) if isinstance(x, Tensor) else Unknown("reduction")
+    if axis is None:
+        return Unknown("scalar reduction") if not keep else x.derive(tuple(1 for _ in x.shape))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    if not all(is_int(a) for a in axes) or keep not in (True, False):
+        return x.derive(None)
+    n = len(x.shape)
+    axes = {a if a >= 0 else n + a for a in axes}
+    shape = tuple((1 if i in axes else d) for i, d in enumerate(x.shape)) if keep else tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    return x.derive(shape)
+
+
+def _jnp_pad(interp, args, kwargs, node):
+    x = args[0] if args else None
+    pw = args[1] if len(args) > 1 else kwargs.get("pad_width")
+    if not isinstance(x, Tensor) or x.shape is None:
+        return Tensor(None)
+    n = len(x.shape)
+    if is_int(pw):
+        pairs = [(pw, pw)] * n
+    elif isinstance(pw, (tuple, list)) and len(pw) == n and all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pw):
+        pairs = [tuple(p) for p in pw]
+    elif isinstance(pw, (tuple, list)) and len(pw) == 2 and all(is_int(p) for p in pw):
+        pairs = [tuple(pw)] * n
+    else:
+        return C.repair(x.derive(tuple(Unknown("pad") for _ in x.shape)))
+    shape = tuple(d + lo + hi if (is_int(d) or hasattr(d, "evaluate")) and is_int(lo) and is_int(hi) else Unknown("pad") for d, (lo, hi) in zip(x.shape, pairs))
+    return C.repair(x.derive(shape, label="pad", before_pad=x.before_pad or x.shape))
+
+
+def _expand_dims(interp, args, kwargs, node):
+    x = args[0] if args else None
+    axis = args[1] if len(args) > 1 else kwargs.get("axis")
+    if not isinstance(x, Tensor) or x.shape is None or not is_int(axis):
+        return Tensor(None)
+    s = list(x.shape)
+    s.insert(axis if axis >= 0 else len(s) + 1 + axis, 1)
+    return x.derive(tuple(s))
+
+
 def _register():
     for name in ("conv_general_dilated", "conv", "conv_with_general_padding"):
         _reg(f"jax.lax.{name}", lax_conv_op(f"jax.lax.{name}", False))
@@ -254,6 +299,10 @@ def _register():
     _reg("jax.numpy.stack", _concatenate(True))
     _reg("jax.numpy.reshape", _reshape)
     _reg("jax.numpy.einsum", C.einsum)
+    for name in ("mean", "sum", "max", "min", "prod", "std", "var", "amax", "amin"):
+        _reg(f"jax.numpy.{name}", _reduce)
+    _reg("jax.numpy.pad", _jnp_pad)
+    _reg("jax.numpy.expand_dims", _expand_dims)
     _reg("jax.image.resize", _resize)
     _reg("jax.ShapeDtypeStruct", _shape_dtype_struct)
     for name in ("relu", "gelu", "silu", "swish", "sigmoid", "tanh", "elu", "leaky_relu", "softplus", "softmax", "log_softmax", "normalize", "standardize"):
