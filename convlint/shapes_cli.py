@@ -107,8 +107,8 @@ def collect(paths, inputs=(), inits=(), config=None):
             for run in res.runs:
                 if name is None and run.entry.source == "auto" and run.entry.kind != "module":
                     continue
-                if run.entry.kind == "module" and not run.trace.events:
-                    continue
+                if run.entry.kind == "module" and not any(ev.input is not None and ev.output is not None for ev in run.trace.events):
+                    continue  # script code that builds nothing with known shapes
                 models.append(_model_json(run))
                 runs_all.append(run)
     return models, runs_all

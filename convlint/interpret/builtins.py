@@ -23,6 +23,20 @@ class Builtin:
         return f"<builtin {self.name}>"
 
 
+class FieldSpec:
+    """``dataclasses.field(default=…, default_factory=…)``."""
+
+    __slots__ = ("default", "factory")
+
+    def __init__(self, default, factory):
+        self.default = default
+        self.factory = factory
+
+
+def _field(interp, args, kwargs, node):
+    return FieldSpec(kwargs.get("default", MISSING), kwargs.get("default_factory"))
+
+
 class LazyIter:
     """The known items of zip/map/enumerate/reversed results (iterable once or many times)."""
 
@@ -444,6 +458,9 @@ BUILTINS = {
 # Standard-library modules the interpreter understands, as catalogue entries.
 STDLIB = {
     "functools.partial": Builtin("partial", _partial),
+    "functools.reduce": Builtin("reduce", lambda i, a, k, n: _reduce(i, a, k, n)),
+    "dataclasses.field": Builtin("field", _field),
+    "dataclasses.dataclass": Builtin("dataclass", lambda i, a, k, n: a[0] if a else Builtin("dataclass", lambda i2, a2, k2, n2: a2[0] if a2 else None)),
     "collections.OrderedDict": Builtin("OrderedDict", _ordered_dict),
     "collections.namedtuple": Builtin("namedtuple", _namedtuple_like),
     "typing.OrderedDict": Builtin("OrderedDict", _ordered_dict),
@@ -459,7 +476,24 @@ STDLIB = {
     "math.isqrt": Builtin("isqrt", _math1(math.isqrt, "isqrt")),
     "operator.mul": Builtin("mul", _math1(lambda a, b: a * b, "mul")),
 }
-STDLIB_MODULES = {"functools", "collections", "typing", "math", "operator"}
+STDLIB_MODULES = {"functools", "collections", "typing", "math", "operator", "dataclasses"}
+
+
+def _reduce(interp, args, kwargs, node):
+    if len(args) < 2:
+        return Unknown("reduce()")
+    items = _items(interp, args[1])
+    if items is None:
+        return Unknown("reduce over an unknown iterable")
+    if len(args) > 2:
+        acc = args[2]
+    elif items:
+        acc, items = items[0], items[1:]
+    else:
+        return Unknown("reduce of an empty sequence")
+    for x in items:
+        acc = interp.call(args[0], [acc, x], {}, node)
+    return acc
 
 
 _ADD = None  # set below to cst.Add, avoiding a libcst import at the top for clarity

@@ -398,6 +398,8 @@ class Interpreter:
         del fields
         names = [f[0] for f in own]
         cls.fields = [f for f in inherited if f[0] not in names] + own
+        if any(_deco_name(d.decorator).split(".")[-1] == "dataclass" for d in node.decorators):
+            cls.attrs.setdefault("__dataclass__", True)
 
     def _stmt_If(self, node: cst.If, scope: Scope) -> None:
         cond = self.truth(self.eval(node.test, scope))
@@ -1280,6 +1282,9 @@ class Interpreter:
             return fwv
         inst = Instance(cls)
         init, _owner = cls.lookup("__init__")
+        if init is MISSING and cls.lookup("__dataclass__")[0] is True:
+            self._dataclass_init(cls, inst, args, kwargs, node)
+            return inst
         if isinstance(init, FunctionVal):
             self.call_function(init, [inst, *args], kwargs, node)
         elif init is MISSING:
@@ -1287,6 +1292,30 @@ class Interpreter:
             if base_init is MISSING:
                 pass
         return inst
+
+    def _dataclass_init(self, cls: ClassVal, inst: Instance, args, kwargs, node) -> None:
+        """``@dataclass``: fields in order from positional and keyword arguments, then defaults."""
+        args = list(args)
+        for fname, default in cls.fields:
+            if args:
+                value = args.pop(0)
+            elif fname in kwargs:
+                value = kwargs[fname]
+            elif isinstance(default, pybuiltins.FieldSpec):
+                if default.factory is not None:
+                    value = self.call(default.factory, [], {}, node)
+                elif default.default is not MISSING:
+                    value = default.default
+                else:
+                    value = Unknown(f"field {fname!r} not given")
+            elif default is not MISSING:
+                value = default
+            else:
+                value = Unknown(f"field {fname!r} not given")
+            inst.attrs[fname] = value
+        post, _ = cls.lookup("__post_init__")
+        if isinstance(post, FunctionVal):
+            self.call_function(post, [inst], {}, node)
 
     def super_(self, scope: Scope):
         s = scope
