@@ -399,6 +399,16 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
     return sorted(out.values(), key=Finding.sort_key)
 
 
+def _literal(node) -> bool:
+    if isinstance(node, (cst.Integer, cst.SimpleString)):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.expression, cst.Integer):
+        return True
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(_literal(e.value) for e in node.elements)
+    return False
+
+
 def _fix(parsed, spec) -> Fix | None:
     """Text edits for a FixSpec: replace an existing argument's value, or insert a keyword."""
     call = spec.call
@@ -415,6 +425,8 @@ def _fix(parsed, spec) -> Fix | None:
             if idx is not None and idx < len(args) and all(a.keyword is None and not a.star for a in args[: idx + 1]):
                 target = args[idx].value
         if target is not None:
+            if not _literal(target):
+                return None  # replacing an expression would change what other callers get
             pos = parsed.position(target)
             if pos is None:
                 return None

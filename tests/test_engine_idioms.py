@@ -604,3 +604,61 @@ def test_subclassed_framework_layers_and_spectral_norm_match_torch(tmp_path):
     assert [(op, o) for op, _i, o in layers] == [(op, o) for op, _i, o in events]
     assert tuple(static["output"]) == out
     assert _codes(p) == []
+
+
+def _findings(path: Path):
+    return analyze_file(Project(path.parent), str(path), path.read_text()).findings
+
+
+def test_a_fix_is_offered_only_where_it_is_certain(tmp_path):
+    single = _write(tmp_path, """
+import torch.nn as nn
+
+
+class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.up(self.down(x))
+""", "single.py")
+    (f,) = [f for f in _findings(single) if f.code == "CVL004"]
+    assert f.fix is not None and f.fix.replacement == "output_padding=1"
+    # one call site builds every decoder layer in a loop: an edit there would change them all
+    loop = _write(tmp_path, """
+import torch.nn as nn
+
+
+class AE(nn.Module):  # convlint: input=(1, 1, 27, 27)
+    def __init__(self, widths=(4, 8)):
+        super().__init__()
+        self.downs = nn.Sequential(*[nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in zip((1, 4), widths)])
+        self.ups = nn.Sequential(*[nn.ConvTranspose2d(b, a, 3, stride=2, padding=1, output_padding=1) for a, b in zip((4, 1), (8, 4))])
+
+    def forward(self, x):
+        return self.ups(self.downs(x))
+""", "loop.py")
+    found = [f for f in _findings(loop) if f.code == "CVL004"]
+    assert found and all(f.fix is None for f in found)
+    # a variable argument: other callers may rely on it
+    var = _write(tmp_path, """
+import torch.nn as nn
+
+
+def up(cin, cout, op):
+    return nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=op)
+
+
+class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.up = up(8, 1, 0)
+
+    def forward(self, x):
+        return self.up(self.down(x))
+""", "var.py")
+    found = [f for f in _findings(var) if f.code == "CVL004"]
+    assert found and all(f.fix is None for f in found)

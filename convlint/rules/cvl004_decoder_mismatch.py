@@ -67,6 +67,13 @@ def _fmt(sizes) -> str:
     return "×".join(str(s) for s in sizes)
 
 
+def _sole_layer_of_its_site(run, layer) -> bool:
+    """A fix edits the call that built the layer: certain only if that call built no other layer
+    (a loop or a helper called twice builds several, which may need other arguments)."""
+    node = layer.site.node
+    return sum(1 for other in run.trace.layers if other.site.node is node) <= 1
+
+
 def check(run) -> list:
     from convlint.frameworks.torch import transpose_fix
 
@@ -97,7 +104,7 @@ def check(run) -> list:
         if merged is not None:
             msg += f"; the tensors collide at the merge{_line(merged)}"
         fix = None
-        if isinstance(ev.layer, Layer):
+        if isinstance(ev.layer, Layer) and _sole_layer_of_its_site(run, ev.layer):
             fix = transpose_fix(ev.layer, step.extra.get("in", ()), want)
         if fix is not None:
             msg += f"; {fix.message} to restore {_fmt(want)}"
