@@ -393,10 +393,20 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
         if iss.fix is not None:
             fix = _fix(parsed, iss.fix)
         f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix)
-        key = (f.code, f.path, f.line, f.column, f.message)
+        # one finding per rule and place: a line that builds several layers (a helper called in
+        # a loop) reports the first and counts the others
+        key = (f.code, f.path, f.line, f.column)
         if key not in out:
-            out[key] = f
-    return sorted(out.values(), key=Finding.sort_key)
+            out[key] = [f, set()]
+        elif f.message != out[key][0].message:
+            out[key][1].add(f.message)
+    merged = []
+    for f, others in out.values():
+        if others:
+            n = len(others)
+            f = Finding(f.code, f.severity, f"{f.message} (and {n} more use{'s' if n > 1 else ''} of this line)", f.path, f.line, f.column, f.end_line, f.end_column, None)  # several uses: no certain fix
+        merged.append(f)
+    return sorted(merged, key=Finding.sort_key)
 
 
 def _literal(node) -> bool:
