@@ -312,3 +312,18 @@ def test_consistent_padding_rejects_what_jax_rejects():
     ).ok
     # without the flag, lowercase strides-1 'same' is plain SAME, as jax does
     assert lax_output((4,), lax_conv_transpose((4,), (3,), (1,), "same")) == (4,)
+
+
+def test_negative_padding_crops_with_non_zero_padding_modes_as_in_torch():
+    """Regression: torch pads reflect/replicate/circular with F.pad, where a negative amount crops;
+    only padding_mode='zeros' rejects negative padding."""
+    layers = _layers()
+    for mode in ("reflect", "replicate", "circular"):
+        ours = torch_conv(1, padding=(0, -1), rank=2, padding_mode=mode).output((1, 3))
+        got = layers.torch_layer_checked(
+            "torch.nn.Conv2d", dict(in_channels=1, out_channels=1, kernel_size=1, padding=(0, -1), padding_mode=mode), (1, 1, 1, 3)
+        )
+        assert got.shape == (1, 1, *ours) == (1, 1, 1, 1)
+    with pytest.raises(ConvArithmeticError):
+        torch_conv(1, padding=(0, -1), rank=2)
+    assert not layers.torch_layer_checked("torch.nn.Conv2d", dict(in_channels=1, out_channels=1, kernel_size=1, padding=(0, -1)), (1, 1, 1, 3)).ok

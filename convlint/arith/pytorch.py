@@ -13,6 +13,7 @@ from convlint.arith.core import (
     ConvArithmeticError,
     Window,
     expand,
+    require_ints,
     require_non_negative,
     require_positive,
     show,
@@ -152,7 +153,11 @@ def torch_conv(
         torch_padding = tuple(lo for lo, _ in pads)
     else:
         p = expand(padding, rank, "padding")
-        require_non_negative(p, "padding")
+        if padding_mode == "zeros":
+            require_non_negative(p, "padding")
+        else:
+            # the other modes pad with F.pad first, where a negative amount crops (torch accepts it)
+            require_ints(p, "padding")
         pads = tuple((v, v) for v in p)
         torch_padding = p
     windows = tuple(
