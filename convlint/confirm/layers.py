@@ -183,7 +183,8 @@ def torch_layer(op: str, kwargs: Mapping, input_shape: Sequence[int], *, device:
 
 
 def _shrunk(op: str, kwargs: dict, input_shape: tuple) -> tuple[dict, tuple] | None:
-    """The same layer with batch 1 and the fewest channels groups allow (for a cheap CPU run)."""
+    """The same layer with batch 1 and fewer channels, for a cheap CPU run that accepts and
+    rejects exactly what the full layer would (every divisibility and matching rule is kept)."""
     name = op.rpartition(".")[2]
     kwargs = dict(kwargs)
     groups = kwargs.get("groups", 1)
@@ -194,10 +195,11 @@ def _shrunk(op: str, kwargs: dict, input_shape: tuple) -> tuple[dict, tuple] | N
         if len(input_shape) not in (rank + 1, rank + 2):
             return None
         batched = len(input_shape) == rank + 2
-        kwargs["in_channels"] = groups
-        kwargs["out_channels"] = groups
+        channels = input_shape[1] if batched else input_shape[0]
         spatial = input_shape[-rank:]
-        return kwargs, ((1, groups) if batched else (groups,)) + spatial
+        if kwargs.get("in_channels", channels) == channels and channels % groups == 0 and kwargs.get("out_channels", channels) % groups == 0:
+            kwargs["in_channels"] = kwargs["out_channels"] = channels = groups
+        return kwargs, ((1, channels) if batched else (channels,)) + spatial
     if name.startswith("conv"):
         weight = kwargs.get("weight")
         if not _is_shape(weight) or len(weight) < 3:
@@ -206,11 +208,15 @@ def _shrunk(op: str, kwargs: dict, input_shape: tuple) -> tuple[dict, tuple] | N
         if len(input_shape) not in (rank + 1, rank + 2):
             return None
         batched = len(input_shape) == rank + 2
-        kwargs["weight"] = (groups, 1, *weight[2:])
+        weight = list(weight)
+        if "transpose" in name:
+            weight[1] = 1  # out_channels // groups: any positive count behaves alike
+        elif weight[0] % groups == 0:
+            weight[0] = groups
+        kwargs["weight"] = tuple(weight)
         if _is_shape(kwargs.get("bias")):
-            kwargs["bias"] = (groups,)
-        spatial = input_shape[-rank:]
-        return kwargs, ((1, groups) if batched else (groups,)) + spatial
+            kwargs["bias"] = (weight[0] if "transpose" not in name else groups,)
+        return kwargs, ((1,) if batched else ()) + tuple(input_shape[-rank - 1 :])
     # pools, upsampling: batch and channels to 1
     if len(input_shape) >= 3:
         return kwargs, (1, 1, *input_shape[2:])
