@@ -14,10 +14,11 @@ spatial dimensions (``--in 64,48``); a single value is used for every dimension.
 ``--format json`` prints ``{"direct": {...}, "transpose": {...}}``; each has ``input``,
 ``output`` and one object per framework that applies — ``torch``, ``lax``
 (``conv_general_dilated``), ``lax_conv_transpose`` and ``flax`` — holding that callable's own
-keyword arguments (lists for tuples). A direct ``torch`` object may carry ``pad``: torch's conv
-cannot pad asymmetrically, so ``F.pad(x, pad)`` comes first (and its ``padding`` is 0). The
-transpose's ``torch`` object has ``exact``: whether it is exactly the gradient of the direct conv
-or only restores the shape. With ``--verify`` a ``verify`` list is added.
+keyword arguments (lists for tuples). Beside them, the direct section has ``torch_pad`` when
+torch's conv cannot pad as asymmetrically as needed: ``F.pad(x, torch_pad)`` comes first (and the
+conv's ``padding`` is 0); the transpose section has ``torch_exact`` with its ``torch`` object:
+whether that ``ConvTranspose`` is exactly the gradient of the direct conv or only restores the
+shape. With ``--verify`` a top-level ``verify`` list is added.
 
 Only the standard library and :mod:`convlint.arith` are imported at start-up; ``--verify``
 imports torch and jax (through :mod:`convlint.confirm.layers`).
@@ -115,7 +116,9 @@ class Section:
     input: tuple[int, ...]
     output: tuple[int, ...]
     kernel: tuple[int, ...] = ()
-    frameworks: dict = field(default_factory=dict)  # name -> kwargs (tuples), in display order
+    frameworks: dict = field(default_factory=dict)
+    torch_pad: tuple[int, ...] | None = None  # F.pad's pad argument before the torch conv
+    torch_exact: bool | None = None  # the torch ConvTranspose is exactly the gradient  # name -> kwargs (tuples), in display order
     notes: dict = field(default_factory=dict)  # name -> list of extra text lines
 
 
@@ -176,7 +179,7 @@ def _direct_section(title, i, o, k, s, d, delta, pads) -> Section:
         symmetric = all(lo == hi for lo, hi in pads)
         kw = {"kernel_size": k, "stride": s, "padding": tuple(lo for lo, _ in pads) if symmetric else (0,) * rank, "dilation": d}
         if not symmetric:
-            kw["pad"] = tuple(v for lo, hi in reversed(pads) for v in (lo, hi))
+            sec.torch_pad = tuple(v for lo, hi in reversed(pads) for v in (lo, hi))
             sec.notes["torch"] = ["torch's Conv pads symmetrically only: pad asymmetrically with F.pad first"]
         sec.frameworks["torch"] = kw
     sec.frameworks["lax"] = {"window_strides": s, "padding": pads, "lhs_dilation": delta, "rhs_dilation": d}
@@ -190,7 +193,8 @@ def _transpose_section(title, i, o, k, s, d, lax_pads, torch_args, consistent, l
     rank = len(i)
     if torch_args is not None and rank <= 3:
         p, op, exact = torch_args
-        sec.frameworks["torch"] = {"kernel_size": k, "stride": s, "padding": p, "output_padding": op, "dilation": d, "exact": exact}
+        sec.frameworks["torch"] = {"kernel_size": k, "stride": s, "padding": p, "output_padding": op, "dilation": d}
+        sec.torch_exact = exact
     sec.frameworks["lax"] = {"window_strides": (1,) * rank, "padding": lax_pads, "lhs_dilation": s, "rhs_dilation": d}
     sec.notes["lax"] = [lax_note]
     sec.frameworks["lax_conv_transpose"] = {"strides": s, "padding": lax_pads, "rhs_dilation": d}
@@ -361,12 +365,12 @@ def render_text(p: Plan, verify: list | None = None) -> str:
         if "torch" in fw:
             kw = dict(fw["torch"])
             if "output_padding" in kw:
-                exact = kw.pop("exact")
+                exact = sec.torch_exact
                 lines.append("  torch:   " + _call(f"nn.ConvTranspose{rank}d", "in_ch, out_ch", kw, rank, torch_style=True))
                 if not exact:
                     lines.append("           (restores the shape only: not exactly the transpose of the direct conv — use lax/flax for that)")
             else:
-                pad = kw.pop("pad", None)
+                pad = sec.torch_pad
                 if pad is not None:
                     lines.append(f"  torch:   x = F.pad(x, {pad!r})  # Conv{rank}d cannot pad asymmetrically; F.pad lists the last dim first")
                     lines.append("           " + _call(f"nn.Conv{rank}d", "in_ch, out_ch", kw, rank, torch_style=True))
@@ -396,6 +400,10 @@ def render_text(p: Plan, verify: list | None = None) -> str:
             name = "nn.ConvTranspose" if "lax_conv_transpose" in fw else "nn.Conv"
             skip = [n for n in ("input_dilation", "kernel_dilation") if kw.get(n) == (1,) * rank]
             lines.append("  flax:    " + _call(name, "features", kw, rank, torch_style=False, skip=skip))
+        lax_pads = [pair for name in ("lax", "lax_conv_transpose") for pair in fw.get(name, {}).get("padding", ())]
+        if any(lo < 0 for lo, _ in lax_pads):
+            lines.append("  note:    a negative padding crops; XLA:CPU f32 convs with a negative low padding have read out of")
+            lines.append("           bounds (openxla/xla#48713): check the values, or crop the input yourself and pad with 0")
         lines.append("")
     if verify is not None:
         lines.append("verify:")
@@ -421,6 +429,10 @@ def render_json(p: Plan, verify: list | None = None) -> str:
             continue
         entry = {"input": list(sec.input), "output": list(sec.output)}
         entry.update(_jsonable(sec.frameworks))
+        if sec.torch_pad is not None:
+            entry["torch_pad"] = list(sec.torch_pad)
+        if sec.torch_exact is not None:
+            entry["torch_exact"] = sec.torch_exact
         doc[key] = entry
     if verify is not None:
         doc["verify"] = verify
@@ -465,8 +477,7 @@ def verify_plan(p: Plan) -> list[dict]:
         fw = sec.frameworks
         if "torch" in fw:
             kw = dict(fw["torch"])
-            kw.pop("exact", None)
-            pad = kw.pop("pad", None)
+            pad = sec.torch_pad
             shape = tuple(i)
             if pad is not None:
                 pairs = list(zip(pad[0::2], pad[1::2]))[::-1]
@@ -497,8 +508,22 @@ def verify_plan(p: Plan) -> list[dict]:
 # ------------------------------------------------------------------------------------------ entry
 
 
+_ASCII = str.maketrans({"→": "->", "×": "x", "≥": ">=", "≤": "<=", "−": "-", "—": "-", "δ": "delta"})
+
+
+def _emit(stream, text: str) -> None:
+    """Write ``text``; on a stream that cannot encode it (an ASCII locale), in plain ASCII."""
+    enc = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(enc)
+    except (UnicodeEncodeError, LookupError):
+        text = text.translate(_ASCII).encode("ascii", "backslashreplace").decode("ascii")
+    stream.write(text)
+    stream.flush()
+
+
 def _fail(message: str) -> int:
-    print(f"convlint: error: {message}", file=sys.stderr)
+    _emit(sys.stderr, f"convlint: error: {message}\n")
     return 2
 
 
@@ -527,7 +552,7 @@ def run(args) -> int:
         except Exception as exc:
             return _fail(f"--verify failed: {type(exc).__name__}: {exc}")
     text = render_json(answer, verify) if getattr(args, "format", "text") == "json" else render_text(answer, verify)
-    sys.stdout.write(text)
+    _emit(sys.stdout, text)
     if verify is not None and not all(item["ok"] for item in verify):
         return 1
     return 0
@@ -535,8 +560,7 @@ def run(args) -> int:
 
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message):  # one line on stderr, exit 2
-        print(f"convlint: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(_fail(message))
 
 
 def main(argv=None) -> int:

@@ -58,7 +58,15 @@ def missing_frameworks(*names: str) -> list[str]:
     """The modules among ``names`` ("torch", "jax", "flax") that cannot be found; nothing is imported."""
     import importlib.util
 
-    return [n for n in names if importlib.util.find_spec(n) is None]
+    missing = []
+    for name in names:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 # ---------------------------------------------------------------------------------------- helpers

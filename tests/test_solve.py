@@ -1,0 +1,298 @@
+"""``convlint solve`` as a user runs it: a subprocess, its printed arguments rebuilt in each framework."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import convlint
+
+ROOT = Path(convlint.__file__).resolve().parent
+
+
+def solve_command() -> list[str]:
+    """``python -m convlint solve`` once cli.py registers it, else ``python -m convlint.solve``."""
+    cli = ROOT / "cli.py"
+    if cli.exists() and (ROOT / "__main__.py").exists() and '"solve"' in cli.read_text(encoding="utf-8"):
+        return [sys.executable, "-m", "convlint", "solve"]
+    return [sys.executable, "-m", "convlint.solve"]
+
+
+def solve(*args: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*solve_command(), *args], capture_output=True, text=True, encoding="utf-8", timeout=120, env=env)
+
+
+def solve_json(*args: str) -> dict:
+    proc = solve(*args, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def tuples(value):
+    """JSON lists back to the tuples the frameworks expect (flax reads padding pairs as tuples)."""
+    if isinstance(value, list):
+        return tuple(tuples(v) for v in value)
+    return value
+
+
+# ------------------------------------------------------------------------------------ the seed
+
+
+def test_seed_request_prints_every_framework():
+    proc = solve("--in", "64", "--out", "20", "-k", "5", "-s", "3", "-d", "2")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "nn.Conv1d(in_ch, out_ch, kernel_size=5, stride=3, padding=1, dilation=2)" in out
+    assert "nn.ConvTranspose1d(in_ch, out_ch, kernel_size=5, stride=3, padding=1, output_padding=0, dilation=2)" in out
+    assert "lax.conv_general_dilated(x, w, window_strides=(3,), padding=((1, 1),), rhs_dilation=(2,))" in out
+    assert "lax.conv_general_dilated(x, w, window_strides=(1,), padding=((7, 7),), lhs_dilation=(3,), rhs_dilation=(2,))" in out
+    assert "lax.conv_transpose(x, w, strides=(3,), padding=((7, 7),), rhs_dilation=(2,))" in out
+    assert "nn.Conv(features, kernel_size=(5,), strides=(3,), padding=((1, 1),), kernel_dilation=(2,))" in out
+    assert "nn.ConvTranspose(features, kernel_size=(5,), strides=(3,), padding=((7, 7),), kernel_dilation=(2,))" in out
+    assert proc.stderr == ""
+
+
+def test_two_dimensional_text_uses_tuples():
+    proc = solve("--in", "64,48", "--out", "20,16", "-k", "5", "-s", "3", "-d", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "nn.Conv2d(in_ch, out_ch, kernel_size=(5, 5), stride=(3, 3), padding=(1, 3), dilation=(2, 2))" in proc.stdout
+    assert "direct conv: 64×48 → 20×16" in proc.stdout
+
+
+def test_padding_without_out_prints_the_output_sizes():
+    doc = solve_json("--in", "64", "-k", "5", "-s", "3", "-d", "2", "-p", "2")
+    assert doc["direct"]["input"] == [64] and doc["direct"]["output"] == [20]  # the seed's numbers
+    assert doc["transpose"]["input"] == [64]
+    torch = pytest.importorskip("torch")
+    y = torch.nn.ConvTranspose1d(1, 1, 5, stride=3, padding=2, dilation=2, device="meta")(torch.empty(1, 1, 64, device="meta"))
+    assert doc["transpose"]["output"] == [y.shape[-1]]
+
+
+# ------------------------------------------------------------------------------ JSON schema
+
+
+CASES = [
+    ("--in", "64", "--out", "20", "-k", "5", "-s", "3", "-d", "2"),
+    ("--in", "64,48", "--out", "20,16", "-k", "5", "-s", "3", "-d", "2"),
+    ("--in", "5,6", "--out", "5,6", "-k", "2,3"),  # asymmetric: F.pad first, torch transpose impossible
+    ("--in", "7", "--out", "3", "-k", "3", "-s", "2", "-p", "0:1"),  # asymmetric yet exact in torch
+    ("--in", "20", "--out", "64", "-k", "5", "-s", "3", "-d", "2"),  # upsampling request
+    ("--in", "32,32,16", "--out", "16,16,8", "-k", "4", "-s", "2"),
+    ("--in", "33", "-k", "4", "-s", "2", "-p", "1", "--output-padding", "1"),
+    ("--in", "10", "--out", "19", "-k", "3", "-s", "1", "--input-dilation", "2"),
+]
+
+KWARGS = {
+    "torch": {"kernel_size", "stride", "padding", "dilation", "output_padding"},
+    "lax": {"window_strides", "padding", "lhs_dilation", "rhs_dilation"},
+    "lax_conv_transpose": {"strides", "padding", "rhs_dilation"},
+    "flax": {"kernel_size", "strides", "padding", "input_dilation", "kernel_dilation"},
+}
+
+
+@pytest.mark.parametrize("args", CASES, ids=lambda a: " ".join(a))
+def test_json_follows_the_design_contract(args):
+    doc = solve_json(*args)
+    assert set(doc) == {"direct", "transpose"}
+    for key, section in doc.items():
+        assert isinstance(section["input"], list) and isinstance(section["output"], list)
+        assert all(isinstance(v, int) and v > 0 for v in section["input"] + section["output"])
+        frameworks = set(section) - {"input", "output", "torch_pad", "torch_exact"}
+        assert frameworks <= set(KWARGS) and "lax" in frameworks
+        if key == "direct":
+            assert "lax_conv_transpose" not in frameworks
+        for name in frameworks:
+            assert set(section[name]) <= KWARGS[name], (name, section[name])
+            for value in section[name].values():
+                assert isinstance(value, list)
+        if "torch_exact" in section:
+            assert "torch" in section and isinstance(section["torch_exact"], bool)
+        if "torch_pad" in section:
+            assert key == "direct" and len(section["torch_pad"]) == 2 * len(section["input"])
+
+
+def test_upsampling_request_reads_out_as_the_transpose_target():
+    doc = solve_json("--in", "20", "--out", "64", "-k", "5", "-s", "3", "-d", "2")
+    assert (doc["direct"]["input"], doc["direct"]["output"]) == ([64], [20])
+    assert (doc["transpose"]["input"], doc["transpose"]["output"]) == ([20], [64])
+
+
+# ------------------------------------------------------------- answers rebuilt in the frameworks
+
+
+def build_torch(section, transposed: bool) -> tuple[int, ...]:
+    import torch
+    import torch.nn.functional as F
+
+    rank = len(section["input"])
+    kw = {k: tuples(v) for k, v in section["torch"].items()}
+    x = torch.zeros((1, 1, *section["input"]))
+    if "torch_pad" in section:
+        x = F.pad(x, tuples(section["torch_pad"]))
+    cls = getattr(torch.nn, f"ConvTranspose{rank}d" if transposed else f"Conv{rank}d")
+    layer = cls(1, 1, **kw)  # CPU: enforces every rule (output_padding included)
+    with torch.no_grad():
+        return tuple(layer(x).shape[2:])
+
+
+def build_lax(section, name: str, kernel) -> tuple[int, ...]:
+    import jax
+    from jax import lax
+
+    rank = len(section["input"])
+    kw = {k: tuples(v) for k, v in section[name].items()}
+    lhs = jax.ShapeDtypeStruct((1, 1, *section["input"]), "float32")
+    rhs = jax.ShapeDtypeStruct((1, 1, *kernel), "float32")
+    if name == "lax":
+        out = jax.eval_shape(lambda a, b: lax.conv_general_dilated(a, b, **kw), lhs, rhs)
+    else:
+        letters = "DHW"[-rank:]
+        dn = ("NC" + letters, "OI" + letters, "NC" + letters)
+        out = jax.eval_shape(lambda a, b: lax.conv_transpose(a, b, dimension_numbers=dn, **kw), lhs, rhs)
+    return tuple(out.shape[2:])
+
+
+def build_flax(section, transposed: bool) -> tuple[int, ...]:
+    import flax.linen as nn
+    import jax
+
+    kw = {k: tuples(v) for k, v in section["flax"].items()}
+    module = (nn.ConvTranspose if transposed else nn.Conv)(features=1, **kw)
+    x = jax.ShapeDtypeStruct((1, *section["input"], 1), "float32")
+    out = jax.eval_shape(lambda a: module.init_with_output(jax.random.PRNGKey(0), a)[0], x)
+    return tuple(out.shape[1:-1])
+
+
+@pytest.mark.parametrize("args", CASES, ids=lambda a: " ".join(a))
+def test_every_printed_answer_gives_the_requested_sizes_in_its_framework(args):
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    pytest.importorskip("flax")
+    doc = solve_json(*args)
+    kernel = [int(v) for v in args[args.index("-k") + 1].split(",")]
+    if len(kernel) == 1:
+        kernel = kernel * len(doc["direct"]["input"])
+    checked = 0
+    for key in ("direct", "transpose"):
+        section = doc[key]
+        want = tuple(section["output"])
+        transposed = key == "transpose" and "lax_conv_transpose" in section
+        if "torch" in section:
+            assert build_torch(section, transposed) == want
+            checked += 1
+        assert build_lax(section, "lax", kernel) == want
+        checked += 1
+        if "lax_conv_transpose" in section:
+            assert build_lax(section, "lax_conv_transpose", kernel) == want
+            checked += 1
+        if "flax" in section:
+            assert build_flax(section, transposed) == want
+            checked += 1
+    assert checked >= 3
+
+
+def test_the_direct_and_transpose_answers_round_trip():
+    doc = solve_json("--in", "64,48", "--out", "20,16", "-k", "5", "-s", "3", "-d", "2")
+    assert doc["direct"]["output"] == doc["transpose"]["input"] == [20, 16]
+    assert doc["transpose"]["output"] == doc["direct"]["input"] == [64, 48]
+    assert doc["transpose"]["torch_exact"] is True
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_verify_confirms_with_the_frameworks(fmt):
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    proc = solve("--in", "64,48", "--out", "20,16", "-k", "5", "-s", "3", "-d", "2", "--verify", "--format", fmt)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if fmt == "json":
+        items = json.loads(proc.stdout)["verify"]
+        assert len(items) >= 7 and all(item["ok"] for item in items)
+        assert {item["what"] for item in items} >= {"nn.Conv2d", "nn.ConvTranspose2d", "lax.conv_general_dilated", "lax.conv_transpose", "nn.Conv"}
+    else:
+        assert "verify:" in proc.stdout and "FAIL" not in proc.stdout
+
+
+BLOCK_FRAMEWORKS = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'jax', 'flax'):
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, Block())
+from convlint.solve import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_verify_without_the_frameworks_names_the_extra_and_exits_2():
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK_FRAMEWORKS, "--in", "64", "--out", "20", "-k", "5", "-s", "3", "--verify"],
+        capture_output=True, text=True, encoding="utf-8", timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'convlint[" in lines[0]
+
+
+# ------------------------------------------------------------------------------- bad requests
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--in", "10", "--out", "4", "-k", "3"), "zero padding gives 8"),
+        (("--in", "8", "-k", "3", "-s", "2", "-p", "1", "--output-padding", "2"), "output_padding < max(stride, dilation)"),
+        (("--in", "3", "-k", "5", "-p", "0"), "output size"),
+        (("--in", "64", "--out", "20", "-k", "5", "-s", "3", "-d", "2", "-p", "0"), "takes 64 to 19, not 20"),
+        (("--in", "64"), "-k/--kernel is required"),
+        (("--in", "64", "-k", "3"), "give --out"),
+        (("--in", "64,48", "--out", "20", "-k", "5,3,3"), "--kernel has 3 values"),
+        (("--in", "x", "-k", "3", "-p", "1"), "not an integer"),
+        (("--in", "0", "-k", "1", "-p", "0"), "at least 1"),
+        (("--in", "8", "-k", "3", "-p", "1:-1"), "non-negative"),
+        (("--bogus",), "unrecognized arguments"),
+    ],
+)
+def test_impossible_or_bad_requests_are_one_line_and_exit_2(args, words):
+    proc = solve(*args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("convlint: error: ")
+    assert words in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_ascii_terminal_gets_ascii_not_a_traceback():
+    import os
+
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    proc = solve("--in", "64,48", "--out", "20,16", "-k", "5", "-s", "3", "-d", "2", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "64x48 -> 20x16" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------- start-up
+
+
+def test_start_up_imports_neither_torch_nor_jax():
+    code = (
+        "import sys\n"
+        "from convlint.solve import main\n"
+        "rc = main(['--in', '64,48', '--out', '20,16', '-k', '5', '-s', '3', '-d', '2', '--format', 'json'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'jax', 'flax', 'numpy'))\n"
+        "print(heavy, file=sys.stderr)\n"
+        "sys.exit(rc or (3 if heavy else 0))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-X", "importtime", *solve_command()[1:], "--in", "64", "--out", "20", "-k", "5", "-s", "3"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert imported and not {m for m in imported if m.split(".")[0] in ("torch", "jax", "flax")}
