@@ -125,8 +125,8 @@ class Section:
 @dataclass
 class Plan:
     direct: Section
-    transpose: Section | None
-    summary: str
+    transpose: Section | None  # None: no transposed conv applies (printed as a note, null in JSON)
+    notes: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,6 @@ def _direct_section(title, i, o, k, s, d, delta, pads) -> Section:
         kw = {"kernel_size": k, "stride": s, "padding": tuple(lo for lo, _ in pads) if symmetric else (0,) * rank, "dilation": d}
         if not symmetric:
             sec.torch_pad = tuple(v for lo, hi in reversed(pads) for v in (lo, hi))
-            sec.notes["torch"] = ["torch's Conv pads symmetrically only: pad asymmetrically with F.pad first"]
         sec.frameworks["torch"] = kw
     sec.frameworks["lax"] = {"window_strides": s, "padding": pads, "lhs_dilation": delta, "rhs_dilation": d}
     sec.frameworks["flax"] = {"kernel_size": k, "strides": s, "padding": pads, "input_dilation": delta, "kernel_dilation": d}
@@ -232,10 +231,11 @@ def plan(req: Request) -> Plan:
             t_windows = tuple(Window(kk, 1, dd, ss, lo, hi) for kk, ss, dd, (lo, hi) in zip(k, s, d, lax_pads))
             t_out = tuple(w.output_size(i) for w, i in zip(t_windows, req.input))
             if any(o < 1 for o in t_out):
-                raise ConvArithmeticError(
-                    f"the transposed conv with the same arguments has no output for input {_show(req.input)} (would be {_show(t_out)})",
-                    constraint="output size ≥ 1",
+                note = (
+                    f"the transposed conv with the same arguments has no output for input {_show(req.input)} "
+                    f"(it would be {_show(t_out)}): its padding exceeds the dilated kernel"
                 )
+                return Plan(direct, None, [note])
             torch_args = None
             if all(lo == hi for lo, hi in pads) and rank <= 3:
                 p = tuple(lo for lo, _ in pads)
@@ -246,8 +246,8 @@ def plan(req: Request) -> Plan:
                 "transposed conv, same arguments", req.input, t_out, k, s, d, lax_pads, torch_args, consistent,
                 "with w's spatial axes flipped and its in/out axes swapped, this computes what ConvTranspose computes",
             )
-        summary = f"{_show(req.input)} → {_show(out)} (direct)" + (f", {_show(req.input)} → {_show(transpose.output)} (transposed)" if transpose else "")
-        return Plan(direct, transpose, summary)
+        notes = [] if transpose else ["no transposed conv for an input-dilated direct conv without --out"]
+        return Plan(direct, transpose, notes)
 
     upsampling = (
         no_input_dilation and all(o >= i for i, o in zip(req.input, req.output)) and any(o > i for i, o in zip(req.input, req.output))
@@ -300,10 +300,12 @@ def plan(req: Request) -> Plan:
             "lhs_dilation": s,
             "rhs_dilation": d,
         }
-    summary = f"{_show(big)} → {_show(small)} (direct), {_show(small)} → {_show(big)} (transposed)"
+    notes = []
     if upsampling:
-        summary += "; --out exceeds --in, so the transposed conv is the upsampling step"
-    return Plan(direct, transpose, summary)
+        notes.append(
+            f"--out exceeds --in: the transposed conv takes {_show(small)} to {_show(big)}, undoing the direct conv from {_show(big)} to {_show(small)}"
+        )
+    return Plan(direct, transpose, notes)
 
 
 # ------------------------------------------------------------------------------------------ output
@@ -405,6 +407,9 @@ def render_text(p: Plan, verify: list | None = None) -> str:
             lines.append("  note:    a negative padding crops; XLA:CPU f32 convs with a negative low padding have read out of")
             lines.append("           bounds (openxla/xla#48713): check the values, or crop the input yourself and pad with 0")
         lines.append("")
+    for note in p.notes:
+        lines.append(f"note: {note}")
+        lines.append("")
     if verify is not None:
         lines.append("verify:")
         for item in verify:
@@ -426,6 +431,7 @@ def render_json(p: Plan, verify: list | None = None) -> str:
     doc = {}
     for key, sec in (("direct", p.direct), ("transpose", p.transpose)):
         if sec is None:
+            doc[key] = None
             continue
         entry = {"input": list(sec.input), "output": list(sec.output)}
         entry.update(_jsonable(sec.frameworks))

@@ -296,3 +296,11 @@ def test_start_up_imports_neither_torch_nor_jax():
     assert proc.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert imported and not {m for m in imported if m.split(".")[0] in ("torch", "jax", "flax")}
+
+
+def test_no_transposed_conv_is_a_note_and_null_in_json():
+    proc = solve("--in", "3", "-k", "3", "-p", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert "direct conv: 3 → 7" in proc.stdout and "note: the transposed conv with the same arguments has no output" in proc.stdout
+    doc = solve_json("--in", "3", "-k", "3", "-p", "3")
+    assert doc["transpose"] is None and doc["direct"]["output"] == [7]
