@@ -18,7 +18,8 @@ keyword arguments (lists for tuples). Beside them, the direct section has ``torc
 torch's conv cannot pad as asymmetrically as needed: ``F.pad(x, torch_pad)`` comes first (and the
 conv's ``padding`` is 0); the transpose section has ``torch_exact`` with its ``torch`` object:
 whether that ``ConvTranspose`` is exactly the gradient of the direct conv or only restores the
-shape. With ``--verify`` a top-level ``verify`` list is added.
+shape. ``transpose`` is null when no transposed conv applies (a note in the text says why). With
+``--verify`` a top-level ``verify`` list is added.
 
 Only the standard library and :mod:`convlint.arith` are imported at start-up; ``--verify``
 imports torch and jax (through :mod:`convlint.confirm.layers`).
@@ -50,6 +51,13 @@ class UsageError(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the options of ``convlint solve`` on ``parser`` (values are parsed by :func:`run`)."""
+    if not parser.description:
+        parser.description = (
+            "Find the padding that takes --in to --out for a kernel, stride and dilation, and the transposed "
+            "conv that undoes it, as torch, lax and flax arguments; with -p and no --out, print the output sizes."
+        )
+    if not parser.epilog:
+        parser.epilog = "example: convlint solve --in 64,48 --out 20,16 -k 5 -s 3 -d 2"
     parser.add_argument("--in", dest="input", metavar="SIZE[,SIZE...]", help="input spatial size(s), e.g. 64 or 64,48")
     parser.add_argument("--out", dest="output", metavar="SIZE[,SIZE...]", help="wanted output size(s)")
     parser.add_argument("-k", "--kernel", metavar="K[,K...]", help="kernel size(s)")
@@ -570,7 +578,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def main(argv=None) -> int:
-    parser = _OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = _OneLineParser(prog=PROG)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 
