@@ -304,3 +304,21 @@ def test_no_transposed_conv_is_a_note_and_null_in_json():
     assert "direct conv: 3 → 7" in proc.stdout and "note: the transposed conv with the same arguments has no output" in proc.stdout
     doc = solve_json("--in", "3", "-k", "3", "-p", "3")
     assert doc["transpose"] is None and doc["direct"]["output"] == [7]
+
+
+def test_verify_reports_a_wrong_static_answer():
+    """--verify really compares: a plan whose sizes were tampered with fails in every framework."""
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    import argparse
+
+    from convlint import solve as solve_mod
+
+    parser = argparse.ArgumentParser()
+    solve_mod.add_arguments(parser)
+    answer = solve_mod.plan(solve_mod.parse_request(parser.parse_args(["--in", "64", "--out", "20", "-k", "5", "-s", "3", "-d", "2"])))
+    assert all(item["ok"] for item in solve_mod.verify_plan(answer))
+    answer.direct.output = (21,)
+    results = solve_mod.verify_plan(answer)
+    direct = [item for item in results if item["expected"] == [21]]
+    assert direct and not any(item["ok"] for item in direct)
