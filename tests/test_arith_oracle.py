@@ -44,7 +44,7 @@ from convlint.arith import (  # noqa: E402
     torch_conv_transpose,
     transpose_size_range,
 )
-from convlint.confirm.layers import flax_layer, lax_layer, torch_layer, torch_layer_checked  # noqa: E402
+from convlint.confirm.layers import flax_layer, lax_layer, torch_layer_checked  # noqa: E402
 
 SWEEP = os.environ.get("CONVLINT_SWEEP") == "1"
 COUNTS: collections.Counter = collections.Counter()
