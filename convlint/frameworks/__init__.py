@@ -329,6 +329,8 @@ class Frameworks:
         walk(root, "", 0)
 
 
+FRAMEWORKS = Frameworks()
+
 # -------------------------------------------------------------------------------- tensor methods
 
 def _dim_of(t: Tensor, d):
@@ -385,6 +387,8 @@ def tensor_attr(interp, t: Tensor, name: str):
         def tr(i, a, k, n):
             if t.shape is None:
                 return t
+            if t.framework in ("jax", "flax") and name == "transpose" and len(a) == len(t.shape) and len(a) != 2 and all(is_int(x) for x in a):
+                return t.derive(tuple(t.shape[o] for o in a), layout=None)  # jax: x.transpose(0, 3, 1, 2)
             if len(a) == 2 and all(is_int(x) for x in a):
                 s = list(t.shape)
                 try:
@@ -443,12 +447,43 @@ def tensor_attr(interp, t: Tensor, name: str):
             return t.derive(shape)
 
         return method(red)
-    if name in ("expand", "repeat", "expand_as", "type_as", "masked_fill", "split", "unfold", "index_select", "gather", "scatter", "roll", "flip", "narrow", "tolist", "item", "numpy"):
-        if name in ("type_as", "masked_fill", "roll", "flip"):
-            return method(lambda i, a, k, n: t)
-        return method(lambda i, a, k, n: Unknown(f"Tensor.{name}"))
-    # everything else keeps the shape: to, float, cuda, contiguous, clone, detach, relu, sigmoid, …
-    return method(lambda i, a, k, n: t)
+    if name in _SAME_SHAPE_METHODS:
+        return method(lambda i, a, k, n: t)
+    if name in ("add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "maximum", "minimum", "pow", "where"):
+        import libcst as cst
+
+        op = {"add": cst.Add, "sub": cst.Subtract, "mul": cst.Multiply, "div": cst.Divide}.get(name.rstrip("_"), cst.Add)
+
+        def arith(i, a, k, n):
+            other = a[0] if a else k.get("other", Unknown("operand"))
+            return FRAMEWORKS.tensor_binop(i, op, t, other, i.site(n) if n is not None else None)
+
+        return method(arith)
+    if name in ("view_as", "expand_as", "reshape_as"):
+        return method(lambda i, a, k, n: t.derive(a[0].shape) if a and isinstance(a[0], Tensor) else t.derive(None))
+    if name in ("new_zeros", "new_ones", "new_empty", "new_full"):
+        def new(i, a, k, n):
+            shape = a[0] if a and isinstance(a[0], (tuple, list)) else k.get("size")
+            s = C.as_shape(shape)
+            return Tensor(s, t.layout, framework=t.framework) if s is not None else Tensor(None)
+
+        return method(new)
+    if name == "numel":
+        return method(lambda i, a, k, n: C.numel(t.shape) if t.shape is not None else Unknown("numel"))
+    # anything else (argmax, topk, split, expand, repeat, matmul, …): the result is not known
+    return method(lambda i, a, k, n: Unknown(f"Tensor.{name}"))
+
+
+_SAME_SHAPE_METHODS = frozenset(
+    (
+        "to", "float", "double", "half", "bfloat16", "int", "long", "bool", "cuda", "cpu", "contiguous", "clone", "detach",
+        "detach_", "requires_grad_", "relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "exp", "exp_", "log", "abs",
+        "sqrt", "rsqrt", "neg", "clamp", "clamp_", "clip", "sin", "cos", "softmax", "log_softmax", "type_as", "masked_fill",
+        "masked_fill_", "roll", "flip", "zero_", "fill_", "normal_", "uniform_", "square", "sign", "round", "floor", "ceil",
+        "nan_to_num", "copy_", "pin_memory", "gelu", "silu", "leaky_relu", "cumsum", "cumprod", "erf", "reciprocal", "type",
+        "astype", "block_until_ready", "mul_scalar", "sigmoid", "softplus", "lerp", "float32", "div_scalar",
+    )
+)
 
 
 def tensor_index(interp, t: Tensor, key):
