@@ -584,9 +584,10 @@ def test_solve_transpose_canonical_window_is_the_gradient(rank, data):
     assert ours.shape == grad.shape == x.shape
     assert torch.equal(ours, grad)
 
-    # jax agrees: vjp of the direct conv has the input's shape, and (pads ≥ 0) the same values.
-    # Compiling the vjp when the transposed padding is negative has also crashed XLA:CPU (a CHECK
-    # failure in its algebraic simplifier), so only its shape is asked for then.
+    # jax agrees: vjp of the direct conv has the input's shape, and (1-d, pads ≥ 0) the same values.
+    # Compiling some 2-d vjps aborts the process in XLA:CPU 0.10.2 (a CHECK failure in its
+    # algebraic simplifier: "Window dimensions do not match RHS shape"), so for 2-d only the shape
+    # is asked of jax; torch autograd above is the value oracle for every case.
     xj = np.asarray(x.detach().numpy(), dtype=np.float32)
     wj = np.asarray(w.numpy(), dtype=np.float32)
     cj = np.asarray(cot.numpy(), dtype=np.float32)
@@ -595,7 +596,7 @@ def test_solve_transpose_canonical_window_is_the_gradient(rank, data):
         return jax.vjp(lambda v: lax.conv_general_dilated(v, wj, s, pads, rhs_dilation=d), inp)[1](c)[0]
 
     assert jax.eval_shape(grad_of_direct, xj, cj).shape == xj.shape
-    if all(p >= 0 for sol in sols for p in sol.lax_padding):
+    if rank == 1 and all(p >= 0 for sol in sols for p in sol.lax_padding):
         gj = grad_of_direct(xj, cj)
         tj = lax.conv_general_dilated(
             cj, np.asarray(flipped.numpy(), dtype=np.float32), (1,) * rank,
