@@ -185,7 +185,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     result = check()
     fixed = 0
     if args.fix or args.diff:
-        fixed, diff = _apply_fixes(result, write=args.fix)
+        fixed, diff = _apply_fixes(result, write=args.fix, paths=args.paths, config=config, force_exclude=args.force_exclude)
         if args.diff:
             for line in result.warnings:
                 _stderr(f"convlint: warning: {line}")
@@ -216,14 +216,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
             color=args.format == "text" and use_color(stream),
             show_source=args.show_source,
             statistics=args.statistics,
-            quiet=args.quiet,
+            quiet=args.quiet or bool(fixed and args.format == "text"),
             files_checked=result.files_checked,
             root=config.root,
             sources=result.sources,
         )
         text = render(args.format, result.findings, options)
         if fixed and args.format == "text" and not args.quiet:
-            text += f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.\n"
+            from convlint.fix import fix_summary
+
+            text += fix_summary(fixed, result.findings)
         _write(stream, text)
     finally:
         if out_file is not None:
@@ -237,8 +239,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def _apply_fixes(result: Any, *, write: bool) -> tuple[int, str]:
-    """Call ``convlint.fix.apply_fixes(findings, write=...)`` -> (number applied, unified diff)."""
+def _apply_fixes(result: Any, *, write: bool, **context: Any) -> tuple[int, str]:
+    """Call ``convlint.fix.apply_fixes(findings, write=..., paths=, config=, force_exclude=)``
+    -> (number applied, unified diff); the context lets it re-check the fixed text."""
     try:
         from convlint.fix import apply_fixes
     except ImportError as exc:
@@ -246,7 +249,7 @@ def _apply_fixes(result: Any, *, write: bool) -> tuple[int, str]:
             raise UsageError("--fix/--diff are not available in this version (module convlint.fix is missing)") from None
         raise
     fixable = [f for f in result.findings if f.fix is not None and f.fix.edits]
-    outcome = apply_fixes(fixable, write=write)
+    outcome = apply_fixes(fixable, write=write, **context)
     if isinstance(outcome, tuple):
         applied, diff = outcome
     else:

@@ -1,0 +1,502 @@
+"""``convlint check --fix`` and ``--diff``: apply the findings' certain fixes as text edits.
+
+A finding's :class:`~convlint.findings.Fix` carries text edits (1-based line and column, end
+exclusive, columns in characters as LibCST counts them). Applying them as text, back to front,
+keeps every other byte of the file: formatting, comments, line endings, encoding.
+
+One pass applies, in each group of files that may depend on each other (a model and the
+``parts.py`` it imports), only the first fixable finding. A decoder with two wrong transposed
+convs is the reason: the second conv's fix is computed from the size the first one (wrongly)
+gives, so applying both at once can turn a fix into a new bug. After each pass the changed text
+must parse with LibCST (otherwise that file is left alone and reported) and is checked again, in
+memory, with the files that may import it; the loop stops when nothing fixable is left (at most
+:data:`MAX_PASSES` passes), so running ``--fix`` twice changes nothing the second time.
+
+Then ``--fix`` writes each changed file atomically (a temporary file beside it, then
+``os.replace``, keeping its mode), and ``--diff`` prints a unified diff (``--- a/path``,
+``+++ b/path``) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+import tempfile
+import tokenize
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from convlint.findings import Finding
+
+__all__ = ["MAX_PASSES", "FixOutcome", "apply_fixes", "fix_summary"]
+
+MAX_PASSES = 12
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+Recheck = Callable[[Mapping[Path, str]], Sequence[Finding]]
+
+
+@dataclass
+class FixOutcome:
+    """What :func:`apply_fixes` did.
+
+    ``applied`` counts the findings whose fix went in (also with ``write=False``: what ``--fix``
+    would do). ``changed`` lists the display paths of the files changed (or that would be);
+    ``skipped`` one line per file or fix left alone, with the reason.
+    """
+
+    applied: int = 0
+    diff: str = ""
+    changed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    passes: int = 0
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class _Doc:
+    """One file being fixed: how it was stored on disk, its original and its current text."""
+
+    def __init__(self, path: Path, display: str, data: bytes, encoding: str, text: str) -> None:
+        self.path = path
+        self.display = display
+        self.data = data
+        self.encoding = encoding
+        self.original = text
+        self.text = text
+        self.frozen: str | None = None  # why this file is no longer fixed
+        self.applied = 0  # findings fixed in it
+        self._starts: list[int] | None = None
+
+    @classmethod
+    def load(cls, path: Path, display: str) -> "_Doc | str":
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
+        try:
+            encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+            text = data.decode(encoding)
+        except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+            return f"cannot decode: {exc}"
+        return cls(path, display, data, encoding, text)
+
+    @property
+    def newline(self) -> str:
+        m = _LINE_BREAK.search(self.original)
+        return m.group(0) if m else "\n"
+
+    def set_text(self, text: str) -> None:
+        self.text = text
+        self._starts = None
+
+    def offset(self, line: int, column: int) -> int | None:
+        """Character offset of a 1-based (line, column) in the current text; None if outside."""
+        if self._starts is None:
+            starts = [0]
+            for m in _LINE_BREAK.finditer(self.text):
+                starts.append(m.end())
+            self._starts = starts
+        starts = self._starts
+        if not 1 <= line <= len(starts) or column < 1:
+            return None
+        start = starts[line - 1]
+        if line < len(starts):
+            m = _LINE_BREAK.search(self.text, start)
+            line_end = m.start() if m else len(self.text)
+        else:
+            line_end = len(self.text)
+        if start + column - 1 > line_end:
+            return None
+        return start + column - 1
+
+
+def _edits(doc: _Doc, finding: Finding) -> list[tuple[int, int, str]] | None:
+    """The finding's edits as (start, end, content) offsets on the doc's current text."""
+    out = []
+    assert finding.fix is not None
+    for line, col, end_line, end_col, content in finding.fix.edits:
+        a = doc.offset(line, col)
+        b = doc.offset(end_line, end_col)
+        if a is None or b is None or b < a:
+            return None
+        if "\n" in content or "\r" in content:  # keep the file's line endings
+            content = _LINE_BREAK.sub(doc.newline, content)
+        out.append((a, b, content))
+    return sorted(out)
+
+
+def _overlaps(x: tuple[int, int, str], y: tuple[int, int, str]) -> bool:
+    (a, b, _), (c, d, _) = x, y
+    if max(a, c) < min(b, d):
+        return True
+    # an insertion at (or inside) another edit's span: the order would be a guess
+    return (a == b and c <= a <= d) or (c == d and a <= c <= b)
+
+
+def _apply(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
+    for a, b, content in sorted(edits, reverse=True):
+        text = text[:a] + content + text[b:]
+    return text
+
+
+def _parses(text: str) -> str | None:
+    """None when ``text`` parses with LibCST, else the reason (one line)."""
+    import libcst as cst
+
+    try:
+        cst.parse_module(text)
+    except Exception as exc:  # ParserSyntaxError, or RecursionError on absurd input
+        first = str(exc).strip().splitlines()
+        return first[0] if first else type(exc).__name__
+    return None
+
+
+# --------------------------------------------------------------------------- file groups
+
+
+def _stem(path: Path) -> str:
+    return path.parent.name if path.name == "__init__.py" else path.stem
+
+
+class _Words:
+    """The identifiers a file's text mentions: a cheap, generous stand-in for its imports."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, tuple[str, frozenset[str]]] = {}
+
+    def __call__(self, path: Path, text: str) -> frozenset[str]:
+        hit = self._cache.get(path)
+        if hit is not None and hit[0] is text:
+            return hit[1]
+        words = frozenset(_WORD.findall(text))
+        self._cache[path] = (text, words)
+        return words
+
+
+def _groups(texts: Mapping[Path, str], words: _Words) -> dict[Path, Path]:
+    """Union-find over files: two files are in one group when one mentions the other's module name."""
+    parent = {p: p for p in texts}
+
+    def find(p: Path) -> Path:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    by_stem: dict[str, list[Path]] = {}
+    for p in texts:
+        by_stem.setdefault(_stem(p), []).append(p)
+    for p, text in texts.items():
+        for w in words(p, text) & by_stem.keys():
+            for q in by_stem[w]:
+                ra, rb = find(p), find(q)
+                if ra != rb:
+                    parent[ra] = rb
+    return {p: find(p) for p in texts}
+
+
+# --------------------------------------------------------------------------- the in-memory re-check
+
+
+class _Rechecker:
+    """``convlint check`` again, as if some files had other text, analysing only the files that
+    may see the change (the changed ones and those that mention them, transitively)."""
+
+    def __init__(self, paths: Sequence[Any], config: Any, force_exclude: bool, cwd: Path, words: _Words) -> None:
+        self.paths = list(paths)
+        self.config = config
+        self.force_exclude = force_exclude
+        self.cwd = cwd
+        self.words = words
+
+    def files(self, overlay: Mapping[Path, str]) -> tuple[dict[Path, str], set[Path]]:
+        """(text of every file the check covers, the ones the prefilter lets through)."""
+        from convlint.source.discover import discover
+        from convlint.source.files import ReadError, read_source
+        from convlint.source.prefilter import may_contain_conv
+
+        cfg = self.config
+        found = discover(
+            self.paths,
+            root=cfg.root,
+            exclude=cfg.exclude,
+            extend_exclude=cfg.extend_exclude,
+            respect_gitignore=cfg.respect_gitignore,
+            force_exclude=self.force_exclude,
+            cwd=self.cwd,
+        )
+        model_files = {Path(m.path) for m in cfg.models}
+        texts: dict[Path, str] = {}
+        analysed: set[Path] = set()
+        for path in found.files:
+            path = Path(path)
+            if path in overlay:
+                text = overlay[path]
+                data = text.encode("utf-8", "surrogatepass")
+            else:
+                src = read_source(path, cfg.max_file_size)
+                if isinstance(src, ReadError):
+                    continue
+                text, data = src.text, src.data
+            texts[path] = text
+            if may_contain_conv(data) or path in model_files:
+                analysed.add(path)
+        return texts, analysed
+
+    def __call__(self, overlay: Mapping[Path, str]) -> list[Finding]:
+        from convlint.analysis import Project, analyze_file
+        from convlint.runner import _absolute, _finish
+
+        texts, analysed = self.files(overlay)
+        # the files that may see the change: mentioned module names, transitively
+        stems = {_stem(p) for p in overlay}
+        relevant = {p for p in analysed if p in overlay}
+        grew = True
+        while grew:
+            grew = False
+            for p, text in texts.items():
+                if p in relevant or not (self.words(p, text) & stems):
+                    continue
+                stems.add(_stem(p))
+                if p in analysed:
+                    relevant.add(p)
+                grew = True
+
+        project = Project(root=self.config.root, config=self.config)
+        for p, text in overlay.items():
+            project.parse_text(str(p), text)
+        raw: list[Finding] = []
+        for p in sorted(relevant):
+            try:
+                result = analyze_file(project, str(p), texts[p])
+            except Exception:  # the final check reports internal errors
+                continue
+            found, _ = _absolute(list(result.findings), dict(result.deps or {}), self.cwd)
+            raw.extend(found)
+        findings, _ = _finish(raw, self.config, self.cwd, {**texts, **overlay})
+        return findings
+
+
+# --------------------------------------------------------------------------- the fixer
+
+
+def _fixable(f: Finding) -> bool:
+    return f.fix is not None and bool(f.fix.edits)
+
+
+def _under(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def apply_fixes(
+    findings: Sequence[Finding],
+    *,
+    write: bool,
+    paths: Sequence[Any] | None = None,
+    config: Any = None,
+    force_exclude: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
+    stderr: Any = None,
+) -> FixOutcome:
+    """Apply the certain fixes of ``findings`` (those with edits); write the files if ``write``.
+
+    With ``config`` (and the ``paths`` that were checked) the fixed text is checked again in memory
+    and the loop goes on until nothing fixable is left; without it, one pass. Files whose fixed
+    text would not parse are left alone and named on ``stderr`` (default ``sys.stderr``).
+    """
+    base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
+    err = stderr if stderr is not None else sys.stderr
+    outcome = FixOutcome()
+    words = _Words()
+    recheck: Recheck | None = None
+    root = Path(os.path.abspath(config.root)) if config is not None else None
+    if config is not None:
+        recheck = _Rechecker(paths or (), config, force_exclude, base, words)
+
+    docs: dict[Path, _Doc] = {}
+    unusable: dict[Path, str] = {}
+
+    def doc_for(f: Finding) -> _Doc | None:
+        path = Path(os.path.normpath(os.path.join(base, f.path)))
+        if path in docs:
+            return docs[path]
+        if path in unusable:
+            return None
+        why = None
+        if root is not None and not _under(path, root):
+            why = "outside the project, not changed"
+        loaded = _Doc.load(path, f.path) if why is None else why
+        if isinstance(loaded, str):
+            unusable[path] = loaded
+            outcome.skipped.append(f"{f.path}: {loaded}")
+            return None
+        docs[path] = loaded
+        return loaded
+
+    # the files the check covers, for the dependency groups
+    known: dict[Path, str] = {}
+    if isinstance(recheck, _Rechecker):
+        try:
+            known, _ = recheck.files({})
+        except Exception:
+            known = {}
+
+    pending = [f for f in findings if _fixable(f)]
+    for n in range(1, MAX_PASSES + 1):
+        if not pending:
+            break
+        outcome.passes = n
+        chosen: dict[Path, list[tuple[Finding, list[tuple[int, int, str]]]]] = {}
+        candidates = []
+        for f in sorted(pending, key=lambda f: (*f.sort_key(), f.end_line, f.end_column)):
+            doc = doc_for(f)
+            if doc is None or doc.frozen:
+                continue
+            edits = _edits(doc, f)
+            if edits is None:
+                outcome.skipped.append(f"{f.path}:{f.line}:{f.column}: {f.code} fix does not fit the file, not applied")
+                continue
+            candidates.append((doc, f, edits))
+        if not candidates:
+            break
+        texts = {**known, **{d.path: d.text for d in docs.values()}}
+        group = _groups(texts, words)
+        taken: dict[Path, list[tuple[int, int, str]]] = {}  # group -> edits applied this pass
+        for doc, f, edits in candidates:
+            g = group.get(doc.path, doc.path)
+            if g in taken:
+                if taken[g] == edits and chosen.get(doc.path):  # the same fix twice (two rules)
+                    chosen[doc.path].append((f, []))
+                continue
+            if any(_overlaps(e, o) for e in edits for (_, es) in chosen.get(doc.path, ()) for o in es):
+                continue
+            taken[g] = edits
+            chosen.setdefault(doc.path, []).append((f, edits))
+
+        changed: dict[Path, str] = {}
+        for path, items in chosen.items():
+            doc = docs[path]
+            new = _apply(doc.text, [e for _, es in items for e in es])
+            problem = _parses(new)
+            if problem is not None:
+                doc.frozen = f"the fixed text would not parse ({problem}); file left unchanged"
+                doc.set_text(doc.original)
+                doc.applied = 0
+                continue
+            doc.set_text(new)
+            changed[path] = new
+            doc.applied += len(items)
+        if not changed or recheck is None:
+            break
+        overlay = {d.path: d.text for d in docs.values() if d.text != d.original}
+        if any(d.frozen for d in docs.values()):
+            overlay.update({d.path: d.original for d in docs.values() if d.frozen})
+        try:
+            pending = [f for f in recheck(overlay) if _fixable(f)]
+        except Exception as exc:  # the final check will report it; keep what is done
+            outcome.skipped.append(f"re-check after fixing failed ({type(exc).__name__}: {exc}); stopped after pass {n}")
+            break
+    else:
+        if pending:
+            outcome.skipped.append(f"stopped after {MAX_PASSES} passes with fixes left; run --fix again")
+
+    for doc in docs.values():
+        if doc.frozen:
+            outcome.skipped.append(f"{doc.display}: {doc.frozen}")
+    diffs = []
+    for doc in sorted(docs.values(), key=lambda d: d.display):
+        if doc.frozen or doc.text == doc.original:
+            continue
+        if write:
+            problem = _write(doc)
+            if problem:
+                outcome.skipped.append(f"{doc.display}: {problem}")
+                continue
+        outcome.changed.append(doc.display)
+        outcome.applied += doc.applied
+        diffs.append(_unified(doc))
+    outcome.diff = "".join(diffs)
+    outcome.skipped = list(dict.fromkeys(outcome.skipped))
+    for line in outcome.skipped:
+        try:
+            err.write(f"convlint: warning: {line}\n")
+        except Exception:
+            pass
+    return outcome
+
+
+def _split_keep(text: str) -> list[str]:
+    out, start = [], 0
+    for m in _LINE_BREAK.finditer(text):
+        out.append(text[start : m.end()])
+        start = m.end()
+    if start < len(text):
+        out.append(text[start:])
+    return out
+
+
+def _unified(doc: _Doc) -> str:
+    a, b = _split_keep(doc.original), _split_keep(doc.text)
+    out = []
+    for line in difflib.unified_diff(a, b, fromfile=f"a/{doc.display}", tofile=f"b/{doc.display}", n=3):
+        if line.startswith(("---", "+++", "@@")):
+            out.append(line if line.endswith("\n") else line + "\n")
+        elif _LINE_BREAK.search(line[-1:]) or line.endswith("\r\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _write(doc: _Doc) -> str | None:
+    """Write the doc atomically if the file still holds what was read; the reason if not written."""
+    target = Path(os.path.realpath(doc.path))
+    try:
+        with open(target, "rb") as fh:
+            if fh.read() != doc.data:
+                return "changed on disk while fixing, not written"
+        data = doc.text.encode(doc.encoding)
+    except (OSError, UnicodeEncodeError) as exc:
+        return f"not written: {exc}"
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".convlint-tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+        except OSError:
+            pass
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return f"not written: {exc.strerror or exc}"
+    return None
+
+
+def fix_summary(fixed: int, remaining: Sequence[Finding]) -> str:
+    """ruff's closing line after ``--fix``: ``Found 3 errors (2 fixed, 1 remaining).``"""
+    total = fixed + len(remaining)
+    word = "error" if all(f.severity == "error" for f in remaining) else "problem"
+    lines = [f"Found {total} {word}{'' if total == 1 else 's'} ({fixed} fixed, {len(remaining)} remaining)."]
+    fixable = sum(1 for f in remaining if _fixable(f))
+    if fixable:
+        lines.append(f"[*] {fixable} fixable with the `--fix` option.")
+    return "".join(line + "\n" for line in lines)
