@@ -272,8 +272,10 @@ class _Rechecker:
                 grew = True
 
         project = Project(root=self.config.root, config=self.config)
+        seed = getattr(project, "parse_text", None)  # imports of the changed files see the new text
         for p, text in overlay.items():
-            project.parse_text(str(p), text)
+            if seed is not None:
+                seed(str(p), text)
         raw: list[Finding] = []
         for p in sorted(relevant):
             try:

@@ -1,0 +1,292 @@
+"""``convlint check --fix`` and ``--diff`` with the real engine, and ``convlint.fix`` directly.
+
+A fixed file must parse, check clean, run, and differ from the original only where the fixes
+are; ``--fix`` twice changes nothing the second time; ``--diff`` writes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import libcst
+import pytest
+
+from convlint.findings import Finding, Fix
+from convlint.fix import apply_fixes, fix_summary
+
+# Two chained decoder bugs: the second conv's own fix depends on the first being fixed.
+AUTOENCODER = '''\
+"""An autoencoder for 28x28 images."""
+import torch
+from torch import nn
+
+
+class AutoEncoder(nn.Module):  # convlint: input=(2, 1, 28, 28)
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=2, padding=1),   # 28 -> 14
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1),  # 14 -> 7
+        )
+        self.dec = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1),  # 7 -> 13 (!)
+            nn.ReLU(),
+            nn.ConvTranspose2d(16, 1, 3,
+                               stride=2,    # keep this comment
+                               padding=1),
+        )
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+'''
+
+PARTS = '''\
+from torch import nn
+
+
+class Up(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(c_in, c_out, kernel_size=3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.up(x)
+'''
+
+MODEL = '''\
+from torch import nn
+
+from parts import Up
+
+
+class Net(nn.Module):  # convlint: input=(1, 3, 32, 32)
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.up = Up(8, 3)
+
+    def forward(self, x):
+        return self.up(self.down(x))
+'''
+
+
+def convlint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("FORCE_COLOR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "convlint", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def load_module(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
+@pytest.fixture
+def ae(tmp_path: Path) -> Path:
+    p = tmp_path / "ae.py"
+    p.write_text(AUTOENCODER)
+    return p
+
+
+def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
+    a, b = before.splitlines(), after.splitlines()
+    assert len(a) == len(b), "a fix added or removed lines"
+    return [(x, y) for x, y in zip(a, b) if x != y]
+
+
+def test_fix_repairs_chained_decoder_bugs_and_the_model_runs(ae: Path) -> None:
+    before = convlint(ae.parent, "check", "ae.py", "--no-cache")
+    assert before.returncode == 1 and before.stdout.count("CVL004") >= 2
+
+    r = convlint(ae.parent, "check", "ae.py", "--fix", "--no-cache")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Found 2 errors (2 fixed, 0 remaining)." in r.stdout
+
+    fixed = ae.read_text()
+    libcst.parse_module(fixed)
+    assert changed_lines(AUTOENCODER, fixed) == [
+        (
+            "            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1),  # 7 -> 13 (!)",
+            "            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1),  # 7 -> 13 (!)",
+        ),
+        (
+            "                               padding=1),",
+            "                               padding=1, output_padding=1),",
+        ),
+    ]
+    assert "# keep this comment" in fixed
+
+    clean = convlint(ae.parent, "check", "ae.py", "--no-cache")
+    assert clean.returncode == 0, clean.stdout
+    assert "All checks passed!" in clean.stdout
+
+    torch = pytest.importorskip("torch")
+    model = load_module(ae).AutoEncoder()
+    assert tuple(model(torch.zeros(2, 1, 28, 28)).shape) == (2, 1, 28, 28)
+
+
+def test_fix_twice_changes_nothing_the_second_time(ae: Path) -> None:
+    assert convlint(ae.parent, "check", "ae.py", "--fix").returncode == 0
+    once = ae.read_bytes()
+    second = convlint(ae.parent, "check", "ae.py", "--fix")
+    assert second.returncode == 0
+    assert ae.read_bytes() == once
+    assert "fixed" not in second.stdout
+    assert convlint(ae.parent, "check", "ae.py", "--diff").stdout == ""
+
+
+def test_diff_shows_the_fix_and_writes_nothing(ae: Path) -> None:
+    r = convlint(ae.parent, "check", "ae.py", "--diff", "--no-cache")
+    assert r.returncode == 1
+    assert ae.read_text() == AUTOENCODER
+    lines = r.stdout.splitlines()
+    assert lines[:2] == ["--- a/ae.py", "+++ b/ae.py"]
+    assert "+            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1),  # 7 -> 13 (!)" in lines
+    assert "+                               padding=1, output_padding=1)," in lines
+    # the diff is what --fix does: applying it gives the fixed file
+    convlint(ae.parent, "check", "ae.py", "--fix")
+    assert sum(1 for line in lines if line.startswith("+") and not line.startswith("+++")) == 2
+    assert changed_lines(AUTOENCODER, ae.read_text())[0][1] in r.stdout
+
+
+def test_diff_exit_zero_when_nothing_to_fix(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text(AUTOENCODER.replace("padding=1),", "padding=1, output_padding=1),"))
+    r = convlint(tmp_path, "check", "ok.py", "--diff")
+    assert (r.returncode, r.stdout) == (0, "")
+
+
+def test_fix_follows_the_model_into_the_file_that_builds_the_layer(tmp_path: Path) -> None:
+    (tmp_path / "parts.py").write_text(PARTS)
+    (tmp_path / "model.py").write_text(MODEL)
+    r = convlint(tmp_path, "check", "model.py", "--fix", "--no-cache")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "model.py").read_text() == MODEL
+    assert changed_lines(PARTS, (tmp_path / "parts.py").read_text()) == [
+        (
+            "        self.up = nn.ConvTranspose2d(c_in, c_out, kernel_size=3, stride=2, padding=1)",
+            "        self.up = nn.ConvTranspose2d(c_in, c_out, kernel_size=3, stride=2, padding=1, output_padding=1)",
+        )
+    ]
+    assert convlint(tmp_path, "check", "model.py", "--no-cache").returncode == 0
+
+
+def test_fix_keeps_crlf_line_endings_bom_and_mode(ae: Path) -> None:
+    data = b"\xef\xbb\xbf" + AUTOENCODER.replace("\n", "\r\n").encode()
+    ae.write_bytes(data)
+    ae.chmod(0o640)
+    r = convlint(ae.parent, "check", "ae.py", "--fix", "--no-cache")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = ae.read_bytes()
+    assert out.startswith(b"\xef\xbb\xbf")
+    assert out.count(b"\r\n") == data.count(b"\r\n") and b"\n" not in out.replace(b"\r\n", b"")
+    assert out.count(b"output_padding=1") == 2
+    assert ae.stat().st_mode & 0o777 == 0o640
+    assert not [p for p in ae.parent.iterdir() if p.name.endswith(".convlint-tmp")]
+
+
+def test_fix_keeps_a_latin1_coding_cookie(tmp_path: Path) -> None:
+    src = "# -*- coding: latin-1 -*-\n# Gr\xfc\xdfe\n" + AUTOENCODER
+    p = tmp_path / "ae.py"
+    p.write_bytes(src.encode("latin-1"))
+    r = convlint(tmp_path, "check", "ae.py", "--fix", "--no-cache")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = p.read_bytes().decode("latin-1")
+    assert out.startswith("# -*- coding: latin-1 -*-\n# Gr\xfc\xdfe\n")
+    assert out.count("output_padding=1") == 2
+
+
+# ----------------------------------------------------------------------------- convlint.fix directly
+
+
+def finding(path: Path, line: int, edits, code: str = "CVL004") -> Finding:
+    return Finding(code, "error", "test", str(path), line, 1, line, 2, Fix("test fix", None, tuple(edits)))
+
+
+def test_a_fix_whose_result_would_not_parse_is_not_written(tmp_path: Path) -> None:
+    p = tmp_path / "m.py"
+    p.write_text("x = f(1, 2)\ny = g(3)\n")
+    good = finding(p, 2, [(2, 8, 2, 8, ", 4")])
+    broken = finding(p, 1, [(1, 11, 1, 11, ", (")])  # x = f(1, 2, ()  -> unbalanced
+    err = io.StringIO()
+    outcome = apply_fixes([broken, good], write=True, stderr=err)
+    assert p.read_text() == "x = f(1, 2)\ny = g(3)\n"
+    assert outcome.applied == 0 and outcome.changed == []
+    assert "would not parse" in err.getvalue() and "m.py" in err.getvalue()
+
+
+def test_overlapping_edits_apply_the_first_only(tmp_path: Path) -> None:
+    p = tmp_path / "m.py"
+    p.write_text("conv(1, padding=1)\n")
+    a = finding(p, 1, [(1, 17, 1, 18, "0")])
+    b = finding(p, 1, [(1, 9, 1, 18, "padding=2")])
+    outcome = apply_fixes([a, b], write=True, stderr=io.StringIO())
+    assert outcome.applied == 1
+    assert p.read_text() in ("conv(1, padding=0)\n", "conv(1, padding=2)\n")
+
+
+def test_edits_of_one_fix_apply_back_to_front(tmp_path: Path) -> None:
+    p = tmp_path / "m.py"
+    p.write_text("up = T(1, 2, 3, stride=2, padding=1)  # note\n")
+    f = finding(p, 1, [(1, 35, 1, 36, "0"), (1, 36, 1, 36, ", output_padding=1")])
+    outcome = apply_fixes([f], write=False, stderr=io.StringIO())
+    assert outcome.applied == 1
+    assert p.read_text() == "up = T(1, 2, 3, stride=2, padding=1)  # note\n"  # write=False
+    assert outcome.diff.splitlines()[-1] == "+up = T(1, 2, 3, stride=2, padding=0, output_padding=1)  # note"
+
+
+def test_diff_marks_a_missing_final_newline(tmp_path: Path) -> None:
+    p = tmp_path / "m.py"
+    p.write_text("a = f(1)")
+    outcome = apply_fixes([finding(p, 1, [(1, 8, 1, 8, ", 2")])], write=False, stderr=io.StringIO())
+    assert outcome.diff.endswith("+a = f(1, 2)\n\\ No newline at end of file\n")
+
+
+def test_fix_summary_is_ruff_style() -> None:
+    assert fix_summary(2, []) == "Found 2 errors (2 fixed, 0 remaining).\n"
+    rest = [Finding("CVL003", "error", "m", "a.py", 1, 1, 1, 2)]
+    assert fix_summary(1, rest) == "Found 2 errors (1 fixed, 1 remaining).\n"
+    warn = [Finding("CVL006", "warning", "m", "a.py", 1, 1, 1, 2)]
+    assert fix_summary(1, warn) == "Found 2 problems (1 fixed, 1 remaining).\n"
+
+
+def test_an_edit_outside_the_file_is_skipped(tmp_path: Path) -> None:
+    p = tmp_path / "m.py"
+    p.write_text("a = 1\n")
+    err = io.StringIO()
+    outcome = apply_fixes([finding(p, 9, [(9, 1, 9, 2, "x")])], write=True, stderr=err)
+    assert outcome.applied == 0 and p.read_text() == "a = 1\n"
+    assert "does not fit" in err.getvalue()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_positions_count_characters_per_line_as_libcst_does(tmp_path: Path, newline: str) -> None:
+    text = textwrap.dedent("""\
+        if x:
+        \ty = f("é", 3)
+        z = 1
+        """).replace("\n", newline)
+    p = tmp_path / "m.py"
+    p.write_bytes(text.encode())
+    outcome = apply_fixes([finding(p, 2, [(2, 13, 2, 14, "4")])], write=True, stderr=io.StringIO())
+    assert outcome.applied == 1
+    assert p.read_bytes().decode() == text.replace("3)", "4)")
