@@ -191,6 +191,8 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
                 if isinstance(cls, ClassVal) and cls.framework and cls.node is stmt:
                     runs.append(run_entry(interp, module, Entry(stmt.name.value, "class", stmt, None, None, {}, "auto", 1)))
     reached: set = set()
+    # declared models first: where two entries see the same problem, the declared one words it
+    runs = [r for r in runs if r.entry.source != "auto"] + [r for r in runs if r.entry.source == "auto"]
     for r in runs:
         reached |= r.trace.reached
         issues += r.trace.issues
@@ -394,14 +396,15 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
             fix = _fix(parsed, iss.fix)
         f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix)
         # one finding per rule and place: a line that builds several layers (a helper called in
-        # a loop) reports the first and counts the others
+        # a loop) reports the first and counts the others; the same problem seen by two entries
+        # (same sizes: the issue's key) is one use
         key = (f.code, f.path, f.line, f.column)
         if key not in out:
-            out[key] = [f, set()]
-        elif f.message != out[key][0].message:
+            out[key] = [f, set(), iss.key]
+        elif iss.key != out[key][2] and f.message != out[key][0].message:
             out[key][1].add(f.message)
     merged = []
-    for f, others in out.values():
+    for f, others, _key in out.values():
         if others:
             n = len(others)
             f = Finding(f.code, f.severity, f"{f.message} (and {n} more use{'s' if n > 1 else ''} of this line)", f.path, f.line, f.column, f.end_line, f.end_column, None)  # several uses: no certain fix

@@ -1277,6 +1277,17 @@ class Interpreter:
         return self._stack.count(key)
 
     def instantiate(self, cls: ClassVal, args, kwargs, node):
+        """Build an instance; a model built outside any other constructor names its layers."""
+        self._building = getattr(self, "_building", 0) + 1
+        try:
+            inst = self._instantiate(cls, args, kwargs, node)
+        finally:
+            self._building -= 1
+        if self._building == 0 and isinstance(inst, Instance) and inst.cls.framework:
+            self.fw.name_layers(inst)
+        return inst
+
+    def _instantiate(self, cls: ClassVal, args, kwargs, node):
         fwv = self.fw.instantiate(self, cls, args, kwargs, node)
         if fwv is not MISSING:
             return fwv
