@@ -73,6 +73,8 @@ class _Doc:
         self.text = text
         self.frozen: str | None = None  # why this file is no longer fixed
         self.applied = 0  # findings fixed in it
+        self.stalled = False  # its fixes went round in a circle: no more passes for it
+        self.seen = {text}
         self._starts: list[int] | None = None
 
     @classmethod
@@ -148,8 +150,12 @@ def _apply(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
     return text
 
 
-def _parses(text: str) -> str | None:
-    """None when ``text`` parses with LibCST, else the reason (one line)."""
+def _parses(text: str, original: str | None = None) -> str | None:
+    """None when ``text`` parses with LibCST, else the reason (one line).
+
+    When ``original`` compiles, ``text`` must compile too: Python rejects some things at compile
+    time that parse (a keyword argument given twice).
+    """
     import libcst as cst
 
     try:
@@ -157,6 +163,18 @@ def _parses(text: str) -> str | None:
     except Exception as exc:  # ParserSyntaxError, or RecursionError on absurd input
         first = str(exc).strip().splitlines()
         return first[0] if first else type(exc).__name__
+    if original is not None and _compiles(original) is None:
+        return _compiles(text)
+    return None
+
+
+def _compiles(text: str) -> str | None:
+    try:
+        compile(text, "<fixed>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}"
     return None
 
 
@@ -365,7 +383,7 @@ def apply_fixes(
         candidates = []
         for f in sorted(pending, key=lambda f: (*f.sort_key(), f.end_line, f.end_column)):
             doc = doc_for(f)
-            if doc is None or doc.frozen:
+            if doc is None or doc.frozen or doc.stalled:
                 continue
             edits = _edits(doc, f)
             if edits is None:
@@ -376,23 +394,28 @@ def apply_fixes(
             break
         texts = {**known, **{d.path: d.text for d in docs.values()}}
         group = _groups(texts, words)
-        taken: dict[Path, list[tuple[int, int, str]]] = {}  # group -> edits applied this pass
+        taken: dict[Path, tuple[Path, list[tuple[int, int, str]]]] = {}  # group -> the fix applied this pass
         for doc, f, edits in candidates:
             g = group.get(doc.path, doc.path)
             if g in taken:
-                if taken[g] == edits and chosen.get(doc.path):  # the same fix twice (two rules)
+                if taken[g] == (doc.path, edits):  # the same fix, from two rules
                     chosen[doc.path].append((f, []))
                 continue
             if any(_overlaps(e, o) for e in edits for (_, es) in chosen.get(doc.path, ()) for o in es):
                 continue
-            taken[g] = edits
+            taken[g] = (doc.path, edits)
             chosen.setdefault(doc.path, []).append((f, edits))
 
         changed: dict[Path, str] = {}
         for path, items in chosen.items():
             doc = docs[path]
             new = _apply(doc.text, [e for _, es in items for e in es])
-            problem = _parses(new)
+            if new in doc.seen:  # a fix undoing an earlier one: stop here
+                doc.stalled = True
+                outcome.skipped.append(f"{doc.display}: the fixes do not settle; the rest is left for you")
+                continue
+            doc.seen.add(new)
+            problem = _parses(new, doc.original)
             if problem is not None:
                 doc.frozen = f"the fixed text would not parse ({problem}); file left unchanged"
                 doc.set_text(doc.original)

@@ -290,3 +290,13 @@ def test_positions_count_characters_per_line_as_libcst_does(tmp_path: Path, newl
     outcome = apply_fixes([finding(p, 2, [(2, 13, 2, 14, "4")])], write=True, stderr=io.StringIO())
     assert outcome.applied == 1
     assert p.read_bytes().decode() == text.replace("3)", "4)")
+
+
+def test_a_fix_that_repeats_a_keyword_is_not_written(tmp_path: Path) -> None:
+    # parses with LibCST, but Python rejects it: keyword argument repeated
+    p = tmp_path / "m.py"
+    p.write_text("up = T(1, output_padding=0)\n")
+    err = io.StringIO()
+    outcome = apply_fixes([finding(p, 1, [(1, 27, 1, 27, ", output_padding=1")])], write=True, stderr=err)
+    assert outcome.applied == 0 and p.read_text() == "up = T(1, output_padding=0)\n"
+    assert "keyword argument repeated" in err.getvalue()
