@@ -194,3 +194,21 @@ def test_staged_model_still_follows_the_blocks_it_imports(model_repo: Path, prec
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
     assert "parts.py:" in out and ("CVL004" in out or "CVL005" in out)
+
+
+@slow
+def test_installed_hook_blocks_a_commit_with_a_shape_bug(model_repo: Path, precommit_home: Path) -> None:
+    r = pre_commit("install", cwd=model_repo, home=precommit_home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ident = ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
+    commit = run(["git", *ident, "commit", "-q", "-m", "models"], model_repo, precommit_home)
+    out = commit.stdout + commit.stderr
+    assert commit.returncode != 0, out
+    assert "convlint" in out and "bad.py:8:19: CVL004" in out and "Failed" in out
+    assert run(["git", "rev-parse", "--verify", "HEAD"], model_repo).returncode != 0  # nothing committed
+
+    (model_repo / "bad.py").write_text(GOOD)
+    git("add", "bad.py", "model.py", "parts.py", cwd=model_repo)
+    git("rm", "-q", "--cached", "model.py", "parts.py", cwd=model_repo)  # model.py's bug is in parts.py
+    commit = run(["git", *ident, "commit", "-q", "-m", "models"], model_repo, precommit_home)
+    assert commit.returncode == 0, commit.stdout + commit.stderr
