@@ -16,14 +16,14 @@ import libcst as cst
 
 from convlint.findings import Finding, Fix
 from convlint.frameworks import CONV_FAMILY, Frameworks
-from convlint.frameworks.base import FwCallable, Layer
-from convlint.interpret.declare import DeclarationError, Entry, declared_entries
+from convlint.frameworks.base import FwCallable
+from convlint.interpret.declare import Entry, declared_entries
 from convlint.interpret.interpreter import BudgetExceeded, Interpreter, _Dead, _Return, first_unknown
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, CHANNELS_LAST, Tensor
 from convlint.interpret.trace import Issue, Trace
 from convlint.interpret.values import ClassVal, FunctionVal, Instance, Site, Unknown
-from convlint.source.project import ModuleInfo, Project, display_path
+from convlint.source.project import ModuleInfo, Project
 from convlint.source.walk import children
 
 __all__ = ["analyze_file", "analyze_models", "FileResult", "ModelRun", "Project"]

@@ -432,19 +432,7 @@ def tensor_attr(interp, t: Tensor, name: str):
         return method(lambda i, a, k, n: _torch._chunk(i, [t, *a], k, n))
     if name in ("mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", "prod", "logsumexp"):
         def red(i, a, k, n):
-            d = a[0] if a else k.get("dim", k.get("axis"))
-            keep = k.get("keepdim", k.get("keepdims", False))
-            if d is None and not a:
-                return Unknown("scalar reduction")
-            if t.shape is None:
-                return t.derive(None)
-            dims = d if isinstance(d, (tuple, list)) else (d,)
-            if not all(is_int(x) for x in dims) or keep not in (True, False):
-                return t.derive(None)
-            nn = len(t.shape)
-            dims = {x if x >= 0 else nn + x for x in dims}
-            shape = tuple((1 if j in dims else s) for j, s in enumerate(t.shape)) if keep else tuple(s for j, s in enumerate(t.shape) if j not in dims)
-            return t.derive(shape)
+            return C.reduce(t, a[0] if a else k.get("dim", k.get("axis")), k.get("keepdim", k.get("keepdims", False)))
 
         return method(red)
     if name in _SAME_SHAPE_METHODS:

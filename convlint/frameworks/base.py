@@ -125,6 +125,20 @@ def is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def known(*vals) -> bool:
+    """No Unknown anywhere in the values (nested tuples, lists and dicts included)."""
+    from convlint.interpret.interpreter import is_known
+
+    return all(is_known(v) for v in vals)
+
+
+def as_tuple(v):
+    """Lists to tuples, recursively: the frameworks accept both where convlint's arithmetic wants tuples."""
+    if isinstance(v, (list, tuple)):
+        return tuple(as_tuple(x) for x in v)
+    return v
+
+
 def window_out(w: Window, i):
     """A window's output size for an int, a symbolic size, or an unknown."""
     if isinstance(i, Unknown):

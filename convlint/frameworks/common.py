@@ -318,3 +318,21 @@ def einsum(interp, args, kwargs, node):
     shape = tuple(sizes.get(letter, Unknown("einsum")) for letter in out)
     base = max(ops, key=lambda t: len(t.downs))
     return base.derive(shape)
+
+
+def reduce(x: Tensor, dims, keep) -> object:
+    """Reduction over ``dims`` (an int, a tuple, or None for all): ``mean``, ``sum``, ``amax``, …"""
+    if dims is None:
+        if keep is True and x.shape is not None:
+            return x.derive(tuple(1 for _ in x.shape))
+        return Unknown("scalar reduction")
+    if x.shape is None:
+        return x.derive(None)
+    axes = dims if isinstance(dims, (tuple, list)) else (dims,)
+    if not all(is_int(a) for a in axes) or keep not in (True, False):
+        return x.derive(None)
+    n = len(x.shape)
+    axes = {a if a >= 0 else n + a for a in axes}
+    if keep:
+        return x.derive(tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
+    return x.derive(tuple(d for i, d in enumerate(x.shape) if i not in axes))

@@ -9,9 +9,9 @@ from convlint.arith.core import ConvArithmeticError, Window
 from convlint.arith.flax import flax_conv, flax_conv_transpose, kernel_tuple
 from convlint.arith.lax import padtype_to_pads
 from convlint.frameworks import common as C
-from convlint.frameworks.base import FwCallable, FwClass, Layer, Signature, is_int, window_out
+from convlint.frameworks.base import FwCallable, FwClass, Layer, Signature, as_tuple, is_int, known, window_out
 from convlint.interpret.symbolic import Sym
-from convlint.interpret.tensor import CHANNELS_LAST, Tensor, fmt_shape
+from convlint.interpret.tensor import Tensor, fmt_shape
 from convlint.interpret.values import Unknown
 
 FRAMEWORK = "flax"
@@ -27,20 +27,6 @@ def _reg(name, fn, kind="function", sig=None):
     CATALOGUE[name] = FwCallable(name, fn, kind, sig)
 
 
-def _known(*vals):
-    from convlint.interpret.interpreter import is_known
-
-    return all(is_known(v) for v in vals)
-
-
-def _t(v):
-    if isinstance(v, list):
-        return tuple(_t(x) for x in v)
-    if isinstance(v, tuple):
-        return tuple(_t(x) for x in v)
-    return v
-
-
 def _conv_build(op, transpose):
     sig = CONVT_SIG if transpose else CONV_SIG
 
@@ -48,9 +34,9 @@ def _conv_build(op, transpose):
         p = sig.bind(args, kwargs)
         layer = Layer(op, p, interp.site(node), FRAMEWORK, _conv_apply, extra={"transpose": transpose, "call": node, "sig": sig})
         ks = p["kernel_size"]
-        if _known(ks):
+        if known(ks):
             try:
-                k = kernel_tuple(_t(ks))
+                k = kernel_tuple(as_tuple(ks))
                 if any(v < 1 for v in k):
                     raise ConvArithmeticError(f"kernel_size={ks!r}: every kernel size must be at least 1", constraint="kernel_size ≥ 1", argument="kernel_size")
             except ConvArithmeticError as e:
@@ -68,7 +54,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     label = layer.name or layer.op.rsplit(".", 1)[-1]
     transpose = layer.extra["transpose"]
     keys = ["kernel_size", "strides", "padding", "kernel_dilation"] + ([] if transpose else ["input_dilation"])
-    if x.shape is None or not _known(*(p[k] for k in keys)):
+    if x.shape is None or not known(*(p[k] for k in keys)):
         rank = len(p["kernel_size"]) if isinstance(p["kernel_size"], (tuple, list)) else None
         shape = None
         if x.shape is not None:
@@ -76,7 +62,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
             shape = tuple(shape[:1]) + tuple(Unknown("flax conv") for _ in shape[1:-1]) + shape[-1:]
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=shape)
     try:
-        k = kernel_tuple(_t(p["kernel_size"]))
+        k = kernel_tuple(as_tuple(p["kernel_size"]))
     except ConvArithmeticError:
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     rank = len(k)
@@ -87,12 +73,12 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     axes = list(range(n - 1 - rank, n - 1))
     sizes = tuple(x.shape[a] for a in axes)
     conc = tuple(s if is_int(s) else 1 for s in sizes)
-    pad = _t(p["padding"])
+    pad = as_tuple(p["padding"])
     try:
         if transpose:
-            windows = flax_conv_transpose(conc, k, _t(p["strides"]), pad, _t(p["kernel_dilation"]))
+            windows = flax_conv_transpose(conc, k, as_tuple(p["strides"]), pad, as_tuple(p["kernel_dilation"]))
         else:
-            windows = flax_conv(conc, k, _t(p["strides"]), pad, _t(p["input_dilation"]), _t(p["kernel_dilation"]))
+            windows = flax_conv(conc, k, as_tuple(p["strides"]), pad, as_tuple(p["input_dilation"]), as_tuple(p["kernel_dilation"]))
     except ConvArithmeticError as e:
         interp.trace.issue("CVL001", layer.site, f"{label}: {e.message}" + (f"; {e.fix}" if e.fix else ""), key=(e.constraint,))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
@@ -136,15 +122,15 @@ def _pool(op, kind):
         site = interp.site(node)
         if not isinstance(x, Tensor):
             return Tensor(None)
-        ws = _t(p["window_shape"])
-        if x.shape is None or not _known(ws, p["strides"], p["padding"]) or not isinstance(ws, tuple):
+        ws = as_tuple(p["window_shape"])
+        if x.shape is None or not known(ws, p["strides"], p["padding"]) or not isinstance(ws, tuple):
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None)
         rank = len(ws)
         n = len(x.shape)
         axes = list(range(n - 1 - rank, n - 1))
-        strides = _t(p["strides"]) if p["strides"] is not None else (1,) * rank
+        strides = as_tuple(p["strides"]) if p["strides"] is not None else (1,) * rank
         sizes = tuple(x.shape[a] for a in axes)
-        pad = _t(p["padding"])
+        pad = as_tuple(p["padding"])
         if isinstance(pad, str):
             if pad.upper() == "VALID":
                 pairs = [(0, 0)] * rank

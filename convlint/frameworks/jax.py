@@ -7,7 +7,7 @@ from __future__ import annotations
 from convlint.arith.core import ConvArithmeticError
 from convlint.arith.lax import dimension_numbers, lax_conv_general_dilated, lax_conv_transpose
 from convlint.frameworks import common as C
-from convlint.frameworks.base import FwCallable, Signature, is_int, window_out
+from convlint.frameworks.base import FwCallable, Signature, as_tuple, is_int, known, window_out
 from convlint.interpret.tensor import CHANNELS_LAST, Tensor, fmt_shape
 from convlint.interpret.values import Unknown
 
@@ -28,24 +28,10 @@ class DimNumbers:
         self.spec = spec
 
 
-def _known(*vals):
-    from convlint.interpret.interpreter import is_known
-
-    return all(is_known(v) for v in vals)
-
-
 def _dn_value(dn):
     if isinstance(dn, DimNumbers):
         return dn.spec
     return dn
-
-
-def _tuple(v):
-    if isinstance(v, list):
-        return tuple(_tuple(x) for x in v)
-    if isinstance(v, tuple):
-        return tuple(_tuple(x) for x in v)
-    return v
 
 
 def lax_conv_op(op, transpose):
@@ -69,10 +55,10 @@ def lax_conv_op(op, transpose):
         dn_spec = _dn_value(p.get("dimension_numbers"))
         if dn_spec is None and transpose:
             dn_spec = {3: ("NHC", "HIO", "NHC"), 4: ("NHWC", "HWIO", "NHWC"), 5: ("NHWDC", "HWDIO", "NHWDC")}.get(rank)
-        if not _known(dn_spec) or len(rhs.shape) != rank:
+        if not known(dn_spec) or len(rhs.shape) != rank:
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=lhs, out_shape=tuple(Unknown("lax conv") for _ in lhs.shape))
         try:
-            dn = dimension_numbers(rank, _tuple(dn_spec))
+            dn = dimension_numbers(rank, as_tuple(dn_spec))
         except ConvArithmeticError as e:
             interp.trace.issue("CVL001", site, f"{name}: {e.message}", key=("dn",))
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=lhs, out_shape=None)
@@ -87,8 +73,8 @@ def lax_conv_op(op, transpose):
         if is_int(lhs_feat) and is_int(rhs_in) and is_int(groups) and groups >= 1:
             if lhs_feat % groups or lhs_feat // groups != rhs_in:
                 interp.trace.issue("CVL003", site, f"{name}: the input has {lhs_feat} features but the kernel expects {rhs_in}" + (f" × {groups} groups" if groups != 1 else "") + f" (lhs {fmt_shape(lhs.shape)}, rhs {fmt_shape(rhs.shape)})", key=("feat",))
-        cfg = {k: _tuple(p[k]) for k in p if k not in ("lhs", "rhs", "precision", "preferred_element_type", "dimension_numbers")}
-        if not _known(*cfg.values()) or not all(is_int(k) for k in rhs_sp):
+        cfg = {k: as_tuple(p[k]) for k in p if k not in ("lhs", "rhs", "precision", "preferred_element_type", "dimension_numbers")}
+        if not known(*cfg.values()) or not all(is_int(k) for k in rhs_sp):
             spatial = tuple(Unknown("unresolved lax arguments") for _ in lhs_sp)
             windows = ()
         else:
@@ -126,7 +112,7 @@ def lax_conv_op(op, transpose):
                 kind = "up"
             elif any(w.stride > 1 for w in windows):
                 kind = "down"
-        cfg_event = dict(cfg, rhs_shape=tuple(rhs.shape), dimension_numbers=_tuple(dn_spec), feature_group_count=p.get("feature_group_count", 1))
+        cfg_event = dict(cfg, rhs_shape=tuple(rhs.shape), dimension_numbers=as_tuple(dn_spec), feature_group_count=p.get("feature_group_count", 1))
         res = C.record(interp, op=op, layer=None, site=site, call_node=node, x=lhs, out_shape=tuple(out), windows=windows, params=cfg_event,
                        kind=kind, axes=lhs_axes, adjoint=(("transpose" if kind == "up" else "conv"), windows, None))
         if res.shape is not None and kind == "up" and list(dn.out_spec[2:]) != lhs_axes:
@@ -242,19 +228,9 @@ def _transpose(interp, args, kwargs, node):
 
 def _reduce(interp, args, kwargs, node):
     x = args[0] if args else None
-    axis = args[1] if len(args) > 1 else kwargs.get("axis")
-    keep = kwargs.get("keepdims", False)
-    if not isinstance(x, Tensor) or x.shape is None:
-        return Tensor(None) if isinstance(x, Tensor) else Unknown("reduction")
-    if axis is None:
-        return Unknown("scalar reduction") if not keep else x.derive(tuple(1 for _ in x.shape))
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    if not all(is_int(a) for a in axes) or keep not in (True, False):
-        return x.derive(None)
-    n = len(x.shape)
-    axes = {a if a >= 0 else n + a for a in axes}
-    shape = tuple((1 if i in axes else d) for i, d in enumerate(x.shape)) if keep else tuple(d for i, d in enumerate(x.shape) if i not in axes)
-    return x.derive(shape)
+    if not isinstance(x, Tensor):
+        return Unknown("reduction")
+    return C.reduce(x, args[1] if len(args) > 1 else kwargs.get("axis"), kwargs.get("keepdims", False))
 
 
 def _jnp_pad(interp, args, kwargs, node):

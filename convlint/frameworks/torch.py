@@ -17,7 +17,7 @@ from convlint.arith.pytorch import (
 )
 from convlint.arith.solve import solve_torch_transpose
 from convlint.frameworks import common as C
-from convlint.frameworks.base import Container, FwCallable, FwClass, Layer, Signature, describe, is_int, window_out
+from convlint.frameworks.base import Container, FwCallable, FwClass, Layer, Signature, describe, is_int, known, window_out
 from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor, fmt_shape
 from convlint.interpret.trace import FixSpec
@@ -45,12 +45,6 @@ def _tensor_arg(args, kwargs, name="input"):
     if args:
         return args[0]
     return kwargs.get(name, Unknown("no input"))
-
-
-def _known_all(*vals) -> bool:
-    from convlint.interpret.interpreter import is_known
-
-    return all(is_known(v) for v in vals)
 
 
 def _promote(x: Tensor, rank: int) -> Tensor:
@@ -100,8 +94,8 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
     keys = ["kernel_size", "stride", "padding", "dilation", "groups", "padding_mode"]
     if layer.extra["transposed"]:
         keys.append("output_padding")
-    if not _known_all(*(p[k] for k in keys)):
-        layer.extra["unresolved"] = [k for k in keys if not _known_all(p[k])]
+    if not known(*(p[k] for k in keys)):
+        layer.extra["unresolved"] = [k for k in keys if not known(p[k])]
         # channel/groups divisibility can still be checked
         return None
     in_ch = p.get("in_channels") if is_int(p.get("in_channels")) else None
@@ -159,7 +153,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     sizes = tuple(x.shape[a] for a in spatial_axes)
     output_size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
     if transposed and output_size is not None and conv is not None:
-        if _known_all(output_size) and all(is_int(s) for s in sizes) and isinstance(output_size, (tuple, list)):
+        if known(output_size) and all(is_int(s) for s in sizes) and isinstance(output_size, (tuple, list)):
             try:
                 op = output_padding_for_size(sizes, output_size, conv.kernel_size, conv.stride, conv.torch_padding, conv.dilation, rank=rank)
                 conv = torch_conv_transpose(conv.kernel_size, conv.stride, conv.torch_padding, op, conv.dilation, rank=rank)
@@ -303,7 +297,7 @@ def make_pool_layer(op, rank, kind):
 
 def _pool_config(interp, layer, p, site):
     keys = ["kernel_size", "stride", "padding", "ceil_mode"] + (["dilation"] if layer.extra["kind"] == "max" else [])
-    if not _known_all(*(p[k] for k in keys)):
+    if not known(*(p[k] for k in keys)):
         return None
     try:
         return torch_pool(p["kernel_size"], p["stride"], p["padding"], p.get("dilation", 1), rank=layer.extra["rank"], kind=layer.extra["kind"])
@@ -374,7 +368,7 @@ def make_fpool(op, rank, kind):
         x = _promote(x, rank)
         keys = ["kernel_size", "stride", "padding", "ceil_mode"] + (["dilation"] if kind == "max" else [])
         cfg = None
-        if _known_all(*(p[k] for k in keys)):
+        if known(*(p[k] for k in keys)):
             try:
                 cfg = torch_pool(p["kernel_size"], p["stride"], p["padding"], p.get("dilation", 1), rank=rank, kind=kind)
             except ConvArithmeticError as e:
