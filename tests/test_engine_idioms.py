@@ -662,3 +662,82 @@ class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
 """, "var.py")
     found = [f for f in _findings(var) if f.code == "CVL004"]
     assert found and all(f.fix is None for f in found)
+
+
+def test_a_decoder_fix_assumes_the_layers_before_it_are_fixed(tmp_path):
+    p = _write(tmp_path, """
+import torch.nn as nn
+
+
+class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(1, 16, 3, 2, 1), nn.Conv2d(16, 32, 3, 2, 1))
+        self.d1 = nn.ConvTranspose2d(32, 16, 3, 2, 1)
+        self.d2 = nn.ConvTranspose2d(16, 1, 3, 2, 1)
+
+    def forward(self, x):
+        return self.d2(self.d1(self.enc(x)))
+""")
+    fixes = {f.line: f.fix.replacement for f in _findings(p) if f.code == "CVL004"}
+    assert fixes == {9: "output_padding=1", 10: "output_padding=1"}
+    # and applying both really restores the size
+    fixed = p.read_text().replace("nn.ConvTranspose2d(32, 16, 3, 2, 1)", "nn.ConvTranspose2d(32, 16, 3, 2, 1, output_padding=1)")
+    fixed = fixed.replace("nn.ConvTranspose2d(16, 1, 3, 2, 1)", "nn.ConvTranspose2d(16, 1, 3, 2, 1, output_padding=1)")
+    p.write_text(fixed)
+    _events, out = _runtime_torch(p, "AE", (1, 1, 28, 28))
+    assert out == (1, 1, 28, 28)
+
+
+def test_lax_transposed_padding_pairs_get_a_fix_that_jax_confirms(tmp_path):
+    jax = pytest.importorskip("jax")
+    p = _write(tmp_path, """
+import jax.numpy as jnp
+from jax import lax
+
+x = jnp.ones((1, 1, 64, 64))
+w = jnp.ones((1, 1, 5, 5))
+y = lax.conv_general_dilated(x, w, (3, 3), [(2, 2), (2, 2)], (1, 1), (2, 2))
+z = lax.conv_general_dilated(jnp.ones((1, 1, 20, 20)), w, (1, 1), [(6, 7), (6, 7)], (3, 3), (2, 2))
+""")
+    (f,) = [f for f in _findings(p) if f.code == "CVL004"]
+    assert f.line == 8 and f.fix is not None
+    pairs = eval(f.fix.replacement.split("=", 1)[1])  # noqa: S307 - our own output, a literal
+    out = jax.eval_shape(
+        lambda a, b: jax.lax.conv_general_dilated(a, b, (1, 1), pairs, (3, 3), (2, 2)),
+        jax.ShapeDtypeStruct((1, 1, 20, 20), jax.numpy.float32),
+        jax.ShapeDtypeStruct((1, 1, 5, 5), jax.numpy.float32),
+    )
+    assert out.shape == (1, 1, 64, 64)
+
+
+def test_a_partner_in_another_file_is_named_with_its_path(tmp_path):
+    (tmp_path / "parts.py").write_text(textwrap.dedent("""
+import torch.nn as nn
+
+
+class Up(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(c, c, 2, stride=2)
+
+    def forward(self, x):
+        return self.up(x)
+"""))
+    model = _write(tmp_path, """
+import torch.nn as nn
+from parts import Up
+
+
+class Net(nn.Module):  # convlint: input=(1, 4, 15, 15)
+    def __init__(self):
+        super().__init__()
+        self.down = nn.MaxPool2d(2)
+        self.up = Up(4)
+
+    def forward(self, x):
+        return self.up(self.down(x))
+""")
+    (f,) = [f for f in _findings(model) if f.code == "CVL004"]
+    assert f.path.endswith("parts.py")
+    assert "model.py:9)" in f.message

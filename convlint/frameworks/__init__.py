@@ -331,6 +331,24 @@ class Frameworks:
 
 FRAMEWORKS = Frameworks()
 
+
+def upsampling_fix(event, din, want):
+    """The certain repair of an upsampling layer that misses ``want`` from input ``din``, or None."""
+    layer = event.layer
+    if isinstance(layer, Layer) and layer.framework == "torch":
+        return _torch.transpose_fix(layer, din, want)
+    if isinstance(layer, Layer) and layer.op == "flax.linen.ConvTranspose":
+        pad = layer.params.get("padding")
+        if isinstance(pad, str) or not event.windows:
+            return None
+        return C.pairs_fix(layer.extra.get("call"), event.windows, din, want, pad, 3, "ConvTranspose")
+    if event.op in ("jax.lax.conv_general_dilated", "jax.lax.conv_transpose") and event.call_site is not None:
+        pad = event.params.get("padding")
+        if isinstance(pad, str) or (event.op == "jax.lax.conv_transpose" and event.params.get("use_consistent_padding")):
+            return None
+        return C.pairs_fix(event.call_site.node, event.windows, din, want, [], 3, event.op)  # lax: a list of pairs
+    return None
+
 # -------------------------------------------------------------------------------- tensor methods
 
 def _dim_of(t: Tensor, d):

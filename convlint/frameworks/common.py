@@ -336,3 +336,24 @@ def reduce(x: Tensor, dims, keep) -> object:
     if keep:
         return x.derive(tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
     return x.derive(tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+def pairs_fix(call, windows, din, want, padding_value, index: int, message_op: str):
+    """A FixSpec setting explicit (low, high) padding pairs so that stride-1 windows with input
+    dilation map ``din`` to ``want``; the low sides are kept, the high sides absorb the difference."""
+    from convlint.interpret.trace import FixSpec
+
+    if call is None or not windows or len(windows) != len(din) or len(want) != len(din):
+        return None
+    if not all(is_int(v) for v in (*din, *want)) or any(w.stride != 1 or w.pre_lo or w.pre_hi for w in windows):
+        return None
+    pairs = []
+    for w, i, o in zip(windows, din, want):
+        dilated = (i - 1) * w.input_dilation + 1
+        total = o - dilated + w.effective_kernel - 1
+        pairs.append((w.pad_lo, total - w.pad_lo))
+    if all((w.pad_lo, w.pad_hi) == p for w, p in zip(windows, pairs)):
+        return None
+    inner = ", ".join(f"({lo}, {hi})" for lo, hi in pairs)
+    src = f"[{inner}]" if isinstance(padding_value, list) else f"({inner}{',' if len(pairs) == 1 else ''})"
+    return FixSpec(message=f"set padding={src}", call=call, set_args={"padding": src}, positional_index={"padding": index})

@@ -50,14 +50,15 @@ def _label(ev) -> str:
     return ev.op.rsplit(".", 1)[-1]
 
 
-def _line(site) -> str:
+def _line(site, here=None) -> str:
+    """`` (line N)`` — or `` (path:N)`` when ``site`` is in another file than ``here``."""
     if site is None or site.node is None or site.module is None:
         return ""
     pos = site.module.parsed.position(site.node)
     if pos is None:
         return ""
-    if site.module.parsed.path != getattr(site.module, "path", None):
-        return f" (line {pos[0]})"
+    if here is not None and here.module is not None and here.module.parsed.path != site.module.parsed.path:
+        return f" ({site.module.parsed.path}:{pos[0]})"
     return f" (line {pos[0]})"
 
 
@@ -75,7 +76,7 @@ def _sole_layer_of_its_site(run, layer) -> bool:
 
 
 def check(run) -> list:
-    from convlint.frameworks.torch import transpose_fix
+    from convlint.frameworks import upsampling_fix
 
     out = []
     for step in run.trace.ups:
@@ -86,7 +87,7 @@ def check(run) -> list:
         partner = step.partner.event if step.partner is not None else None
         where = ""
         if partner is not None:
-            where = f" the {_label(partner)}{_line(partner.site)} it mirrors took {_fmt(want)}"
+            where = f" the {_label(partner)}{_line(partner.site, ev.site)} it mirrors took {_fmt(want)}"
         example = ""
         if any(isinstance(v, Sym) for v in (*got, *want)):
             for g, w in zip(got, want):
@@ -102,10 +103,15 @@ def check(run) -> list:
         merged = step.extra.get("merged_at")
         msg = f"{_label(ev)} gives {_fmt(got)}, but{where}{chain}{example}"
         if merged is not None:
-            msg += f"; the tensors collide at the merge{_line(merged)}"
+            msg += f"; the tensors collide at the merge{_line(merged, ev.site)}"
         fix = None
-        if isinstance(ev.layer, Layer) and _sole_layer_of_its_site(run, ev.layer):
-            fix = transpose_fix(ev.layer, step.extra.get("in", ()), want)
+        # the fix assumes what comes before is right: the layer should receive its partner's
+        # output (an earlier bug may have changed what it receives now)
+        din = step.partner.extra.get("out") if step.partner is not None else None
+        if not din or not all(isinstance(v, int) for v in din):
+            din = step.extra.get("in", ())
+        if ev.layer is None or (isinstance(ev.layer, Layer) and _sole_layer_of_its_site(run, ev.layer)):
+            fix = upsampling_fix(ev, din, want)
         if fix is not None:
             msg += f"; {fix.message} to restore {_fmt(want)}"
         out.append(Issue("CVL004", ev.site, msg, fix, key=(got, want)))
