@@ -379,6 +379,8 @@ def tensor_attr(interp, t: Tensor, name: str):
         return method(lambda i, a, k, n: len(t.shape) if t.shape is not None else Unknown("dim"))
     if name in ("view", "reshape"):
         def view(i, a, k, n):
+            if "*" in k or (len(a) == 1 and isinstance(a[0], Unknown)):
+                return t.derive(None)  # the target's rank is not known
             shape = a[0] if len(a) == 1 and isinstance(a[0], (tuple, list)) else tuple(a)
             if "shape" in k:
                 shape = k["shape"]

@@ -710,6 +710,8 @@ def _cat(stack):
 
 
 def _new_tensor(interp, args, kwargs, node):
+    if "*" in kwargs:
+        return Tensor(None, CHANNELS_FIRST, framework="torch")  # torch.zeros(1, c, *unknown)
     shape = kwargs.get("size")
     if shape is None:
         if len(args) == 1 and isinstance(args[0], (tuple, list)):

@@ -53,6 +53,10 @@ class _Continue(Exception):
     pass
 
 
+class _UnknownLength(Exception):
+    """A starred unknown inside a literal: the literal's length is not known."""
+
+
 class _Dead(Exception):
     """The path raised (``raise``) or otherwise cannot continue."""
 
@@ -327,7 +331,10 @@ class Interpreter:
             self._import_from(s, scope)
         elif isinstance(s, cst.Del):
             pass
-        elif isinstance(s, (cst.Global, cst.Nonlocal, cst.Pass, cst.Assert)):
+        elif isinstance(s, cst.Assert):
+            if self.truth(self.eval(s.test, scope)) is False:
+                raise _Dead()  # the assertion fails: this path stops as Python would
+        elif isinstance(s, (cst.Global, cst.Nonlocal, cst.Pass)):
             pass
 
     def _import_from(self, s: cst.ImportFrom, scope: Scope) -> None:
@@ -833,13 +840,22 @@ class Interpreter:
         return Unknown("subscript of an unsupported value")
 
     def _ex_Tuple(self, node: cst.Tuple, scope: Scope):
-        return tuple(self._elements(node.elements, scope))
+        try:
+            return tuple(self._elements(node.elements, scope))
+        except _UnknownLength:
+            return Unknown("a tuple with a starred unknown: its length is not known")
 
     def _ex_List(self, node: cst.List, scope: Scope):
-        return list(self._elements(node.elements, scope))
+        try:
+            return list(self._elements(node.elements, scope))
+        except _UnknownLength:
+            return Unknown("a list with a starred unknown: its length is not known")
 
     def _ex_Set(self, node: cst.Set, scope: Scope):
-        items = self._elements(node.elements, scope)
+        try:
+            items = self._elements(node.elements, scope)
+        except _UnknownLength:
+            return Unknown("set")
         if all(is_known(x) and _hashable(x) for x in items):
             return set(items)
         return Unknown("set of unknowns")
@@ -851,7 +867,7 @@ class Interpreter:
                 v = self.eval(e.value, scope)
                 items = self.iterate(v)
                 if items is None:
-                    out.append(Unknown("starred unknown"))
+                    raise _UnknownLength()
                 else:
                     out.extend(items)
             else:
@@ -1154,9 +1170,12 @@ class Interpreter:
         if isinstance(func, Unknown):
             return self._unknown_call(func, args, kwargs)
         if any(a is _STAR_UNKNOWN for a in args):
-            args = [Unknown("*args of an unknown iterable") if a is _STAR_UNKNOWN else a for a in args]
             if not self.fw.is_framework_value(func):
                 return self._unknown_call(Unknown("call with unknown *args"), args, kwargs)
+            # what follows the starred unknown sits at unknown positions: keep what precedes it
+            # and tell the callee (``*``), whose keyword defaults may be given too (``**``)
+            args = args[: args.index(_STAR_UNKNOWN)]
+            kwargs = dict(kwargs, **{"*": Unknown("*args"), "**": Unknown("*args")})
         if isinstance(func, FunctionVal):
             return self.call_function(func, args, kwargs, node)
         if isinstance(func, BoundMethod):

@@ -10,7 +10,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SWEEP = range(1, 257)  # the sizes a one-variable comparison is decided over
+SWEEP = range(1, 257)  # the small sizes a one-variable comparison is decided over
+
+
+def _divisors(e) -> list[int]:
+    if not isinstance(e, Sym):
+        return []
+    out = [e.args[1]] if e.op == "floordiv" else []
+    for a in e.args:
+        out += _divisors(a)
+    return out
+
+
+def sizes_for(*exprs) -> list[int]:
+    """Sizes to decide a one-variable claim on: 1..256, then around multiples of the expressions'
+    period (the product of their divisors), and powers of two — where sizes line up again."""
+    import math
+
+    period = 1
+    for e in exprs:
+        for d in _divisors(e):
+            period = period * abs(d) // math.gcd(period, abs(d))
+            if period > 1 << 16:
+                period = 1 << 16
+    extra = set()
+    for k in range(1, 5):
+        for r in range(-3, 4):
+            extra.add(period * k + r)
+    for p in range(9, 21):
+        for r in (-1, 0, 1):
+            extra.add((1 << p) + r)
+    return list(SWEEP) + sorted(v for v in extra if v > 256)
 
 
 @dataclass(frozen=True)
@@ -171,7 +201,7 @@ def always_differ(a, b) -> bool:
         return False
     (name,) = names
     seen = False
-    for v in SWEEP:
+    for v in sizes_for(a, b):
         env = {name: v}
         x = a.evaluate(env) if isinstance(a, Sym) else a
         y = b.evaluate(env) if isinstance(b, Sym) else b
@@ -208,4 +238,4 @@ def always_below_one(a) -> bool:
     if len(names) != 1:
         return False
     (name,) = names
-    return all(a.evaluate({name: v}) < 1 for v in SWEEP)
+    return all(a.evaluate({name: v}) < 1 for v in sizes_for(a))
