@@ -51,10 +51,10 @@ def _parse_input(spec: str):
 def _parse_init(spec: str):
     import ast
 
-    target, colon, kv = spec.partition(":")
-    file_part, sep, name = target.rpartition("::")
+    file_part, sep, rest = spec.rpartition("::")
+    name, colon, kv = rest.partition(":")
     key, eq, value = kv.partition("=")
-    if not (colon and sep and eq and key.isidentifier()):
+    if not (colon and sep and eq and key.isidentifier() and name):
         raise ShapesError(f"--init {spec!r}: expected FILE::NAME:KEY=VALUE")
     try:
         lit = ast.literal_eval(value)

@@ -8,6 +8,7 @@ adding such a module to ``_FRAMEWORK_MODULES``; the interpreter does not change.
 from __future__ import annotations
 
 from convlint.frameworks import common as C
+from convlint.frameworks import einops as _einops
 from convlint.frameworks import flax as _flax
 from convlint.frameworks import jax as _jax
 from convlint.frameworks import torch as _torch
@@ -17,7 +18,7 @@ from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, CHANNELS_LAST, Tensor
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, SuperVal, Unknown
 
-_FRAMEWORK_MODULES = (_torch, _jax, _flax)
+_FRAMEWORK_MODULES = (_torch, _jax, _flax, _einops)
 
 CATALOGUE: dict = {}
 MODULES: set = set()
@@ -467,6 +468,48 @@ def tensor_attr(interp, t: Tensor, name: str):
             return FRAMEWORKS.tensor_binop(i, op, t, other, i.site(n) if n is not None else None)
 
         return method(arith)
+    if name in ("matmul", "bmm", "mm"):
+        return method(lambda i, a, k, n: C.matmul(t, a[0]) if a else Unknown("matmul"))
+    if name == "split":
+        return method(lambda i, a, k, n: C.split_sizes(t, a[0] if a else k.get("split_size"), a[1] if len(a) > 1 else k.get("dim", 0)))
+    if name == "narrow":
+        def narrow(i, a, k, n):
+            if len(a) == 3 and all(is_int(v) for v in a) and t.shape is not None and -len(t.shape) <= a[0] < len(t.shape):
+                d = a[0] % len(t.shape)
+                return C.repair(t.derive(tuple(t.shape[:d]) + (a[2],) + tuple(t.shape[d + 1 :])))
+            return Tensor(None)
+
+        return method(narrow)
+    if name in ("repeat", "tile"):
+        def rep(i, a, k, n):
+            reps = a[0] if len(a) == 1 and isinstance(a[0], (tuple, list)) else a
+            if t.shape is None or not reps or not all(is_int(v) for v in reps) or len(reps) < len(t.shape):
+                return Tensor(None)
+            shape = (1,) * (len(reps) - len(t.shape)) + tuple(t.shape)
+            return t.derive(tuple(d * r if is_size(d) else Unknown("repeat") for d, r in zip(shape, reps)))
+
+        return method(rep)
+    if name == "repeat_interleave":
+        def ri(i, a, k, n):
+            r = a[0] if a else k.get("repeats")
+            d = a[1] if len(a) > 1 else k.get("dim")
+            if t.shape is None or not is_int(r) or not is_int(d) or not -len(t.shape) <= d < len(t.shape):
+                return Tensor(None)
+            d %= len(t.shape)
+            size = t.shape[d]
+            return t.derive(tuple(t.shape[:d]) + ((size * r) if is_size(size) else Unknown("repeat"),) + tuple(t.shape[d + 1 :]))
+
+        return method(ri)
+    if name == "unflatten":
+        def unf(i, a, k, n):
+            d = a[0] if a else k.get("dim")
+            sizes = a[1] if len(a) > 1 else k.get("sizes")
+            if t.shape is None or not is_int(d) or not isinstance(sizes, (tuple, list)):
+                return Tensor(None)
+            d %= len(t.shape)
+            return C.reshape(t, tuple(t.shape[:d]) + tuple(sizes) + tuple(t.shape[d + 1 :]), "unflatten")
+
+        return method(unf)
     if name in ("view_as", "expand_as", "reshape_as"):
         return method(lambda i, a, k, n: t.derive(a[0].shape) if a and isinstance(a[0], Tensor) else t.derive(None))
     if name in ("new_zeros", "new_ones", "new_empty", "new_full"):

@@ -357,3 +357,80 @@ def pairs_fix(call, windows, din, want, padding_value, index: int, message_op: s
     inner = ", ".join(f"({lo}, {hi})" for lo, hi in pairs)
     src = f"[{inner}]" if isinstance(padding_value, list) else f"({inner}{',' if len(pairs) == 1 else ''})"
     return FixSpec(message=f"set padding={src}", call=call, set_args={"padding": src}, positional_index={"padding": index})
+
+
+def matmul(a, b):
+    """``@`` / ``torch.matmul`` / ``torch.bmm``: batch dims broadcast, the inner dims meet."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a.shape is None or b.shape is None:
+        return Tensor(None)
+    if len(a.shape) < 2 or len(b.shape) < 2:
+        return a.derive(None)
+    ba, bb = a.shape[:-2], b.shape[:-2]
+    n = max(len(ba), len(bb))
+    ba = (1,) * (n - len(ba)) + tuple(ba)
+    bb = (1,) * (n - len(bb)) + tuple(bb)
+    batch = tuple(y if (is_int(x) and x == 1) else x for x, y in zip(ba, bb))
+    return a.derive(batch + (a.shape[-2], b.shape[-1]))
+
+
+def split_sizes(x: Tensor, sizes, dim):
+    """``torch.split`` / ``Tensor.split``: a tuple of tensors when the sizes are known."""
+    if x.shape is None or not is_int(dim):
+        return Unknown("split")
+    n = len(x.shape)
+    d = dim if dim >= 0 else n + dim
+    if not 0 <= d < n or not is_int(x.shape[d]):
+        return Unknown("split")
+    total = x.shape[d]
+    if is_int(sizes) and sizes > 0:
+        parts = [sizes] * (total // sizes) + ([total % sizes] if total % sizes else [])
+    elif isinstance(sizes, (tuple, list)) and all(is_int(v) for v in sizes) and sum(sizes) == total:
+        parts = list(sizes)
+    else:
+        return Unknown("split")
+    return tuple(x.derive(tuple(x.shape[:d]) + (p,) + tuple(x.shape[d + 1 :])) for p in parts)
+
+
+def einops_shape(pattern: str, x: Tensor, axes: dict, mode: str = "rearrange"):
+    """``einops.rearrange`` / ``repeat`` / ``reduce`` for patterns of names, groups ``( )`` and 1s."""
+    if not isinstance(pattern, str) or "->" not in pattern or "..." in pattern:
+        return Tensor(None)
+    lhs, rhs = pattern.split("->")
+
+    def parse(side):
+        out, group = [], None
+        for tok in side.replace("(", " ( ").replace(")", " ) ").split():
+            if tok == "(":
+                group = []
+            elif tok == ")":
+                out.append(tuple(group or ()))
+                group = None
+            elif group is not None:
+                group.append(tok)
+            else:
+                out.append((tok,))
+        return out
+
+    left, right = parse(lhs), parse(rhs)
+    if x.shape is None or len(left) != len(x.shape):
+        return Tensor(None)
+    sizes = {k: v for k, v in axes.items() if is_size(v)}
+    for names, d in zip(left, x.shape):
+        unknown = [nm for nm in names if nm not in sizes and nm != "1"]
+        known = 1
+        for nm in names:
+            if nm in sizes:
+                known = known * sizes[nm] if is_int(known) or isinstance(known, Sym) else known
+        if len(unknown) == 1 and is_size(d) and is_int(known) and known > 0:
+            sizes[unknown[0]] = d // known if known != 1 else d
+        elif len(unknown) > 1:
+            for nm in unknown:
+                sizes.setdefault(nm, Unknown("einops axis"))
+    shape = []
+    for names in right:
+        total = 1
+        for nm in names:
+            v = 1 if nm == "1" else sizes.get(nm, Unknown("einops axis"))
+            total = total * v if is_size(total) and is_size(v) else Unknown("einops axis")
+        shape.append(total)
+    return x.derive(tuple(shape))

@@ -770,6 +770,50 @@ def _arange(interp, args, kwargs, node):
     return Tensor(None, framework="torch")
 
 
+def _binop_fn(opname):
+    def fn(interp, args, kwargs, node):
+        import libcst as cst
+
+        op = {"add": cst.Add, "sub": cst.Subtract, "mul": cst.Multiply, "div": cst.Divide}[opname]
+        a = args[0] if args else kwargs.get("input", Unknown("operand"))
+        b = args[1] if len(args) > 1 else kwargs.get("other", Unknown("operand"))
+        return interp.binop(op, a, b, node)
+
+    return fn
+
+
+def _where(interp, args, kwargs, node):
+    if len(args) != 3:
+        return Unknown("where")
+    import libcst as cst
+
+    return interp.binop(cst.Add, interp.binop(cst.Add, args[0], args[1], node), args[2], node)
+
+
+def _split(interp, args, kwargs, node):
+    x = args[0] if args else kwargs.get("tensor")
+    sizes = args[1] if len(args) > 1 else kwargs.get("split_size_or_sections")
+    dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
+    return C.split_sizes(x, sizes, dim) if isinstance(x, Tensor) else Unknown("split")
+
+
+def _pixel_fn(inverse):
+    def fn(interp, args, kwargs, node):
+        x = args[0] if args else None
+        r = args[1] if len(args) > 1 else kwargs.get("downscale_factor" if inverse else "upscale_factor")
+        if not isinstance(x, Tensor) or x.shape is None or len(x.shape) < 3 or not is_int(r):
+            return Tensor(None)
+        n = len(x.shape)
+        c, h, w = x.shape[n - 3 :]
+        if inverse:
+            new = (c * r * r if is_size(c) else c, h // r if is_size(h) else h, w // r if is_size(w) else w)
+        else:
+            new = (c // (r * r) if is_size(c) else c, h * r if is_size(h) else h, w * r if is_size(w) else w)
+        return x.derive(tuple(x.shape[: n - 3]) + new)
+
+    return fn
+
+
 def _unknown_fn(reason):
     return lambda interp, args, kwargs, node: Unknown(reason)
 
@@ -825,6 +869,16 @@ def _register_all():
     _reg("torch.chunk", _chunk)
     _reg("torch.arange", _arange)
     _reg("torch.einsum", C.einsum)
+    for opname in ("add", "sub", "mul", "div"):
+        _reg(f"torch.{opname}", _binop_fn(opname))
+    _reg("torch.subtract", _binop_fn("sub"))
+    _reg("torch.multiply", _binop_fn("mul"))
+    _reg("torch.where", _where)
+    _reg("torch.matmul", lambda i, a, k, n: C.matmul(a[0], a[1]) if len(a) == 2 else Unknown("matmul"))
+    _reg("torch.bmm", lambda i, a, k, n: C.matmul(a[0], a[1]) if len(a) == 2 else Unknown("bmm"))
+    _reg("torch.split", _split)
+    _reg("torch.nn.functional.pixel_shuffle", _pixel_fn(False))
+    _reg("torch.nn.functional.pixel_unshuffle", _pixel_fn(True))
     for name in ("zeros", "ones", "randn", "rand", "empty", "full"):
         _reg(f"torch.{name}", _new_tensor if name != "full" else (lambda i, a, k, n: _new_tensor(i, a[:1], {}, n)))
     for name in ("zeros_like", "ones_like", "randn_like", "rand_like", "empty_like"):

@@ -281,6 +281,14 @@ def _isinstance(interp, args, kwargs, node):
     types = types if isinstance(types, tuple) else (types,)
     pytypes = []
     for t in types:
+        if isinstance(t, Builtin) and t.name in _ABCS:
+            if isinstance(obj, Unknown):
+                return Unknown("isinstance of an unknown")
+            if isinstance(obj, (str, bytes, list, tuple, dict, set, range, LazyIter)):
+                return True if t.name == "Iterable" or isinstance(obj, (str, bytes, list, tuple, range)) else False
+            if isinstance(obj, (int, float, bool, type(None), Sym)):
+                return False
+            return Unknown("isinstance against an abstract collection")
         if isinstance(t, Builtin) and t.name in _PYTYPES:
             pytypes.append(_PYTYPES[t.name])
         else:
@@ -403,6 +411,7 @@ def _issubclass(interp, args, kwargs, node):
     return Unknown("issubclass()")
 
 
+_ABCS = ("Iterable", "Sequence")
 _PYTYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple, "dict": dict, "set": set}
 
 BUILTINS = {
@@ -460,6 +469,10 @@ STDLIB = {
     "functools.partial": Builtin("partial", _partial),
     "functools.reduce": Builtin("reduce", lambda i, a, k, n: _reduce(i, a, k, n)),
     "dataclasses.field": Builtin("field", _field),
+    "itertools.repeat": Builtin("repeat", lambda i, a, k, n: LazyIter([a[0]] * a[1]) if len(a) == 2 and _int(a[1]) and 0 <= a[1] <= 4096 else Unknown("itertools.repeat")),
+    "collections.abc.Iterable": Builtin("Iterable", lambda i, a, k, n: Unknown("Iterable()")),
+    "typing.Iterable": Builtin("Iterable", lambda i, a, k, n: Unknown("Iterable()")),
+    "collections.abc.Sequence": Builtin("Sequence", lambda i, a, k, n: Unknown("Sequence()")),
     "dataclasses.dataclass": Builtin("dataclass", lambda i, a, k, n: a[0] if a else Builtin("dataclass", lambda i2, a2, k2, n2: a2[0] if a2 else None)),
     "collections.OrderedDict": Builtin("OrderedDict", _ordered_dict),
     "collections.namedtuple": Builtin("namedtuple", _namedtuple_like),
@@ -476,7 +489,7 @@ STDLIB = {
     "math.isqrt": Builtin("isqrt", _math1(math.isqrt, "isqrt")),
     "operator.mul": Builtin("mul", _math1(lambda a, b: a * b, "mul")),
 }
-STDLIB_MODULES = {"functools", "collections", "typing", "math", "operator", "dataclasses"}
+STDLIB_MODULES = {"functools", "collections", "collections.abc", "typing", "math", "operator", "dataclasses", "itertools"}
 
 
 def _reduce(interp, args, kwargs, node):

@@ -1001,6 +1001,13 @@ class Interpreter:
 
     def _ex_Comparison(self, node: cst.Comparison, scope: Scope):
         left = self.eval(node.left, scope)
+        if len(node.comparisons) == 1 and isinstance(node.comparisons[0].operator, tuple(_CMPOPS)):
+            right = self.eval(node.comparisons[0].comparator, scope)
+            if isinstance(left, Tensor) or isinstance(right, Tensor):
+                # elementwise: a boolean tensor of the broadcast shape
+                return self.fw.tensor_binop(self, cst.Add, left, right, self.site(node))
+            r = self.compare(node.comparisons[0].operator, left, right)
+            return Unknown("comparison of unknowns") if r is None else r
         result = True
         for target in node.comparisons:
             right = self.eval(target.comparator, scope)
