@@ -62,7 +62,49 @@ def _add_check(sub: Any) -> None:
     p.add_argument("--fix", action="store_true", help="apply the fixes that are certain, then report what remains")
     p.add_argument("--diff", action="store_true", help="show the fixes as a unified diff without writing files")
     p.add_argument("--show-source", action=argparse.BooleanOptionalAction, default=True, help="show the source line under each finding (text format)")
+    add_confirm_arguments(p)
     p.set_defaults(func=_cmd_check)
+
+
+def add_confirm_arguments(p: argparse.ArgumentParser) -> None:
+    """``--confirm``, ``--confirm-size``, ``--confirm-timeout`` (``check`` and ``shapes``)."""
+    p.add_argument(
+        "--confirm",
+        choices=("layers", "model"),
+        default=None,
+        help="check the static shapes with torch/jax (CVL010): 'layers' builds each resolved layer alone (runs none of your code); "
+        "'model' also IMPORTS AND RUNS your declared models on meta tensors / under jax.eval_shape. Turns the cache off.",
+    )
+    p.add_argument("--confirm-size", action="append", default=[], type=_confirm_size, metavar="NAME=N", help="a size for a symbolic dimension of a declared input (--confirm), e.g. B=2 or H=64; repeatable")
+    p.add_argument("--confirm-timeout", type=_seconds, default=None, metavar="SECONDS", help="time limit per model for --confirm=model (default 120)")
+
+
+def _confirm_size(value: str) -> tuple[str, int]:
+    name, eq, n = value.partition("=")
+    if not eq or not name.strip().isidentifier() or not n.strip().isdigit() or int(n) < 1:
+        raise argparse.ArgumentTypeError(f"expected NAME=N with a positive size, such as H=64, got {value!r}")
+    return name.strip(), int(n)
+
+
+def _seconds(value: str) -> float:
+    try:
+        t = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if not t > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value!r}")
+    return t
+
+
+def with_confirm(config: Any, args: argparse.Namespace) -> Any:
+    """``config`` with the ``--confirm`` options of ``args`` (unchanged without ``--confirm``)."""
+    if not getattr(args, "confirm", None):
+        if getattr(args, "confirm_size", None) or getattr(args, "confirm_timeout", None):
+            raise UsageError("--confirm-size and --confirm-timeout need --confirm")
+        return config
+    from dataclasses import replace
+
+    return replace(config, confirm=args.confirm, confirm_sizes=tuple(dict(args.confirm_size).items()), confirm_timeout=args.confirm_timeout)
 
 
 def _jobs(value: str) -> int:
@@ -177,7 +219,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         cache=False if args.no_cache else None,
     )
-    use_cache = not args.no_cache
+    config = with_confirm(config, args)
+    use_cache = not args.no_cache and not config.confirm  # a confirmation depends on the installed frameworks
 
     def check() -> Any:
         return run_check(args.paths, config, force_exclude=args.force_exclude, use_cache=use_cache, jobs=args.jobs)

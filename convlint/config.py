@@ -255,6 +255,10 @@ class Config:
     cache_dir: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     models: tuple[ModelSpec, ...] = ()
+    # --confirm (command line only): "layers" or "model", sizes for symbolic dims, seconds per model
+    confirm: str | None = None
+    confirm_sizes: tuple[tuple[str, int], ...] = ()
+    confirm_timeout: float | None = None
 
     @property
     def cache_path(self) -> Path:
@@ -272,6 +276,8 @@ class Config:
             "selected": sorted(self.selected),
             "models": [m.to_json() for m in self.models],
         }
+        if self.confirm:  # --confirm also turns the cache off; this keeps a stray entry apart
+            data["confirm"] = [self.confirm, sorted(self.confirm_sizes)]
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 

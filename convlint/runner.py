@@ -212,7 +212,8 @@ def _analyze(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tu
     results: dict[Path, tuple[list[Finding], dict]] = {}
     errors: list[str] = []
     warnings: list[str] = []
-    if jobs > 1 and len(todo) >= POOL_THRESHOLD:
+    confirm = getattr(config, "confirm", None)
+    if jobs > 1 and len(todo) >= POOL_THRESHOLD and not confirm:  # --confirm: one process imports the frameworks once
         try:
             res, errs = _analyze_pool(todo, config, jobs, cwd)
             return res, errs, warnings
@@ -223,7 +224,18 @@ def _analyze(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tu
         try:
             results[src.path] = _analyze_one(project, analyze_file, str(src.path), src.text)
         except Exception as exc:
+            if confirm:
+                from convlint.confirm.confirm import ConfirmUnavailable
+
+                if isinstance(exc, ConfirmUnavailable):  # a missing framework: say which extra, once
+                    if str(exc) not in errors:
+                        errors.append(str(exc))
+                    continue
             errors.append(f"{display_path(src.path, cwd)}: internal error while analysing: {_describe(exc)}")
+    if confirm:
+        from convlint.confirm.confirm import messages
+
+        warnings.extend(messages(project))
     return results, errors, warnings
 
 

@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", action="append", default=[], metavar="FILE::NAME:KEY=VALUE", help="a constructor argument for a model given by --input (a Python literal)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--config", metavar="FILE", help="read the configuration from FILE")
-    parser.add_argument("--confirm", choices=("layers", "model"), default=None, help="check the static shapes with the frameworks (see `convlint check --confirm`)")
+    from convlint.cli import add_confirm_arguments
+
+    add_confirm_arguments(parser)
 
 
 def _parse_input(spec: str):
@@ -63,8 +65,12 @@ def _parse_init(spec: str):
     return os.path.abspath(file_part), name, key, lit
 
 
-def collect(paths, inputs=(), inits=(), config=None):
-    """Analyse and return ``(models_json, runs)`` for the given paths."""
+def collect(paths, inputs=(), inits=(), config=None, sink=None):
+    """Analyse and return ``(models_json, runs)`` for the given paths.
+
+    With ``config.confirm``, a ``sink`` dict receives the CVL010 ``findings`` and the
+    confirmation's ``messages``.
+    """
     from convlint.analysis import Project, analyze_models
     from convlint.interpret.declare import Entry
     from convlint.source.discover import discover
@@ -109,8 +115,14 @@ def collect(paths, inputs=(), inits=(), config=None):
                     continue
                 if run.entry.kind == "module" and not any(ev.input is not None and ev.output is not None for ev in run.trace.events):
                     continue  # script code that builds nothing with known shapes
-                models.append(_model_json(run))
+                models.append(_model_json(run, confirm=bool(getattr(config, "confirm", None))))
                 runs_all.append(run)
+            if sink is not None:
+                sink.setdefault("findings", []).extend(f for f in res.findings if f.code == "CVL010")
+    if sink is not None and getattr(config, "confirm", None):
+        from convlint.confirm.confirm import messages
+
+        sink["messages"] = messages(project)
     return models, runs_all
 
 
@@ -138,7 +150,7 @@ def _position(site):
     return site.module.parsed.position(site.node)
 
 
-def _model_json(run) -> dict:
+def _model_json(run, confirm: bool = False) -> dict:
     from convlint.rules.cvl009_output_mismatch import first_tensor
 
     module = run.module
@@ -149,7 +161,8 @@ def _model_json(run) -> dict:
     inp = run.input
     out = first_tensor(run.output)
     layers = []
-    for ev in run.trace.events:
+    confirmed = getattr(run, "confirmed", {})
+    for i, ev in enumerate(run.trace.events):
         site = ev.site if ev.layer is not None else ev.call_site
         pos = _position(site)
         layers.append(
@@ -161,6 +174,7 @@ def _model_json(run) -> dict:
                 "name": ev.name if ev.name else (ev.layer.name if ev.layer is not None and getattr(ev.layer, "name", None) else None),
                 "input": json_shape(ev.input),
                 "output": json_shape(ev.output),
+                **({"confirm": confirmed.get(i)} if confirm else {}),
             }
         )
     return {
@@ -183,13 +197,15 @@ def _text(models) -> str:
         inp = fmt_shape(tuple(m["input"])) if m["input"] is not None else "(?)"
         outp = fmt_shape(tuple(m["output"])) if m["output"] is not None else "(?)"
         out.append(f"{head}: {_dims(inp)} → {_dims(outp)}")
-        rows = [("line", "layer", "op", "input", "output")]
+        confirm = any("confirm" in layer for layer in m["layers"])
+        rows = [("line", "layer", "op", "input", "output") + (("confirmed",) if confirm else ())]
         for layer in m["layers"]:
             loc = f"{layer['line']}" if layer["path"] == m["path"] else f"{layer['path']}:{layer['line']}"
             rows.append((loc, layer["name"] or "", layer["op"].replace("torch.nn.functional.", "F.").replace("torch.nn.", "nn.").replace("flax.linen.", "nn."),
                          _dims(fmt_shape(tuple(layer["input"]))) if layer["input"] is not None else "(?)",
-                         _dims(fmt_shape(tuple(layer["output"]))) if layer["output"] is not None else "(?)"))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+                         _dims(fmt_shape(tuple(layer["output"]))) if layer["output"] is not None else "(?)")
+                        + (({"ok": "yes", "rejected": "rejected, as reported", "mismatch": "NO (CVL010)"}.get(layer.get("confirm"), ""),) if confirm else ()))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
             out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
         if m.get("incomplete"):
@@ -210,20 +226,35 @@ def run(args) -> int:
     except ConfigError as e:
         print(f"convlint: error: {e}", file=sys.stderr)
         return 2
+    from convlint.cli import with_confirm
+
+    config = with_confirm(config, args)
+    sink: dict = {}
     try:
-        models, runs = collect(args.paths, args.input, args.init, config)
+        models, _runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None)
     except ShapesError as e:
         print(f"convlint: error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:
+        if type(e).__name__ != "ConfirmUnavailable":
+            raise
+        print(f"convlint: error: {e}", file=sys.stderr)
+        return 2
     status = 0
-    if args.confirm:
-        try:
-            from convlint.confirm import confirm_runs  # noqa: F401
-        except ImportError:
-            print("convlint: error: --confirm is not available in this version", file=sys.stderr)
-            return 2
+    findings = sink.get("findings", [])
+    for line in sink.get("messages", []):
+        print(f"convlint: warning: {line}", file=sys.stderr)
     if args.format == "json":
-        sys.stdout.write(json.dumps({"models": models}, indent=2) + "\n")
+        doc = {"models": models}
+        if config.confirm:
+            doc["findings"] = [f.to_json() for f in findings]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        sys.stdout.write(_text(models))
+        text = _text(models)
+        if config.confirm:
+            text += "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+            text += f"--confirm={config.confirm}: " + (f"{len(findings)} disagreement(s) with the frameworks (CVL010)\n" if findings else "the frameworks agree\n")
+        sys.stdout.write(text)
+    if findings:
+        status = 1
     return status

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import os
 import re
 import subprocess
@@ -41,7 +42,7 @@ from convlint.interpret.symbolic import Sym
 from convlint.interpret.trace import Issue
 from convlint.interpret.values import Site
 
-__all__ = ["MODES", "ConfirmUnavailable", "confirm_runs", "DEFAULT_TIMEOUT"]
+__all__ = ["DEFAULT_TIMEOUT", "MODES", "ConfirmUnavailable", "confirm_runs", "messages"]
 
 MODES = ("layers", "model")
 DEFAULT_TIMEOUT = 120.0  # seconds per model, --confirm=model
@@ -58,6 +59,7 @@ _TORCH_FCONV = re.compile(r"^torch\.nn\.functional\.(conv[123]d|conv_transpose[1
 _LAX = ("jax.lax.conv_general_dilated", "jax.lax.conv", "jax.lax.conv_with_general_padding", "jax.lax.conv_transpose")
 _FLAX = ("flax.linen.Conv", "flax.linen.ConvTranspose", "flax.linen.ConvLocal")
 _REJECT_CODES = ("CVL001", "CVL002", "CVL003")
+_ERROR_CODES = (*_REJECT_CODES, "CVL005")  # a merge convlint reported also explains a run-time error there
 
 
 class ConfirmUnavailable(Exception):
@@ -100,7 +102,8 @@ def messages(project) -> list[str]:
 def confirm_runs(mode, runs, module, project) -> list[Issue]:
     """CVL010 issues for ``runs`` (the file's :class:`convlint.analysis.ModelRun` list).
 
-    Each run gets ``run.confirmed``: a dict event index -> ``"ok"`` or ``"mismatch"`` for the
+    Each run gets ``run.confirmed``: a dict event index -> ``"ok"`` (the framework agrees),
+    ``"rejected"`` (it rejects the layer, as convlint reported) or ``"mismatch"`` (CVL010) for the
     layers that were checked (``convlint shapes --confirm`` shows it).
     """
     if mode not in MODES:
@@ -132,7 +135,7 @@ def _need(st: _State, framework: str, op: str) -> None:
 
 def _plain(v) -> bool:
     if v is None or isinstance(v, (bool, int, float, str)):
-        return not isinstance(v, float) or v == v
+        return not isinstance(v, float) or math.isfinite(v)
     if isinstance(v, (tuple, list)):
         return all(_plain(x) for x in v)
     return False
@@ -293,7 +296,7 @@ def _confirm_layers(runs, st: _State) -> list[Issue]:
             _need(st, framework, op)
             got, error = build_layer(framework, op, kw, shapes)
             iss = _judge(ev, framework, got, error, _static_reject(ev, by_site.get(id(ev.site.node), ())), shapes[0], env)
-            run.confirmed[i] = "ok" if iss is None else "mismatch"
+            run.confirmed[i] = "mismatch" if iss is not None else ("rejected" if error is not None else "ok")
             if iss is not None:
                 issues.append(iss)
     return issues
@@ -341,7 +344,15 @@ def _framework_of(run, module) -> str | None:
     return None
 
 
-def _concrete(shape, sizes: dict[str, int]):
+def _batch_names(inputs) -> set:
+    """Names used only as the first (batch) dim of 3-d or larger declared inputs."""
+    shapes = list(inputs.values()) if isinstance(inputs, dict) else list(inputs or ())
+    first = {s[0] for s in shapes if len(s) >= 3 and isinstance(s[0], str)}
+    rest = {d for s in shapes for d in (s[1:] if len(s) >= 3 else s) if isinstance(d, str)}
+    return first - rest
+
+
+def _concrete(shape, sizes: dict[str, int], batch: set = frozenset()):
     out = []
     missing = []
     for d in shape:
@@ -349,6 +360,8 @@ def _concrete(shape, sizes: dict[str, int]):
             out.append(d)
         elif isinstance(d, str) and d in sizes:
             out.append(sizes[d])
+        elif isinstance(d, str) and d in batch:
+            out.append(2)
         else:
             missing.append(str(d))
     return out, missing
@@ -385,15 +398,16 @@ def _confirm_models(runs, module, project, st: _State) -> list[Issue]:
         if inputs is None and entry.kind != "module":
             st.messages.append(f"{label}: --confirm=model skipped it: no declared input")
             continue
+        batch = _batch_names(inputs)
         if isinstance(inputs, dict):
             conc = {}
             for k, v in inputs.items():
-                conc[k], m = _concrete(v, st.sizes)
+                conc[k], m = _concrete(v, st.sizes, batch)
                 missing += m
         elif inputs is not None:
             conc = []
             for v in inputs:
-                c, m = _concrete(v, st.sizes)
+                c, m = _concrete(v, st.sizes, batch)
                 conc.append(c)
                 missing += m
         else:
@@ -410,6 +424,7 @@ def _confirm_models(runs, module, project, st: _State) -> list[Issue]:
     results = _run_worker(path, [s for _, s in specs], st.timeout, str(getattr(project, "root", os.getcwd())))
     issues: list[Issue] = []
     for (run, spec), res in zip(specs, results):
+        res.setdefault("inputs", spec["inputs"])
         issues += _compare_model(run, spec, res, module, project, st)
     return issues
 
@@ -458,6 +473,18 @@ def _run_worker(path: str, specs: list[dict], timeout: float, cwd: str) -> list[
     return out
 
 
+def _event_site(run, failed: dict):
+    """The static event's site for the layer that raised (same op, file and line): the finding
+    then spans the whole expression."""
+    if not failed.get("path"):
+        return None
+    want = (failed["op"], os.path.realpath(failed["path"]), failed.get("line"))
+    for i, ev in enumerate(run.trace.events):
+        if _static_key(ev) == want:
+            return i, (ev.site if ev.layer is not None else (ev.call_site or ev.site))
+    return None
+
+
 def _site_at(project, module, path, line, column):
     """An issue site for a position in ``path`` (the analysed module when it is that file)."""
     info = None
@@ -484,35 +511,36 @@ def _compare_model(run, spec, res, module, project, st: _State) -> list[Issue]:
     error = res.get("error")
     failed = res.get("failed_layer")
     stage = res.get("stage")
-    entry_site = (Site(module, None), (_entry_line(run), 1))
     inp = spec["inputs"]
     shown = _fmt(tuple(inp[0])) if isinstance(inp, list) and len(inp) == 1 else repr(inp)
     if error is not None:
-        etype, emsg, epath, eline = error
+        etype, emsg = error[0], error[1]
         if stage == "import":
             st.messages.append(f"{label}: --confirm=model could not import the file: {etype}: {emsg}")
             return []
         if stage == "init" and failed is None and etype == "TypeError":
             st.messages.append(f"{label}: --confirm=model could not build it with init({_kw(spec['init'])}): {etype}: {emsg}; give the constructor's arguments with init(...)")
             return []
-        where = None
-        what = ""
-        if failed is not None:
-            where = _site_at(project, module, failed["path"], failed["line"], failed["column"])
-            what = f"{failed['op'].rsplit('.', 1)[-1]}" + (f" ({failed['name']})" if failed.get("name") else "") + f" on {_fmt(tuple(failed['input'])) if failed.get('input') else '(?)'} raised "
-        if where is None and epath:
-            where = _site_at(project, module, epath, eline, 1)
-        if where is None:
-            where = entry_site
-        msg = f"running {run.entry.name} on {shown}: {what}{etype}: {emsg}"
-        return [Issue("CVL010", where[0], msg, key=where[1] + ("model", run.entry.name))]
-    # layer by layer
+    issues = _compare_layers(run, res, shown)
+    if error is not None:
+        issues.append(_error_issue(run, res, shown, module, project))
+    elif not issues:
+        static = [ev for ev in run.trace.events if compared(ev.op)]
+        runtime = [ev for ev in res.get("events", []) if compared(ev["op"])]
+        if [ev.op for ev in static] != [r["op"] for r in runtime]:
+            n = sum(1 for v in run.confirmed.values() if v)
+            st.messages.append(f"{label}: --confirm=model could pair only some of its {len(static)} static and {len(runtime)} run-time layers (they differ in order or op); {n} compared")
+    return issues
+
+
+def _compare_layers(run, res, shown) -> list[Issue]:
+    """The first layer whose run-time input or output differs from the static one (CVL010);
+    marks the layers compared in ``run.confirmed``."""
     static = [(i, ev) for i, ev in enumerate(run.trace.events) if compared(ev.op)]
     runtime = [ev for ev in res.get("events", []) if compared(ev["op"])]
-    pairs = _align(static, runtime)
-    env = _env(run, spec)
+    env = _env(run, res.get("inputs"))
     names: dict = {}
-    for (i, sev), rev in pairs:
+    for (i, sev), rev in _align(static, runtime):
         for what, s, r in (("input", sev.input, rev["input"]), ("output", sev.output, rev["output"])):
             if s is None or r is None:
                 continue
@@ -524,19 +552,43 @@ def _compare_model(run, spec, res, module, project, st: _State) -> list[Issue]:
                 return [Issue("CVL010", site, msg, key=("model", run.entry.name))]
         if run.confirmed.get(i) != "mismatch":
             run.confirmed[i] = "ok"
-    if len(pairs) < min(len(static), len(runtime)) or len(static) != len(runtime):
-        st.messages.append(f"{label}: --confirm=model matched {len(pairs)} of {len(static)} static and {len(runtime)} run-time layers (the rest differ in order or op)")
     return []
+
+
+def _error_issue(run, res, shown, module, project) -> Issue:
+    """CVL010 for a run-time error: on the layer that raised, else the innermost user line."""
+    etype, emsg, epath, eline = res["error"]
+    failed = res.get("failed_layer")
+    where = None
+    what = ""
+    if failed is not None:
+        found = _event_site(run, failed)
+        if found is not None:
+            i, site = found
+            rejected = any(iss.code in _ERROR_CODES and iss.site.node is site.node for iss in run.trace.issues if iss.site is not None)
+            run.confirmed[i] = "rejected" if rejected else "mismatch"
+            where = (site, ())
+        else:
+            where = _site_at(project, module, failed["path"], failed["line"], failed["column"])
+        what = f"{failed['op'].rsplit('.', 1)[-1]}" + (f" ({failed['name']})" if failed.get("name") else "") + f" on {_fmt(tuple(failed['input'])) if failed.get('input') else '(?)'} raised "
+    if where is None and epath:
+        where = _site_at(project, module, epath, eline, 1)
+    if where is None:
+        where = (Site(module, None), (_entry_line(run), 1))
+    msg = f"running {run.entry.name} on {shown}: {what}{etype}: {emsg}"
+    return Issue("CVL010", where[0], msg, key=where[1] + ("model", run.entry.name))
 
 
 def _kw(init: dict) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in init.items())
 
 
-def _env(run, spec) -> dict:
+def _env(run, conc) -> dict:
     """Symbol -> size from the declared input (names) and the concrete input that ran."""
     env: dict = {}
-    decl, conc = run.entry.inputs, spec["inputs"]
+    decl = run.entry.inputs
+    if conc is None:
+        return env
     if isinstance(decl, dict):
         pairs = [(decl[k], conc[k]) for k in decl]
     elif decl is not None:
@@ -586,7 +638,8 @@ def _static_key(ev) -> tuple:
 def _align(static, runtime) -> list:
     """Pairs (static (index, event), runtime event): by op sequence when the two agree, else by
     (op, file, line) with a longest-matching alignment."""
-    if [ev.op for _, ev in static] == [r["op"] for r in runtime]:
+    ops, rops = [ev.op for _, ev in static], [r["op"] for r in runtime]
+    if ops == rops or (len(rops) < len(ops) and ops[: len(rops)] == rops):  # equal, or a run stopped by an error
         return list(zip(static, runtime))
     a = [_static_key(ev) for _, ev in static]
     b = [(r["op"], os.path.realpath(r["path"]) if r.get("path") else None, r.get("line")) for r in runtime]
