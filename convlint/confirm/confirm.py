@@ -446,14 +446,14 @@ def _run_worker(path: str, specs: list[dict], timeout: float, cwd: str) -> list[
             proc = subprocess.run(
                 [sys.executable, "-m", "convlint.confirm.confirm", spec_file],
                 cwd=cwd if os.path.isdir(cwd) else None, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout * len(specs) + 30,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout * (len(specs) + 1),
             )
             if proc.returncode != 0:
                 status = "crashed"
                 tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
                 detail = f"exit status {proc.returncode}" + (f": {tail[-1]}" if tail else "")
         except subprocess.TimeoutExpired:
-            status, detail = "timeout", f"no answer within {timeout * len(specs) + 30:g} s"
+            status, detail = "timeout", f"no answer within {timeout * (len(specs) + 1):g} s (--confirm-timeout {timeout:g} per model, and as much again to start)"
         done = []
         try:
             with open(out_file, encoding="utf-8") as f:
