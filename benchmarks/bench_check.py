@@ -13,7 +13,10 @@ utility modules without any convolution — and prints:
    more than 1x;
 3. analysis: the whole check of files that do hold convolutions (no cache, serial) against a
    bare ``libcst.parse_module`` of the same files (in-process); target: at most 2.5x;
-4. cache: a cached re-run of those files against the prefilter stage alone; target: little more.
+4. cache: a cached re-run of those files against the prefilter stage alone; target: little more;
+5. confirm: ``check --confirm=layers`` (every resolved layer built in torch/jax) and, on a few
+   files, ``--confirm=model`` (declared models run in a child process) against the static check
+   of the same files; informative (skipped when torch or jax is not installed).
 
 Only ratios are meant to be compared; absolute times depend on the machine. If the analysis
 engine is missing or fails, the script says so and reports what it can.
@@ -570,7 +573,50 @@ def main(argv: list[str] | None = None) -> int:
                 cached_big = best_of(lambda: run_check([repo], Config.default(repo), use_cache=True, jobs=1, cwd=repo), 3)
                 print(ratio_line("cache: cached re-run of the repository / prefilter", cached_big, pre_t, "little more than 1x"))
                 print(ratio_line("  (the same / walk+read)", cached_big, read_t, "informative"))
+
+            # 5. runtime confirmation vs the static check
+            confirm_costs(mrepo, mfiles, cfg, check_t)
     return 0
+
+
+def confirm_costs(mrepo: Path, mfiles: list[Path], cfg, check_t: float) -> None:
+    """--confirm=layers and --confirm=model as ratios to the static check of the same files."""
+    from dataclasses import replace
+
+    from convlint.confirm.layers import missing_frameworks
+    from convlint.runner import run_check
+
+    missing = missing_frameworks("torch", "jax", "flax")
+    if missing:
+        print(f"\nconfirm: not measured ({', '.join(missing)} not installed)")
+        return
+    layers_cfg = replace(cfg, confirm="layers")
+    t = time.perf_counter()
+    first = run_check([mrepo], layers_cfg, use_cache=False, jobs=1, cwd=mrepo)
+    cold = time.perf_counter() - t
+    if first.errors:
+        print(f"\nconfirm: not measured — {first.errors[0]}")
+        return
+    from convlint.confirm import layers
+
+    def warm_run() -> None:  # frameworks imported, nothing built yet
+        layers._CACHE.clear()
+        run_check([mrepo], layers_cfg, use_cache=False, jobs=1, cwd=mrepo)
+
+    warm = best_of(warm_run, 2)
+    n = sum(1 for f in first.findings if f.code == "CVL010")
+    print()
+    print(ratio_line("confirm: check --confirm=layers / check (frameworks loaded)", warm, check_t, "informative"))
+    print(ratio_line("  (first run, importing torch and jax)", cold, check_t, "informative"))
+    # --confirm=model: one child process per file with declared models; measured on a few files
+    few = mfiles[:4]
+    static_few = best_of(lambda: run_check(few, cfg, use_cache=False, jobs=1, cwd=mrepo), 2)
+    t = time.perf_counter()
+    model = run_check(few, replace(cfg, confirm="model"), use_cache=False, jobs=1, cwd=mrepo)
+    model_t = time.perf_counter() - t
+    print(ratio_line(f"confirm: check --confirm=model / check ({len(few)} files)", model_t, static_few, "informative"))
+    n += sum(1 for f in model.findings if f.code == "CVL010")
+    print(f"  ({n} CVL010 findings; {len(model.warnings)} models not run: {model.warnings[0] if model.warnings else '-'})")
 
 
 if __name__ == "__main__":
