@@ -18,9 +18,9 @@ Two modes, called from the end of :func:`convlint.analysis._analyze` through :fu
     ``jax.eval_shape`` — **in a subprocess** with a time limit, so a hang or a crash of the user's
     code cannot take convlint with it. The recorded layers are compared with the static trace;
     the first layer whose shapes differ is CVL010, and a run-time error is CVL010 on the line of
-    the layer that raised, with the framework's message. A model whose input has symbolic sizes
-    runs only when every size is given (``--confirm-size B=2``); otherwise it is skipped with a
-    message. Import errors, missing constructor arguments and timeouts are messages (printed as
+    the layer that raised, with the framework's message. A symbolic size used only as the batch
+    (first) dimension runs as 2; a model with other symbolic sizes runs only when they are given
+    (``--confirm-size H=64``), otherwise it is skipped with a message. Import errors, missing constructor arguments and timeouts are messages (printed as
     ``convlint: warning: ...``), not findings.
 
 A missing framework raises :class:`ConfirmUnavailable` naming the extra to install; the CLI
@@ -485,6 +485,18 @@ def _event_site(run, failed: dict):
     return None
 
 
+def _line_site(run, path: str, line):
+    """A layer convlint built on that line of that file (a constructor that raised there)."""
+    want = (os.path.realpath(path), line)
+    for layer in run.trace.layers:
+        site = getattr(layer, "site", None)
+        if site is not None and site.node is not None and site.module is not None:
+            pos = site.module.parsed.position(site.node)
+            if pos and (os.path.realpath(os.path.abspath(site.module.path)), pos[0]) == want:
+                return site, ()
+    return None
+
+
 def _site_at(project, module, path, line, column):
     """An issue site for a position in ``path`` (the analysed module when it is that file)."""
     info = None
@@ -572,7 +584,7 @@ def _error_issue(run, res, shown, module, project) -> Issue:
             where = _site_at(project, module, failed["path"], failed["line"], failed["column"])
         what = f"{failed['op'].rsplit('.', 1)[-1]}" + (f" ({failed['name']})" if failed.get("name") else "") + f" on {_fmt(tuple(failed['input'])) if failed.get('input') else '(?)'} raised "
     if where is None and epath:
-        where = _site_at(project, module, epath, eline, 1)
+        where = _line_site(run, epath, eline) or _site_at(project, module, epath, eline, 1)
     if where is None:
         where = (Site(module, None), (_entry_line(run), 1))
     msg = f"running {run.entry.name} on {shown}: {what}{etype}: {emsg}"
