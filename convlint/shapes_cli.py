@@ -253,7 +253,9 @@ def run(args) -> int:
         text = _text(models)
         if config.confirm:
             text += "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
-            text += f"--confirm={config.confirm}: " + (f"{len(findings)} disagreement(s) with the frameworks (CVL010)\n" if findings else "the frameworks agree\n")
+            notes = sink.get("messages", [])
+            text += f"--confirm={config.confirm}: " + (f"{len(findings)} disagreement(s) with the frameworks (CVL010)" if findings else "no disagreement with the frameworks")
+            text += f"; {len(notes)} warning(s) above\n" if notes else "\n"
         sys.stdout.write(text)
     if findings:
         status = 1
