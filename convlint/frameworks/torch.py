@@ -382,7 +382,8 @@ def make_fpool(op, rank, kind):
 
 
 def make_adaptive(op, rank, functional):
-    sig = Signature.of("input", "output_size", ("return_indices", False)) if functional else Signature.of("output_size", ("return_indices", False))
+    extra = (("return_indices", False),) if "max" in op.lower() else ()  # only max pooling returns indices
+    sig = Signature.of("input", "output_size", *extra) if functional else Signature.of("output_size", *extra)
 
     def apply_(interp, x, out_size, site, node, layer):
         if not isinstance(x, Tensor):
