@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 
 from convlint.analysis import Project, analyze_file
+from convlint.confirm.trace import trace_torch_model
 from convlint.shapes_cli import collect
 
 torch = pytest.importorskip("torch")
-
-from convlint.confirm.trace import trace_torch_model  # noqa: E402  (after the torch skip)
 
 # ops both sides record for a module layer (the tracer also records functional calls)
 COMPARED = (
