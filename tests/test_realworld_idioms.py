@@ -458,7 +458,6 @@ def test_per_sample_kernels_run_in_torch(tmp_path):
     assert res.output_shapes[0] == (2, 8, 6, 6)
 
 
-@pytest.mark.xfail(strict=True, reason="groups=self.groups * B with B unknown is reported as CVL001 \"groups=Unknown('unpacking an unknown value') must be a positive integer\" (timm cond_conv2d.py:117)")
 def test_unknown_groups_is_not_a_config_error(tmp_path):
     p = _write(tmp_path, COND_CONV)
     assert _errors(p) == []
@@ -495,7 +494,6 @@ class Stem(nn.Module):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="isinstance(nn.BatchNorm2d, functools.partial) is undecided, so the factory returns an unknown layer; bn1 and conv2 are missing from the layers (timm ResNet: nothing after conv1 is known)")
 def test_norm_factory_with_partial_check_matches_torch(tmp_path):
     p = _write(tmp_path, NORM_FACTORY)
     _assert_matches_torch(p, "Stem", (2, 3, 32, 32))
@@ -518,13 +516,11 @@ class MemoryFiLM(nn.Module):  # denoising-diffusion-pytorch LinearAttention: mk,
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="unpacking (iterating) a tensor along its first dim gives unknown values; conv gets an input of unknown shape")
 def test_unpacking_a_tensor_matches_torch(tmp_path):
     p = _write(tmp_path, MEM_KV)
     _assert_matches_torch(p, "MemoryFiLM", (2, 8, 4, 4))
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.unbind is not modelled")
 def test_unbind_matches_torch(tmp_path):
     p = _write(tmp_path, MEM_KV.replace("scale, shift = self.scale_shift", "scale, shift = self.scale_shift.unbind(0)"))
     _assert_matches_torch(p, "MemoryFiLM", (2, 8, 4, 4))
@@ -552,7 +548,6 @@ class Codebook(nn.Module):  # PyTorch-VAE vq_vae.py / taming quantize.py: one-ho
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="nn.Embedding(...).weight is unknown, so the matmul is unknown and proj gets an input of unknown shape")
 def test_embedding_weight_matches_torch(tmp_path):
     p = _write(tmp_path, CODEBOOK)
     _assert_matches_torch(p, "Codebook", (5, 16))

@@ -169,6 +169,8 @@ class Frameworks:
     def iterate(self, interp, v):
         if isinstance(v, Container):
             return v.values() if v.kind != "moduledict" else list(v.items.keys())
+        if isinstance(v, Tensor) and v.shape and is_int(v.shape[0]) and 0 < v.shape[0] <= 64:
+            return [v.derive(tuple(v.shape[1:])) for _ in range(v.shape[0])]  # along the first dim
         return None
 
     def length(self, interp, v):
@@ -468,6 +470,18 @@ def tensor_attr(interp, t: Tensor, name: str):
             return FRAMEWORKS.tensor_binop(i, op, t, other, i.site(n) if n is not None else None)
 
         return method(arith)
+    if name == "unbind":
+        def unbind(i, a, k, n):
+            d = a[0] if a else k.get("dim", 0)
+            if t.shape is None or not is_int(d) or not -len(t.shape) <= d < len(t.shape):
+                return Unknown("unbind")
+            d %= len(t.shape)
+            size = t.shape[d]
+            if not is_int(size) or size > 64:
+                return Unknown("unbind")
+            return tuple(t.derive(tuple(t.shape[:d]) + tuple(t.shape[d + 1 :])) for _ in range(size))
+
+        return method(unbind)
     if name in ("matmul", "bmm", "mm"):
         return method(lambda i, a, k, n: C.matmul(t, a[0]) if a else Unknown("matmul"))
     if name == "split":
@@ -594,7 +608,7 @@ def layer_attr(interp, layer: Layer, name: str):
     if name in layer.params:
         return layer.params[name]
     if name == "weight":
-        return _weight(layer)
+        return layer.extra["weight"] if "weight" in layer.extra else _weight(layer)
     return Unknown(f"{layer.op}.{name}")
 
 

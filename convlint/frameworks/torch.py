@@ -243,6 +243,9 @@ def make_fconv(op, rank, transposed):
         if kshape is None or len(kshape) != rank + 2 or not all(is_int(k) for k in kshape[2:]):
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None if x.shape is None else tuple(Unknown("conv") for _ in x.shape))
         kernel = tuple(kshape[2:])
+        keys = ("stride", "padding", "dilation", "groups") + (("output_padding",) if transposed else ())
+        if not known(*(p[k] for k in keys)):
+            return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None if x.shape is None else tuple(Unknown("conv") for _ in x.shape))
         try:
             if transposed:
                 conv = torch_conv_transpose(kernel, p["stride"], p["padding"], p["output_padding"], p["dilation"], rank=rank, groups=p["groups"])
@@ -614,6 +617,22 @@ def _norm_apply(interp, layer, args, kwargs, node):
     return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=x.shape)
 
 
+def _embedding_build(interp, args, kwargs, node):
+    p = Signature.of("num_embeddings", "embedding_dim", ("padding_idx", None)).bind(args, kwargs)
+    layer = Layer("torch.nn.Embedding", p, interp.site(node), FRAMEWORK, _embedding_apply)
+    n, d = p["num_embeddings"], p["embedding_dim"]
+    layer.extra["weight"] = Tensor((n if is_size(n) else Unknown("n"), d if is_size(d) else Unknown("d")), CHANNELS_FIRST, framework="torch")
+    return layer
+
+
+def _embedding_apply(interp, layer, args, kwargs, node):
+    x = _tensor_arg(args, kwargs)
+    if not isinstance(x, Tensor) or x.shape is None:
+        return Tensor(None)
+    d = layer.params["embedding_dim"]
+    return x.derive(tuple(x.shape) + ((d if is_size(d) else Unknown("embedding_dim")),), label=layer.name or "Embedding")
+
+
 def _flatten_build(interp, args, kwargs, node):
     p = Signature.of(("start_dim", 1), ("end_dim", -1)).bind(args, kwargs)
     return Layer("torch.nn.Flatten", p, interp.site(node), FRAMEWORK, _flatten_apply)
@@ -853,6 +872,7 @@ def _register_all():
     _reg("torch.nn.Linear", _linear_build("torch.nn.Linear", False), "layer")
     _reg("torch.nn.LazyLinear", _linear_build("torch.nn.LazyLinear", True), "layer")
     _reg("torch.nn.Flatten", _flatten_build, "layer")
+    _reg("torch.nn.Embedding", _embedding_build, "layer")
     _reg("torch.nn.Unflatten", _unflatten_build, "layer")
     _reg("torch.nn.Sequential", _sequential, "container")
     _reg("torch.nn.ModuleList", _modulelist, "container")

@@ -289,6 +289,12 @@ def _isinstance(interp, args, kwargs, node):
             if isinstance(obj, (int, float, bool, type(None), Sym)):
                 return False
             return Unknown("isinstance against an abstract collection")
+        if isinstance(t, Builtin) and t.name == "partial":
+            if isinstance(obj, PartialVal):
+                return True
+            if isinstance(obj, Unknown):
+                return Unknown("isinstance of an unknown")
+            continue  # a class, a function, a framework callable or a plain value is no partial
         if isinstance(t, Builtin) and t.name in _PYTYPES:
             pytypes.append(_PYTYPES[t.name])
         else:
@@ -552,6 +558,8 @@ def attr_of(interp, obj, name: str):
         return Unknown(f"str.{name}")
     if isinstance(obj, LazyIter):
         return Unknown("attribute of an iterator")
+    if isinstance(obj, PartialVal) and name in ("func", "args", "keywords"):
+        return {"func": obj.func, "args": tuple(obj.args), "keywords": dict(obj.kwargs)}[name]
     if isinstance(obj, (int, float)) and name in ("real", "imag"):
         return getattr(obj, name)
     return interp.fw.attr_other(interp, obj, name)
