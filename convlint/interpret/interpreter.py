@@ -77,8 +77,172 @@ class Scope:
         while s is not None:
             if name in s.vars:
                 return s.vars[name]
+            if s.kind == "lazy-module":
+                return s.lookup(name)
             s = s.parent
         return MISSING
+
+
+class LazyScope(Scope):
+    """An imported module's globals, evaluated one binding statement at a time."""
+
+    __slots__ = ("interp", "module", "index", "mutations", "stars", "done", "running")
+
+    def __init__(self, interp, module):
+        super().__init__(None, "lazy-module")
+        self.interp = interp
+        self.module = module
+        self.vars["__name__"] = module.name
+        self.vars["__file__"] = module.path
+        self.index: dict[str, list[int]] = {}
+        self.mutations: dict[str, list[int]] = {}
+        self.stars: list[int] = []
+        self.done: set[int] = set()
+        self.running: set[int] = set()
+        for i, stmt in enumerate(module.tree.body):
+            for name in _bound_names(stmt, self.stars, i):
+                self.index.setdefault(name, []).append(i)
+            for name in _mutated_names(stmt):
+                self.mutations.setdefault(name, []).append(i)
+
+    def lookup(self, name: str):
+        if name not in self.vars:
+            self.resolve(name)
+        return self.vars.get(name, MISSING)
+
+    def resolve(self, name: str) -> None:
+        idxs = self.index.get(name)
+        if not idxs:
+            for i in self.stars:  # perhaps from ``from x import *``
+                self.run(i)
+            return
+        last = idxs[-1]
+        self.run(last)
+        for i in self.mutations.get(name, ()):
+            if i > last:
+                self.run(i)
+
+    def resolve_all(self) -> None:
+        for i in range(len(self.module.tree.body)):
+            self.run(i)
+
+    def run(self, i: int) -> None:
+        if i in self.done or i in self.running:
+            return
+        self.running.add(i)
+        interp = self.interp
+        saved_trace, saved_steps = interp.trace, interp.steps
+        interp.trace = Trace()
+        try:
+            with interp.in_module(self.module):
+                try:
+                    interp.exec_stmt(self.module.tree.body[i], self)
+                except (_Return, _Break, _Continue, _Dead):
+                    pass
+                except BudgetExceeded:
+                    self.module.incomplete = True
+        finally:
+            interp.trace, interp.steps = saved_trace, saved_steps
+            self.running.discard(i)
+            self.done.add(i)
+
+
+def _target_names(t) -> list[str]:
+    if isinstance(t, cst.Name):
+        return [t.value]
+    if isinstance(t, (cst.Tuple, cst.List)):
+        return [n for e in t.elements for n in _target_names(e.value)]
+    if isinstance(t, cst.StarredElement):
+        return _target_names(t.value)
+    return []
+
+
+def _root_name(node) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _bound_names(stmt, stars: list, index: int) -> list[str]:
+    """Names a top-level statement binds (looking into if/try/with/for, not into defs)."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return [stmt.name.value]
+    if isinstance(stmt, cst.SimpleStatementLine):
+        out = []
+        for s in stmt.body:
+            if isinstance(s, cst.Assign):
+                for t in s.targets:
+                    out += _target_names(t.target)
+            elif isinstance(s, (cst.AnnAssign, cst.AugAssign)):
+                out += _target_names(s.target)
+            elif isinstance(s, cst.Import):
+                for a in s.names:
+                    out.append(a.asname.name.value if a.asname is not None else _dotted(a.name).split(".")[0])
+            elif isinstance(s, cst.ImportFrom):
+                if isinstance(s.names, cst.ImportStar):
+                    stars.append(index)
+                else:
+                    for a in s.names:
+                        out.append(a.asname.name.value if a.asname is not None else _dotted(a.name))
+        return out
+    out = []
+    for block in _blocks(stmt):
+        for inner in block:
+            out += _bound_names(inner, stars, index)
+    if isinstance(stmt, cst.For):
+        out += _target_names(stmt.target)
+    if isinstance(stmt, cst.With):
+        for item in stmt.items:
+            if item.asname is not None:
+                out += _target_names(item.asname.name)
+    return out
+
+
+def _mutated_names(stmt) -> list[str]:
+    """Names a top-level statement mutates in place: ``REG["a"] = A``, ``REG.update(...)``."""
+    out = []
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for s in stmt.body:
+            if isinstance(s, cst.Assign):
+                for t in s.targets:
+                    if isinstance(t.target, (cst.Subscript, cst.Attribute)):
+                        r = _root_name(t.target)
+                        if r:
+                            out.append(r)
+            elif isinstance(s, cst.AugAssign):
+                out += _target_names(s.target)
+            elif isinstance(s, cst.Expr) and isinstance(s.value, cst.Call) and isinstance(s.value.func, cst.Attribute):
+                r = _root_name(s.value.func.value)
+                if r:
+                    out.append(r)
+    else:
+        for block in _blocks(stmt):
+            for inner in block:
+                out += _mutated_names(inner)
+    return out
+
+
+def _blocks(stmt) -> list:
+    """The statement lists of a compound top-level statement (not functions or classes)."""
+    out = []
+    if isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar)):
+        body = getattr(stmt, "body", None)
+        if body is not None and hasattr(body, "body"):
+            out.append(body.body)
+        orelse = getattr(stmt, "orelse", None)
+        while orelse is not None:
+            if isinstance(orelse, cst.If):
+                out.append(orelse.body.body)
+                orelse = orelse.orelse
+            else:
+                out.append(orelse.body.body)
+                orelse = None
+        for h in getattr(stmt, "handlers", ()) or ():
+            out.append(h.body.body)
+        fin = getattr(stmt, "finalbody", None)
+        if fin is not None:
+            out.append(fin.body.body)
+    return out
 
 
 _BINOPS = {
@@ -220,8 +384,17 @@ class Interpreter:
 
     # ------------------------------------------------------------------ modules
     def module_globals(self, module) -> Scope:
-        """The module's global scope, executing its top level on first use (cached per project)."""
+        """The module's global scope.
+
+        The analysed file runs its whole top level (it is script code too). An imported module is
+        evaluated lazily: a name is looked up by running only the top-level statement that binds
+        it (and the later ones that mutate it) — importing a package must not mean interpreting
+        everything it imports, transitively.
+        """
         if module.scope is not None:
+            return module.scope
+        if not getattr(module, "main", False):
+            module.scope = LazyScope(self, module)
             return module.scope
         scope = Scope(None, "module")
         scope.vars["__name__"] = module.name
@@ -262,7 +435,7 @@ class Interpreter:
 
     def module_attr(self, module, name: str):
         scope = self.module_globals(module)
-        v = scope.vars.get(name, MISSING)
+        v = scope.lookup(name)
         if v is MISSING:
             sub = self.project.find_module(name, 1, module, package_of=True)
             if sub is not None:
@@ -344,6 +517,8 @@ class Interpreter:
         if isinstance(s.names, cst.ImportStar):
             if hasattr(base, "tree"):
                 g = self.module_globals(base)
+                if isinstance(g, LazyScope):
+                    g.resolve_all()
                 for k, v in g.vars.items():
                     if not k.startswith("_"):
                         scope.vars[k] = v
