@@ -741,3 +741,20 @@ class Net(nn.Module):  # convlint: input=(1, 4, 15, 15)
     (f,) = [f for f in _findings(model) if f.code == "CVL004"]
     assert f.path.endswith("parts.py")
     assert "model.py:9)" in f.message
+
+
+def test_a_none_placeholder_default_is_unresolved_not_invalid(tmp_path):
+    p = _write(tmp_path, """
+import torch.nn as nn
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, in_channels=3, dim=64, patch_size=None):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x)
+""")
+    codes = [(f.code, f.line) for f in _findings(p)]
+    assert ("CVL008", 8) in codes and not any(c == "CVL001" for c, _ in codes)

@@ -96,7 +96,14 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         keys.append("output_padding")
     if not known(*(p[k] for k in keys)):
         layer.extra["unresolved"] = [k for k in keys if not known(p[k])]
-        # channel/groups divisibility can still be checked
+        return None
+    placeholders = [k for k in ("kernel_size", "stride", "padding", "dilation") if p[k] is None]
+    if placeholders:
+        # ``kernel_size=patch_size`` with ``patch_size=None`` by default: a value the real caller
+        # provides (from a config), not a bug to report — unresolved, like any unknown
+        for k in placeholders:
+            p[k] = Unknown("None, a placeholder default")
+        layer.extra["unresolved"] = placeholders
         return None
     in_ch = p.get("in_channels") if is_int(p.get("in_channels")) else None
     out_ch = p.get("out_channels") if is_int(p.get("out_channels")) else None
