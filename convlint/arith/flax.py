@@ -25,6 +25,19 @@ def kernel_tuple(kernel_size) -> tuple[int, ...]:
     raise ConvArithmeticError(f"kernel_size={kernel_size!r} is not an int or a tuple", constraint="kernel_size is a tuple", argument="kernel_size")
 
 
+def _checked_kernel(kernel_size, input_sizes) -> tuple[int, ...]:
+    """The kernel tuple, whose rank must be the input's spatial rank."""
+    k = kernel_tuple(kernel_size)
+    if len(input_sizes) != len(k):
+        raise ConvArithmeticError(
+            f"kernel_size={k!r} is {len(k)}-d but the input has {len(input_sizes)} spatial dimensions",
+            constraint="kernel rank equals the input's spatial rank",
+            argument="kernel_size",
+        )
+    require_positive(k, "kernel_size")
+    return k
+
+
 def _broadcast(value, rank: int, name: str) -> tuple[int, ...]:
     if value is None:
         return (1,) * rank
@@ -65,15 +78,8 @@ def flax_conv(
     kernel_dilation=1,
 ) -> tuple[Window, ...]:
     """``flax.linen.Conv`` (and ``ConvLocal``) on NHWC inputs: spatial sizes in, windows out."""
-    k = kernel_tuple(kernel_size)
+    k = _checked_kernel(kernel_size, input_sizes)
     rank = len(k)
-    if len(input_sizes) != rank:
-        raise ConvArithmeticError(
-            f"kernel_size={k!r} is {rank}-d but the input has {len(input_sizes)} spatial dimensions",
-            constraint="kernel rank equals the input's spatial rank",
-            argument="kernel_size",
-        )
-    require_positive(k, "kernel_size")
     s = _broadcast(strides, rank, "strides")
     ld = _broadcast(input_dilation, rank, "input_dilation")
     kd = _broadcast(kernel_dilation, rank, "kernel_dilation")
@@ -112,15 +118,8 @@ def flax_conv_transpose(
     ``'CIRCULAR'`` wraps the result to exactly ``i·s``, the size ``'SAME'`` gives: the windows
     returned for it are those of ``'SAME'`` (the same shape, not the same values).
     """
-    k = kernel_tuple(kernel_size)
+    k = _checked_kernel(kernel_size, input_sizes)
     rank = len(k)
-    if len(input_sizes) != rank:
-        raise ConvArithmeticError(
-            f"kernel_size={k!r} is {rank}-d but the input has {len(input_sizes)} spatial dimensions",
-            constraint="kernel rank equals the input's spatial rank",
-            argument="kernel_size",
-        )
-    require_positive(k, "kernel_size")
     s = _broadcast(strides, rank, "strides")
     kd = _broadcast(kernel_dilation, rank, "kernel_dilation")
     pad = canonicalize_padding(padding, rank)
