@@ -59,7 +59,7 @@ def _rules():
 
 # ------------------------------------------------------------------------------------------ entries
 
-def _make_tensor(shape, framework: str | None, name_prefix: str = ""):
+def _make_tensor(shape, framework: str | None):
     dims = tuple(d if isinstance(d, int) else Sym.var(d) for d in shape)
     layout = CHANNELS_LAST if framework in ("flax", "jax") else CHANNELS_FIRST
     return Tensor(dims, layout, history=(("input", dims),), framework=framework)
@@ -259,14 +259,19 @@ def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[
     if scope is None:
         return issues
     # only conv-family calls matter; resolving the callee in module scope is cheap
-    calls = [(c, fns) for c, fns in _conv_calls(module.tree) if id(c) not in reached and _resolve_static(interp, scope, c) is not None]
+    calls = []
+    for c, fns in _conv_calls(module.tree):
+        if id(c) not in reached:
+            op = _resolve_static(interp, scope, c)
+            if op is not None:
+                calls.append((c, fns, op))
     if not calls:
         return issues
     # run each enclosing function once
     done_fns = set()
     trace = Trace()
     interp.trace = trace
-    for call, fns in calls:
+    for call, fns, _op in calls:
         if not fns:
             continue
         fn_node = fns[-1]
@@ -298,12 +303,9 @@ def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[
     issues += [i for i in trace.issues if i.code == "CVL001"]
     issues += unresolved_issues(trace.layers)
     reached2 = reached | trace.reached
-    for call, fns in calls:
-        if id(call) in reached2:
-            continue
-        f = _resolve_static(interp, scope, call)
-        if f is not None:
-            issues.append(Issue("CVL008", Site(module, call), f"{f.rsplit('.', 1)[-1]}: this call is never reached from a model or with known arguments", key=("unreached",)))
+    for call, _fns, op in calls:
+        if id(call) not in reached2:
+            issues.append(Issue("CVL008", Site(module, call), f"{op.rsplit('.', 1)[-1]}: this call is never reached from a model or with known arguments", key=("unreached",)))
     return issues
 
 

@@ -26,12 +26,6 @@ def mismatch(a, b) -> bool:
     return False
 
 
-def label_of(layer_or_op) -> str:
-    if isinstance(layer_or_op, Layer):
-        return layer_or_op.name or layer_or_op.op.rsplit(".", 1)[-1]
-    return str(layer_or_op).rsplit(".", 1)[-1]
-
-
 def trail(t: Tensor, axis: int) -> str:
     """``28 → 14 → 7 → 13`` for one dimension along the tensor's history."""
     sizes = []
@@ -270,16 +264,6 @@ def pad_last_dims(interp, x: Tensor, pads, label: str, site=None) -> Tensor:
             shape[axis] = Unknown("padding from an unknown amount")
     out = x.derive(tuple(shape), label=label, before_pad=x.before_pad or x.shape)
     return repair(out)
-
-
-def spatial_sizes(x: Tensor, axes):
-    return tuple(x.shape[a] for a in axes)
-
-
-def unknown_tensor(reason: str, like: Tensor | None = None) -> Tensor:
-    if like is not None:
-        return like.derive(None)
-    return Tensor(None)
 
 
 def as_shape(v):

@@ -115,8 +115,6 @@ def lax_conv_op(op, transpose):
         cfg_event = dict(cfg, rhs_shape=tuple(rhs.shape), dimension_numbers=as_tuple(dn_spec), feature_group_count=p.get("feature_group_count", 1))
         res = C.record(interp, op=op, layer=None, site=site, call_node=node, x=lhs, out_shape=tuple(out), windows=windows, params=cfg_event,
                        kind=kind, axes=lhs_axes, adjoint=(("transpose" if kind == "up" else "conv"), windows, None))
-        if res.shape is not None and kind == "up" and list(dn.out_spec[2:]) != lhs_axes:
-            pass
         return res
 
     return fn

@@ -468,8 +468,6 @@ class Interpreter:
         elif isinstance(s, cst.AnnAssign):
             if s.value is not None:
                 self.assign(s.target, self.eval(s.value, scope), scope)
-            elif scope.kind == "class" and isinstance(s.target, cst.Name):
-                scope.vars.setdefault("__fields__", []).append((s.target.value, MISSING))
         elif isinstance(s, cst.AugAssign):
             cur = self.eval(s.target, scope)
             rhs = self.eval(s.value, scope)
@@ -561,7 +559,6 @@ class Interpreter:
             self.exec_block(node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body], body)
         except (_Return, _Break, _Continue, _Dead):
             pass
-        fields = body.vars.pop("__fields__", [])
         for k, v in body.vars.items():
             cls.attrs[k] = v
         # flax dataclass fields: annotated names in order; a default is the class attribute
@@ -577,7 +574,6 @@ class Interpreter:
                     if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                         name = small.target.value
                         own.append((name, cls.attrs.get(name, MISSING) if small.value is not None else MISSING))
-        del fields
         names = [f[0] for f in own]
         cls.fields = [f for f in inherited if f[0] not in names] + own
         if any(_deco_name(d.decorator).split(".")[-1] == "dataclass" for d in node.decorators):
@@ -1413,10 +1409,6 @@ class Interpreter:
         if params.star_kwarg is not None:
             rest = {k: v for k, v in kwargs.items() if k != "**"}
             out[params.star_kwarg.name.value] = rest if "**" not in kwargs else Unknown("**kwargs of an unknown mapping")
-        elif "**" in kwargs:
-            for k in out:
-                if k not in [p.name.value for p in positional[: len(out)]]:
-                    pass
         return out
 
     def call_function(self, fn: FunctionVal, args, kwargs, node):
@@ -1500,9 +1492,7 @@ class Interpreter:
         if isinstance(init, FunctionVal):
             self.call_function(init, [inst, *args], kwargs, node)
         elif init is MISSING:
-            base_init = self.fw.base_init(self, cls, inst, args, kwargs, node)
-            if base_init is MISSING:
-                pass
+            self.fw.base_init(self, cls, inst, args, kwargs, node)
         return inst
 
     def _dataclass_init(self, cls: ClassVal, inst: Instance, args, kwargs, node) -> None:

@@ -181,12 +181,6 @@ def is_size(x) -> bool:
     return (isinstance(x, int) and not isinstance(x, bool)) or isinstance(x, Sym)
 
 
-def sym_max(a, b):
-    if isinstance(a, int) and isinstance(b, int):
-        return max(a, b)
-    return Sym("max", (a, b))
-
-
 def always_differ(a, b) -> bool:
     """True when sizes ``a`` and ``b`` differ for every admissible value of their one variable.
 

@@ -42,27 +42,6 @@ class Tensor:
         changes.setdefault("before_pad", None)
         return replace(self, shape=shape, history=hist, entry=False, **changes)
 
-    def spatial_axes(self, rank: int | None = None) -> list[int] | None:
-        """Indices of the spatial dims for a ``rank``-d op (or all of them)."""
-        if self.shape is None:
-            return None
-        n = len(self.shape)
-        if self.layout == CHANNELS_LAST:
-            first = 1 if rank is None else n - 1 - rank
-            return list(range(max(first, 0), n - 1))
-        first = 2 if rank is None else n - rank
-        return list(range(max(first, 0), n))
-
-    def channel_axis(self, rank: int | None = None) -> int | None:
-        if self.shape is None:
-            return None
-        n = len(self.shape)
-        if self.layout == CHANNELS_LAST:
-            return n - 1
-        if rank is not None:
-            return n - rank - 1 if n - rank - 1 >= 0 else None
-        return 1 if n > 1 else None
-
 
 @dataclass(eq=False)
 class PairStep:
