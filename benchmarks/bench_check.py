@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from convlint.config import Config
-    from convlint.runner import run_check
+    from convlint.pipeline import run_check
 
     print(f"convlint benchmark — python {sys.version.split()[0]}, {os.cpu_count()} CPUs; ratios from one run")
     with tempfile.TemporaryDirectory(prefix="convlint-bench-") as tmp:
@@ -584,7 +584,7 @@ def confirm_costs(mrepo: Path, mfiles: list[Path], cfg, check_t: float) -> None:
     from dataclasses import replace
 
     from convlint.confirm.layers import missing_frameworks
-    from convlint.runner import run_check
+    from convlint.pipeline import run_check
 
     missing = missing_frameworks("torch", "jax", "flax")
     if missing:

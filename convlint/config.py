@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from convlint.errors import UsageError
+
 __all__ = [
     "CONFIG_FILE_NAMES",
     "RULE_CODES",
@@ -66,7 +68,7 @@ DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 Shape = tuple  # of int | str
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A configuration or option problem, described in one line."""
 
 

@@ -272,7 +272,7 @@ class _Rechecker:
 
     def __call__(self, overlay: Mapping[Path, str]) -> list[Finding]:
         from convlint.analysis import Project, analyze_file
-        from convlint.runner import _absolute, _finish
+        from convlint.pipeline import _absolute, _finish
 
         texts, analysed = self.files(overlay)
         # the files that may see the change: mentioned module names, transitively

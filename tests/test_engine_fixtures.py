@@ -16,7 +16,7 @@ import pytest
 
 from convlint.analysis import Project, analyze_file
 from convlint.rules import default_selection
-from convlint.shapes_cli import collect
+from convlint.commands.shapes import collect
 
 BASE = Path(__file__).parent / "fixtures" / "models"
 MANIFEST = json.loads((BASE / "MANIFEST.json").read_text())["fixtures"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from convlint.analysis import Project, analyze_file
-from convlint.shapes_cli import collect
+from convlint.commands.shapes import collect
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

@@ -22,7 +22,7 @@ import pytest
 
 from convlint.analysis import Project, analyze_file
 from convlint.confirm.trace import trace_torch_model
-from convlint.shapes_cli import collect
+from convlint.commands.shapes import collect
 
 torch = pytest.importorskip("torch")
 
@@ -415,7 +415,7 @@ def test_einops_film_block_keeps_shapes(tmp_path):
     entry_spec = {"x": [2, 32, 16, 16], "t": [2, 64]}
     from convlint.analysis import analyze_models
     from convlint.interpret.declare import Entry
-    from convlint.shapes_cli import _model_json, _with_node
+    from convlint.commands.shapes import _model_json, _with_node
 
     text = p.read_text()
     entry = _with_node(Entry("FiLMResBlock", "class", None, entry_spec, None, {}, "option", 1), text)

@@ -15,11 +15,7 @@ ROOT = Path(convlint.__file__).resolve().parent
 
 
 def solve_command() -> list[str]:
-    """``python -m convlint solve`` once cli.py registers it, else ``python -m convlint.solve``."""
-    cli = ROOT / "cli.py"
-    if cli.exists() and (ROOT / "__main__.py").exists() and '"solve"' in cli.read_text(encoding="utf-8"):
-        return [sys.executable, "-m", "convlint", "solve"]
-    return [sys.executable, "-m", "convlint.solve"]
+    return [sys.executable, "-m", "convlint", "solve"]
 
 
 def solve(*args: str, env=None) -> subprocess.CompletedProcess:
@@ -223,7 +219,7 @@ class Block:
         if name.split('.')[0] in ('torch', 'jax', 'flax'):
             raise ModuleNotFoundError(name)
 sys.meta_path.insert(0, Block())
-from convlint.solve import main
+from convlint.commands.solve import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -284,7 +280,7 @@ def test_ascii_terminal_gets_ascii_not_a_traceback():
 def test_start_up_imports_neither_torch_nor_jax():
     code = (
         "import sys\n"
-        "from convlint.solve import main\n"
+        "from convlint.commands.solve import main\n"
         "rc = main(['--in', '64,48', '--out', '20,16', '-k', '5', '-s', '3', '-d', '2', '--format', 'json'])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'jax', 'flax', 'numpy'))\n"
         "print(heavy, file=sys.stderr)\n"
@@ -312,7 +308,7 @@ def test_verify_reports_a_wrong_static_answer():
     pytest.importorskip("jax")
     import argparse
 
-    from convlint import solve as solve_mod
+    from convlint.commands import solve as solve_mod
 
     parser = argparse.ArgumentParser()
     solve_mod.add_arguments(parser)

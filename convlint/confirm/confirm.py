@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 
+from convlint.errors import UsageError
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.trace import Issue
 from convlint.interpret.values import Site
@@ -62,7 +63,7 @@ _REJECT_CODES = ("CVL001", "CVL002", "CVL003")
 _ERROR_CODES = (*_REJECT_CODES, "CVL005")  # a merge convlint reported also explains a run-time error there
 
 
-class ConfirmUnavailable(Exception):
+class ConfirmUnavailable(UsageError):
     """``--confirm`` needs a framework that is not installed (the message names the extra)."""
 
 

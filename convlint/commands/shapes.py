@@ -11,11 +11,9 @@ import json
 import os
 import sys
 
+from convlint.commands.common import add_confirm_arguments, with_confirm
+from convlint.errors import UsageError
 from convlint.interpret.tensor import fmt_shape, json_shape
-
-
-class ShapesError(Exception):
-    pass
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", action="append", default=[], metavar="FILE::NAME:KEY=VALUE", help="a constructor argument for a model given by --input (a Python literal)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--config", metavar="FILE", help="read the configuration from FILE")
-    from convlint.cli import add_confirm_arguments
-
     add_confirm_arguments(parser)
 
 
@@ -42,11 +38,11 @@ def _parse_input(spec: str):
     target, eq, shape = spec.partition("=")
     file_part, sep, name = target.rpartition("::")
     if not eq or not sep or not file_part or not name:
-        raise ShapesError(f"--input {spec!r}: expected FILE::NAME=SHAPE such as 'models/unet.py::UNet=1,3,64,64'")
+        raise UsageError(f"--input {spec!r}: expected FILE::NAME=SHAPE such as 'models/unet.py::UNet=1,3,64,64'")
     try:
         dims = parse_shape("(" + shape.strip("()[] ") + ",)", 1)
     except DeclarationError as e:
-        raise ShapesError(f"--input {spec!r}: {e.message}") from None
+        raise UsageError(f"--input {spec!r}: {e.message}") from None
     return os.path.abspath(file_part), name, dims
 
 
@@ -57,11 +53,11 @@ def _parse_init(spec: str):
     name, colon, kv = rest.partition(":")
     key, eq, value = kv.partition("=")
     if not (colon and sep and eq and key.isidentifier() and name):
-        raise ShapesError(f"--init {spec!r}: expected FILE::NAME:KEY=VALUE")
+        raise UsageError(f"--init {spec!r}: expected FILE::NAME:KEY=VALUE")
     try:
         lit = ast.literal_eval(value)
     except (ValueError, SyntaxError):
-        raise ShapesError(f"--init {spec!r}: {value!r} is not a Python literal") from None
+        raise UsageError(f"--init {spec!r}: {value!r} is not a Python literal") from None
     return os.path.abspath(file_part), name, key, lit
 
 
@@ -84,7 +80,7 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
     for p in paths or ["."]:
         file_part, sep, name = p.rpartition("::") if "::" in p else (p, "", "")
         if not os.path.exists(file_part):
-            raise ShapesError(f"{file_part}: No such file or directory")
+            raise UsageError(f"{file_part}: No such file or directory")
         targets.append((file_part, name or None))
     extra: dict[str, list] = {}
     init_map: dict[tuple, dict] = {}
@@ -219,27 +215,12 @@ def _dims(s: str) -> str:
 
 
 def run(args) -> int:
-    from convlint.config import ConfigError, load_config
+    from convlint.config import load_config
 
-    try:
-        config = load_config([p.split("::")[0] for p in args.paths], config_file=args.config)
-    except ConfigError as e:
-        print(f"convlint: error: {e}", file=sys.stderr)
-        return 2
-    from convlint.cli import with_confirm
-
+    config = load_config([p.split("::")[0] for p in args.paths], config_file=args.config)
     config = with_confirm(config, args)
     sink: dict = {}
-    try:
-        models, _runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None)
-    except ShapesError as e:
-        print(f"convlint: error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:
-        if type(e).__name__ != "ConfirmUnavailable":
-            raise
-        print(f"convlint: error: {e}", file=sys.stderr)
-        return 2
+    models, _runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None)
     status = 0
     findings = sink.get("findings", [])
     for line in sink.get("messages", []):

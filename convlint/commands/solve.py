@@ -36,14 +36,11 @@ from dataclasses import dataclass, field
 
 from convlint.arith import ConvArithmeticError, Window, solve_padding, solve_transpose, torch_conv, torch_conv_transpose
 from convlint.arith.pytorch import check_output_padding
+from convlint.errors import UsageError
 
 __all__ = ["Plan", "Section", "add_arguments", "main", "plan", "render_json", "render_text", "run"]
 
 PROG = "convlint solve"
-
-
-class UsageError(Exception):
-    """A bad or impossible request: one line on stderr, exit 2."""
 
 
 # ------------------------------------------------------------------------------------------ parsing
