@@ -1,10 +1,11 @@
-"""One file's analysis: parse, interpret its entries, run the rules, resolve positions.
+"""One file's analysis: parse, run its entries, run the rules, resolve positions and fixes.
 
 Entries are the file's script code (``<module>``), its declared models (pragmas, jaxtyping,
 ``[[tool.convlint.model]]``) and every framework module class it defines (run with its
 defaults and an input of unknown size, which still checks configurations, channels and pairs
 that mismatch for every size). Conv-family calls no entry reached are interpreted once more
-inside their enclosing function with its parameters' defaults.
+inside their enclosing function with its parameters' defaults (the static pass: CVL001 and
+CVL008 only). Each rule of :mod:`convlint.rules` checks each run; issues become findings.
 """
 
 from __future__ import annotations
@@ -16,32 +17,19 @@ import libcst as cst
 
 from convlint.findings import Finding, Fix
 from convlint.frameworks import CONV_FAMILY, Frameworks
-from convlint.frameworks.base import FwCallable
+from convlint.frameworks.base import Op
 from convlint.interpret.declare import Entry, declared_entries
-from convlint.interpret.interpreter import BudgetExceeded, Interpreter, _Dead, _Return, first_unknown
-from convlint.interpret.symbolic import Sym
-from convlint.interpret.tensor import CHANNELS_FIRST, CHANNELS_LAST, Tensor
-from convlint.interpret.trace import Issue, Trace
-from convlint.interpret.values import ClassVal, FunctionVal, Instance, Site, Unknown
+from convlint.interpret.entries import ModelRun, run_entry
+from convlint.interpret.events import Issue, Trace, UnresolvedEvent
+from convlint.interpret.flow import BudgetExceeded, Dead, Return
+from convlint.interpret.interpreter import Interpreter
+from convlint.interpret.values import ClassVal, FunctionVal, Instance, Site, Unknown, unwrap
 from convlint.source.project import ModuleInfo, Project
 from convlint.source.walk import children
 
-__all__ = ["analyze_file", "analyze_models", "FileResult", "ModelRun", "Project"]
+__all__ = ["analyze_file", "FileResult", "ModelRun", "Project"]
 
 FW = Frameworks()
-
-
-@dataclass
-class ModelRun:
-    """One entry's interpretation: its trace and its input/output shapes."""
-
-    entry: Entry
-    path: str
-    trace: Trace
-    input: object = None
-    output: object = None
-    error: str | None = None
-    module: object = None
 
 
 @dataclass
@@ -51,97 +39,19 @@ class FileResult:
     runs: list = field(default_factory=list)
 
 
-def _rules():
-    from convlint.rules import cvl004_decoder_mismatch, cvl007_transpose_not_adjoint, cvl009_output_mismatch
+def _check(runs, codes=None) -> list[Issue]:
+    """Every rule's ``check`` over every run (only ``codes`` when given)."""
+    from convlint.rules import rule_modules
 
-    return cvl004_decoder_mismatch, cvl007_transpose_not_adjoint, cvl009_output_mismatch
-
-
-# ------------------------------------------------------------------------------------------ entries
-
-def _make_tensor(shape, framework: str | None):
-    dims = tuple(d if isinstance(d, int) else Sym.var(d) for d in shape)
-    layout = CHANNELS_LAST if framework in ("flax", "jax") else CHANNELS_FIRST
-    return Tensor(dims, layout, history=(("input", dims),), framework=framework)
-
-
-def _class_framework(cls) -> str | None:
-    return cls.framework if isinstance(cls, ClassVal) else None
-
-
-def run_entry(interp: Interpreter, module: ModuleInfo, entry: Entry) -> ModelRun:
-    trace = Trace()
-    interp.trace = trace
-    interp.steps = 0
-    run = ModelRun(entry, module.path, trace, module=module)
-    try:
-        scope = interp.module_globals(module)
-        if entry.kind == "module":
-            return run
-        target = scope.vars.get(entry.name)
-        if isinstance(target, tuple) and len(target) == 2 and isinstance(target[1], FunctionVal):
-            target = target[1]
-        framework = _class_framework(target) if isinstance(target, ClassVal) else None
-        if framework is None and isinstance(target, FunctionVal):
-            framework = "jax"
-        if isinstance(target, ClassVal):
-            with interp.in_module(module):
-                inst = interp.instantiate(target, [], dict(entry.init), entry.node)
-            if isinstance(inst, Instance):
-                FW.name_layers(inst)
-            callee = inst
-            fn_node = _forward_node(target)
-        elif isinstance(target, FunctionVal):
-            callee = target
-            fn_node = target.node
-        else:
-            run.error = f"{entry.name} is not a class or function of this module"
-            return run
-        args, kwargs = _entry_args(entry, fn_node, framework, isinstance(target, ClassVal))
-        run.input = args[0] if args else (next(iter(kwargs.values())) if kwargs else None)
-        with interp.in_module(module):
-            if isinstance(callee, Instance):
-                out = FW.call_instance(interp, callee, args, kwargs, entry.node)
-            else:
-                out = interp.call(callee, args, kwargs, entry.node)
-        run.output = out
-    except BudgetExceeded as e:
-        trace.incomplete = str(e)
-    except (_Dead, _Return):
-        pass
-    except RecursionError:
-        trace.incomplete = "recursion"
-    except Exception as e:  # an engine bug must not stop the file's other entries, nor the run
-        if os.environ.get("CONVLINT_DEBUG"):
-            raise
-        trace.incomplete = f"internal error: {type(e).__name__}: {e}"
-    return run
-
-
-def _forward_node(cls: ClassVal):
-    for c in cls.mro():
-        for name in ("forward", "__call__"):
-            v = c.attrs.get(name)
-            if isinstance(v, FunctionVal):
-                return v.node
-    return None
-
-
-def _entry_args(entry: Entry, fn_node, framework, is_method):
-    """Positional/keyword input tensors: declared shapes, or one input of unknown rank."""
-    if entry.inputs is None:
-        params = []
-        if isinstance(fn_node, cst.FunctionDef):
-            params = [*fn_node.params.posonly_params, *fn_node.params.params]
-            if is_method and params:
-                params = params[1:]
-        required = [p for p in params if p.default is None]
-        args = [Tensor(None, CHANNELS_LAST if framework == "flax" else CHANNELS_FIRST, entry=True, framework=framework)]
-        args += [Unknown(f"argument {p.name.value!r}") for p in required[1:]]
-        return args, {}
-    if isinstance(entry.inputs, dict):
-        return [], {k: _make_tensor(v, framework) for k, v in entry.inputs.items()}
-    return [_make_tensor(v, framework) for v in entry.inputs], {}
+    issues: list[Issue] = []
+    for code, mod in rule_modules().items():
+        if codes is not None and code not in codes:
+            continue
+        for r in runs:
+            found = mod.check(r)
+            r.issues += found
+            issues += found
+    return issues
 
 
 # ------------------------------------------------------------------------------------------ analysis
@@ -163,7 +73,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     parsed = project.parse_text(path, text)
     result = FileResult()
     if parsed.tree is None:
-        result.findings.append(_parse_error_finding(parsed.path, parsed.error, text))
+        result.findings.append(_parse_error_finding(parsed.path, parsed.error))
         return result
     module = project.info(path)
     interp = Interpreter(project, FW)
@@ -195,10 +105,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     runs = [r for r in runs if r.entry.source != "auto"] + [r for r in runs if r.entry.source == "auto"]
     for r in runs:
         reached |= r.trace.reached
-        issues += r.trace.issues
-        issues += unresolved_issues(r.trace.layers)
-        for rule in _rules():
-            issues += rule.check(r)
+    issues += _check(runs)
     if only is None:
         issues += _static_pass(interp, module, reached)
     confirm = getattr(project, "confirm", None) or getattr(project.config, "confirm", None)
@@ -295,33 +202,17 @@ def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[
                     name = p.name.value
                     args.append(fnval.defaults.get(name, Unknown(f"parameter {name!r} of {fnval.qualname}")))
                 interp.call_function(fnval, args, {}, None)
-        except (BudgetExceeded, _Dead, _Return, RecursionError):
+        except (BudgetExceeded, Dead, Return, RecursionError):
             pass
         except Exception:
             if os.environ.get("CONVLINT_DEBUG"):
                 raise
-    issues += [i for i in trace.issues if i.code == "CVL001"]
-    issues += unresolved_issues(trace.layers)
     reached2 = reached | trace.reached
     for call, _fns, op in calls:
         if id(call) not in reached2:
-            issues.append(Issue("CVL008", Site(module, call), f"{op.rsplit('.', 1)[-1]}: this call is never reached from a model or with known arguments", key=("unreached",)))
-    return issues
-
-
-def unresolved_issues(layers) -> list[Issue]:
-    """CVL008 for layers whose configuration could not be determined, naming the arguments."""
-    out = []
-    for layer in layers:
-        unresolved = layer.extra.get("unresolved")
-        if unresolved and not layer.extra.get("invalid"):
-            reasons = []
-            for k in unresolved:
-                v = layer.params.get(k)
-                u = first_unknown(v)
-                reasons.append(f"{k} ({u.reason})" if u is not None else k)
-            out.append(Issue("CVL008", layer.site, f"{layer.op.rsplit('.', 1)[-1]}: could not determine {', '.join(reasons)}", key=("unresolved",)))
-    return out
+            trace.record(UnresolvedEvent(Site(module, call), op, (), never_reached=True))
+    static = ModelRun(Entry("<static>", "module", None, source="auto"), module.path, trace, module=module)
+    return _check([static], codes=("CVL001", "CVL008"))
 
 
 def _resolve_static(interp, scope, call) -> str | None:
@@ -336,7 +227,7 @@ def _resolve_static(interp, scope, call) -> str | None:
         v = interp.eval(func, scope)
     except Exception:
         return None
-    if isinstance(v, FwCallable) and v.qualname in CONV_FAMILY:
+    if isinstance(v, Op) and v.qualname in CONV_FAMILY:
         return v.qualname
     return None
 
@@ -345,13 +236,12 @@ def _function_value(scope, fns) -> FunctionVal | None:
     """The FunctionVal of the innermost-first chain of defs, found through module and class scopes."""
     outer = fns[0]
     for v in scope.vars.values():
+        v = unwrap(v)
         if isinstance(v, FunctionVal) and v.node is outer:
             return v if len(fns) == 1 else None
-        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], FunctionVal) and v[1].node is outer:
-            return v[1] if len(fns) == 1 else None
         if isinstance(v, ClassVal):
             for a in v.attrs.values():
-                fv = a[1] if isinstance(a, tuple) and len(a) == 2 else a
+                fv = unwrap(a)
                 if isinstance(fv, FunctionVal) and fv.node is outer:
                     return fv if len(fns) == 1 else None
     return None
@@ -359,12 +249,21 @@ def _function_value(scope, fns) -> FunctionVal | None:
 
 # ------------------------------------------------------------------------------------------ findings
 
-def _parse_error_finding(path: str, err, text: str) -> Finding:
-    line = getattr(err, "raw_line", None) or getattr(err, "line", None) or 1
-    col = (getattr(err, "raw_column", None) or getattr(err, "column", 0) or 0) + 1
-    msg = getattr(err, "message", None) or str(err).splitlines()[0] if str(err) else "syntax error"
+def _parse_error_finding(path: str, err) -> Finding:
+    if isinstance(err, SyntaxError):  # CPython's parser (ast) rejected it
+        line = err.lineno or 1
+        col = err.offset or 1
+        msg = err.msg or "syntax error"
+    else:  # LibCST's ParserSyntaxError
+        line = getattr(err, "raw_line", None) or getattr(err, "line", None) or 1
+        col = (getattr(err, "raw_column", None) or getattr(err, "column", 0) or 0) + 1
+        msg = getattr(err, "message", None) or (str(err).splitlines()[0] if str(err) else "syntax error")
     if isinstance(err, RecursionError):
         msg = "the file nests too deeply to parse"
+    elif isinstance(err, ValueError) and not isinstance(err, SyntaxError):
+        msg = str(err) or "invalid source"
+    elif isinstance(err, MemoryError):
+        msg = "the file is too large to parse"
     return Finding("CVL000", "error", f"cannot parse: {msg}", path, int(line), int(col), int(line), int(col) + 1)
 
 
@@ -461,10 +360,3 @@ def _fix(parsed, spec) -> Fix | None:
                     return None
                 edits.append((pos[2], pos[3] - 1, pos[2], pos[3] - 1, f"{name}={src}"))
     return Fix(spec.message, spec.replacement, tuple(edits))
-
-
-# ------------------------------------------------------------------------------------------ shapes
-
-def analyze_models(project: Project, path: str, text: str, *, only: str | None = None, extra_entries=None) -> FileResult:
-    """Like :func:`analyze_file`, keeping the runs (for ``convlint shapes``)."""
-    return analyze_file(project, path, text, extra_entries=extra_entries, only=only)

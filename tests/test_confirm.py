@@ -25,7 +25,7 @@ pytest.importorskip("jax")
 pytest.importorskip("flax")
 
 from convlint.confirm import confirm as C  # noqa: E402
-from convlint.interpret.trace import Issue  # noqa: E402
+from convlint.interpret.events import Issue  # noqa: E402
 
 BASE = Path(__file__).parent / "fixtures" / "models"
 MANIFEST = json.loads((BASE / "MANIFEST.json").read_text())["fixtures"]
@@ -91,7 +91,7 @@ def _run_of(file, name, mode="layers"):
 def test_a_layer_convlint_rejected_but_the_framework_accepts_is_cvl010():
     run, project = _run_of("autoencoder_odd.py", "ConvAutoencoder")
     ev = run.trace.events[0]
-    run.trace.issues.append(Issue("CVL001", ev.site, "Conv2d: pretend this is invalid"))
+    run.issues.append(Issue("CVL001", ev.site, "Conv2d: pretend this is invalid"))
     issues = C.confirm_runs("layers", [run], run.module, project)
     assert [i.code for i in issues] == ["CVL010"]
     assert "convlint reported CVL001 (Conv2d: pretend this is invalid), but torch accepts it and gives (4, 8, 32, 32)" in issues[0].message
@@ -100,7 +100,7 @@ def test_a_layer_convlint_rejected_but_the_framework_accepts_is_cvl010():
 def test_a_layer_the_framework_rejects_but_convlint_accepted_is_cvl010():
     # the fixture's CVL001 taken away: convlint "accepted" output_padding=2, CPU torch rejects it
     run, project = _run_of("bad_output_padding.py", "Decoder")
-    run.trace.issues[:] = [i for i in run.trace.issues if i.code != "CVL001"]
+    run.issues[:] = [i for i in run.issues if i.code != "CVL001"]
     issues = C.confirm_runs("layers", [run], run.module, project)
     assert len(issues) == 1 and "torch rejects it (RuntimeError" in issues[0].message
     assert run.module.parsed.position(issues[0].site.node)[0] == 20

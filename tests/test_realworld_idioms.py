@@ -413,7 +413,7 @@ def test_einops_film_block_keeps_shapes(tmp_path):
     p = tmp_path / "model.py"
     p.write_text(textwrap.dedent(FILM))
     entry_spec = {"x": [2, 32, 16, 16], "t": [2, 64]}
-    from convlint.analysis import analyze_models
+    from convlint.analysis import analyze_file as analyze_models
     from convlint.interpret.declare import Entry
     from convlint.commands.shapes import _model_json, _with_node
 

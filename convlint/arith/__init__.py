@@ -10,7 +10,7 @@ questions. Every rejected configuration or impossible request raises :class:`Con
 (20,)
 """
 
-from convlint.arith.core import ConvArithmeticError, Window, output_size, output_sizes
+from convlint.arith.core import ConvArithmeticError, ErrorKind, Window, output_size, output_sizes
 from convlint.arith.flax import flax_conv, flax_conv_transpose
 from convlint.arith.lax import (
     DimensionNumbers,
@@ -41,6 +41,7 @@ from convlint.arith.solve import (
 
 __all__ = [
     "ConvArithmeticError",
+    "ErrorKind",
     "DimensionNumbers",
     "PaddingSolution",
     "TorchConv",

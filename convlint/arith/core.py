@@ -14,24 +14,34 @@ This module is pure Python and imports nothing outside the standard library.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+
+class ErrorKind(enum.Enum):
+    """What a :class:`ConvArithmeticError` means."""
+
+    INVALID = "invalid"  # the framework rejects this configuration (for any input, or for this input)
+    EMPTY = "empty"  # the input is too small: an output size would be below 1
+    IMPOSSIBLE = "impossible"  # a solver request has no answer
 
 
 class ConvArithmeticError(ValueError):
     """A configuration a framework rejects, or a size request that cannot be met.
 
-    ``constraint`` names the rule that fails in a few words (``"output_padding < max(stride,
-    dilation)"``); ``argument`` is the argument at fault when there is one; ``fix`` a suggested
-    repair when one is known.
+    ``kind`` says which (:class:`ErrorKind`); ``constraint`` names the rule that fails in a few
+    words (``"output_padding < max(stride, dilation)"``); ``argument`` is the argument at fault
+    when there is one; ``fix`` a suggested repair when one is known.
     """
 
-    def __init__(self, message: str, *, constraint: str, argument: str | None = None, fix: str | None = None):
+    def __init__(self, message: str, *, constraint: str, argument: str | None = None, fix: str | None = None, kind: ErrorKind = ErrorKind.INVALID):
         super().__init__(message)
         self.message = message
         self.constraint = constraint
         self.argument = argument
         self.fix = fix
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -52,13 +62,17 @@ class Window:
         """The extent of the dilated kernel: ``d·(k − 1) + 1``."""
         return self.dilation * (self.kernel - 1) + 1
 
-    def padded_input(self, i: int) -> int:
-        """The size of the (pre-padded, dilated, padded) input the kernel slides over."""
+    def padded_input(self, i):
+        """The size of the (pre-padded, dilated, padded) input the kernel slides over.
+
+        ``i`` is an int, or any value with integer ``+``, ``-``, ``*`` and ``//`` (a symbolic
+        size of the shape engine), which stands for a size of at least 1.
+        """
         i = i + self.pre_lo + self.pre_hi
-        dilated = (i - 1) * self.input_dilation + 1 if i > 0 else 0
+        dilated = (i - 1) * self.input_dilation + 1 if not isinstance(i, int) or i > 0 else 0
         return dilated + self.pad_lo + self.pad_hi
 
-    def output_size(self, i: int) -> int:
+    def output_size(self, i):
         """The raw output size for input size ``i``; zero or negative means the window does not fit."""
         return (self.padded_input(i) - self.effective_kernel) // self.stride + 1
 

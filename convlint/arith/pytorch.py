@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from convlint.arith.core import (
     ConvArithmeticError,
+    ErrorKind,
     Window,
     expand,
     require_ints,
@@ -74,7 +75,7 @@ class TorchConv:
                     f"input {show(sizes)} padded to {show(padded)} is smaller than the dilated kernel "
                     f"{show(tuple(w.effective_kernel for w in self.windows))}: output would be {show(out)}"
                 )
-            raise ConvArithmeticError(msg, constraint="output size ≥ 1")
+            raise ConvArithmeticError(msg, constraint="output size ≥ 1", kind=ErrorKind.EMPTY)
         return out
 
 

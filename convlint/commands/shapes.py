@@ -67,7 +67,7 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
     With ``config.confirm``, a ``sink`` dict receives the CVL010 ``findings`` and the
     confirmation's ``messages``.
     """
-    from convlint.analysis import Project, analyze_models
+    from convlint.analysis import Project, analyze_file
     from convlint.interpret.declare import Entry
     from convlint.source.discover import discover
     from convlint.source.files import read_source
@@ -105,7 +105,7 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
                 continue
             ap = os.path.abspath(path)
             entries = [_with_node(e, text) for e in extra.get(ap, [])]
-            res = analyze_models(project, path, text, only=name, extra_entries=entries)
+            res = analyze_file(project, path, text, only=name, extra_entries=entries)
             for run in res.runs:
                 if name is None and run.entry.source == "auto" and run.entry.kind != "module":
                     continue

@@ -40,7 +40,7 @@ import tempfile
 
 from convlint.errors import UsageError
 from convlint.interpret.symbolic import Sym
-from convlint.interpret.trace import Issue
+from convlint.interpret.events import Issue
 from convlint.interpret.values import Site
 
 __all__ = ["DEFAULT_TIMEOUT", "MODES", "ConfirmUnavailable", "confirm_runs", "messages"]
@@ -284,7 +284,7 @@ def _static_reject(ev, site_issues) -> Issue | None:
 def _confirm_layers(runs, st: _State) -> list[Issue]:
     by_site: dict[int, list[Issue]] = {}
     for run in runs:
-        for iss in run.trace.issues:
+        for iss in run.issues:
             if iss.code in _REJECT_CODES and iss.site is not None and iss.site.node is not None:
                 by_site.setdefault(id(iss.site.node), []).append(iss)
     issues: list[Issue] = []
@@ -578,7 +578,7 @@ def _error_issue(run, res, shown, module, project) -> Issue:
         found = _event_site(run, failed)
         if found is not None:
             i, site = found
-            rejected = any(iss.code in _ERROR_CODES and iss.site.node is site.node for iss in run.trace.issues if iss.site is not None)
+            rejected = any(iss.code in _ERROR_CODES and iss.site.node is site.node for iss in run.issues if iss.site is not None)
             run.confirmed[i] = "rejected" if rejected else "mismatch"
             where = (site, ())
         else:

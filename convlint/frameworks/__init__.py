@@ -1,42 +1,63 @@
 """The framework catalogue and the one object the interpreter asks about framework values.
 
-Each framework module (``torch``, ``jax``, ``flax``) is data plus shape functions: a
-``CATALOGUE`` of qualified names, the module names it owns and aliases. Adding a framework means
-adding such a module to ``_FRAMEWORK_MODULES``; the interpreter does not change.
+Each framework module (:mod:`.torch`, :mod:`.jax`, :mod:`.flax`, :mod:`.einops`) is data plus
+shape functions (the :class:`~convlint.frameworks.protocol.Framework` protocol): a ``CATALOGUE``
+of qualified names → :class:`~convlint.frameworks.base.Op`, the module names it owns, aliases,
+and the semantics of its model classes. :class:`Frameworks` (the
+:class:`~convlint.frameworks.protocol.FrameworkSupport` the interpreter talks to) dispatches to
+them; tensor attributes and methods come from :mod:`.tensor_methods`, framework-neutral shape
+functions from :mod:`.shapes`. Adding a framework means adding its module to
+:data:`FRAMEWORK_MODULES`; the interpreter does not change.
 """
 
 from __future__ import annotations
 
-from convlint.frameworks import common as C
 from convlint.frameworks import einops as _einops
 from convlint.frameworks import flax as _flax
 from convlint.frameworks import jax as _jax
+from convlint.frameworks import shapes as C
 from convlint.frameworks import torch as _torch
-from convlint.frameworks.base import Container, FwCallable, FwClass, FwModule, Layer, is_int
+from convlint.frameworks.base import Container, FwClass, FwModule, Layer, Op, is_int
+from convlint.frameworks.tensor_methods import tensor_attr
 from convlint.interpret import builtins as pyb
-from convlint.interpret.symbolic import Sym, is_size
-from convlint.interpret.tensor import CHANNELS_FIRST, CHANNELS_LAST, Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, SuperVal, Unknown
+from convlint.interpret.ops import BinOp
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
+from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, SuperVal, Unknown
 
-_FRAMEWORK_MODULES = (_torch, _jax, _flax, _einops)
+__all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
+
+FRAMEWORK_MODULES = (_torch, _jax, _flax, _einops)
 
 CATALOGUE: dict = {}
 MODULES: set = set()
 ALIASES: dict = {}
-for _m in _FRAMEWORK_MODULES:
+for _m in FRAMEWORK_MODULES:
     CATALOGUE.update(_m.CATALOGUE)
     MODULES |= set(_m.MODULES)
     ALIASES.update(_m.ALIASES)
 CATALOGUE.update(pyb.STDLIB)
 MODULES |= pyb.STDLIB_MODULES
 
-# Callables whose calls are conv-family sites (CVL001/CVL008 scan, shapes' op names).
-CONV_FAMILY = frozenset(
-    name
-    for name in CATALOGUE
-    if any(tag in name.rsplit(".", 1)[-1] for tag in ("Conv", "conv"))
-    and not name.endswith("conv_dimension_numbers")
-)
+_FAMILY = {name: op.family for name, op in CATALOGUE.items() if isinstance(op, Op) and op.family}
+_BY_NAME = {m.FRAMEWORK: m for m in FRAMEWORK_MODULES}
+_SEMANTICS = {m.FRAMEWORK: m.SEMANTICS for m in FRAMEWORK_MODULES if m.SEMANTICS is not None}
+
+# Conv-family callables (direct and transposed convolutions): the CVL008 scan for calls no
+# entry reaches, and the ops ``shapes`` counts as conv layers.
+CONV_FAMILY = frozenset(name for name, fam in _FAMILY.items() if fam == "conv")
+
+
+def family_of(qualname: str) -> str | None:
+    """The catalogue's family tag of an op: ``"conv"``, ``"pool"``, ``"resize"`` or None."""
+    return _FAMILY.get(qualname)
+
+
+def upsampling_fix(event, din, want):
+    """The certain repair of an upsampling layer that misses ``want`` from input ``din``, or None
+    (asked of the framework that owns the layer)."""
+    fw = _BY_NAME.get(event.framework) or _BY_NAME.get(event.op.split(".", 1)[0])
+    return fw.upsampling_fix(event, din, want) if fw is not None else None
 
 
 def canonical(qualname: str) -> str:
@@ -53,7 +74,7 @@ def canonical(qualname: str) -> str:
 
 
 class Frameworks:
-    """Answers the interpreter's questions about framework values."""
+    """Answers the interpreter's questions about framework values (:class:`~convlint.frameworks.protocol.FrameworkSupport`)."""
 
     # ---------------------------------------------------------------- catalogue
     def module(self, dotted: str):
@@ -66,7 +87,7 @@ class Frameworks:
         return CATALOGUE.get(canonical(qualname))
 
     def is_framework_value(self, v) -> bool:
-        return isinstance(v, (FwCallable, Layer, Container, FwClass))
+        return isinstance(v, (Op, Layer, Container, FwClass))
 
     def module_framework(self, bases) -> str | None:
         for b in bases:
@@ -74,8 +95,9 @@ class Frameworks:
                 return b.framework
             if isinstance(b, ClassVal) and b.framework:
                 return b.framework
-            if isinstance(b, FwCallable) and b.kind in ("layer", "container"):
-                return b.qualname.split(".", 1)[0] if b.qualname.startswith(("torch.", "flax.")) else None
+            if isinstance(b, Op) and b.kind in ("layer", "container"):
+                fw = b.qualname.split(".", 1)[0]
+                return fw if fw in _SEMANTICS else None
         return None
 
     # ---------------------------------------------------------------- attributes
@@ -94,7 +116,7 @@ class Frameworks:
             return layer_attr(interp, obj, name)
         if isinstance(obj, Container):
             return container_attr(interp, obj, name)
-        if isinstance(obj, FwCallable) or isinstance(obj, FwClass):
+        if isinstance(obj, (Op, FwClass)):
             return Unknown(f"attribute {name} of {obj.qualname}")
         return MISSING
 
@@ -102,21 +124,11 @@ class Frameworks:
         return Unknown(f"attribute {name} of {type(obj).__name__}")
 
     def instance_attr_missing(self, interp, inst: Instance, name):
-        fw = inst.cls.framework
-        if fw == "torch":
-            if name in ("register_buffer", "add_module", "register_module", "register_parameter"):
-                def reg(i, args, kwargs, node):
-                    if len(args) >= 2 and isinstance(args[0], str):
-                        inst.attrs[args[0]] = args[1]
-                    return None
-
-                return pyb.Builtin(name, reg)
-            if name == "training":
-                return Unknown("self.training")
-            return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"nn.Module.{name}"))
-        if fw == "flax":
-            if name in ("param", "variable", "make_rng", "sow", "is_initializing", "perturb"):
-                return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"flax {name}"))
+        sem = _SEMANTICS.get(inst.cls.framework)
+        if sem is not None:
+            v = sem.attr_missing(interp, inst, name)
+            if v is not MISSING:
+                return v
         return Unknown(f"{inst.cls.name}.{name} is not set")
 
     def super_attr(self, interp, sup: SuperVal, name):
@@ -144,7 +156,6 @@ class Frameworks:
     def setattr_other(self, interp, obj, name, value):
         if isinstance(obj, Layer):
             obj.params[name] = value
-            return None
         return None
 
     # ---------------------------------------------------------------- subscripts / iteration
@@ -181,34 +192,31 @@ class Frameworks:
         return Unknown("len")
 
     def truth(self, v):
-        if isinstance(v, (Layer, Container, FwCallable, FwClass, FwModule)):
+        if isinstance(v, (Layer, Container, Op, FwClass, FwModule)):
             return True
         if isinstance(v, pyb.LazyIter):
             return len(v.items) > 0
         return None
 
     def isinstance_check(self, interp, obj, t):
-        if isinstance(t, FwCallable) and isinstance(obj, Layer):
+        if isinstance(t, Op) and isinstance(obj, Layer):
             return obj.op == t.qualname
-        if isinstance(t, FwCallable) and isinstance(obj, Container):
+        if isinstance(t, Op) and isinstance(obj, Container):
             return t.kind == "container" and t.qualname.lower().endswith(obj.kind)
         if isinstance(t, ClassVal) and isinstance(obj, Instance):
             return t in obj.cls.mro()
-        if isinstance(t, (FwCallable, FwClass)) and isinstance(obj, (Tensor, int, float, str, type(None), list, tuple, dict)):
+        if isinstance(t, (Op, FwClass)) and isinstance(obj, (Tensor, int, float, str, type(None), list, tuple, dict)):
             return False
         return None
 
     # ---------------------------------------------------------------- arithmetic
-    def tensor_binop(self, interp, opcls, left, right, site):
-        import libcst as cst
-
+    def tensor_binop(self, interp, op: BinOp, left, right, site):
         lt = left if isinstance(left, Tensor) else None
         rt = right if isinstance(right, Tensor) else None
-        if opcls is cst.MatrixMultiply:
+        if not op.elementwise:
             return Tensor(None)
         if lt is not None and rt is not None:
-            label = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/"}.get(opcls, "operator")
-            shape = C.broadcast(interp, lt, rt, site, f"'{label}'")
+            shape = C.broadcast(interp, lt, rt, site, f"'{op.value}'")
             base = lt if len(lt.downs) >= len(rt.downs) else rt
             out = base.derive(shape)
             out.pending = tuple(dict.fromkeys(lt.pending + rt.pending))
@@ -219,15 +227,14 @@ class Frameworks:
         if isinstance(other, (bool, int, float)) or isinstance(other, Sym):
             return t
         # the other operand may be a tensor of any shape: broadcasting makes the result unknown
-        out = t.derive(None)
-        return out
+        return t.derive(None)
 
-    def instance_binop(self, interp, opcls, left, right, node):
+    def instance_binop(self, interp, op, left, right, node):
         return Unknown("operator on a module")
 
     # ---------------------------------------------------------------- calls
     def call(self, interp, func, args, kwargs, node):
-        if isinstance(func, FwCallable):
+        if isinstance(func, Op):
             return func.fn(interp, args, kwargs, node)
         if isinstance(func, Layer):
             return func.apply(interp, func, args, kwargs, node)
@@ -244,48 +251,21 @@ class Frameworks:
         return MISSING
 
     def call_instance(self, interp, inst: Instance, args, kwargs, node):
-        fw = inst.cls.framework
-        if fw == "flax":
-            self.run_setup(interp, inst)
-            fn, _ = inst.cls.lookup("__call__")
-        else:
-            fn, _ = inst.cls.lookup("forward")
-            if fn is MISSING:
-                fn, _ = inst.cls.lookup("__call__")
-            if fn is MISSING and isinstance(inst.attrs.get("__layer__"), Layer):
-                layer = inst.attrs["__layer__"]
-                return layer.apply(interp, layer, args, kwargs, node)
-        if isinstance(fn, FunctionVal):
-            return interp.call_function(fn, [inst, *args], kwargs, node)
-        return Unknown(f"{inst.cls.name} has no forward")
+        sem = _SEMANTICS.get(inst.cls.framework) or _torch.SEMANTICS
+        return sem.call(interp, inst, args, kwargs, node)
 
     def instantiate(self, interp, cls: ClassVal, args, kwargs, node):
-        if cls.framework != "flax":
-            return MISSING
-        inst = Instance(cls)
-        fields = [f for f in cls.fields if f[0] not in ("parent", "name")]
-        args = list(args)
-        for fname, default in fields:
-            if args:
-                inst.attrs[fname] = args.pop(0)
-            elif fname in kwargs:
-                inst.attrs[fname] = kwargs[fname]
-            elif default is not MISSING:
-                inst.attrs[fname] = default
-            else:
-                inst.attrs[fname] = Unknown(f"field {fname!r} not given")
-        post, _ = cls.lookup("__post_init__")
-        if isinstance(post, FunctionVal):
-            interp.call_function(post, [inst], {}, node)
-        return inst
+        sem = _SEMANTICS.get(cls.framework)
+        return sem.instantiate(interp, cls, args, kwargs, node) if sem is not None else MISSING
 
-    def run_setup(self, interp, inst: Instance):
-        if inst.setup_done:
-            return
-        inst.setup_done = True
-        setup, _ = inst.cls.lookup("setup")
-        if isinstance(setup, FunctionVal):
-            interp.call_function(setup, [inst], {}, None)
+    def prepare_instance(self, interp, inst: Instance) -> None:
+        sem = _SEMANTICS.get(inst.cls.framework)
+        if sem is not None:
+            sem.prepare(interp, inst)
+
+    def input_layout(self, framework: str | None) -> str:
+        sem = _SEMANTICS.get(framework)
+        return sem.input_layout if sem is not None else (_flax.SEMANTICS.input_layout if framework == "jax" else CHANNELS_FIRST)
 
     def base_init(self, interp, cls, inst, args, kwargs, node):
         base = _layer_base(cls)
@@ -335,221 +315,7 @@ class Frameworks:
 FRAMEWORKS = Frameworks()
 
 
-def upsampling_fix(event, din, want):
-    """The certain repair of an upsampling layer that misses ``want`` from input ``din``, or None."""
-    layer = event.layer
-    if isinstance(layer, Layer) and layer.framework == "torch":
-        return _torch.transpose_fix(layer, din, want)
-    if isinstance(layer, Layer) and layer.op == "flax.linen.ConvTranspose":
-        pad = layer.params.get("padding")
-        if isinstance(pad, str) or not event.windows:
-            return None
-        return C.pairs_fix(layer.extra.get("call"), event.windows, din, want, pad, 3, "ConvTranspose")
-    if event.op in ("jax.lax.conv_general_dilated", "jax.lax.conv_transpose") and event.call_site is not None:
-        pad = event.params.get("padding")
-        if isinstance(pad, str) or (event.op == "jax.lax.conv_transpose" and event.params.get("use_consistent_padding")):
-            return None
-        return C.pairs_fix(event.call_site.node, event.windows, din, want, [], 3, event.op)  # lax: a list of pairs
-    return None
-
-# -------------------------------------------------------------------------------- tensor methods
-
-def _dim_of(t: Tensor, d):
-    if t.shape is None or not is_int(d):
-        return Unknown("dim")
-    n = len(t.shape)
-    if not -n <= d < n:
-        return Unknown("dim out of range")
-    return t.shape[d]
-
-
-def tensor_attr(interp, t: Tensor, name: str):
-    if name == "shape":
-        return tuple(t.shape) if t.shape is not None else Unknown("shape of unknown rank")
-    if name == "ndim":
-        return len(t.shape) if t.shape is not None else Unknown("rank")
-    if name in ("T", "mT", "real", "imag", "data", "grad"):
-        return t if name not in ("T", "mT") else (t.derive(tuple(reversed(t.shape))) if t.shape is not None else t)
-    if name == "dtype" or name == "device":
-        return Unknown(name)
-
-    def method(fn):
-        return pyb.Builtin(f"Tensor.{name}", fn)
-
-    if name == "size":
-        return method(lambda i, a, k, n: (tuple(t.shape) if t.shape is not None else Unknown("size")) if not a and "dim" not in k else _dim_of(t, a[0] if a else k["dim"]))
-    if name == "dim":
-        return method(lambda i, a, k, n: len(t.shape) if t.shape is not None else Unknown("dim"))
-    if name in ("view", "reshape"):
-        def view(i, a, k, n):
-            if "*" in k or (len(a) == 1 and isinstance(a[0], Unknown)):
-                return t.derive(None)  # the target's rank is not known
-            shape = a[0] if len(a) == 1 and isinstance(a[0], (tuple, list)) else tuple(a)
-            if "shape" in k:
-                shape = k["shape"]
-            s = C.as_shape(shape)
-            return C.reshape(t, s, name) if s is not None else t.derive(None)
-
-        return method(view)
-    if name == "flatten":
-        def fl(i, a, k, n):
-            s = a[0] if a else k.get("start_dim", 0)
-            e = a[1] if len(a) > 1 else k.get("end_dim", -1)
-            return C.flatten(t, s, e, "flatten") if is_int(s) and is_int(e) else t.derive(None)
-
-        return method(fl)
-    if name in ("permute",):
-        def perm(i, a, k, n):
-            order = a[0] if len(a) == 1 and isinstance(a[0], (tuple, list)) else a
-            if t.shape is None or not all(is_int(o) for o in order) or len(order) != len(t.shape):
-                return t.derive(None)
-            return t.derive(tuple(t.shape[o] for o in order), layout=None)
-
-        return method(perm)
-    if name in ("transpose", "swapaxes"):
-        def tr(i, a, k, n):
-            if t.shape is None:
-                return t
-            if t.framework in ("jax", "flax") and name == "transpose" and len(a) == len(t.shape) and len(a) != 2 and all(is_int(x) for x in a):
-                return t.derive(tuple(t.shape[o] for o in a), layout=None)  # jax: x.transpose(0, 3, 1, 2)
-            if len(a) == 2 and all(is_int(x) for x in a):
-                s = list(t.shape)
-                try:
-                    s[a[0]], s[a[1]] = s[a[1]], s[a[0]]
-                except IndexError:
-                    return t.derive(None)
-                return t.derive(tuple(s), layout=None)
-            if len(a) == 1 and isinstance(a[0], (tuple, list)) and all(is_int(x) for x in a[0]) and len(a[0]) == len(t.shape):
-                return t.derive(tuple(t.shape[o] for o in a[0]), layout=None)
-            return t.derive(None)
-
-        return method(tr)
-    if name == "unsqueeze":
-        def unsq(i, a, k, n):
-            d = a[0] if a else k.get("dim")
-            if t.shape is None or not is_int(d):
-                return t.derive(None)
-            s = list(t.shape)
-            d = d if d >= 0 else len(s) + 1 + d
-            s.insert(d, 1)
-            return t.derive(tuple(s))
-
-        return method(unsq)
-    if name == "squeeze":
-        def sq(i, a, k, n):
-            if t.shape is None:
-                return t
-            if a and is_int(a[0]):
-                d = a[0]
-                if t.shape[d] == 1:
-                    s = list(t.shape)
-                    s.pop(d)
-                    return t.derive(tuple(s))
-                return t if is_int(t.shape[d]) else t.derive(None)
-            if all(is_int(x) for x in t.shape):
-                return t.derive(tuple(x for x in t.shape if x != 1))
-            return t.derive(None)
-
-        return method(sq)
-    if name in ("chunk",):
-        return method(lambda i, a, k, n: _torch._chunk(i, [t, *a], k, n))
-    if name in ("mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", "prod", "logsumexp"):
-        def red(i, a, k, n):
-            return C.reduce(t, a[0] if a else k.get("dim", k.get("axis")), k.get("keepdim", k.get("keepdims", False)))
-
-        return method(red)
-    if name in _SAME_SHAPE_METHODS:
-        return method(lambda i, a, k, n: t)
-    if name in ("add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "maximum", "minimum", "pow", "where"):
-        import libcst as cst
-
-        op = {"add": cst.Add, "sub": cst.Subtract, "mul": cst.Multiply, "div": cst.Divide}.get(name.rstrip("_"), cst.Add)
-
-        def arith(i, a, k, n):
-            other = a[0] if a else k.get("other", Unknown("operand"))
-            return FRAMEWORKS.tensor_binop(i, op, t, other, i.site(n) if n is not None else None)
-
-        return method(arith)
-    if name == "unbind":
-        def unbind(i, a, k, n):
-            d = a[0] if a else k.get("dim", 0)
-            if t.shape is None or not is_int(d) or not -len(t.shape) <= d < len(t.shape):
-                return Unknown("unbind")
-            d %= len(t.shape)
-            size = t.shape[d]
-            if not is_int(size) or size > 64:
-                return Unknown("unbind")
-            return tuple(t.derive(tuple(t.shape[:d]) + tuple(t.shape[d + 1 :])) for _ in range(size))
-
-        return method(unbind)
-    if name in ("matmul", "bmm", "mm"):
-        return method(lambda i, a, k, n: C.matmul(t, a[0]) if a else Unknown("matmul"))
-    if name == "split":
-        return method(lambda i, a, k, n: C.split_sizes(t, a[0] if a else k.get("split_size"), a[1] if len(a) > 1 else k.get("dim", 0)))
-    if name == "narrow":
-        def narrow(i, a, k, n):
-            if len(a) == 3 and all(is_int(v) for v in a) and t.shape is not None and -len(t.shape) <= a[0] < len(t.shape):
-                d = a[0] % len(t.shape)
-                return C.repair(t.derive(tuple(t.shape[:d]) + (a[2],) + tuple(t.shape[d + 1 :])))
-            return Tensor(None)
-
-        return method(narrow)
-    if name in ("repeat", "tile"):
-        def rep(i, a, k, n):
-            reps = a[0] if len(a) == 1 and isinstance(a[0], (tuple, list)) else a
-            if t.shape is None or not reps or not all(is_int(v) for v in reps) or len(reps) < len(t.shape):
-                return Tensor(None)
-            shape = (1,) * (len(reps) - len(t.shape)) + tuple(t.shape)
-            return t.derive(tuple(d * r if is_size(d) else Unknown("repeat") for d, r in zip(shape, reps)))
-
-        return method(rep)
-    if name == "repeat_interleave":
-        def ri(i, a, k, n):
-            r = a[0] if a else k.get("repeats")
-            d = a[1] if len(a) > 1 else k.get("dim")
-            if t.shape is None or not is_int(r) or not is_int(d) or not -len(t.shape) <= d < len(t.shape):
-                return Tensor(None)
-            d %= len(t.shape)
-            size = t.shape[d]
-            return t.derive(tuple(t.shape[:d]) + ((size * r) if is_size(size) else Unknown("repeat"),) + tuple(t.shape[d + 1 :]))
-
-        return method(ri)
-    if name == "unflatten":
-        def unf(i, a, k, n):
-            d = a[0] if a else k.get("dim")
-            sizes = a[1] if len(a) > 1 else k.get("sizes")
-            if t.shape is None or not is_int(d) or not isinstance(sizes, (tuple, list)):
-                return Tensor(None)
-            d %= len(t.shape)
-            return C.reshape(t, tuple(t.shape[:d]) + tuple(sizes) + tuple(t.shape[d + 1 :]), "unflatten")
-
-        return method(unf)
-    if name in ("view_as", "expand_as", "reshape_as"):
-        return method(lambda i, a, k, n: t.derive(a[0].shape) if a and isinstance(a[0], Tensor) else t.derive(None))
-    if name in ("new_zeros", "new_ones", "new_empty", "new_full"):
-        def new(i, a, k, n):
-            shape = a[0] if a and isinstance(a[0], (tuple, list)) else k.get("size")
-            s = C.as_shape(shape)
-            return Tensor(s, t.layout, framework=t.framework) if s is not None else Tensor(None)
-
-        return method(new)
-    if name == "numel":
-        return method(lambda i, a, k, n: C.numel(t.shape) if t.shape is not None else Unknown("numel"))
-    # anything else (argmax, topk, split, expand, repeat, matmul, …): the result is not known
-    return method(lambda i, a, k, n: Unknown(f"Tensor.{name}"))
-
-
-_SAME_SHAPE_METHODS = frozenset(
-    (
-        "to", "float", "double", "half", "bfloat16", "int", "long", "bool", "cuda", "cpu", "contiguous", "clone", "detach",
-        "detach_", "requires_grad_", "relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "exp", "exp_", "log", "abs",
-        "sqrt", "rsqrt", "neg", "clamp", "clamp_", "clip", "sin", "cos", "softmax", "log_softmax", "type_as", "masked_fill",
-        "masked_fill_", "roll", "flip", "zero_", "fill_", "normal_", "uniform_", "square", "sign", "round", "floor", "ceil",
-        "nan_to_num", "copy_", "pin_memory", "gelu", "silu", "leaky_relu", "cumsum", "cumprod", "erf", "reciprocal", "type",
-        "astype", "block_until_ready", "mul_scalar", "sigmoid", "softplus", "lerp", "float32", "div_scalar",
-    )
-)
-
+# -------------------------------------------------------------------------------- framework values
 
 def tensor_index(interp, t: Tensor, key):
     """Indexing and slicing: known slices change sizes; a crop repairs pending mismatches."""
@@ -612,18 +378,18 @@ def layer_attr(interp, layer: Layer, name: str):
     return Unknown(f"{layer.op}.{name}")
 
 
-def _layer_base(cls) -> FwCallable | None:
+def _layer_base(cls) -> Op | None:
     """The framework layer a user class derives from, if any."""
     if not isinstance(cls, ClassVal):
         return None
     for c in cls.mro():
         for b in c.bases:
-            if isinstance(b, FwCallable) and b.kind == "layer":
+            if isinstance(b, Op) and b.kind == "layer":
                 return b
     return None
 
 
-def _build_base_layer(interp, inst: Instance, base: FwCallable, args, kwargs, node):
+def _build_base_layer(interp, inst: Instance, base: Op, args, kwargs, node):
     layer = base.fn(interp, list(args), dict(kwargs), node if node is not None else (inst.cls.node))
     if isinstance(layer, Layer):
         inst.attrs["__layer__"] = layer
@@ -683,9 +449,6 @@ def container_attr(interp, c: Container, name: str):
     if isinstance(c.items, dict) and name in c.items:
         return c.items[name]
     return Unknown(f"{c.kind}.{name}")
-
-
-__all__ = ["Frameworks", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "Layer", "Container", "BoundMethod", "is_size", "CHANNELS_FIRST", "CHANNELS_LAST"]
 
 
 def _weight(layer: Layer):

@@ -1,8 +1,10 @@
 """Framework values shared by every framework module: catalogue entries, layers, containers.
 
-A framework module (``torch``, ``jax``, ``flax``) contributes a table ``CATALOGUE`` of
-qualified names → :class:`FwCallable` (or :class:`FwClass`), and the shape functions behind them.
-The interpreter only ever talks to :class:`convlint.frameworks.Frameworks`.
+A framework module (``torch``, ``jax``, ``flax``, ``einops``) contributes a table ``CATALOGUE``
+of qualified names → :class:`Op` (or :class:`FwClass`), and the shape functions behind them.
+Each :class:`Op` is tagged once with its ``family`` (``conv``, ``pool``, ``resize``): every list
+of "conv-family" callables (the CVL008 scan, ``--confirm``, the prefilter's test) derives from
+these tags. The interpreter only ever talks to :class:`convlint.frameworks.Frameworks`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convlint.arith.core import Window
+from convlint.interpret.lattice import is_known
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.values import Unknown
 
@@ -72,12 +75,24 @@ class FwModule:
         return f"<module {self.qualname}>"
 
 
+FAMILIES = ("conv", "pool", "resize")
+
+
 @dataclass(eq=False)
-class FwCallable:
+class Op:
+    """A catalogue entry: a framework callable and its shape function.
+
+    ``kind`` is ``"layer"`` (calling it builds a :class:`Layer`), ``"function"`` (it computes on
+    tensors) or ``"container"`` (``nn.Sequential``…). ``family`` tags the conv-family ops: ``"conv"``
+    (direct and transposed convolutions), ``"pool"`` (pooling, adaptive pooling), ``"resize"``
+    (upsampling, interpolation); None for everything else.
+    """
+
     qualname: str
     fn: Callable  # fn(interp, args, kwargs, node) -> value
-    kind: str = "function"  # "layer" builds a Layer; "function" computes on tensors
+    kind: str = "function"
     signature: Signature | None = None
+    family: str | None = None
 
     def __repr__(self):
         return f"<{self.qualname}>"
@@ -127,8 +142,6 @@ def is_int(v) -> bool:
 
 def known(*vals) -> bool:
     """No Unknown anywhere in the values (nested tuples, lists and dicts included)."""
-    from convlint.interpret.interpreter import is_known
-
     return all(is_known(v) for v in vals)
 
 
@@ -140,16 +153,11 @@ def as_tuple(v):
 
 
 def window_out(w: Window, i):
-    """A window's output size for an int, a symbolic size, or an unknown."""
-    if isinstance(i, Unknown):
-        return i
-    if is_int(i):
+    """A window's output size for an int or a symbolic size (the arithmetic core computes it); an
+    unknown stays unknown."""
+    if is_int(i) or isinstance(i, Sym):
         return w.output_size(i)
-    if isinstance(i, Sym):
-        n = i + (w.pre_lo + w.pre_hi)
-        dilated = (n - 1) * w.input_dilation + 1
-        return (dilated + (w.pad_lo + w.pad_hi) - w.effective_kernel) // w.stride + 1
-    return Unknown("size")
+    return i if isinstance(i, Unknown) else Unknown("size")
 
 
 def describe(v) -> str:

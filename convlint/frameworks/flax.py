@@ -8,11 +8,13 @@ from __future__ import annotations
 from convlint.arith.core import ConvArithmeticError, Window
 from convlint.arith.flax import flax_conv, flax_conv_transpose, kernel_tuple
 from convlint.arith.lax import padtype_to_pads
-from convlint.frameworks import common as C
-from convlint.frameworks.base import FwCallable, FwClass, Layer, Signature, as_tuple, is_int, known, window_out
+from convlint.frameworks import shapes as C
+from convlint.frameworks.base import FwClass, Layer, Op, Signature, as_tuple, is_int, known, window_out
+from convlint.interpret.events import ChannelEvent, ConfigEvent, RankEvent
 from convlint.interpret.symbolic import Sym
-from convlint.interpret.tensor import Tensor, fmt_shape
-from convlint.interpret.values import Unknown
+from convlint.interpret import builtins as pyb
+from convlint.interpret.tensor import CHANNELS_LAST, Tensor
+from convlint.interpret.values import MISSING, FunctionVal, Instance, Unknown
 
 FRAMEWORK = "flax"
 CATALOGUE: dict = {}
@@ -23,8 +25,8 @@ CONV_SIG = Signature.of("features", "kernel_size", ("strides", 1), ("padding", "
 CONVT_SIG = Signature.of("features", "kernel_size", ("strides", None), ("padding", "SAME"), ("kernel_dilation", None), ("use_bias", True))
 
 
-def _reg(name, fn, kind="function", sig=None):
-    CATALOGUE[name] = FwCallable(name, fn, kind, sig)
+def _reg(name, fn, kind="function", sig=None, family=None):
+    CATALOGUE[name] = Op(name, fn, kind, sig, family)
 
 
 def _conv_build(op, transpose):
@@ -40,7 +42,7 @@ def _conv_build(op, transpose):
                 if any(v < 1 for v in k):
                     raise ConvArithmeticError(f"kernel_size={ks!r}: every kernel size must be at least 1", constraint="kernel_size ≥ 1", argument="kernel_size")
             except ConvArithmeticError as e:
-                interp.trace.issue("CVL001", layer.site, f"{op.rsplit('.', 1)[-1]}: {e.message}", key=(e.constraint,))
+                interp.trace.record(ConfigEvent(layer.site, op.rsplit(".", 1)[-1], e))
         return layer
 
     return build
@@ -68,7 +70,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     rank = len(k)
     n = len(x.shape)
     if n < rank + 1:
-        interp.trace.issue("CVL003", layer.site, f"{label} has a {rank}-d kernel but gets a {n}-d input {fmt_shape(x.shape)}", key=("rank",))
+        interp.trace.record(RankEvent(layer.site, label, (), n, x.shape, f"a {rank}-d kernel"))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     axes = list(range(n - 1 - rank, n - 1))
     sizes = tuple(x.shape[a] for a in axes)
@@ -80,7 +82,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         else:
             windows = flax_conv(conc, k, as_tuple(p["strides"]), pad, as_tuple(p["input_dilation"]), as_tuple(p["kernel_dilation"]))
     except ConvArithmeticError as e:
-        interp.trace.issue("CVL001", layer.site, f"{label}: {e.message}" + (f"; {e.fix}" if e.fix else ""), key=(e.constraint,))
+        interp.trace.record(ConfigEvent(layer.site, label, e))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     if isinstance(pad, str) and pad not in ("VALID", "CIRCULAR", "REFLECT", "CAUSAL") and not all(is_int(s) for s in sizes):
         # SAME-like padding: the pads depend on the size, the output is ceil(i / s) (or i·s transposed)
@@ -90,16 +92,14 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     else:
         spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
         windows_used = windows
-    empty = [o for o in spatial if is_int(o) and o < 1]
-    if empty:
-        interp.trace.issue("CVL002", layer.site, f"{label} on {fmt_shape(x.shape)} gives a zero-size output: the kernel is larger than the padded input", key=("empty",))
-        spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)
+    raw = spatial
+    spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)  # jax gives a zero-size array
     feats = p["features"] if is_int(p["features"]) else Unknown("features")
     if not transpose:
         groups = p.get("feature_group_count", 1)
         c = x.shape[-1]
-        if is_int(c) and is_int(groups) and groups > 1 and c % groups:
-            interp.trace.issue("CVL003", layer.site, f"{label}: {c} input features are not divisible by feature_group_count={groups}", key=("groups",))
+        if is_int(c) and is_int(groups) and groups > 1:
+            interp.trace.record(ChannelEvent(layer.site, label, None, c, x.shape, n - 1, C.last_layer(x), "input features", groups=groups))
     out_shape = tuple(x.shape[: n - 1 - rank]) + spatial + (feats,)
     kind = None
     if windows_used:
@@ -110,7 +110,8 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         elif not transpose and any(w.input_dilation > 1 for w in windows_used):
             kind = "up"
     return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=out_shape, windows=windows_used,
-                    params=p, kind=kind, axes=axes, adjoint=(("transpose" if transpose else "conv"), windows_used, layer))
+                    params=p, kind=kind, axes=axes, adjoint=(("transpose" if transpose else "conv"), windows_used, layer),
+                    transposed=transpose, spatial_out=raw)
 
 
 def _pool(op, kind):
@@ -146,12 +147,11 @@ def _pool(op, kind):
         else:
             windows = tuple(Window(k, s, 1, 1, lo, hi) for k, s, (lo, hi) in zip(ws, strides, pairs))
             spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
-        if any(is_int(o) and o < 1 for o in spatial):
-            interp.trace.issue("CVL002", site, f"{op.rsplit('.', 1)[-1]} on {fmt_shape(x.shape)} gives a zero-size output", key=("empty",))
-            spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)
+        raw = spatial
+        spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)  # jax gives a zero-size array
         kindv = "down" if any(s > 1 for s in strides) else None
         return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=tuple(x.shape[: n - 1 - rank]) + spatial + (x.shape[-1],),
-                        windows=windows, kind=kindv, axes=axes, adjoint=("pool", windows, None))
+                        windows=windows, kind=kindv, axes=axes, adjoint=("pool", windows, None), spatial_out=raw)
 
     return fn
 
@@ -191,20 +191,82 @@ def _sequential(interp, args, kwargs, node):
 
 
 def _register():
-    _reg("flax.linen.Conv", _conv_build("flax.linen.Conv", False), "layer", CONV_SIG)
-    _reg("flax.linen.ConvLocal", _conv_build("flax.linen.ConvLocal", False), "layer", CONV_SIG)
-    _reg("flax.linen.ConvTranspose", _conv_build("flax.linen.ConvTranspose", True), "layer", CONVT_SIG)
+    _reg("flax.linen.Conv", _conv_build("flax.linen.Conv", False), "layer", CONV_SIG, "conv")
+    _reg("flax.linen.ConvLocal", _conv_build("flax.linen.ConvLocal", False), "layer", CONV_SIG, "conv")
+    _reg("flax.linen.ConvTranspose", _conv_build("flax.linen.ConvTranspose", True), "layer", CONVT_SIG, "conv")
     _reg("flax.linen.Dense", _dense_build, "layer")
-    _reg("flax.linen.avg_pool", _pool("flax.linen.avg_pool", "avg"))
-    _reg("flax.linen.max_pool", _pool("flax.linen.max_pool", "max"))
-    _reg("flax.linen.min_pool", _pool("flax.linen.min_pool", "min"))
+    _reg("flax.linen.avg_pool", _pool("flax.linen.avg_pool", "avg"), family="pool")
+    _reg("flax.linen.max_pool", _pool("flax.linen.max_pool", "max"), family="pool")
+    _reg("flax.linen.min_pool", _pool("flax.linen.min_pool", "min"), family="pool")
     for name in ("BatchNorm", "LayerNorm", "GroupNorm", "RMSNorm", "Dropout", "InstanceNorm"):
         _reg(f"flax.linen.{name}", _preserve_build(f"flax.linen.{name}"), "layer")
     for name in ("relu", "gelu", "silu", "swish", "sigmoid", "tanh", "elu", "leaky_relu", "softplus", "softmax", "log_softmax", "normalize"):
         _reg(f"flax.linen.{name}", _preserve_fn)
     CATALOGUE["flax.linen.Module"] = FwClass("flax.linen.Module", "flax")
     _reg("flax.linen.Sequential", _sequential, "container")
-    CATALOGUE["flax.linen.compact"] = FwCallable("flax.linen.compact", lambda i, a, k, n: a[0] if a else Unknown("decorator"))
+    CATALOGUE["flax.linen.compact"] = Op("flax.linen.compact", lambda i, a, k, n: a[0] if a else Unknown("decorator"))
 
 
 _register()
+
+
+# ---------------------------------------------------------------------------------------- model classes
+
+class FlaxModules:
+    """``flax.linen.Module`` subclasses: dataclasses whose annotated fields are the constructor's
+    arguments; ``setup`` runs before first use; ``model(x)`` runs ``__call__`` (``@nn.compact``
+    layers are built and applied in the same statement)."""
+
+    input_layout = CHANNELS_LAST
+
+    def call(self, interp, inst, args, kwargs, node):
+        self.prepare(interp, inst)
+        fn, _ = inst.cls.lookup("__call__")
+        if isinstance(fn, FunctionVal):
+            return interp.call_function(fn, [inst, *args], kwargs, node)
+        return Unknown(f"{inst.cls.name} has no __call__")
+
+    def instantiate(self, interp, cls, args, kwargs, node):
+        inst = Instance(cls)
+        fields = [f for f in cls.fields if f[0] not in ("parent", "name")]
+        args = list(args)
+        for fname, default in fields:
+            if args:
+                inst.attrs[fname] = args.pop(0)
+            elif fname in kwargs:
+                inst.attrs[fname] = kwargs[fname]
+            elif default is not MISSING:
+                inst.attrs[fname] = default
+            else:
+                inst.attrs[fname] = Unknown(f"field {fname!r} not given")
+        post, _ = cls.lookup("__post_init__")
+        if isinstance(post, FunctionVal):
+            interp.call_function(post, [inst], {}, node)
+        return inst
+
+    def attr_missing(self, interp, inst, name):
+        if name in ("param", "variable", "make_rng", "sow", "is_initializing", "perturb"):
+            return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"flax {name}"))
+        return MISSING
+
+    def prepare(self, interp, inst) -> None:
+        if inst.setup_done:
+            return
+        inst.setup_done = True
+        setup, _ = inst.cls.lookup("setup")
+        if isinstance(setup, FunctionVal):
+            interp.call_function(setup, [inst], {}, None)
+
+
+SEMANTICS = FlaxModules()
+
+
+def upsampling_fix(event, din, want):
+    """Explicit ``(low, high)`` padding pairs that make a flax ``ConvTranspose`` map ``din`` to ``want``."""
+    layer = event.layer
+    if not isinstance(layer, Layer) or layer.op != "flax.linen.ConvTranspose":
+        return None
+    pad = layer.params.get("padding")
+    if isinstance(pad, str) or not event.windows:
+        return None
+    return C.pairs_fix(layer.extra.get("call"), event.windows, din, want, pad, 3, "ConvTranspose")

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from convlint.arith.core import ConvArithmeticError
 from convlint.arith.lax import dimension_numbers, lax_conv_general_dilated, lax_conv_transpose
-from convlint.frameworks import common as C
-from convlint.frameworks.base import FwCallable, Signature, as_tuple, is_int, known, window_out
-from convlint.interpret.tensor import CHANNELS_LAST, Tensor, fmt_shape
+from convlint.frameworks import shapes as C
+from convlint.frameworks.base import Op, Signature, as_tuple, is_int, known, window_out
+from convlint.interpret.events import ChannelEvent, ConfigEvent
+from convlint.interpret.tensor import CHANNELS_LAST, Tensor
 from convlint.interpret.values import Unknown
 
 FRAMEWORK = "jax"
@@ -17,8 +18,8 @@ MODULES = {"jax", "jax.lax", "jax.numpy", "jax.image", "jax.random", "jax.nn"}
 ALIASES = {"jax.experimental.numpy": "jax.numpy"}
 
 
-def _reg(name, fn, kind="function", sig=None):
-    CATALOGUE[name] = FwCallable(name, fn, kind, sig)
+def _reg(name, fn, kind="function", sig=None, family=None):
+    CATALOGUE[name] = Op(name, fn, kind, sig, family)
 
 
 class DimNumbers:
@@ -60,7 +61,7 @@ def lax_conv_op(op, transpose):
         try:
             dn = dimension_numbers(rank, as_tuple(dn_spec))
         except ConvArithmeticError as e:
-            interp.trace.issue("CVL001", site, f"{name}: {e.message}", key=("dn",))
+            interp.trace.record(ConfigEvent(site, name, e))
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=lhs, out_shape=None)
         lhs_sp = tuple(lhs.shape[i] for i in dn.lhs_spec[2:])
         rhs_sp = tuple(rhs.shape[i] for i in dn.rhs_spec[2:])
@@ -71,9 +72,9 @@ def lax_conv_op(op, transpose):
         if transpose and p.get("transpose_kernel") is True:
             rhs_in, rhs_out = rhs_out, rhs_in
         if is_int(lhs_feat) and is_int(rhs_in) and is_int(groups) and groups >= 1:
-            if lhs_feat % groups or lhs_feat // groups != rhs_in:
-                interp.trace.issue("CVL003", site, f"{name}: the input has {lhs_feat} features but the kernel expects {rhs_in}" + (f" × {groups} groups" if groups != 1 else "") + f" (lhs {fmt_shape(lhs.shape)}, rhs {fmt_shape(rhs.shape)})", key=("feat",))
+            interp.trace.record(ChannelEvent(site, name, rhs_in * groups, lhs_feat, lhs.shape, dn.lhs_spec[1], C.last_layer(lhs), "input features (lhs)", groups=groups if groups != 1 else None))
         cfg = {k: as_tuple(p[k]) for k in p if k not in ("lhs", "rhs", "precision", "preferred_element_type", "dimension_numbers")}
+        raw = None
         if not known(*cfg.values()) or not all(is_int(k) for k in rhs_sp):
             spatial = tuple(Unknown("unresolved lax arguments") for _ in lhs_sp)
             windows = ()
@@ -90,17 +91,14 @@ def lax_conv_op(op, transpose):
                     # SAME padding depends on the input size: only its output size is simple
                     windows = windows if cfg["padding"] == "VALID" else None
             except ConvArithmeticError as e:
-                interp.trace.issue("CVL001", site, f"{name}: {e.message}" + (f"; {e.fix}" if e.fix else ""), key=(e.constraint,))
+                interp.trace.record(ConfigEvent(site, name, e))
                 return C.record(interp, op=op, layer=None, site=site, call_node=node, x=lhs, out_shape=None)
             if windows is None:
                 spatial = tuple(_same_size(s, st) for s, st in zip(lhs_sp, _strides(cfg, transpose, len(lhs_sp))))
                 windows = ()
             else:
-                spatial = tuple(window_out(w, i) for w, i in zip(windows, lhs_sp))
-                empty = [o for o in spatial if is_int(o) and o < 1]
-                if empty:
-                    interp.trace.issue("CVL002", site, f"{name} on {fmt_shape(lhs.shape)} gives a zero-size output {tuple(max(o, 0) if is_int(o) else o for o in spatial)}: the window is larger than the padded input (jax returns an empty array instead of raising)", key=("empty",))
-                    spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)
+                raw = tuple(window_out(w, i) for w, i in zip(windows, lhs_sp))
+                spatial = tuple(max(o, 0) if is_int(o) else o for o in raw)  # jax gives a zero-size array
         out_trans = (lhs.shape[dn.lhs_spec[0]], rhs_out, *spatial)
         out = [None] * rank
         for pos, val in zip(dn.out_spec, out_trans):
@@ -114,7 +112,8 @@ def lax_conv_op(op, transpose):
                 kind = "down"
         cfg_event = dict(cfg, rhs_shape=tuple(rhs.shape), dimension_numbers=as_tuple(dn_spec), feature_group_count=p.get("feature_group_count", 1))
         res = C.record(interp, op=op, layer=None, site=site, call_node=node, x=lhs, out_shape=tuple(out), windows=windows, params=cfg_event,
-                       kind=kind, axes=lhs_axes, adjoint=(("transpose" if kind == "up" else "conv"), windows, None))
+                       kind=kind, axes=lhs_axes, adjoint=(("transpose" if kind == "up" else "conv"), windows, None),
+                       transposed=kind == "up", spatial_out=raw)
         return res
 
     return fn
@@ -261,8 +260,8 @@ def _expand_dims(interp, args, kwargs, node):
 
 def _register():
     for name in ("conv_general_dilated", "conv", "conv_with_general_padding"):
-        _reg(f"jax.lax.{name}", lax_conv_op(f"jax.lax.{name}", False))
-    _reg("jax.lax.conv_transpose", lax_conv_op("jax.lax.conv_transpose", True))
+        _reg(f"jax.lax.{name}", lax_conv_op(f"jax.lax.{name}", False), family="conv")
+    _reg("jax.lax.conv_transpose", lax_conv_op("jax.lax.conv_transpose", True), family="conv")
     _reg("jax.lax.conv_dimension_numbers", _conv_dimension_numbers)
     for name in ("ones", "zeros", "empty", "full"):
         _reg(f"jax.numpy.{name}", _array_maker)
@@ -277,7 +276,7 @@ def _register():
         _reg(f"jax.numpy.{name}", _reduce)
     _reg("jax.numpy.pad", _jnp_pad)
     _reg("jax.numpy.expand_dims", _expand_dims)
-    _reg("jax.image.resize", _resize)
+    _reg("jax.image.resize", _resize, family="resize")
     _reg("jax.ShapeDtypeStruct", _shape_dtype_struct)
     for name in ("relu", "gelu", "silu", "swish", "sigmoid", "tanh", "elu", "leaky_relu", "softplus", "softmax", "log_softmax", "normalize", "standardize"):
         _reg(f"jax.nn.{name}", _preserve)
@@ -292,3 +291,16 @@ def _register():
 
 
 _register()
+
+
+SEMANTICS = None  # plain JAX has no model classes (flax has)
+
+
+def upsampling_fix(event, din, want):
+    """Explicit padding pairs that make a ``lax`` transposed conv map ``din`` to ``want``."""
+    if event.op not in ("jax.lax.conv_general_dilated", "jax.lax.conv_transpose") or event.call_site is None:
+        return None
+    pad = event.params.get("padding")
+    if isinstance(pad, str) or (event.op == "jax.lax.conv_transpose" and event.params.get("use_consistent_padding")):
+        return None
+    return C.pairs_fix(event.call_site.node, event.windows, din, want, [], 3, event.op)  # lax: a list of pairs

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from convlint.arith.core import ConvArithmeticError, Window
+from convlint.arith.core import ConvArithmeticError, ErrorKind, Window
 from convlint.arith.pytorch import (
     output_padding_for_size,
     pool_output_size,
@@ -16,12 +16,15 @@ from convlint.arith.pytorch import (
     torch_pool,
 )
 from convlint.arith.solve import solve_torch_transpose
-from convlint.frameworks import common as C
-from convlint.frameworks.base import Container, FwCallable, FwClass, Layer, Signature, describe, is_int, known, window_out
+from convlint.frameworks import shapes as C
+from convlint.frameworks.base import Container, FwClass, Layer, Op, Signature, is_int, known, window_out
 from convlint.interpret.symbolic import Sym, is_size
-from convlint.interpret.tensor import CHANNELS_FIRST, Tensor, fmt_shape
-from convlint.interpret.trace import FixSpec
-from convlint.interpret.values import Unknown
+from convlint.interpret.events import ChannelEvent, ConfigEvent, FixSpec, LayerEvent, RankEvent, UnresolvedEvent
+from convlint.interpret.lattice import first_unknown
+from convlint.interpret.ops import BinOp
+from convlint.interpret import builtins as pyb
+from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
+from convlint.interpret.values import MISSING, FunctionVal, Unknown
 
 FRAMEWORK = "torch"
 CATALOGUE: dict = {}
@@ -37,8 +40,8 @@ ALIASES = {
 }
 
 
-def _reg(name: str, fn, kind="function", sig=None):
-    CATALOGUE[name] = FwCallable(name, fn, kind, sig)
+def _reg(name: str, fn, kind="function", sig=None, family=None):
+    CATALOGUE[name] = Op(name, fn, kind, sig, family)
 
 
 def _tensor_arg(args, kwargs, name="input"):
@@ -63,13 +66,9 @@ LAZY_CONV_SIG = Signature.of("out_channels", "kernel_size", ("stride", 1), ("pad
 LAZY_CONVT_SIG = Signature.of("out_channels", "kernel_size", ("stride", 1), ("padding", 0), ("output_padding", 0), ("groups", 1), ("bias", True), ("dilation", 1), ("padding_mode", "zeros"), ("device", None), ("dtype", None))
 
 
-def config_issue(interp, site, op, err: ConvArithmeticError, node=None, sig=None):
-    """CVL001 with the framework's rule and a fix when one is certain."""
-    name = op.rsplit(".", 1)[-1]
-    msg = f"{name}: {err.message}"
-    if err.fix:
-        msg += f"; {err.fix}"
-    interp.trace.issue("CVL001", site, msg, key=(err.constraint,))
+def rejected(interp, site, op, err: ConvArithmeticError, context: str = ""):
+    """The framework rejects this configuration (CVL001 decides how to report it)."""
+    interp.trace.record(ConfigEvent(site, op.rsplit(".", 1)[-1], err, context))
 
 
 def make_conv_layer(op, rank, transposed, lazy):
@@ -83,9 +82,17 @@ def make_conv_layer(op, rank, transposed, lazy):
         layer = Layer(op, p, site, FRAMEWORK, _conv_apply, extra={"rank": rank, "transposed": transposed, "call": node, "sig": sig})
         layer.config = _conv_config(interp, layer, report=True)
         interp.trace.layers.append(layer)
+        unresolved = layer.extra.get("unresolved")
+        if unresolved and not layer.extra.get("invalid"):
+            interp.trace.record(UnresolvedEvent(site, op, tuple(_unresolved_reason(k, p[k]) for k in unresolved)))
         return layer
 
     return build
+
+
+def _unresolved_reason(name, value) -> str:
+    u = first_unknown(value)
+    return f"{name} ({u.reason})" if u is not None else name
 
 
 def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
@@ -119,21 +126,16 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         )
     except ConvArithmeticError as e:
         if report:
-            config_issue(interp, layer.site, layer.op, e)
+            rejected(interp, layer.site, layer.op, e)
             layer.extra["invalid"] = True
         return None
 
 
-def _channel_check(interp, layer_label, site, expected, got, x: Tensor, axis: int, what="input channels"):
-    if is_int(expected) and is_int(got) and expected != got:
-        src = C.last_layer(x)
-        interp.trace.issue(
-            "CVL003",
-            site,
-            f"{layer_label} expects {expected} {what}, but gets {got}" + (f" (from {src}, shape {fmt_shape(x.shape)})" if src else f" (input shape {fmt_shape(x.shape)})"),
-            key=(expected, got),
-        )
-        return True
+def _channel_check(interp, layer_label, site, expected, got, x: Tensor, axis: int, what="input channels") -> bool:
+    """Record that a layer built for ``expected`` channels receives ``got``; True if they differ."""
+    if is_int(expected) and is_int(got):
+        interp.trace.record(ChannelEvent(site, layer_label, expected, got, x.shape, axis, C.last_layer(x), what))
+        return expected != got
     return False
 
 
@@ -152,7 +154,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     n = len(x.shape)
     if n not in (rank + 1, rank + 2):
-        interp.trace.issue("CVL003", layer.site, f"{label} expects a {rank + 2}-d (or unbatched {rank + 1}-d) input, but gets {n}-d {fmt_shape(x.shape)}", key=("rank",))
+        interp.trace.record(RankEvent(layer.site, label, (rank + 2, rank + 1), n, x.shape))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     ch_axis = n - rank - 1
     _channel_check(interp, label, layer.site, layer.params.get("in_channels"), x.shape[ch_axis], x, ch_axis)
@@ -165,33 +167,27 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
                 op = output_padding_for_size(sizes, output_size, conv.kernel_size, conv.stride, conv.torch_padding, conv.dilation, rank=rank)
                 conv = torch_conv_transpose(conv.kernel_size, conv.stride, conv.torch_padding, op, conv.dilation, rank=rank)
             except ConvArithmeticError as e:
-                config_issue(interp, interp.site(node), layer.op, e)
+                rejected(interp, interp.site(node), layer.op, e)
                 conv = None
         else:
             conv = None
             C.repair(x)
+    raw = None
     if conv is None:
         spatial = tuple(Unknown("unresolved conv") for _ in sizes)
         windows = ()
     else:
         windows = conv.windows
-        spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
+        raw = tuple(window_out(w, i) for w, i in zip(windows, sizes))
+        spatial = _clamped(raw)
         if all(is_int(i) for i in sizes):
             try:
                 conv.output(sizes)
             except ConvArithmeticError as e:
-                code = "CVL002" if e.constraint == "output size ≥ 1" else "CVL001"
-                interp.trace.issue(code, layer.site, f"{label}: {e.message}" + (f" (input {fmt_shape(x.shape)} from {C.last_layer(x)})" if C.last_layer(x) else ""), key=("apply", sizes))
-                spatial = tuple(o if (is_int(o) and o >= 1) else Unknown("empty output") for o in spatial)
-        else:
-            for o, w in zip(spatial, windows):
-                if isinstance(o, Sym):
-                    from convlint.interpret.symbolic import always_below_one
-
-                    if always_below_one(o):
-                        interp.trace.issue("CVL002", layer.site, f"{label} yields an empty output for every input size", key=("sym",))
-        if not transposed:
-            lossy(interp, layer, label, windows, sizes)
+                if e.kind is not ErrorKind.EMPTY:
+                    src = C.last_layer(x)
+                    rejected(interp, layer.site, layer.op, e, f" (input {_fmt(x.shape)} from {src})" if src else "")
+                    spatial = tuple(Unknown("rejected") for _ in spatial)
     out_shape = tuple(x.shape[:ch_axis]) + (out_ch,) + spatial
     kind = None
     if conv is not None:
@@ -202,32 +198,19 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     return C.record(
         interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=out_shape, windows=windows,
         params=layer.params, kind=kind, axes=spatial_axes, adjoint=(("transpose" if transposed else "conv"), windows, layer),
+        transposed=transposed, spatial_out=raw,
     )
 
 
-def lossy(interp, layer, label, windows, sizes):
-    """CVL006: a strided window that leaves real trailing rows unread (one finding per layer)."""
-    lost_dims = []
-    for axis_i, (w, i) in enumerate(zip(windows, sizes)):
-        if not is_int(i) or w.stride == 1 or w.effective_kernel < w.stride:
-            # a window narrower than its stride decimates on purpose: rows between windows are
-            # skipped everywhere, the tail is not special
-            continue
-        span = w.padded_input(i) - w.effective_kernel
-        if span < 0:
-            continue
-        lost = span % w.stride - w.pad_hi
-        if lost > 0:
-            lost_dims.append((axis_i, i, lost, w))
-    if not lost_dims:
-        return
-    parts = [f"the last {lost} of {i} (spatial dim {axis_i}, stride {w.stride}, output {w.output_size(i)})" for axis_i, i, lost, w in lost_dims]
-    interp.trace.issue(
-        "CVL006",
-        layer.site if isinstance(layer, Layer) else layer,
-        f"{label} never reads " + "; ".join(parts) + ": the input's trailing rows are dropped",
-        key=tuple(sizes),
-    )
+def _clamped(sizes) -> tuple:
+    """Output sizes for what follows: an empty one (< 1, reported by CVL002) becomes unknown."""
+    return tuple(Unknown("empty output") if is_int(o) and o < 1 else o for o in sizes)
+
+
+def _fmt(shape) -> str:
+    from convlint.interpret.tensor import fmt_shape
+
+    return fmt_shape(shape)
 
 
 # ---------------------------------------------------------------------------------------- functional convs
@@ -259,7 +242,7 @@ def make_fconv(op, rank, transposed):
             else:
                 conv = torch_conv(kernel, p["stride"], p["padding"], p["dilation"], rank=rank, groups=p["groups"])
         except ConvArithmeticError as e:
-            config_issue(interp, site, op, e)
+            rejected(interp, site, op, e)
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None)
         if x.shape is None:
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None)
@@ -273,16 +256,19 @@ def make_fconv(op, rank, transposed):
         _channel_check(interp, op.rsplit(".", 1)[-1], site, exp_in, x.shape[ch_axis], x, ch_axis)
         axes = list(range(n - rank, n))
         sizes = tuple(x.shape[a] for a in axes)
-        spatial = tuple(window_out(wd, i) for wd, i in zip(conv.windows, sizes))
+        raw = tuple(window_out(wd, i) for wd, i in zip(conv.windows, sizes))
+        spatial = _clamped(raw)
         if all(is_int(i) for i in sizes):
             try:
                 conv.output(sizes)
             except ConvArithmeticError as e:
-                interp.trace.issue("CVL002" if e.constraint == "output size ≥ 1" else "CVL001", site, f"{op.rsplit('.', 1)[-1]}: {e.message}", key=("apply",))
-                spatial = tuple(o if is_int(o) and o >= 1 else Unknown("empty") for o in spatial)
+                if e.kind is not ErrorKind.EMPTY:
+                    rejected(interp, site, op, e)
+                    spatial = tuple(Unknown("rejected") for _ in spatial)
         kind = ("up" if transposed else "down") if any(s > 1 for s in conv.stride) else None
         return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=tuple(x.shape[:ch_axis]) + (out_ch,) + spatial,
-                        windows=conv.windows, params=p, kind=kind, axes=axes, adjoint=(("transpose" if transposed else "conv"), conv.windows, None))
+                        windows=conv.windows, params=p, kind=kind, axes=axes, adjoint=(("transpose" if transposed else "conv"), conv.windows, None),
+                        transposed=transposed, spatial_out=raw)
 
     return fn
 
@@ -312,7 +298,7 @@ def _pool_config(interp, layer, p, site):
     try:
         return torch_pool(p["kernel_size"], p["stride"], p["padding"], p.get("dilation", 1), rank=layer.extra["rank"], kind=layer.extra["kind"])
     except ConvArithmeticError as e:
-        config_issue(interp, site, layer.op, e)
+        rejected(interp, site, layer.op, e)
         return None
 
 
@@ -344,23 +330,16 @@ def _pool_apply(interp, layer: Layer, args, kwargs, node):
 
 
 def pool_on(interp, op, layer, site, node, x, cfg, ceil_mode, rank, name=None):
-    label = name or op.rsplit(".", 1)[-1]
     if x.shape is None or cfg is None or len(x.shape) < rank + 1:
         return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=None if x.shape is None else tuple(x.shape[: len(x.shape) - rank]) + tuple(Unknown("pool") for _ in range(rank)))
     n = len(x.shape)
     axes = list(range(n - rank, n))
     sizes = tuple(x.shape[a] for a in axes)
-    out = _pool_out(cfg, ceil_mode, sizes)
-    bad = [o for o in out if is_int(o) and o < 1]
-    if bad:
-        interp.trace.issue("CVL002", site, f"{label} on input {fmt_shape(x.shape)} gives output size {describe(out)}: the window is larger than the padded input", key=("pool",))
-        out = tuple(o if not (is_int(o) and o < 1) else Unknown("empty") for o in out)
+    raw = _pool_out(cfg, ceil_mode, sizes)
     windows = _pool_windows(cfg)
-    if not ceil_mode:
-        lossy(interp, layer if layer is not None else site, label, windows, sizes)
     kind = "down" if any(s > 1 for s in cfg[1]) else None
-    return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(x.shape[: n - rank]) + out,
-                    windows=windows, kind=kind, axes=axes, adjoint=("pool", windows, layer))
+    return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(x.shape[: n - rank]) + _clamped(raw),
+                    windows=windows, kind=kind, axes=axes, adjoint=("pool", windows, layer), ceil_mode=bool(ceil_mode), spatial_out=raw)
 
 
 def make_fpool(op, rank, kind):
@@ -382,7 +361,7 @@ def make_fpool(op, rank, kind):
             try:
                 cfg = torch_pool(p["kernel_size"], p["stride"], p["padding"], p.get("dilation", 1), rank=rank, kind=kind)
             except ConvArithmeticError as e:
-                config_issue(interp, site, op, e)
+                rejected(interp, site, op, e)
         out = pool_on(interp, op, None, site, node, x, cfg, p["ceil_mode"], rank)
         if p.get("return_indices") is True:
             return (out, out)
@@ -446,7 +425,7 @@ def resample(interp, op, layer, site, node, x, size, scale, *, channels_last=Fal
     if rank < 1:
         return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=None)
     if size is not None and scale is not None and not isinstance(size, Unknown) and not isinstance(scale, Unknown):
-        interp.trace.issue("CVL001", site, f"{op.rsplit('.', 1)[-1]}: give either size or scale_factor, not both", key=("both",))
+        rejected(interp, site, op, ConvArithmeticError("give either size or scale_factor, not both", constraint="size or scale_factor", argument="size"))
     shape = list(x.shape)
     kind = None
     if size is not None and not isinstance(size, Unknown):
@@ -541,8 +520,6 @@ def _pad_apply(interp, layer, args, kwargs, node):
 
 
 def _event(site, node, interp, op, inp, out, layer=None):
-    from convlint.interpret.trace import LayerEvent
-
     return LayerEvent(site=site, call_site=interp.site(node) if node is not None else site, op=op, input=inp, output=out, layer=layer, name=layer.name if layer is not None else None)
 
 
@@ -591,7 +568,7 @@ def _norm_build(op, param, axis_kind):
             p = Signature.of("num_groups", "num_channels", ("eps", 1e-5), ("affine", True)).bind(args, kwargs)
             g, c = p["num_groups"], p["num_channels"]
             if is_int(g) and is_int(c) and g > 0 and c % g:
-                interp.trace.issue("CVL001", interp.site(node), f"GroupNorm: num_channels={c} is not divisible by num_groups={g}", key=("groups",))
+                rejected(interp, interp.site(node), op, ConvArithmeticError(f"num_channels={c} is not divisible by num_groups={g}", constraint="num_channels divisible by num_groups", argument="num_groups"))
         elif op.endswith("LayerNorm"):
             p = Signature.of("normalized_shape", ("eps", 1e-5), ("elementwise_affine", True)).bind(args, kwargs)
         else:
@@ -774,7 +751,7 @@ def _reshape_fn(interp, args, kwargs, node):
     return C.reshape(x, C.as_shape(shape), "reshape")
 
 
-def _chunk(interp, args, kwargs, node):
+def chunk(interp, args, kwargs, node):
     p = Signature.of("input", "chunks", ("dim", 0)).bind(args, kwargs)
     x, k, d = p["input"], p["chunks"], p["dim"]
     if not isinstance(x, Tensor) or x.shape is None or not is_int(k) or not is_int(d):
@@ -798,10 +775,9 @@ def _arange(interp, args, kwargs, node):
 
 
 def _binop_fn(opname):
-    def fn(interp, args, kwargs, node):
-        import libcst as cst
+    op = {"add": BinOp.ADD, "sub": BinOp.SUB, "mul": BinOp.MUL, "div": BinOp.DIV}[opname]
 
-        op = {"add": cst.Add, "sub": cst.Subtract, "mul": cst.Multiply, "div": cst.Divide}[opname]
+    def fn(interp, args, kwargs, node):
         a = args[0] if args else kwargs.get("input", Unknown("operand"))
         b = args[1] if len(args) > 1 else kwargs.get("other", Unknown("operand"))
         return interp.binop(op, a, b, node)
@@ -812,9 +788,7 @@ def _binop_fn(opname):
 def _where(interp, args, kwargs, node):
     if len(args) != 3:
         return Unknown("where")
-    import libcst as cst
-
-    return interp.binop(cst.Add, interp.binop(cst.Add, args[0], args[1], node), args[2], node)
+    return interp.binop(BinOp.ADD, interp.binop(BinOp.ADD, args[0], args[1], node), args[2], node)
 
 
 def _split(interp, args, kwargs, node):
@@ -847,19 +821,19 @@ def _unknown_fn(reason):
 
 def _register_all():
     for r in (1, 2, 3):
-        _reg(f"torch.nn.Conv{r}d", make_conv_layer(f"torch.nn.Conv{r}d", r, False, False), "layer", CONV_SIG)
-        _reg(f"torch.nn.ConvTranspose{r}d", make_conv_layer(f"torch.nn.ConvTranspose{r}d", r, True, False), "layer", CONVT_SIG)
-        _reg(f"torch.nn.LazyConv{r}d", make_conv_layer(f"torch.nn.LazyConv{r}d", r, False, True), "layer", LAZY_CONV_SIG)
-        _reg(f"torch.nn.LazyConvTranspose{r}d", make_conv_layer(f"torch.nn.LazyConvTranspose{r}d", r, True, True), "layer", LAZY_CONVT_SIG)
-        _reg(f"torch.nn.functional.conv{r}d", make_fconv(f"torch.nn.functional.conv{r}d", r, False))
-        _reg(f"torch.nn.functional.conv_transpose{r}d", make_fconv(f"torch.nn.functional.conv_transpose{r}d", r, True))
+        _reg(f"torch.nn.Conv{r}d", make_conv_layer(f"torch.nn.Conv{r}d", r, False, False), "layer", CONV_SIG, "conv")
+        _reg(f"torch.nn.ConvTranspose{r}d", make_conv_layer(f"torch.nn.ConvTranspose{r}d", r, True, False), "layer", CONVT_SIG, "conv")
+        _reg(f"torch.nn.LazyConv{r}d", make_conv_layer(f"torch.nn.LazyConv{r}d", r, False, True), "layer", LAZY_CONV_SIG, "conv")
+        _reg(f"torch.nn.LazyConvTranspose{r}d", make_conv_layer(f"torch.nn.LazyConvTranspose{r}d", r, True, True), "layer", LAZY_CONVT_SIG, "conv")
+        _reg(f"torch.nn.functional.conv{r}d", make_fconv(f"torch.nn.functional.conv{r}d", r, False), family="conv")
+        _reg(f"torch.nn.functional.conv_transpose{r}d", make_fconv(f"torch.nn.functional.conv_transpose{r}d", r, True), family="conv")
         for kind, cls in (("max", "MaxPool"), ("avg", "AvgPool")):
-            _reg(f"torch.nn.{cls}{r}d", make_pool_layer(f"torch.nn.{cls}{r}d", r, kind), "layer")
-            _reg(f"torch.nn.functional.{kind}_pool{r}d", make_fpool(f"torch.nn.functional.{kind}_pool{r}d", r, kind))
+            _reg(f"torch.nn.{cls}{r}d", make_pool_layer(f"torch.nn.{cls}{r}d", r, kind), "layer", family="pool")
+            _reg(f"torch.nn.functional.{kind}_pool{r}d", make_fpool(f"torch.nn.functional.{kind}_pool{r}d", r, kind), family="pool")
             fn, _ = make_adaptive(f"torch.nn.functional.adaptive_{kind}_pool{r}d", r, True)
-            _reg(f"torch.nn.functional.adaptive_{kind}_pool{r}d", fn)
+            _reg(f"torch.nn.functional.adaptive_{kind}_pool{r}d", fn, family="pool")
             _, build = make_adaptive(f"torch.nn.Adaptive{cls}{r}d", r, False)
-            _reg(f"torch.nn.Adaptive{cls}{r}d", build, "layer")
+            _reg(f"torch.nn.Adaptive{cls}{r}d", build, "layer", family="pool")
         for pad in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad"):
             _reg(f"torch.nn.{pad}{r}d", _pad_layer(f"torch.nn.{pad}{r}d", r), "layer")
         _reg(f"torch.nn.BatchNorm{r}d", _norm_build(f"torch.nn.BatchNorm{r}d", "num_features", "channel"), "layer")
@@ -868,13 +842,13 @@ def _register_all():
     _reg("torch.nn.SyncBatchNorm", _norm_build("torch.nn.SyncBatchNorm", "num_features", "channel"), "layer")
     _reg("torch.nn.GroupNorm", _norm_build("torch.nn.GroupNorm", "num_channels", "channel"), "layer")
     _reg("torch.nn.LayerNorm", _norm_build("torch.nn.LayerNorm", "normalized_shape", "last"), "layer")
-    _reg("torch.nn.Upsample", _upsample_build("torch.nn.Upsample"), "layer")
-    _reg("torch.nn.UpsamplingNearest2d", _upsample_build("torch.nn.UpsamplingNearest2d"), "layer")
-    _reg("torch.nn.UpsamplingBilinear2d", _upsample_build("torch.nn.UpsamplingBilinear2d"), "layer")
-    _reg("torch.nn.PixelShuffle", _pixel_shuffle_build("torch.nn.PixelShuffle", False), "layer")
-    _reg("torch.nn.PixelUnshuffle", _pixel_shuffle_build("torch.nn.PixelUnshuffle", True), "layer")
-    _reg("torch.nn.functional.interpolate", _interpolate)
-    _reg("torch.nn.functional.upsample", _interpolate)
+    _reg("torch.nn.Upsample", _upsample_build("torch.nn.Upsample"), "layer", family="resize")
+    _reg("torch.nn.UpsamplingNearest2d", _upsample_build("torch.nn.UpsamplingNearest2d"), "layer", family="resize")
+    _reg("torch.nn.UpsamplingBilinear2d", _upsample_build("torch.nn.UpsamplingBilinear2d"), "layer", family="resize")
+    _reg("torch.nn.PixelShuffle", _pixel_shuffle_build("torch.nn.PixelShuffle", False), "layer", family="resize")
+    _reg("torch.nn.PixelUnshuffle", _pixel_shuffle_build("torch.nn.PixelUnshuffle", True), "layer", family="resize")
+    _reg("torch.nn.functional.interpolate", _interpolate, family="resize")
+    _reg("torch.nn.functional.upsample", _interpolate, family="resize")
     _reg("torch.nn.functional.pad", _fpad)
     _reg("torch.nn.Linear", _linear_build("torch.nn.Linear", False), "layer")
     _reg("torch.nn.LazyLinear", _linear_build("torch.nn.LazyLinear", True), "layer")
@@ -894,7 +868,7 @@ def _register_all():
     _reg("torch.stack", _cat(True))
     _reg("torch.flatten", _flatten_fn)
     _reg("torch.reshape", _reshape_fn)
-    _reg("torch.chunk", _chunk)
+    _reg("torch.chunk", chunk)
     _reg("torch.arange", _arange)
     _reg("torch.einsum", C.einsum)
     for opname in ("add", "sub", "mul", "div"):
@@ -905,8 +879,8 @@ def _register_all():
     _reg("torch.matmul", lambda i, a, k, n: C.matmul(a[0], a[1]) if len(a) == 2 else Unknown("matmul"))
     _reg("torch.bmm", lambda i, a, k, n: C.matmul(a[0], a[1]) if len(a) == 2 else Unknown("bmm"))
     _reg("torch.split", _split)
-    _reg("torch.nn.functional.pixel_shuffle", _pixel_fn(False))
-    _reg("torch.nn.functional.pixel_unshuffle", _pixel_fn(True))
+    _reg("torch.nn.functional.pixel_shuffle", _pixel_fn(False), family="resize")
+    _reg("torch.nn.functional.pixel_unshuffle", _pixel_fn(True), family="resize")
     for name in ("zeros", "ones", "randn", "rand", "empty", "full"):
         _reg(f"torch.{name}", _new_tensor if name != "full" else (lambda i, a, k, n: _new_tensor(i, a[:1], {}, n)))
     for name in ("zeros_like", "ones_like", "randn_like", "rand_like", "empty_like"):
@@ -977,3 +951,49 @@ def transpose_fix(layer: Layer, in_size, want) -> FixSpec | None:
         set_args=set_args,
         positional_index={k: sig.index(k) for k in set_args},
     )
+
+
+# ---------------------------------------------------------------------------------------- model classes
+
+class TorchModules:
+    """``nn.Module`` subclasses: ``model(x)`` runs ``forward``; ``register_buffer``/``add_module``
+    set attributes; a subclass of a framework layer without ``forward`` applies that layer."""
+
+    input_layout = CHANNELS_FIRST
+
+    def call(self, interp, inst, args, kwargs, node):
+        fn, _ = inst.cls.lookup("forward")
+        if fn is MISSING:
+            fn, _ = inst.cls.lookup("__call__")
+        if fn is MISSING and isinstance(inst.attrs.get("__layer__"), Layer):
+            layer = inst.attrs["__layer__"]
+            return layer.apply(interp, layer, args, kwargs, node)
+        if isinstance(fn, FunctionVal):
+            return interp.call_function(fn, [inst, *args], kwargs, node)
+        return Unknown(f"{inst.cls.name} has no forward")
+
+    def instantiate(self, interp, cls, args, kwargs, node):
+        return MISSING
+
+    def attr_missing(self, interp, inst, name):
+        if name in ("register_buffer", "add_module", "register_module", "register_parameter"):
+            def register(i, args, kwargs, node):
+                if len(args) >= 2 and isinstance(args[0], str):
+                    inst.attrs[args[0]] = args[1]
+                return None
+
+            return pyb.Builtin(name, register)
+        if name == "training":
+            return Unknown("self.training")
+        return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"nn.Module.{name}"))
+
+    def prepare(self, interp, inst) -> None:
+        return None
+
+
+SEMANTICS = TorchModules()
+
+
+def upsampling_fix(event, din, want) -> FixSpec | None:
+    """The certain repair of a torch ``ConvTranspose`` that misses ``want`` from input ``din``."""
+    return transpose_fix(event.layer, din, want) if isinstance(event.layer, Layer) else None

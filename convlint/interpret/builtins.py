@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from convlint.interpret.lattice import is_known
+from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, PartialVal, Unknown
 
@@ -50,8 +52,6 @@ SUPER = Builtin("super", None)
 
 
 def _known(interp, v):
-    from convlint.interpret.interpreter import is_known
-
     return is_known(v)
 
 
@@ -206,7 +206,7 @@ def _sum(interp, args, kwargs, node):
     start = args[1] if len(args) > 1 else kwargs.get("start", 0)
     total = start
     for x in items:
-        total = interp.binop(_ADD, total, x, node)
+        total = interp.binop(BinOp.ADD, total, x, node)
     return total
 
 
@@ -515,17 +515,6 @@ def _reduce(interp, args, kwargs, node):
     return acc
 
 
-_ADD = None  # set below to cst.Add, avoiding a libcst import at the top for clarity
-
-
-def _init_add():
-    global _ADD
-    import libcst as cst
-
-    _ADD = cst.Add
-
-
-_init_add()
 
 
 # ---------------------------------------------------------------------- methods of known values

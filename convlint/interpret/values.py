@@ -8,9 +8,10 @@ below. :class:`Unknown` spreads through every operation and never becomes a gues
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 class Unknown:
@@ -57,6 +58,20 @@ class FunctionVal:
 
     def __repr__(self) -> str:
         return f"<function {self.qualname}>"
+
+
+@dataclass(eq=False)
+class MethodDescriptor:
+    """A function in a class body under ``@property``, ``@staticmethod`` or ``@classmethod``:
+    how attribute access binds it differs from a plain method."""
+
+    kind: str  # "property" | "staticmethod" | "classmethod"
+    func: FunctionVal
+
+
+def unwrap(v):
+    """The function behind a method descriptor (for lookups that do not bind)."""
+    return v.func if isinstance(v, MethodDescriptor) else v
 
 
 @dataclass(eq=False)

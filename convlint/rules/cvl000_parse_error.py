@@ -1,4 +1,6 @@
-from convlint.rules import ERROR, Rule
+"""CVL000: files and convlint comments that cannot be parsed (reported by the analysis itself)."""
+
+from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
     code="CVL000",
@@ -28,3 +30,8 @@ ints and names, optionally followed by `output=(â€¦)` and `init(name=literal, â€
         "import torch.nn as nn\n\nclass M(nn.Module):  # convlint: input=(1, 3, 8 8)\n    def __init__(self):\n        super().__init__()\n        self.c = nn.Conv2d(3, 4, 3)\n",
     ),
 )
+
+
+def check(run) -> list:
+    """Parse errors are found before any entry runs (:mod:`convlint.analysis`); nothing to read here."""
+    return []

@@ -1,4 +1,7 @@
-from convlint.rules import ERROR, Rule
+"""CVL001: a configuration the framework rejects, as the arithmetic core judges it."""
+
+from convlint.interpret.events import ConfigEvent, Issue
+from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
     code="CVL001",
@@ -36,3 +39,12 @@ the padding and output_padding that reach a given size.
         "import torch.nn as nn\n\ndef block(cin, cout, groups=3):\n    return nn.Conv2d(16, 32, 3, groups=groups)\n",
     ),
 )
+
+
+def check(run) -> list:
+    out = []
+    for ev in run.trace.of(ConfigEvent):
+        err = ev.error
+        msg = f"{ev.label}: {err.message}" + (f"; {err.fix}" if err.fix else "") + ev.context
+        out.append(Issue("CVL001", ev.site, msg, key=(err.constraint,)))
+    return out

@@ -1,4 +1,7 @@
-from convlint.rules import ERROR, Rule
+"""CVL002: a conv or pool whose output size is below 1 for the input it gets."""
+
+from convlint.interpret.events import Issue
+from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
     code="CVL002",
@@ -28,3 +31,39 @@ class Encoder(nn.Module):  # convlint: input=(1, 3, 8, 8)
     valid=("import torch.nn as nn\n\nclass E(nn.Module):  # convlint: input=(1, 3, 8, 8)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.Conv2d(8, 16, 4, 2, 1))\n\n    def forward(self, x):\n        return self.net(x)\n",),
     invalid=("import torch.nn as nn\n\nclass E(nn.Module):  # convlint: input=(1, 3, 8, 8)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.Conv2d(8, 16, 4, 2, 1), nn.Conv2d(16, 32, 4, 2, 1), nn.Conv2d(32, 64, 4))\n\n    def forward(self, x):\n        return self.net(x)\n",),
 )
+
+
+def check(run) -> list:
+    from convlint.interpret.symbolic import Sym, always_below_one
+    from convlint.interpret.tensor import fmt_shape
+
+    out = []
+    for ev in run.trace.events:
+        if ev.family not in ("conv", "pool") or not ev.spatial_out:
+            continue
+        raw = ev.spatial_out
+        if any(isinstance(o, int) and o < 1 for o in raw):
+            where = f" (input {fmt_shape(ev.input)} from {ev.input_label})" if ev.input_label else f" (input {fmt_shape(ev.input)})"
+            if ev.transposed:
+                why = "the transposed convolution's output is too small"
+            elif ev.windows and len(ev.windows) == len(ev.spatial_in) and all(isinstance(i, int) for i in ev.spatial_in):
+                padded = _show(tuple(w.padded_input(i) for w, i in zip(ev.windows, ev.spatial_in)))
+                extent = _show(tuple(w.effective_kernel for w in ev.windows))
+                what = "dilated kernel" if ev.family == "conv" else "window"
+                why = f"the padded input {padded} is smaller than the {what} {extent}"
+            else:
+                why = "the window is larger than the padded input"
+            msg = f"{ev.label} gives output size {_show(raw)}{where}: {why}"
+            if ev.framework in ("jax", "flax"):
+                msg += " (jax returns a zero-size array instead of raising)"
+            out.append(Issue("CVL002", ev.site, msg, key=("empty", tuple(ev.spatial_in))))
+        elif any(isinstance(o, Sym) and always_below_one(o) for o in raw):
+            out.append(Issue("CVL002", ev.site, f"{ev.label} yields an empty output for every input size", key=("sym",)))
+    return out
+
+
+def _show(sizes) -> str:
+    sizes = tuple(sizes)
+    if sizes and all(s == sizes[0] for s in sizes):
+        return str(sizes[0])
+    return "×".join(str(s) for s in sizes)

@@ -1,4 +1,7 @@
-from convlint.rules import ERROR, Rule
+"""CVL003: a layer applied to a channel (feature) count or a rank it was not built for."""
+
+from convlint.interpret.events import ChannelEvent, Issue, RankEvent
+from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
     code="CVL003",
@@ -33,3 +36,24 @@ class Net(nn.Module):
     valid=("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(16, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n",),
     invalid=("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(32, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n",),
 )
+
+
+def check(run) -> list:
+    from convlint.interpret.tensor import fmt_shape
+
+    out = []
+    for ev in run.trace.checks:
+        if isinstance(ev, ChannelEvent):
+            if isinstance(ev.groups, int) and ev.groups > 1 and isinstance(ev.got, int) and ev.got % ev.groups:
+                out.append(Issue("CVL003", ev.site, f"{ev.label}: {ev.got} {ev.what} are not divisible by {ev.groups} groups (input shape {fmt_shape(ev.input)})", key=("groups", ev.got)))
+            elif isinstance(ev.expected, int) and isinstance(ev.got, int) and ev.expected != ev.got:
+                src = f" (from {ev.source}, shape {fmt_shape(ev.input)})" if ev.source else f" (input shape {fmt_shape(ev.input)})"
+                out.append(Issue("CVL003", ev.site, f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{src}", key=(ev.expected, ev.got)))
+        elif isinstance(ev, RankEvent) and ev.got not in ev.accepted:
+            if ev.what:
+                msg = f"{ev.label} has {ev.what} but gets a {ev.got}-d input {fmt_shape(ev.input)}"
+            else:
+                ranks = " (or unbatched ".join(f"{r}-d" for r in ev.accepted[:2]) + (")" if len(ev.accepted) > 1 else "")
+                msg = f"{ev.label} expects a {ranks} input, but gets {ev.got}-d {fmt_shape(ev.input)}"
+            out.append(Issue("CVL003", ev.site, msg, key=("rank",)))
+    return out

@@ -1,10 +1,9 @@
 """CVL004: pair each upsampling step with the downsampling step it mirrors, stack-wise along the
 forward path; report the ones that do not restore the size (and were not padded or cropped after)."""
 
-from convlint.frameworks.base import Layer
+from convlint.interpret.events import Issue, MergeEvent
 from convlint.interpret.symbolic import Sym, differ_example
-from convlint.interpret.trace import Issue
-from convlint.rules import ERROR, Rule
+from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
     code="CVL004",
@@ -45,9 +44,8 @@ upsampled tensor to the skip's size before joining.
 
 
 def _label(ev) -> str:
-    if ev.layer is not None and getattr(ev.layer, "name", None):
-        return f"{ev.op.rsplit('.', 1)[-1]} '{ev.layer.name}'"
-    return ev.op.rsplit(".", 1)[-1]
+    op = ev.op.rsplit(".", 1)[-1]
+    return f"{op} '{ev.name}'" if ev.name else op
 
 
 def _line(site, here=None) -> str:
@@ -75,10 +73,27 @@ def _sole_layer_of_its_site(run, layer) -> bool:
     return sum(1 for other in run.trace.layers if other.site.node is node) <= 1
 
 
+def _collisions(run) -> dict:
+    """Upsampling step -> the site of a merge it makes collide (CVL005 reports the merge)."""
+    from convlint.rules.cvl005_merge_mismatch import mismatched_axis
+
+    out: dict = {}
+    for ev in run.trace.of(MergeEvent):
+        if mismatched_axis(ev) is None:
+            continue
+        for op in ev.operands:
+            for step in op.pending:
+                if step.mismatch is not None and not step.repaired:
+                    out.setdefault(id(step), ev.site)
+    return out
+
+
 def check(run) -> list:
     from convlint.frameworks import upsampling_fix
+    from convlint.frameworks.base import Layer
 
     out = []
+    collisions = _collisions(run)
     for step in run.trace.ups:
         if step.mismatch is None or step.repaired:
             continue
@@ -100,7 +115,7 @@ def check(run) -> list:
         if partner is not None and all(isinstance(v, int) for v in (*got, *want)):
             din = step.extra.get("in", ())
             chain = f": {_fmt(want)} → {_fmt(din)} → {_fmt(got)}" if din else ""
-        merged = step.extra.get("merged_at")
+        merged = collisions.get(id(step))
         msg = f"{_label(ev)} gives {_fmt(got)}, but{where}{chain}{example}"
         if merged is not None:
             msg += f"; the tensors collide at the merge{_line(merged, ev.site)}"

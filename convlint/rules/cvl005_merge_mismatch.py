@@ -1,4 +1,7 @@
-from convlint.rules import ERROR, Rule
+"""CVL005: tensors joined by cat/stack/concatenate or combined elementwise that differ where they must agree."""
+
+from convlint.interpret.events import Issue, MergeEvent
+from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
     code="CVL005",
@@ -31,3 +34,66 @@ class Block(nn.Module):  # convlint: input=(1, 8, 32, 32)
     valid=("import torch.nn as nn\n\nclass Block(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3, padding=1)\n\n    def forward(self, x):\n        return x + self.conv(x)\n",),
     invalid=("import torch.nn as nn\n\nclass Block(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3)\n\n    def forward(self, x):\n        return x + self.conv(x)\n",),
 )
+
+
+def mismatched_axis(ev: MergeEvent):
+    """``(axis, i, j)``: the first dimension where operands ``i`` and ``j`` of the merge certainly
+    differ and may not (for every value of a symbolic size), or None."""
+    from convlint.frameworks.shapes import mismatch
+
+    ops = ev.operands
+    if ev.broadcast:
+        a, b = ops[0].shape, ops[1].shape
+        n = max(len(a), len(b))
+        for k in range(1, n + 1):
+            x = a[-k] if k <= len(a) else 1
+            y = b[-k] if k <= len(b) else 1
+            if (isinstance(x, int) and x == 1) or (isinstance(y, int) and y == 1):
+                continue
+            if mismatch(x, y):
+                return (n - k, 0, 1)
+        return None
+    n = len(ops[0].shape)
+    for j in range(1, len(ops)):
+        for axis in range(n):
+            if axis == ev.joined:
+                continue
+            if mismatch(ops[0].shape[axis], ops[j].shape[axis]):
+                return (axis, 0, j)
+    return None
+
+
+def unrepaired_cause(ev: MergeEvent):
+    """The upsampling step feeding the merge whose size mismatch was never repaired, or None."""
+    for op in ev.operands:
+        for step in op.pending:
+            if step.mismatch is not None and not step.repaired:
+                return step
+    return None
+
+
+def check(run) -> list:
+    from convlint.interpret.tensor import fmt_dim
+
+    out = []
+    for ev in run.trace.of(MergeEvent):
+        hit = mismatched_axis(ev)
+        if hit is None:
+            continue
+        axis, i, j = hit
+        a, b = ev.operands[i], ev.operands[j]
+        n = max(len(a.shape), len(b.shape))
+        ai, bi = axis - (n - len(a.shape)), axis - (n - len(b.shape))
+        msg = (
+            f"{ev.op} joins tensors that differ in dim {axis}: {fmt_dim(a.shape[ai])} (from {a.label}: {a.trail(ai)}) "
+            f"and {fmt_dim(b.shape[bi])} (from {b.label}: {b.trail(bi)})"
+        )
+        if ev.joined is not None:
+            msg += f"; only dim {ev.joined} may differ"
+        cause = unrepaired_cause(ev)
+        if cause is not None:
+            cev = cause.event
+            pos = cev.site.module.parsed.position(cev.site.node) if cev.site.module is not None and cev.site.node is not None else None
+            msg += f"; the upsampling {cev.label}" + (f" (line {pos[0]})" if pos else "") + " does not restore its encoder's size (CVL004)"
+        out.append(Issue("CVL005", ev.site, msg, key=(axis,)))
+    return out

@@ -1,4 +1,7 @@
-from convlint.rules import WARNING, Rule
+"""CVL006: a strided window that never reads the input's last rows, in every framework."""
+
+from convlint.interpret.events import Issue
+from convlint.rules import Invalid, Rule, WARNING
 
 RULE = Rule(
     code="CVL006",
@@ -29,3 +32,24 @@ class Down(nn.Module):  # convlint: input=(1, 3, 63, 63)
     valid=("import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 64, 64)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n",),
     invalid=("import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 63, 63)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n",),
 )
+
+
+def check(run) -> list:
+    out = []
+    for ev in run.trace.events:
+        if ev.family not in ("conv", "pool") or ev.transposed or ev.ceil_mode or not ev.windows or len(ev.windows) != len(ev.spatial_in):
+            continue
+        lost_dims = []
+        for axis_i, (w, i) in enumerate(zip(ev.windows, ev.spatial_in)):
+            if not isinstance(i, int) or w.stride == 1 or w.effective_kernel < w.stride or w.input_dilation != 1:
+                # a window narrower than its stride decimates on purpose: rows between windows are
+                # skipped everywhere, the tail is not special
+                continue
+            lost = w.dropped(i) - w.pad_hi
+            if lost > 0 and w.padded_input(i) >= w.effective_kernel:
+                lost_dims.append((axis_i, i, lost, w))
+        if not lost_dims:
+            continue
+        parts = [f"the last {lost} of {i} (spatial dim {axis_i}, stride {w.stride}, output {w.output_size(i)})" for axis_i, i, lost, w in lost_dims]
+        out.append(Issue("CVL006", ev.site, f"{ev.label} never reads " + "; ".join(parts) + ": the input's trailing rows are dropped", key=tuple(ev.spatial_in)))
+    return out

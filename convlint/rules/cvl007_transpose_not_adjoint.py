@@ -1,8 +1,8 @@
 """CVL007: a transposed conv that restores its partner's size but is not its transpose (gradient)."""
 
 from convlint.arith.solve import solve_transpose
-from convlint.interpret.trace import Issue
-from convlint.rules import WARNING, Rule
+from convlint.interpret.events import Issue
+from convlint.rules import WARNING, Invalid, Rule
 
 RULE = Rule(
     code="CVL007",

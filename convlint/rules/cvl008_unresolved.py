@@ -1,4 +1,7 @@
-from convlint.rules import INFO, Rule
+"""CVL008: conv-family layers whose arguments could not be determined, and calls no entry reaches."""
+
+from convlint.interpret.events import Issue, UnresolvedEvent
+from convlint.rules import INFO, Invalid, Rule
 
 RULE = Rule(
     code="CVL008",
@@ -25,3 +28,14 @@ def make(cfg):
     valid=("import torch.nn as nn\n\nconv = nn.Conv2d(3, 16, 3)\n",),
     invalid=("import torch.nn as nn\n\ndef make(cfg):\n    return nn.Conv2d(3, 16, cfg.kernel)\n",),
 )
+
+
+def check(run) -> list:
+    out = []
+    for ev in run.trace.of(UnresolvedEvent):
+        name = ev.op.rsplit(".", 1)[-1]
+        if ev.never_reached:
+            out.append(Issue("CVL008", ev.site, f"{name}: this call is never reached from a model or with known arguments", key=("unreached",)))
+        else:
+            out.append(Issue("CVL008", ev.site, f"{name}: could not determine {', '.join(ev.reasons)}", key=("unresolved",)))
+    return out

@@ -1,10 +1,9 @@
 """CVL009: the model's output differs from its declared ``output=``."""
 
-from convlint.frameworks.common import mismatch
+from convlint.interpret.events import Issue
 from convlint.interpret.tensor import Tensor, fmt_shape
-from convlint.interpret.trace import Issue
 from convlint.interpret.values import Site
-from convlint.rules import ERROR, Rule
+from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
     code="CVL009",
@@ -54,6 +53,7 @@ def first_tensor(v):
 
 
 def check(run) -> list:
+    from convlint.frameworks.shapes import mismatch, trail
     from convlint.interpret.symbolic import Sym
 
     declared = run.entry.output
@@ -70,7 +70,5 @@ def check(run) -> list:
     bad = [i for i, (g, w) in enumerate(zip(out.shape, want)) if mismatch(g, w)]
     if not bad:
         return []
-    from convlint.frameworks.common import trail
-
     i = bad[0]
     return [Issue("CVL009", site, f"{run.entry.name} returns {fmt_shape(out.shape)}, but its declared output is {fmt_shape(want)} (dim {i}: {trail(out, i)})", key=("dims",))]

@@ -7,43 +7,128 @@ interpretation never leaks state into another's.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from convlint.source.index import ModuleIndex, build_index
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
 
 class ParsedModule:
-    __slots__ = ("path", "name", "text", "sha", "tree", "error", "_positions", "_lines")
+    """One source file, parsed as little as the analysis needs.
+
+    Python's :mod:`ast` parses the whole file first (cheap, and it rejects what CPython rejects:
+    ``error`` is then set). :attr:`index` describes the top-level statements from that tree.
+    LibCST — whose nodes the interpreter evaluates and whose positions findings carry — parses
+    either the whole file (:attr:`tree`, for the files being reported on: comments, pragmas, fixes)
+    or one top-level statement at a time (:meth:`statement`, for imported modules, of which an
+    analysis usually reaches a few bindings). :meth:`position` maps a node of either back to the
+    file's lines and columns.
+    """
+
+    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts")
 
     def __init__(self, path: str, name: str, text: str):
         self.path = path
         self.name = name
         self.text = text
         self.sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        self.tree: cst.Module | None = None
         self.error: Exception | None = None
+        self._ast = None
+        self._index = None
+        self._tree: cst.Module | None = None
+        self._tree_done = False
         self._positions = None
-        self._lines = None
+        self._segments: dict[int, tuple] = {}  # statement index -> (LibCST module, line offset, positions or None)
+        self._line_starts: list[int] | None = None
         try:
-            self.tree = cst.parse_module(text)
-        except Exception as e:  # libcst's ParserSyntaxError, or a recursion error on absurd input
+            self._ast = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:  # ValueError: NUL bytes
             self.error = e
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def index(self) -> ModuleIndex | None:
+        if self._index is None and self._ast is not None:
+            self._index = build_index(self._ast)
+        return self._index
+
+    @property
+    def tree(self) -> cst.Module | None:
+        """The whole file as one LibCST tree (parsed on first use); None when it does not parse."""
+        if not self._tree_done:
+            self._tree_done = True
+            if self.error is None:
+                try:
+                    self._tree = cst.parse_module(self.text)
+                except Exception as e:  # libcst's ParserSyntaxError, or a recursion error on absurd input
+                    self.error = e
+        return self._tree
+
+    def statement(self, i: int):
+        """The LibCST node of top-level statement ``i`` of :attr:`index`, parsed on its own."""
+        if self._tree is not None and len(self._tree.body) == len(self.index.statements):
+            return self._tree.body[i]
+        seg = self._segments.get(i)
+        if seg is None:
+            info = self.index.statements[i]
+            starts = self._starts()
+            lo = starts[info.first_line - 1]
+            hi = starts[info.last_line] if info.last_line < len(starts) else len(self.text)
+            chunk = self.text[lo:hi]
+            if not chunk.endswith(("\n", "\r")):
+                chunk += "\n"
+            try:
+                module = cst.parse_module(chunk)
+            except Exception:
+                module = None
+            seg = self._segments[i] = [module, info.first_line - 1, None]
+        module = seg[0]
+        return module.body[0] if module is not None and module.body else None
+
+    def _starts(self) -> list[int]:
+        if self._line_starts is None:
+            starts = [0]
+            starts += [m.end() for m in _LINE_BREAK.finditer(self.text)]
+            self._line_starts = starts
+        return self._line_starts
 
     def position(self, node: cst.CSTNode):
         """``(line, column, end_line, end_column)``, 1-based columns, end exclusive; None if unknown."""
-        if self._positions is None:
-            try:
-                wrapper = MetadataWrapper(self.tree, unsafe_skip_copy=True)
-                self._positions = wrapper.resolve(PositionProvider)
-            except Exception:
-                self._positions = {}
-        r = self._positions.get(node)
-        if r is None:
-            return None
-        return (r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
+        if self._tree is not None:
+            if self._positions is None:
+                self._positions = _resolve_positions(self._tree)
+            r = self._positions.get(node)
+            if r is not None:
+                return (r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
+        for seg in self._segments.values():
+            if seg[0] is None:
+                continue
+            if seg[2] is None:
+                seg[2] = _resolve_positions(seg[0])
+            r = seg[2].get(node)
+            if r is not None:
+                off = seg[1]
+                return (r.start.line + off, r.start.column + 1, r.end.line + off, r.end.column + 1)
+        return None
+
+
+def _resolve_positions(tree):
+    try:
+        return MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+    except Exception:
+        return {}
 
 
 class ModuleInfo:
@@ -131,7 +216,7 @@ class Project:
             self._parsed[ap] = None
             return None
         pm = ParsedModule(display_path(ap), self.module_name(ap), text)
-        if pm.tree is None:
+        if not pm.ok:
             pm = None
         self._parsed[ap] = pm
         return pm
@@ -141,7 +226,7 @@ class Project:
         if self._session is not None and ap in self._session:
             return self._session[ap]
         pm = self.parsed(ap)
-        if pm is None or pm.tree is None:
+        if pm is None or not pm.ok:
             return None
         mi = ModuleInfo(pm, main=(ap == self._main))
         if self._session is not None:

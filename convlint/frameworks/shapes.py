@@ -1,11 +1,19 @@
-"""Shape functions shared by the frameworks: merges, broadcasting, reshapes, padding, pairing."""
+"""Shape functions shared by the frameworks: recording a layer, merges, broadcasting, reshapes,
+padding, reductions, einsum/einops.
+
+:func:`record` is how every framework reports a layer application: it appends the
+:class:`~convlint.interpret.events.LayerEvent` and keeps the pairing bookkeeping — a downsampling
+step pushes the sizes it received on the tensor's stack, an upsampling step pops the step it
+mirrors. Merges record a :class:`~convlint.interpret.events.MergeEvent`; whether that is a finding
+is for :mod:`convlint.rules` to say.
+"""
 
 from __future__ import annotations
 
 from convlint.frameworks.base import Layer, is_int
 from convlint.interpret.symbolic import Sym, always_differ, is_size
 from convlint.interpret.tensor import PairStep, Tensor, fmt_dim
-from convlint.interpret.trace import LayerEvent
+from convlint.interpret.events import LayerEvent, MergeEvent, Operand
 from convlint.interpret.values import Unknown
 
 
@@ -45,14 +53,22 @@ def last_layer(t: Tensor) -> str | None:
     return t.history[-1][0] if t.history else None
 
 
-def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), params=None, kind=None, axes=(), label=None, adjoint=None):
+def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), params=None, kind=None, axes=(), label=None, adjoint=None,
+           transposed=False, ceil_mode=False, spatial_out=None, framework=None):
     """Append a layer event and return the output tensor, with pairing bookkeeping.
 
     ``kind`` is "down" for a spatial downsampling (stride > 1), "up" for an upsampling; ``axes``
     are the spatial axes it acts on; ``adjoint`` describes a conv for CVL007
-    (``("conv", windows)`` / ``("transpose", windows)``).
+    (``("conv", windows)`` / ``("transpose", windows)``). ``spatial_out`` are the raw output sizes
+    along ``axes`` when they differ from ``out_shape`` (an empty output, clamped for what follows).
     """
+    from convlint.frameworks import family_of
+
     in_shape = x.shape if isinstance(x, Tensor) else None
+    axes = tuple(axes)
+    spatial_in = tuple(in_shape[a] for a in axes) if in_shape is not None and axes and all(-len(in_shape) <= a < len(in_shape) for a in axes) else ()
+    if spatial_out is None:
+        spatial_out = tuple(out_shape[a] for a in axes) if out_shape is not None and axes and all(-len(out_shape) <= a < len(out_shape) for a in axes) else ()
     ev = LayerEvent(
         site=site,
         call_site=interp.site(call_node) if call_node is not None else site,
@@ -63,6 +79,14 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
         params=params or {},
         windows=tuple(windows),
         name=layer.name if isinstance(layer, Layer) else None,
+        family=family_of(op),
+        framework=framework or (layer.framework if isinstance(layer, Layer) else (x.framework if isinstance(x, Tensor) else None)),
+        transposed=transposed,
+        ceil_mode=bool(ceil_mode),
+        spatial_axes=axes,
+        spatial_in=spatial_in,
+        spatial_out=tuple(spatial_out),
+        input_label=last_layer(x) if isinstance(x, Tensor) else None,
     )
     interp.trace.events.append(ev)
     if not isinstance(x, Tensor):
@@ -109,8 +133,13 @@ def repair(t: Tensor) -> Tensor:
     return t
 
 
+def operand(t: Tensor) -> Operand:
+    """A tensor as a merge sees it (for the merge's event)."""
+    return Operand(t.shape, last_layer(t) or "input", lambda axis, t=t: trail(t, axis), tuple(t.pending))
+
+
 def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
-    """numpy/torch broadcasting of two shapes; a certain mismatch is CVL005."""
+    """numpy/torch broadcasting of two shapes; records the merge (CVL005 decides on it)."""
     if a is None or b is None or a.shape is None or b.shape is None:
         return None
     sa, sb = a.shape, b.shape
@@ -118,8 +147,7 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
     sa = (1,) * (n - len(sa)) + tuple(sa)
     sb = (1,) * (n - len(sb)) + tuple(sb)
     out = []
-    reported = False
-    for i, (x, y) in enumerate(zip(sa, sb)):
+    for x, y in zip(sa, sb):
         if x == 1 and is_int(x):
             out.append(y)
         elif y == 1 and is_int(y):
@@ -127,41 +155,11 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
         elif dims_equal(x, y):
             out.append(x)
         elif mismatch(x, y):
-            if not reported:
-                merge_mismatch(interp, site, op_label, [a, b], axis=i - n, joined=None)
-                reported = True
             out.append(Unknown("broadcast mismatch"))
         else:
             out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else Unknown("broadcast"))
+    interp.trace.record(MergeEvent(site, op_label, [operand(a), operand(b)], joined=None, broadcast=True))
     return tuple(out)
-
-
-def merge_mismatch(interp, site, op_label, tensors, axis, joined) -> None:
-    """CVL005 at the merge; an unrepaired upsampling mismatch feeding it is named as the cause
-    (and reported as CVL004 at that layer)."""
-    cause = None
-    for t in tensors:
-        for step in t.pending:
-            if step.mismatch is not None and not step.repaired:
-                step.extra["merged_at"] = site
-                cause = cause or step
-    a, b = tensors[0], tensors[1]
-    n = len(a.shape)
-    ax = axis if axis >= 0 else n + axis
-    la = last_layer(a) or "input"
-    lb = last_layer(b) or "input"
-    msg = (
-        f"{op_label} joins tensors that differ in dim {ax}: {fmt_dim(a.shape[ax])} (from {la}: {trail(a, ax)}) "
-        f"and {fmt_dim(b.shape[ax])} (from {lb}: {trail(b, ax)})"
-    )
-    if joined is not None:
-        msg += f"; only dim {joined} may differ"
-    if cause is not None:
-        ev = cause.event
-        name = ev.layer.name if ev.layer is not None and getattr(ev.layer, "name", None) else ev.op.rsplit(".", 1)[-1]
-        pos = ev.site.module.parsed.position(ev.site.node) if ev.site.module is not None and ev.site.node is not None else None
-        msg += f"; the upsampling {name}" + (f" (line {pos[0]})" if pos else "") + " does not restore its encoder's size (CVL004)"
-    interp.trace.issue("CVL005", site, msg, key=(ax,))
 
 
 def concat(interp, tensors, dim, site, op_label, stack=False):
@@ -177,20 +175,16 @@ def concat(interp, tensors, dim, site, op_label, stack=False):
     d = dim if dim >= 0 else (n + 1 if stack else n) + dim
     if not 0 <= d <= (n if stack else n - 1):
         return ts[0].derive(None)
+    if len(ts) > 1:
+        interp.trace.record(MergeEvent(site, op_label, [operand(t) for t in ts], joined=None if stack else d))
     shape = list(ts[0].shape)
-    reported = False
-    for t in ts[1:]:
-        for i in range(n):
-            if not stack and i == d:
-                continue
-            if mismatch(shape[i], t.shape[i]) and not reported:
-                merge_mismatch(interp, site, op_label, [ts[0], t], axis=i, joined=None if stack else d)
-                reported = True
     for i in range(n):
         if stack or i != d:
             vals = [t.shape[i] for t in ts]
-            if not all(dims_equal(vals[0], v) for v in vals):
-                shape[i] = next((v for v in vals if not isinstance(v, Unknown)), vals[0]) if not reported and not any(mismatch(vals[0], v) for v in vals) else Unknown("merge mismatch")
+            if any(mismatch(vals[0], v) for v in vals):
+                shape[i] = Unknown("merge mismatch")
+            elif not all(dims_equal(vals[0], v) for v in vals):
+                shape[i] = next((v for v in vals if not isinstance(v, Unknown)), vals[0])
     if stack:
         shape.insert(d, len(ts))
     else:
@@ -325,7 +319,7 @@ def reduce(x: Tensor, dims, keep) -> object:
 def pairs_fix(call, windows, din, want, padding_value, index: int, message_op: str):
     """A FixSpec setting explicit (low, high) padding pairs so that stride-1 windows with input
     dilation map ``din`` to ``want``; the low sides are kept, the high sides absorb the difference."""
-    from convlint.interpret.trace import FixSpec
+    from convlint.interpret.events import FixSpec
 
     if call is None or not windows or len(windows) != len(din) or len(want) != len(din):
         return None

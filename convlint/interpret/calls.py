@@ -1,0 +1,254 @@
+"""Calls: user functions and classes are interpreted, framework callables are shape functions
+(a mixin of the interpreter).
+
+Arguments are bound as Python binds them (defaults, ``*args``, ``**kwargs``); call depth and
+recursion are bounded (:data:`MAX_DEPTH`); a call of an unknown value gives an unknown — and an
+unknown that says why.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from convlint.interpret import builtins as pybuiltins
+from convlint.interpret.flow import Break, Continue, Dead, Return
+from convlint.interpret.lattice import join
+from convlint.interpret.scope import Scope
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, SuperVal, Unknown
+
+__all__ = ["CallEvaluator", "MAX_DEPTH"]
+
+MAX_DEPTH = 48  # nested calls before a call gives an unknown
+
+
+class CallEvaluator:
+    """The call half of :class:`~convlint.interpret.interpreter.Interpreter`."""
+
+    # ------------------------------------------------------------------ calls
+    def _ex_Call(self, node: cst.Call, scope: Scope):
+        func = self.eval(node.func, scope)
+        if func is pybuiltins.SUPER:
+            return self.super_(scope)
+        args, kwargs = [], {}
+        for a in node.args:
+            if a.star == "*":
+                items = self.iterate(self.eval(a.value, scope))
+                if items is None:
+                    args.append(_STAR_UNKNOWN)
+                else:
+                    args.extend(items)
+            elif a.star == "**":
+                m = self.eval(a.value, scope)
+                if isinstance(m, dict) and all(isinstance(k, str) for k in m):
+                    kwargs.update(m)
+                else:
+                    kwargs["**"] = Unknown("** of an unknown mapping")
+            elif a.keyword is not None:
+                kwargs[a.keyword.value] = self.eval(a.value, scope)
+            else:
+                args.append(self.eval(a.value, scope))
+        self.trace.reached.add(id(node))
+        return self.call(func, args, kwargs, node)
+
+    def call(self, func, args, kwargs, node):
+        self.tick()
+        if isinstance(func, Unknown):
+            return self._unknown_call(func, args, kwargs)
+        if any(a is _STAR_UNKNOWN for a in args):
+            if not self.fw.is_framework_value(func):
+                return self._unknown_call(Unknown("call with unknown *args"), args, kwargs)
+            # what follows the starred unknown sits at unknown positions: keep what precedes it
+            # and tell the callee (``*``), whose keyword defaults may be given too (``**``)
+            args = args[: args.index(_STAR_UNKNOWN)]
+            kwargs = dict(kwargs, **{"*": Unknown("*args"), "**": Unknown("*args")})
+        if isinstance(func, FunctionVal):
+            return self.call_function(func, args, kwargs, node)
+        if isinstance(func, BoundMethod):
+            if isinstance(func.func, FunctionVal):
+                return self.call_function(func.func, [func.self_val, *args], kwargs, node)
+            return self.call(func.func, [func.self_val, *args], kwargs, node)
+        if isinstance(func, PartialVal):
+            merged = dict(func.kwargs)
+            merged.update(kwargs)
+            return self.call(func.func, [*func.args, *args], merged, node)
+        if isinstance(func, ClassVal):
+            return self.instantiate(func, args, kwargs, node)
+        if isinstance(func, Instance):
+            return self.fw.call_instance(self, func, args, kwargs, node)
+        if isinstance(func, pybuiltins.Builtin):
+            return func.fn(self, args, kwargs, node)
+        fwv = self.fw.call(self, func, args, kwargs, node)
+        if fwv is not MISSING:
+            return fwv
+        if isinstance(func, ExternalRef):
+            return self._unknown_call(Unknown(f"{func.qualname} is outside the catalogue"), args, kwargs)
+        return self._unknown_call(Unknown("call of an unsupported value"), args, kwargs)
+
+    def _unknown_call(self, func: Unknown, args, kwargs):
+        return Unknown(func.reason)
+
+    def bind_params(self, fn: FunctionVal, args, kwargs) -> dict | None:
+        params = fn.node.params
+        out: dict = {}
+        positional = [*params.posonly_params, *params.params]
+        args = list(args)
+        for p in positional:
+            name = p.name.value
+            if args:
+                out[name] = args.pop(0)
+            elif name in kwargs:
+                out[name] = kwargs.pop(name)
+            elif name in fn.defaults:
+                out[name] = fn.defaults[name]
+            else:
+                out[name] = Unknown(f"argument {name!r} not given")
+        star = params.star_arg
+        if isinstance(star, cst.Param):
+            out[star.name.value] = tuple(args)
+        for p in params.kwonly_params:
+            name = p.name.value
+            if name in kwargs:
+                out[name] = kwargs.pop(name)
+            elif name in fn.defaults:
+                out[name] = fn.defaults[name]
+            else:
+                out[name] = Unknown(f"argument {name!r} not given")
+        if params.star_kwarg is not None:
+            rest = {k: v for k, v in kwargs.items() if k != "**"}
+            out[params.star_kwarg.name.value] = rest if "**" not in kwargs else Unknown("**kwargs of an unknown mapping")
+        return out
+
+    def call_function(self, fn: FunctionVal, args, kwargs, node):
+        key = id(fn.node)
+        if self.depth >= MAX_DEPTH or key in self.active_calls and self.call_stack.count(key) > 2:
+            return Unknown("call depth or recursion bound")
+        bound = self.bind_params(fn, args, dict(kwargs))
+        frame = Scope(fn.closure, "function")
+        frame.vars.update(bound)
+        if fn.owner is not None:
+            frame.owner_cls = fn.owner
+            positional = [*fn.node.params.posonly_params, *fn.node.params.params] if isinstance(fn.node, cst.FunctionDef) else []
+            if positional:
+                frame.self_name = positional[0].name.value
+        self.depth += 1
+        self.call_stack.append(key)
+        self.active_calls.add(key)
+        prev_module = self.current_module
+        self.current_module = fn.module
+        try:
+            if isinstance(fn.node, cst.Lambda):
+                return self.eval(fn.node.body, frame)
+            if "yield" in getattr(getattr(fn.module, "parsed", None), "text", "yield") and _is_generator(fn.node):
+                return Unknown("generator")
+            body = fn.node.body
+            stmts = body.body if isinstance(body, cst.IndentedBlock) else [body]
+            try:
+                self.exec_block(stmts, frame)
+                result = None
+            except Return as r:
+                result = r.value
+            except Dead:
+                if frame.returns:
+                    result = frame.returns[0]
+                    for r in frame.returns[1:]:
+                        result = join(result, r)
+                    return result
+                return Unknown(f"{fn.qualname} raises on this path")
+            except (Break, Continue):
+                result = None
+            for r in frame.returns:
+                result = join(r, result)
+            return result
+        finally:
+            self.current_module = prev_module
+            self.depth -= 1
+            self.call_stack.pop()
+            if key not in self.call_stack:
+                self.active_calls.discard(key)
+
+    def instantiate(self, cls: ClassVal, args, kwargs, node):
+        """Build an instance; a model built outside any other constructor names its layers."""
+        self.building += 1
+        try:
+            inst = self._instantiate(cls, args, kwargs, node)
+        finally:
+            self.building -= 1
+        if self.building == 0 and isinstance(inst, Instance) and inst.cls.framework:
+            self.fw.name_layers(inst)
+        return inst
+
+    def _instantiate(self, cls: ClassVal, args, kwargs, node):
+        fwv = self.fw.instantiate(self, cls, args, kwargs, node)
+        if fwv is not MISSING:
+            return fwv
+        inst = Instance(cls)
+        init, _owner = cls.lookup("__init__")
+        if init is MISSING and cls.lookup("__dataclass__")[0] is True:
+            self._dataclass_init(cls, inst, args, kwargs, node)
+            return inst
+        if isinstance(init, FunctionVal):
+            self.call_function(init, [inst, *args], kwargs, node)
+        elif init is MISSING:
+            self.fw.base_init(self, cls, inst, args, kwargs, node)
+        return inst
+
+    def _dataclass_init(self, cls: ClassVal, inst: Instance, args, kwargs, node) -> None:
+        """``@dataclass``: fields in order from positional and keyword arguments, then defaults."""
+        args = list(args)
+        for fname, default in cls.fields:
+            if args:
+                value = args.pop(0)
+            elif fname in kwargs:
+                value = kwargs[fname]
+            elif isinstance(default, pybuiltins.FieldSpec):
+                if default.factory is not None:
+                    value = self.call(default.factory, [], {}, node)
+                elif default.default is not MISSING:
+                    value = default.default
+                else:
+                    value = Unknown(f"field {fname!r} not given")
+            elif default is not MISSING:
+                value = default
+            else:
+                value = Unknown(f"field {fname!r} not given")
+            inst.attrs[fname] = value
+        post, _ = cls.lookup("__post_init__")
+        if isinstance(post, FunctionVal):
+            self.call_function(post, [inst], {}, node)
+
+    def super_(self, scope: Scope):
+        s = scope
+        while s is not None and s.owner_cls is None:
+            s = s.parent
+        if s is None or s.self_name is None:
+            return Unknown("super() outside a method")
+        return SuperVal(s.owner_cls, s.vars.get(s.self_name, Unknown("self")))
+
+
+_STAR_UNKNOWN = Unknown("*args of an unknown iterable")
+
+
+
+
+def _is_generator(node) -> bool:
+    key = id(node)
+    hit = _GENERATOR_CACHE.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    result = _scan_generator(node)
+    _GENERATOR_CACHE[key] = (node, result)
+    return result
+
+
+def _scan_generator(node) -> bool:
+    if not isinstance(node, cst.FunctionDef):
+        return False
+    from convlint.source.walk import walk
+
+    def prune(n):
+        return isinstance(n, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+
+    return any(isinstance(n, cst.Yield) for n in walk(node.body, prune))
+
+
+__all__ = ["Interpreter", "Scope", "BudgetExceeded", "is_known", "join", "first_unknown", "is_size"]

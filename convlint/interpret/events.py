@@ -1,0 +1,187 @@
+"""What one interpreter run records — the facts rules read — and the issues rules produce.
+
+Framework shape functions never decide what is a finding. They compute shapes with
+:mod:`convlint.arith` and record *events*: a layer applied to a tensor (:class:`LayerEvent`, with
+its canonical windows and raw output sizes), a channel count compared with what a layer was built
+for (:class:`ChannelEvent`), a configuration the framework rejects (:class:`ConfigEvent`),
+tensors joined (:class:`MergeEvent`), a layer whose arguments could not be resolved
+(:class:`UnresolvedEvent`). Tensors carry the stack of downsampling steps along their data flow,
+so that upsampling steps are paired with the step they mirror (:class:`~convlint.interpret.tensor.PairStep`,
+in :attr:`Trace.downs` / :attr:`Trace.ups`).
+
+Each rule module in :mod:`convlint.rules` is a ``check(run)`` over these records that returns
+:class:`Issue` values; :mod:`convlint.analysis` turns issues into findings with positions and fixes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "LayerEvent",
+    "ChannelEvent",
+    "RankEvent",
+    "ConfigEvent",
+    "MergeEvent",
+    "Operand",
+    "UnresolvedEvent",
+    "Trace",
+    "Issue",
+    "FixSpec",
+]
+
+
+@dataclass(eq=False)
+class LayerEvent:
+    """A layer (or a shape function) applied to a tensor: one row of ``convlint shapes``.
+
+    ``family`` is the catalogue's tag of the op (``"conv"``, ``"pool"``, ``"resize"``, or None);
+    for a conv or pool with resolved arguments, ``windows`` are its canonical windows (one per
+    spatial dimension, in the order of ``spatial_axes``) and ``spatial_in``/``spatial_out`` the
+    sizes along them — ``spatial_out`` as the arithmetic computes it, *before* an empty (< 1) size
+    is replaced by an unknown for the layers downstream.
+    """
+
+    site: Any  # Site where the layer was built (for a functional call: the call)
+    call_site: Any  # Site where it was applied
+    op: str
+    input: tuple | None
+    output: tuple | None
+    layer: Any = None  # the Layer value; None for functional calls
+    params: dict = field(default_factory=dict)
+    windows: tuple = ()
+    name: str | None = None
+    family: str | None = None
+    framework: str | None = None
+    transposed: bool = False
+    ceil_mode: bool = False  # a pool that rounds up: no row is ever dropped
+    spatial_axes: tuple = ()
+    spatial_in: tuple = ()
+    spatial_out: tuple = ()
+    input_label: str | None = None  # the layer that produced the input (for messages)
+
+    @property
+    def label(self) -> str:
+        """``name`` when the layer has one (``encoder.0``), else the op's last part."""
+        if self.name:
+            return self.name
+        if self.layer is not None and getattr(self.layer, "name", None):
+            return self.layer.name
+        return self.op.rsplit(".", 1)[-1]
+
+
+@dataclass(eq=False)
+class ChannelEvent:
+    """A layer built for ``expected`` channels (features, normalized sizes) applied to a tensor
+    whose ``axis`` holds ``got``."""
+
+    site: Any
+    label: str
+    expected: Any
+    got: Any
+    input: tuple | None
+    axis: int
+    source: str | None = None  # the layer that produced the input
+    what: str = "input channels"
+    groups: Any = None  # feature groups: ``got`` must be divisible by them (flax)
+
+
+@dataclass(eq=False)
+class RankEvent:
+    """A layer applied to a tensor of a rank it does not accept."""
+
+    site: Any
+    label: str
+    accepted: tuple  # ranks the layer accepts
+    got: int
+    input: tuple | None
+    what: str = ""
+
+
+@dataclass(eq=False)
+class ConfigEvent:
+    """The framework rejects a configuration: ``error`` is the arithmetic core's
+    :class:`~convlint.arith.core.ConvArithmeticError` (its kind, message, constraint and fix)."""
+
+    site: Any
+    label: str
+    error: Any
+    context: str = ""  # e.g. " (input (1, 3, 5, 5) from encoder.0)"
+
+
+@dataclass(eq=False)
+class Operand:
+    """One tensor joined by a merge, as it was at the merge."""
+
+    shape: tuple
+    label: str  # the layer that produced it, or "input"
+    trail: Any  # callable axis -> "28 → 14 → 7" (computed only for messages)
+    pending: tuple  # upsampling PairSteps whose size has not been repaired yet
+
+
+@dataclass(eq=False)
+class MergeEvent:
+    """Tensors joined by ``cat``/``stack`` (``joined`` is the concatenated dim, None for stack)
+    or combined elementwise with broadcasting (``broadcast``)."""
+
+    site: Any
+    op: str  # "torch.cat", "'+'", "jnp.concatenate", ...
+    operands: list
+    joined: int | None = None
+    broadcast: bool = False
+
+
+@dataclass(eq=False)
+class UnresolvedEvent:
+    """A conv-family layer whose arguments could not be determined: ``reasons`` name each
+    argument and why."""
+
+    site: Any
+    op: str
+    reasons: tuple
+    never_reached: bool = False
+
+
+@dataclass(eq=False)
+class Issue:
+    """A rule violation, before positions are resolved (:mod:`convlint.analysis` does that)."""
+
+    code: str
+    site: Any
+    message: str
+    fix: Any = None  # FixSpec or None
+    key: tuple = ()  # dedup key beyond (code, site)
+
+
+@dataclass(eq=False)
+class FixSpec:
+    """A certain repair of a call: set keyword arguments to source expressions."""
+
+    message: str
+    call: Any  # the LibCST Call node
+    set_args: dict  # name -> source text
+    positional_index: dict = field(default_factory=dict)  # name -> positional index if the arg may be positional
+
+    @property
+    def replacement(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.set_args.items())
+
+
+@dataclass
+class Trace:
+    """Everything one entry's run recorded, in execution order."""
+
+    events: list = field(default_factory=list)  # LayerEvents: the shapes table
+    checks: list = field(default_factory=list)  # ChannelEvent, RankEvent, ConfigEvent, MergeEvent, UnresolvedEvent
+    reached: set = field(default_factory=set)  # ids of call nodes evaluated (conv sites reached)
+    downs: list = field(default_factory=list)  # downsampling PairSteps in execution order
+    ups: list = field(default_factory=list)  # upsampling PairSteps
+    layers: list = field(default_factory=list)  # conv-family layers built
+    incomplete: str | None = None
+
+    def record(self, event) -> None:
+        self.checks.append(event)
+
+    def of(self, kind) -> list:
+        return [e for e in self.checks if isinstance(e, kind)]

@@ -1,0 +1,502 @@
+"""Expressions: literals, names, attributes, subscripts, operators, comparisons and
+comprehensions (a mixin of the interpreter).
+
+Every expression evaluates to a known Python value or an abstract one
+(:mod:`convlint.interpret.values`); operators on tensors, attributes of framework values and
+subscripts of tensors are asked of the frameworks (:class:`~convlint.frameworks.Frameworks`).
+"""
+
+from __future__ import annotations
+
+import operator
+
+import libcst as cst
+
+from convlint.interpret import builtins as pybuiltins
+from convlint.interpret.flow import BudgetExceeded, UnknownLength
+from convlint.interpret.lattice import comparable, hashable, is_known, join
+from convlint.interpret.ops import CST_BINOPS, CST_CMPOPS, BinOp
+from convlint.interpret.scope import Scope
+from convlint.interpret.statements import MAX_LOOP
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.tensor import Tensor
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown, unwrap
+
+__all__ = ["ExpressionEvaluator"]
+
+
+class ExpressionEvaluator:
+    """The expression half of :class:`~convlint.interpret.interpreter.Interpreter`."""
+
+    # ------------------------------------------------------------------ expressions
+    def eval(self, node, scope: Scope):
+        method = getattr(self, "_ex_" + type(node).__name__, None)
+        if method is None:
+            return Unknown(f"unsupported expression {type(node).__name__}")
+        return method(node, scope)
+
+    def _ex_Integer(self, node, scope):
+        return node.evaluated_value
+
+    def _ex_Float(self, node, scope):
+        return node.evaluated_value
+
+    def _ex_Imaginary(self, node, scope):
+        return Unknown("complex literal")
+
+    def _ex_SimpleString(self, node, scope):
+        try:
+            return node.evaluated_value
+        except Exception:
+            return Unknown("string literal")
+
+    def _ex_ConcatenatedString(self, node, scope):
+        try:
+            v = node.evaluated_value
+            return v if v is not None else Unknown("f-string")
+        except Exception:
+            return Unknown("string literal")
+
+    def _ex_FormattedString(self, node, scope):
+        parts = []
+        for p in node.parts:
+            if isinstance(p, cst.FormattedStringText):
+                parts.append(p.value)
+            else:
+                v = self.eval(p.expression, scope)
+                if p.format_spec or p.conversion or not isinstance(v, (int, str)) or isinstance(v, bool):
+                    return Unknown("f-string")
+                parts.append(str(v))
+        return "".join(parts)
+
+    def _ex_Ellipsis(self, node, scope):
+        return Ellipsis
+
+    def _ex_Name(self, node: cst.Name, scope: Scope):
+        name = node.value
+        v = scope.lookup(name)
+        if v is MISSING:
+            v = pybuiltins.BUILTINS.get(name, MISSING)
+            if v is MISSING:
+                if name in ("True", "False", "None"):
+                    return {"True": True, "False": False, "None": None}[name]
+                return Unknown(f"name {name!r} is not defined here")
+        return unwrap(v)
+
+    def _ex_Attribute(self, node: cst.Attribute, scope: Scope):
+        obj = self.eval(node.value, scope)
+        return self.getattr(obj, node.attr.value, node)
+
+    def getattr(self, obj, name: str, node=None, import_from: bool = False):
+        if isinstance(obj, Unknown):
+            return obj
+        if hasattr(obj, "tree") and hasattr(obj, "scope"):  # a project module
+            return self.module_attr(obj, name)
+        if isinstance(obj, ExternalRef):
+            fwv = self.fw.lookup(obj.qualname + "." + name)
+            if fwv is not None:
+                return fwv
+            if import_from:
+                sub = self.fw.module(obj.qualname + "." + name)
+                if sub is not None:
+                    return sub
+            return ExternalRef(obj.qualname + "." + name)
+        fwattr = self.fw.getattr(self, obj, name)
+        if fwattr is not MISSING:
+            return fwattr
+        if isinstance(obj, Instance):
+            if name in obj.attrs:
+                return obj.attrs[name]
+            if name == "__class__":
+                return obj.cls
+            v, _owner = obj.cls.lookup(name)
+            if v is MISSING:
+                if not obj.setup_done:
+                    self.fw.prepare_instance(self, obj)  # flax: ``setup`` defines attributes
+                    if name in obj.attrs:
+                        return obj.attrs[name]
+                return self.fw.instance_attr_missing(self, obj, name)
+            return self._bind(v, obj)
+        if isinstance(obj, ClassVal):
+            v, _owner = obj.lookup(name)
+            if v is MISSING:
+                return Unknown(f"{obj.name}.{name} is not defined")
+            if isinstance(v, MethodDescriptor):
+                return BoundMethod(v.func, obj) if v.kind == "classmethod" else v.func
+            return v
+        if isinstance(obj, SuperVal):
+            mro = obj.self_val.cls.mro() if isinstance(obj.self_val, Instance) else []
+            try:
+                start = mro.index(obj.cls) + 1
+            except ValueError:
+                start = len(mro)
+            for c in mro[start:]:
+                if name in c.attrs:
+                    return self._bind(c.attrs[name], obj.self_val)
+            return self.fw.super_attr(self, obj, name)
+        if isinstance(obj, BoundMethod) or isinstance(obj, FunctionVal):
+            return Unknown(f"attribute {name} of a function")
+        return pybuiltins.attr_of(self, obj, name)
+
+    def _bind(self, v, self_val):
+        if isinstance(v, FunctionVal):
+            return BoundMethod(v, self_val)
+        if isinstance(v, MethodDescriptor):
+            if v.kind == "property":
+                return self.call(v.func, [self_val], {}, None)
+            if v.kind == "classmethod":
+                return BoundMethod(v.func, self_val.cls if isinstance(self_val, Instance) else self_val)
+            return v.func
+        return v
+
+    def _ex_Subscript(self, node: cst.Subscript, scope: Scope):
+        obj = self.eval(node.value, scope)
+        keys = []
+        for el in node.slice:
+            s = el.slice
+            if isinstance(s, cst.Index):
+                if s.star is not None:
+                    keys.append(Unknown("starred index"))
+                else:
+                    keys.append(self.eval(s.value, scope))
+            else:
+                lo = self.eval(s.lower, scope) if s.lower is not None else None
+                hi = self.eval(s.upper, scope) if s.upper is not None else None
+                st = self.eval(s.step, scope) if s.step is not None else None
+                if all(isinstance(x, (int, type(None))) and not isinstance(x, bool) for x in (lo, hi, st)):
+                    keys.append(slice(lo, hi, st))
+                else:
+                    keys.append(("slice", lo, hi, st))
+        key = keys[0] if len(keys) == 1 else tuple(keys)
+        return self.subscript(obj, key, node)
+
+    def subscript(self, obj, key, node=None):
+        if isinstance(obj, Unknown):
+            return obj
+        fwv = self.fw.subscript(self, obj, key, node)
+        if fwv is not MISSING:
+            return fwv
+        if isinstance(obj, (list, tuple, str)):
+            if isinstance(key, (int, slice)) and not isinstance(key, bool):
+                try:
+                    return obj[key]
+                except IndexError:
+                    return Unknown("index out of range")
+            return Unknown("unknown index")
+        if isinstance(obj, dict):
+            if is_known(key) and hashable(key):
+                if key in obj:
+                    return obj[key]
+                return Unknown(f"key {key!r} not in dict")
+            return Unknown("unknown key")
+        if isinstance(obj, Instance):
+            fn, _ = obj.cls.lookup("__getitem__")
+            if isinstance(fn, FunctionVal):
+                return self.call(fn, [obj, key], {}, node)
+        return Unknown("subscript of an unsupported value")
+
+    def _ex_Tuple(self, node: cst.Tuple, scope: Scope):
+        try:
+            return tuple(self._elements(node.elements, scope))
+        except UnknownLength:
+            return Unknown("a tuple with a starred unknown: its length is not known")
+
+    def _ex_List(self, node: cst.List, scope: Scope):
+        try:
+            return list(self._elements(node.elements, scope))
+        except UnknownLength:
+            return Unknown("a list with a starred unknown: its length is not known")
+
+    def _ex_Set(self, node: cst.Set, scope: Scope):
+        try:
+            items = self._elements(node.elements, scope)
+        except UnknownLength:
+            return Unknown("set")
+        if all(is_known(x) and hashable(x) for x in items):
+            return set(items)
+        return Unknown("set of unknowns")
+
+    def _elements(self, elements, scope):
+        out = []
+        for e in elements:
+            if isinstance(e, cst.StarredElement):
+                v = self.eval(e.value, scope)
+                items = self.iterate(v)
+                if items is None:
+                    raise UnknownLength()
+                else:
+                    out.extend(items)
+            else:
+                out.append(self.eval(e.value, scope))
+        return out
+
+    def _ex_Dict(self, node: cst.Dict, scope: Scope):
+        out = {}
+        for e in node.elements:
+            if isinstance(e, cst.StarredDictElement):
+                v = self.eval(e.value, scope)
+                if isinstance(v, dict):
+                    out.update(v)
+                else:
+                    return Unknown("** of an unknown mapping")
+            else:
+                k = self.eval(e.key, scope)
+                v = self.eval(e.value, scope)
+                if not (is_known(k) and hashable(k)):
+                    return Unknown("dict with an unknown key")
+                out[k] = v
+        return out
+
+    def _ex_IfExp(self, node: cst.IfExp, scope: Scope):
+        cond = self.truth(self.eval(node.test, scope))
+        if cond is True:
+            return self.eval(node.body, scope)
+        if cond is False:
+            return self.eval(node.orelse, scope)
+        return join(self.eval(node.body, scope), self.eval(node.orelse, scope))
+
+    def _ex_NamedExpr(self, node: cst.NamedExpr, scope: Scope):
+        v = self.eval(node.value, scope)
+        self.assign(node.target, v, scope)
+        return v
+
+    def _ex_Await(self, node, scope):
+        return self.eval(node.expression, scope)
+
+    def _ex_Yield(self, node, scope):
+        return Unknown("yield")
+
+    def _ex_Lambda(self, node: cst.Lambda, scope: Scope):
+        defaults = {}
+        for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
+            if p.default is not None:
+                defaults[p.name.value] = self.eval(p.default, scope)
+        return FunctionVal(node, self.current_module, scope, defaults, "<lambda>", "<lambda>")
+
+    def _ex_UnaryOperation(self, node: cst.UnaryOperation, scope: Scope):
+        v = self.eval(node.expression, scope)
+        op = node.operator
+        if isinstance(op, cst.Not):
+            t = self.truth(v)
+            return Unknown("not of an unknown") if t is None else (not t)
+        if isinstance(v, Unknown):
+            return v
+        if isinstance(v, Tensor):
+            return v
+        try:
+            if isinstance(op, cst.Minus):
+                return -v
+            if isinstance(op, cst.Plus):
+                return +v
+            if isinstance(op, cst.BitInvert):
+                return ~v
+        except Exception:
+            return Unknown("unary operation failed")
+        return Unknown("unary operation")
+
+    def _ex_BinaryOperation(self, node: cst.BinaryOperation, scope: Scope):
+        left = self.eval(node.left, scope)
+        right = self.eval(node.right, scope)
+        return self.binop(CST_BINOPS[type(node.operator)], left, right, node)
+
+    def binop(self, op: BinOp, left, right, node):
+        """``left op right`` on abstract values; tensors go to the framework."""
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            return self.fw.tensor_binop(self, op, left, right, self.site(node) if node is not None else None)
+        if isinstance(left, Unknown):
+            return left
+        if isinstance(right, Unknown):
+            return right
+        fn = op.fn
+        if isinstance(left, Sym) or isinstance(right, Sym):
+            if op in (BinOp.ADD, BinOp.SUB, BinOp.MUL, BinOp.FLOORDIV, BinOp.MOD):
+                try:
+                    r = fn(left, right)
+                    return r if r is not NotImplemented else Unknown("symbolic arithmetic")
+                except Exception:
+                    return Unknown("symbolic arithmetic")
+            return Unknown("symbolic arithmetic")
+        if isinstance(left, (list, tuple, str, int, float, bool, type(None), dict, set)) and isinstance(
+            right, (list, tuple, str, int, float, bool, type(None), dict, set)
+        ):
+            try:
+                if op is BinOp.POW and isinstance(right, int) and abs(right) > 64:
+                    return Unknown("large power")
+                if op is BinOp.MUL and isinstance(left, (list, tuple, str)) and isinstance(right, int) and right * len(left) > 100_000:
+                    return Unknown("large repetition")
+                if op is BinOp.MUL and isinstance(right, (list, tuple, str)) and isinstance(left, int) and left * len(right) > 100_000:
+                    return Unknown("large repetition")
+                r = fn(left, right)
+                if isinstance(r, list) and (r is left or r is right):
+                    r = list(r)
+                return r
+            except Exception:
+                return Unknown("arithmetic error")
+        if isinstance(left, Instance) or isinstance(right, Instance):
+            return self.fw.instance_binop(self, op, left, right, node)
+        return Unknown("operator on unsupported values")
+
+    def _ex_BooleanOperation(self, node: cst.BooleanOperation, scope: Scope):
+        left = self.eval(node.left, scope)
+        t = self.truth(left)
+        if isinstance(node.operator, cst.And):
+            if t is False:
+                return left
+            if t is True:
+                return self.eval(node.right, scope)
+            right = self.eval(node.right, scope)
+            return Unknown("and of an unknown") if self.truth(right) is not False else right
+        if t is True:
+            return left
+        if t is False:
+            return self.eval(node.right, scope)
+        right = self.eval(node.right, scope)
+        # ``x = x or default``: an unknown left keeps the result unknown
+        return Unknown("or of an unknown")
+
+    def _ex_Comparison(self, node: cst.Comparison, scope: Scope):
+        left = self.eval(node.left, scope)
+        if len(node.comparisons) == 1 and isinstance(node.comparisons[0].operator, tuple(CST_CMPOPS)):
+            right = self.eval(node.comparisons[0].comparator, scope)
+            if isinstance(left, Tensor) or isinstance(right, Tensor):
+                # elementwise: a boolean tensor of the broadcast shape
+                return self.fw.tensor_binop(self, BinOp.ADD, left, right, self.site(node))
+            r = self.compare(node.comparisons[0].operator, left, right)
+            return Unknown("comparison of unknowns") if r is None else r
+        result = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator, scope)
+            r = self.compare(target.operator, left, right)
+            if r is False:
+                return False
+            if r is None:
+                result = None
+            left = right
+        return Unknown("comparison of unknowns") if result is None else True
+
+    def compare(self, op, left, right):
+        if isinstance(op, (cst.Is, cst.IsNot)):
+            if left is None or right is None or isinstance(left, bool) or isinstance(right, bool):
+                if isinstance(left, Unknown) or isinstance(right, Unknown):
+                    return None
+                same = left is right
+                return same if isinstance(op, cst.Is) else not same
+            if isinstance(left, Unknown) or isinstance(right, Unknown):
+                return None
+            same = left is right
+            return same if isinstance(op, cst.Is) else not same
+        if isinstance(op, (cst.In, cst.NotIn)):
+            if not is_known(left) or not isinstance(right, (list, tuple, dict, str, set)) or not is_known(right):
+                if isinstance(right, dict) and is_known(left) and hashable(left):
+                    r = left in right
+                    return r if isinstance(op, cst.In) else not r
+                return None
+            try:
+                r = left in right
+            except Exception:
+                return None
+            return r if isinstance(op, cst.In) else not r
+        fn = CST_CMPOPS.get(type(op))
+        if fn is None or not is_known(left) or not is_known(right):
+            return None
+        if isinstance(left, (Sym, Tensor, Instance)) or isinstance(right, (Sym, Tensor, Instance)):
+            if isinstance(left, Sym) and isinstance(right, Sym) and left == right and fn in (operator.eq, operator.le, operator.ge):
+                return True
+            return None
+        if not (comparable(left) and comparable(right)):
+            if fn in (operator.eq, operator.ne) and (isinstance(left, (ClassVal, FunctionVal)) or isinstance(right, (ClassVal, FunctionVal))):
+                return fn(left is right, True)
+            return None
+        try:
+            return bool(fn(left, right))
+        except Exception:
+            return None
+
+    def truth(self, v):
+        """True/False when known, None when not."""
+        if isinstance(v, Unknown):
+            return None
+        if isinstance(v, (bool, int, float, str, bytes, tuple, list, dict, set, type(None))):
+            if isinstance(v, (tuple, list)) and len(v) == 0:
+                return False
+            if isinstance(v, (tuple, list, dict, set, str, bytes)):
+                return len(v) > 0
+            return bool(v)
+        if isinstance(v, Sym):
+            return None
+        if isinstance(v, (Instance, ClassVal, FunctionVal, BoundMethod, Tensor, PartialVal)):
+            return True
+        return self.fw.truth(v)
+
+    # comprehensions
+    def _ex_ListComp(self, node, scope):
+        out = self._comprehension(node, scope, lambda s: self.eval(node.elt, s))
+        return out if isinstance(out, Unknown) else list(out)
+
+    def _ex_GeneratorExp(self, node, scope):
+        return self._ex_ListComp(node, scope)
+
+    def _ex_SetComp(self, node, scope):
+        out = self._comprehension(node, scope, lambda s: self.eval(node.elt, s))
+        if isinstance(out, Unknown) or not all(is_known(x) and hashable(x) for x in out):
+            return Unknown("set comprehension")
+        return set(out)
+
+    def _ex_DictComp(self, node, scope):
+        out = self._comprehension(node, scope, lambda s: (self.eval(node.key, s), self.eval(node.value, s)))
+        if isinstance(out, Unknown):
+            return out
+        d = {}
+        for k, v in out:
+            if not (is_known(k) and hashable(k)):
+                return Unknown("dict comprehension with unknown keys")
+            d[k] = v
+        return d
+
+    def _comprehension(self, node, scope, produce):
+        inner = Scope(scope, "function")
+        out = []
+        ok = self._comp_for(node.for_in, inner, produce, out)
+        return out if ok else Unknown("comprehension over an unknown iterable")
+
+    def _comp_for(self, comp, scope, produce, out) -> bool:
+        items = self.iterate(self.eval(comp.iter, scope))
+        if items is None:
+            return False
+        for n, item in enumerate(items):
+            if n >= MAX_LOOP:
+                raise BudgetExceeded("comprehension bound")
+            self.tick()
+            self.assign(comp.target, item, scope)
+            skip = False
+            for cond in comp.ifs:
+                t = self.truth(self.eval(cond.test, scope))
+                if t is None:
+                    return False
+                if not t:
+                    skip = True
+                    break
+            if skip:
+                continue
+            if comp.inner_for_in is not None:
+                if not self._comp_for(comp.inner_for_in, scope, produce, out):
+                    return False
+            else:
+                out.append(produce(scope))
+        return True
+
+    def iterate(self, v):
+        """A Python list of the items of ``v``, or None when they are not known."""
+        if isinstance(v, (list, tuple)):
+            return list(v)
+        if isinstance(v, range):
+            if len(v) > MAX_LOOP * 8:
+                return None
+            return list(v)
+        if isinstance(v, dict):
+            return list(v.keys())
+        if isinstance(v, str):
+            return list(v)
+        if isinstance(v, pybuiltins.LazyIter):
+            return v.items
+        return self.fw.iterate(self, v)

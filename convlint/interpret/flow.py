@@ -1,0 +1,33 @@
+"""Control-flow signals of the interpreter: how ``return``, ``break``, ``continue``, ``raise`` and
+an exhausted work budget travel up through the evaluation of statements.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BudgetExceeded", "Return", "Break", "Continue", "Dead", "UnknownLength"]
+
+
+class BudgetExceeded(Exception):
+    """A bound on work was reached (steps, loop iterations, collection sizes): the unit being
+    evaluated is abandoned and its values become unknown — never a hang, never a finding."""
+
+
+class Return(Exception):
+    def __init__(self, value):
+        self.value = value
+
+
+class Break(Exception):
+    pass
+
+
+class Continue(Exception):
+    pass
+
+
+class Dead(Exception):
+    """The path raised (``raise``, a failing ``assert``) or otherwise cannot continue."""
+
+
+class UnknownLength(Exception):
+    """A starred unknown inside a literal: the literal's length is not known."""

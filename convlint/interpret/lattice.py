@@ -1,0 +1,99 @@
+"""The value lattice: what is known, and what two paths leave behind when they meet.
+
+Known Python values are plain Python objects; :class:`~convlint.interpret.values.Unknown` is the
+top of the lattice. :func:`join` is the meet of two branches (``if`` on an unknown condition, a
+loop that may not run): equal values stay, tensors keep the dimensions both paths agree on, and
+everything else becomes unknown.
+"""
+
+from __future__ import annotations
+
+from convlint.interpret.symbolic import Sym
+from convlint.interpret.tensor import Tensor
+from convlint.interpret.values import MISSING, Unknown
+
+__all__ = ["is_known", "first_unknown", "join", "hashable", "comparable", "plain"]
+
+
+def is_known(v, depth: int = 0) -> bool:
+    """True when ``v`` holds no Unknown (looking into tuples, lists and dicts)."""
+    if isinstance(v, Unknown):
+        return False
+    if depth > 6:
+        return True
+    if isinstance(v, (tuple, list)):
+        return all(is_known(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return all(is_known(x, depth + 1) for x in v.values())
+    return True
+
+
+def first_unknown(v):
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, (tuple, list)):
+        for x in v:
+            u = first_unknown(x)
+            if u is not None:
+                return u
+    if isinstance(v, dict):
+        for x in v.values():
+            u = first_unknown(x)
+            if u is not None:
+                return u
+    return None
+
+
+def plain(v) -> bool:
+    """A value Python arithmetic may be applied to directly."""
+    return isinstance(v, (int, float, str, bytes, bool, type(None), complex))
+
+
+def join(a, b):
+    """The value of a name after two paths met: equal values stay, others become unknown."""
+    if a is b:
+        return a
+    if a is MISSING:
+        return b
+    if b is MISSING:
+        return a
+    if isinstance(a, Unknown):
+        return a
+    if isinstance(b, Unknown):
+        return b
+    try:
+        if type(a) is type(b) and plain(a) and a == b:
+            return a
+    except Exception:  # pragma: no cover
+        pass
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(join(x, y) for x, y in zip(a, b))
+    if isinstance(a, Sym) and isinstance(b, Sym) and a == b:
+        return a
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape):
+            shape = tuple(x if (x == y and type(x) is type(y)) else Unknown("differs between branches") for x, y in zip(a.shape, b.shape))
+            return a.derive(shape, pending=tuple(set(a.pending) | set(b.pending)))
+        return a.derive(None)
+    return Unknown("differs between branches")
+
+
+
+def hashable(v) -> bool:
+    try:
+        hash(v)
+        return True
+    except TypeError:
+        return False
+
+
+def comparable(v) -> bool:
+    if isinstance(v, (int, float, str, bool, bytes, type(None))):
+        return True
+    if isinstance(v, (tuple, list)):
+        return all(comparable(x) for x in v)
+    if isinstance(v, dict):
+        return all(comparable(x) for x in v.values())
+    return False
+
+

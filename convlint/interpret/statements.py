@@ -1,0 +1,444 @@
+"""Statements: assignments, control flow, definitions and imports (a mixin of the interpreter).
+
+``if`` on a known condition takes one branch; on an unknown one both run from the same state and
+:meth:`StatementEvaluator.branch` joins what they leave behind (names, lists, dicts and module
+attributes reachable from the frame). ``for`` over a known iterable unrolls (bounded by
+:data:`MAX_LOOP`); over an unknown one the body may run zero or more times, which is a branch.
+``raise`` and a failing ``assert`` end the path.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
+from convlint.interpret.lattice import hashable, is_known, join
+from convlint.interpret.ops import CST_AUGOPS
+from convlint.interpret.scope import ModuleScope, Scope
+from convlint.interpret.tensor import Tensor
+from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, MethodDescriptor, Unknown
+
+__all__ = ["StatementEvaluator", "MAX_LOOP"]
+
+MAX_LOOP = 512  # iterations of one loop before it is abandoned as unknown
+
+
+class StatementEvaluator:
+    """The statement half of :class:`~convlint.interpret.interpreter.Interpreter`."""
+
+    # ------------------------------------------------------------------ statements
+    def exec_block(self, body, scope: Scope) -> None:
+        for stmt in body:
+            self.exec_stmt(stmt, scope)
+
+    def exec_stmt(self, stmt, scope: Scope) -> None:
+        self.tick()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self.exec_small(small, scope)
+            return
+        method = getattr(self, "_stmt_" + type(stmt).__name__, None)
+        if method is not None:
+            method(stmt, scope)
+
+    def exec_small(self, s, scope: Scope) -> None:
+        if isinstance(s, cst.Expr):
+            self.eval(s.value, scope)
+        elif isinstance(s, cst.Assign):
+            value = self.eval(s.value, scope)
+            for t in s.targets:
+                self.assign(t.target, value, scope)
+        elif isinstance(s, cst.AnnAssign):
+            if s.value is not None:
+                self.assign(s.target, self.eval(s.value, scope), scope)
+        elif isinstance(s, cst.AugAssign):
+            cur = self.eval(s.target, scope)
+            rhs = self.eval(s.value, scope)
+            op = CST_AUGOPS.get(type(s.operator))
+            if isinstance(cur, list) and isinstance(s.operator, cst.AddAssign):
+                if isinstance(rhs, (list, tuple)):
+                    cur.extend(rhs)
+                else:
+                    cur.append(Unknown("extended by an unknown"))
+                return
+            value = self.binop(op, cur, rhs, s) if op else Unknown("augmented assignment")
+            self.assign(s.target, value, scope)
+        elif isinstance(s, cst.Return):
+            raise Return(self.eval(s.value, scope) if s.value is not None else None)
+        elif isinstance(s, cst.Break):
+            raise Break()
+        elif isinstance(s, cst.Continue):
+            raise Continue()
+        elif isinstance(s, cst.Raise):
+            raise Dead()
+        elif isinstance(s, cst.Import):
+            for alias in s.names:
+                dotted = _dotted(alias.name)
+                if alias.asname is not None:
+                    scope.vars[alias.asname.name.value] = self.import_module(dotted)
+                else:
+                    top = dotted.split(".")[0]
+                    scope.vars[top] = self.import_module(top)
+                    if "." in dotted:
+                        self.import_module(dotted)
+        elif isinstance(s, cst.ImportFrom):
+            self._import_from(s, scope)
+        elif isinstance(s, cst.Del):
+            pass
+        elif isinstance(s, cst.Assert):
+            if self.truth(self.eval(s.test, scope)) is False:
+                raise Dead()  # the assertion fails: this path stops as Python would
+        elif isinstance(s, (cst.Global, cst.Nonlocal, cst.Pass)):
+            pass
+
+    def _import_from(self, s: cst.ImportFrom, scope: Scope) -> None:
+        level = len(s.relative)
+        dotted = _dotted(s.module) if s.module is not None else ""
+        base = self.import_module(dotted, level) if (dotted or level) else Unknown("import")
+        if isinstance(s.names, cst.ImportStar):
+            if hasattr(base, "tree"):
+                g = self.module_globals(base)
+                if isinstance(g, ModuleScope):
+                    g.resolve_all()
+                for k, v in g.vars.items():
+                    if not k.startswith("_"):
+                        scope.vars[k] = v
+            return
+        for alias in s.names:
+            name = _dotted(alias.name)
+            bind = alias.asname.name.value if alias.asname is not None else name
+            scope.vars[bind] = self.getattr(base, name, None, import_from=True)
+
+    def _stmt_FunctionDef(self, node: cst.FunctionDef, scope: Scope) -> None:
+        defaults = {}
+        params = node.params
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if p.default is not None:
+                defaults[p.name.value] = self.eval(p.default, scope)
+        decos = tuple(_deco_name(d.decorator) for d in node.decorators)
+        closure = scope.parent if scope.kind == "class" else scope
+        owner = scope.owner_cls if scope.kind == "class" else None
+        qual = f"{owner.name}.{node.name.value}" if owner is not None else node.name.value
+        fn = FunctionVal(node, self.current_module, closure, defaults, node.name.value, qual, owner, decos)
+        value = fn
+        for d in node.decorators:
+            dn = _deco_name(d.decorator)
+            for kind in ("property", "staticmethod", "classmethod"):
+                if dn.endswith(kind):
+                    value = MethodDescriptor(kind, fn)
+        scope.vars[node.name.value] = value
+
+    def _stmt_ClassDef(self, node: cst.ClassDef, scope: Scope) -> None:
+        bases = [self.eval(b.value, scope) for b in node.bases]
+        cls = ClassVal(node, self.current_module, node.name.value, bases)
+        cls.framework = self.fw.module_framework(bases)
+        body = Scope(scope, "class")
+        body.owner_cls = cls
+        scope.vars[node.name.value] = cls  # visible to methods (recursion) while the body runs
+        try:
+            self.exec_block(node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body], body)
+        except (Return, Break, Continue, Dead):
+            pass
+        for k, v in body.vars.items():
+            cls.attrs[k] = v
+        # flax dataclass fields: annotated names in order; a default is the class attribute
+        inherited = []
+        for b in reversed(cls.mro()[1:]):
+            for f in b.fields:
+                if f[0] not in [x[0] for x in inherited]:
+                    inherited.append(f)
+        own = []
+        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else []:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        name = small.target.value
+                        own.append((name, cls.attrs.get(name, MISSING) if small.value is not None else MISSING))
+        names = [f[0] for f in own]
+        cls.fields = [f for f in inherited if f[0] not in names] + own
+        if any(_deco_name(d.decorator).split(".")[-1] == "dataclass" for d in node.decorators):
+            cls.attrs.setdefault("__dataclass__", True)
+
+    def _stmt_If(self, node: cst.If, scope: Scope) -> None:
+        cond = self.truth(self.eval(node.test, scope))
+        orelse = node.orelse
+        if cond is True:
+            self.exec_block(node.body.body, scope)
+        elif cond is False:
+            if isinstance(orelse, cst.If):
+                self._stmt_If(orelse, scope)
+            elif isinstance(orelse, cst.Else):
+                self.exec_block(orelse.body.body, scope)
+        else:
+            def run_a():
+                self.exec_block(node.body.body, scope)
+
+            def run_b():
+                if isinstance(orelse, cst.If):
+                    self._stmt_If(orelse, scope)
+                elif isinstance(orelse, cst.Else):
+                    self.exec_block(orelse.body.body, scope)
+
+            self.branch(scope, run_a, run_b)
+
+    def branch(self, scope: Scope, run_a, run_b) -> None:
+        """Run two alternative paths from the same state and join what they leave behind."""
+        objs = self._mutable_roots(scope)
+        before = self._snapshot(scope, objs)
+        results = []
+        for run in (run_a, run_b):
+            self._restore(scope, objs, before)
+            status, value = "ok", None
+            try:
+                run()
+            except Return as r:
+                status, value = "return", r.value
+            except Dead:
+                status = "dead"
+            except (Break, Continue) as e:
+                status, value = "jump", e
+            results.append((status, value, self._snapshot(scope, objs)))
+        live = [r for r in results if r[0] == "ok"]
+        rets = [r for r in results if r[0] == "return"]
+        if not live:
+            if rets and len(rets) == 2:
+                self._restore(scope, objs, rets[0][2])
+                self._merge_into(scope, objs, rets[1][2])
+                raise Return(join(rets[0][1], rets[1][1]))
+            if rets:
+                self._restore(scope, objs, rets[0][2])
+                raise Return(rets[0][1])
+            jumps = [r for r in results if r[0] == "jump"]
+            if jumps:
+                self._restore(scope, objs, jumps[0][2])
+                raise jumps[0][1]
+            raise Dead()
+        for r in rets:
+            scope.returns.append(r[1])
+        self._restore(scope, objs, live[0][2])
+        for r in live[1:]:
+            self._merge_into(scope, objs, r[2])
+
+    def _mutable_roots(self, scope: Scope) -> list:
+        roots = []
+        seen = set()
+        for v in list(scope.vars.values()):
+            for o in self._reachable(v, 0):
+                if id(o) not in seen:
+                    seen.add(id(o))
+                    roots.append(o)
+        return roots
+
+    def _reachable(self, v, depth):
+        if depth > 2:
+            return
+        if isinstance(v, (list, dict)):
+            yield v
+            vals = v if isinstance(v, list) else list(v.values())
+            for x in vals[:64]:
+                yield from self._reachable(x, depth + 1)
+        elif isinstance(v, Instance):
+            yield v
+            for x in list(v.attrs.values())[:64]:
+                if isinstance(x, (list, dict)):
+                    yield from self._reachable(x, depth + 1)
+
+    def _snapshot(self, scope: Scope, objs):
+        snap = {}
+        for o in objs:
+            if isinstance(o, list):
+                snap[id(o)] = list(o)
+            elif isinstance(o, dict):
+                snap[id(o)] = dict(o)
+            elif isinstance(o, Instance):
+                snap[id(o)] = dict(o.attrs)
+        return dict(scope.vars), snap
+
+    def _restore(self, scope: Scope, objs, state) -> None:
+        vars_, snap = state
+        scope.vars.clear()
+        scope.vars.update(vars_)
+        for o in objs:
+            s = snap.get(id(o))
+            if s is None:
+                continue
+            if isinstance(o, list):
+                o[:] = s
+            elif isinstance(o, dict):
+                o.clear()
+                o.update(s)
+            elif isinstance(o, Instance):
+                o.attrs.clear()
+                o.attrs.update(s)
+
+    def _merge_into(self, scope: Scope, objs, other) -> None:
+        vars_, snap = other
+        for k in set(scope.vars) | set(vars_):
+            scope.vars[k] = join(scope.vars.get(k, MISSING), vars_.get(k, MISSING))
+        for o in objs:
+            s = snap.get(id(o))
+            if s is None:
+                continue
+            if isinstance(o, list):
+                if len(o) == len(s):
+                    o[:] = [join(a, b) for a, b in zip(o, s)]
+                else:
+                    o[:] = [Unknown("list differs between branches")]
+            elif isinstance(o, dict):
+                for k in set(o) | set(s):
+                    o[k] = join(o.get(k, MISSING), s.get(k, MISSING))
+            elif isinstance(o, Instance):
+                for k in set(o.attrs) | set(s):
+                    o.attrs[k] = join(o.attrs.get(k, MISSING), s.get(k, MISSING))
+
+    def _stmt_For(self, node: cst.For, scope: Scope) -> None:
+        it = self.eval(node.iter, scope)
+        items = self.iterate(it)
+        if items is None:
+            # unknown iterable: the body may run zero or more times
+            def once():
+                self.assign(node.target, Unknown("element of an unknown iterable"), scope)
+                try:
+                    self.exec_block(node.body.body, scope)
+                except (Break, Continue):
+                    pass
+
+            self.branch(scope, once, lambda: None)
+            return
+        broke = False
+        for n, item in enumerate(items):
+            if n >= MAX_LOOP:
+                self.trace.incomplete = "loop bound"
+                raise BudgetExceeded("loop bound")
+            self.tick()
+            self.assign(node.target, item, scope)
+            try:
+                self.exec_block(node.body.body, scope)
+            except Break:
+                broke = True
+                break
+            except Continue:
+                continue
+        if not broke and node.orelse is not None:
+            self.exec_block(node.orelse.body.body, scope)
+
+    def _stmt_While(self, node: cst.While, scope: Scope) -> None:
+        for n in range(MAX_LOOP + 1):
+            self.tick()
+            cond = self.truth(self.eval(node.test, scope))
+            if cond is False:
+                if node.orelse is not None:
+                    self.exec_block(node.orelse.body.body, scope)
+                return
+            if cond is None:
+                def once():
+                    try:
+                        self.exec_block(node.body.body, scope)
+                    except (Break, Continue):
+                        pass
+
+                self.branch(scope, once, lambda: None)
+                return
+            try:
+                self.exec_block(node.body.body, scope)
+            except Break:
+                return
+            except Continue:
+                continue
+        raise BudgetExceeded("while bound")
+
+    def _stmt_With(self, node: cst.With, scope: Scope) -> None:
+        for item in node.items:
+            v = self.eval(item.item, scope)
+            if item.asname is not None:
+                self.assign(item.asname.name, Unknown("context manager value") if not isinstance(v, Tensor) else v, scope)
+        self.exec_block(node.body.body, scope)
+
+    def _stmt_Try(self, node, scope: Scope) -> None:
+        try:
+            self.exec_block(node.body.body, scope)
+            if node.orelse is not None:
+                self.exec_block(node.orelse.body.body, scope)
+        finally:
+            if node.finalbody is not None:
+                self.exec_block(node.finalbody.body.body, scope)
+
+    _stmt_TryStar = _stmt_Try
+
+    def _stmt_Match(self, node, scope: Scope) -> None:
+        for case in node.cases:
+            for name in _assigned_names(case.body):
+                scope.vars[name] = Unknown("assigned in a match statement")
+
+    # ------------------------------------------------------------------ assignment
+    def assign(self, target, value, scope: Scope) -> None:
+        if isinstance(target, cst.Name):
+            scope.vars[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elts = target.elements
+            star = [i for i, e in enumerate(elts) if isinstance(e, cst.StarredElement)]
+            items = self.iterate(value)
+            if items is None or (not star and len(items) != len(elts)) or (star and len(items) < len(elts) - 1):
+                for e in elts:
+                    self.assign(e.value, Unknown("unpacking an unknown value"), scope)
+                return
+            if star:
+                si = star[0]
+                after = len(elts) - si - 1
+                for e, v in zip(elts[:si], items[:si]):
+                    self.assign(e.value, v, scope)
+                self.assign(elts[si].value, list(items[si : len(items) - after]), scope)
+                for e, v in zip(elts[si + 1 :], items[len(items) - after :]):
+                    self.assign(e.value, v, scope)
+            else:
+                for e, v in zip(elts, items):
+                    self.assign(e.value, v, scope)
+        elif isinstance(target, cst.Attribute):
+            obj = self.eval(target.value, scope)
+            self.setattr(obj, target.attr.value, value)
+        elif isinstance(target, cst.Subscript):
+            obj = self.eval(target.value, scope)
+            if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                key = self.eval(target.slice[0].slice.value, scope)
+                if isinstance(obj, dict) and is_known(key) and hashable(key):
+                    obj[key] = value
+                elif isinstance(obj, list) and isinstance(key, int) and -len(obj) <= key < len(obj):
+                    obj[key] = value
+                elif isinstance(obj, dict):
+                    for k in list(obj):
+                        obj[k] = join(obj[k], value)
+        elif isinstance(target, cst.StarredElement):
+            self.assign(target.value, value, scope)
+
+    def setattr(self, obj, name: str, value) -> None:
+        if isinstance(obj, Instance):
+            obj.attrs[name] = value
+            self.fw.on_setattr(self, obj, name, value)
+        elif isinstance(obj, ClassVal):
+            obj.attrs[name] = value
+        else:
+            self.fw.setattr_other(self, obj, name, value)
+
+
+def _dotted(node) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return _dotted(node.value) + "." + node.attr.value
+    return ""
+
+
+def _deco_name(node) -> str:
+    if isinstance(node, cst.Call):
+        node = node.func
+    return _dotted(node)
+
+
+def _assigned_names(block) -> list[str]:
+    from convlint.source.walk import walk
+
+    return [n.target.value for n in walk(block) if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name)]
+
+
+_GENERATOR_CACHE: dict = {}
+

@@ -1,0 +1,158 @@
+"""A cheap index of a module's top-level statements, from Python's own parser.
+
+Looking up a name in an imported module runs only the top-level statement that binds it (and the
+later statements that mutate it). To find that statement without LibCST-parsing the whole file,
+the module is parsed with :mod:`ast` (about ten times faster, and it rejects exactly what CPython
+rejects) and each top-level statement is described by its lines and the names it binds and
+mutates. :meth:`convlint.source.project.ParsedModule.statement` then LibCST-parses only the
+statements the analysis reaches.
+
+Statements that share a physical line (``a = 1; b = 2``) are one LibCST statement, and one entry
+here.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+__all__ = ["StatementInfo", "ModuleIndex", "build_index"]
+
+
+@dataclass(frozen=True)
+class StatementInfo:
+    """One top-level statement: its lines (1-based, decorators included) and the names it binds
+    and mutates in place (``REG["a"] = A``, ``REG.update(...)``, ``x += 1``)."""
+
+    first_line: int
+    last_line: int
+    names: tuple[str, ...]
+    mutated: tuple[str, ...]
+    star_import: bool = False
+
+
+@dataclass
+class ModuleIndex:
+    statements: list[StatementInfo] = field(default_factory=list)
+    names: dict[str, list[int]] = field(default_factory=dict)  # name -> statements binding it
+    mutations: dict[str, list[int]] = field(default_factory=dict)  # name -> statements mutating it
+    stars: list[int] = field(default_factory=list)  # statements doing ``from x import *``
+    classes: dict[str, int] = field(default_factory=dict)  # class name -> its (last) statement
+    functions: dict[str, int] = field(default_factory=dict)  # function name -> its (last) statement
+
+
+def build_index(tree: ast.Module) -> ModuleIndex:
+    index = ModuleIndex()
+    groups: list[list[ast.stmt]] = []
+    for stmt in tree.body:
+        if groups and stmt.lineno == groups[-1][-1].end_lineno and _first_line(stmt) == stmt.lineno:
+            groups[-1].append(stmt)  # ``a = 1; b = 2``: one line, one LibCST statement
+        else:
+            groups.append([stmt])
+    for i, group in enumerate(groups):
+        names: list[str] = []
+        mutated: list[str] = []
+        star = False
+        for stmt in group:
+            star |= _bound(stmt, names)
+            _mutated(stmt, mutated)
+            if isinstance(stmt, ast.ClassDef):
+                index.classes[stmt.name] = i
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                index.functions[stmt.name] = i
+        info = StatementInfo(_first_line(group[0]), group[-1].end_lineno or group[-1].lineno, tuple(dict.fromkeys(names)), tuple(dict.fromkeys(mutated)), star)
+        index.statements.append(info)
+        for n in info.names:
+            index.names.setdefault(n, []).append(i)
+        for n in info.mutated:
+            index.mutations.setdefault(n, []).append(i)
+        if star:
+            index.stars.append(i)
+    return index
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    decos = getattr(stmt, "decorator_list", None)
+    if decos:
+        return min(stmt.lineno, *(d.lineno for d in decos))
+    return stmt.lineno
+
+
+def _targets(t: ast.expr, out: list[str]) -> None:
+    if isinstance(t, ast.Name):
+        out.append(t.id)
+    elif isinstance(t, (ast.Tuple, ast.List)):
+        for e in t.elts:
+            _targets(e, out)
+    elif isinstance(t, ast.Starred):
+        _targets(t.value, out)
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists of a compound statement (not of functions or classes)."""
+    out = []
+    for attr in ("body", "orelse", "finalbody"):
+        block = getattr(stmt, attr, None)
+        if isinstance(block, list) and not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.append(block)
+    for h in getattr(stmt, "handlers", ()) or ():
+        out.append(h.body)
+    for case in getattr(stmt, "cases", ()) or ():
+        out.append(case.body)
+    return out
+
+
+def _bound(stmt: ast.stmt, out: list[str]) -> bool:
+    """Append the names ``stmt`` binds at module level; True if it is a star import."""
+    star = False
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        out.append(stmt.name)
+        return False
+    if isinstance(stmt, ast.Assign):
+        for t in stmt.targets:
+            _targets(t, out)
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        _targets(stmt.target, out)
+    elif isinstance(stmt, ast.Import):
+        for a in stmt.names:
+            out.append(a.asname or a.name.split(".")[0])
+    elif isinstance(stmt, ast.ImportFrom):
+        for a in stmt.names:
+            if a.name == "*":
+                star = True
+            else:
+                out.append(a.asname or a.name)
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        _targets(stmt.target, out)
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        for item in stmt.items:
+            if item.optional_vars is not None:
+                _targets(item.optional_vars, out)
+    for block in _blocks(stmt):
+        for inner in block:
+            star |= _bound(inner, out)
+    return star
+
+
+def _mutated(stmt: ast.stmt, out: list[str]) -> None:
+    if isinstance(stmt, ast.Assign):
+        for t in stmt.targets:
+            if isinstance(t, (ast.Subscript, ast.Attribute)):
+                r = _root(t)
+                if r:
+                    out.append(r)
+    elif isinstance(stmt, ast.AugAssign):
+        _targets(stmt.target, out)
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute):
+        r = _root(stmt.value.func.value)
+        if r:
+            out.append(r)
+    for block in _blocks(stmt):
+        for inner in block:
+            _mutated(inner, out)
