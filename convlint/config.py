@@ -49,7 +49,6 @@ from convlint.errors import UsageError
 
 __all__ = [
     "CONFIG_FILE_NAMES",
-    "RULE_CODES",
     "DEFAULT_CACHE_DIR",
     "Config",
     "ConfigError",
@@ -74,28 +73,12 @@ class ConfigError(UsageError):
 
 # --------------------------------------------------------------------------- rule codes
 
-# The rule codes (DESIGN.md's table) -> enabled by default. Kept here, not read from
-# ``convlint.rules``, because importing the rule modules imports the engine (and libcst), which
-# `convlint check` must not pay for at start-up; tests/test_config.py checks that this table and
-# the registry agree.
-RULE_CODES: dict[str, bool] = {
-    "CVL000": True,  # parse-error
-    "CVL001": True,  # invalid-conv-config
-    "CVL002": True,  # empty-output
-    "CVL003": True,  # channel-mismatch
-    "CVL004": True,  # decoder-mismatch
-    "CVL005": True,  # merge-mismatch
-    "CVL006": True,  # lossy-downsampling
-    "CVL007": True,  # transpose-not-adjoint
-    "CVL008": False,  # unresolved (off by default)
-    "CVL009": True,  # output-mismatch
-    "CVL010": True,  # runtime-mismatch
-}
-
-
 def known_codes() -> dict[str, bool]:
-    """Every rule code -> whether it is enabled by default (without importing the rules)."""
-    return dict(RULE_CODES)
+    """Every rule code -> whether it is enabled by default, from the rule registry (the rule
+    modules import nothing heavy at module level: this costs milliseconds)."""
+    from convlint.rules import all_rules
+
+    return {code: rule.default_enabled for code, rule in all_rules().items()}
 
 
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")

@@ -1,23 +1,51 @@
-"""Every rule carries its documentation and its own valid and invalid examples, which run here."""
+"""Every rule carries its documentation and its own valid and invalid examples, which run here:
+a valid example gives no finding of its rule; an invalid one gives one on its pinned line, with
+its message, and exactly its fix (the whole fixed source) or none."""
 
 from __future__ import annotations
 
 import pytest
 
 from convlint.analysis import Project, analyze_file
-from convlint.rules import all_rules, get_rule
+from convlint.config import known_codes
+from convlint.rules import Invalid, all_rules, get_rule, rule_modules
 
 RULES = all_rules()
-CASES = [
-    pytest.param(code, kind, i, snippet, id=f"{code}-{kind}-{i}")
-    for code, rule in RULES.items()
-    for kind, snippets in (("valid", rule.valid), ("invalid", rule.invalid))
-    for i, snippet in enumerate(snippets)
-]
+VALID = [pytest.param(code, snippet, id=f"{code}-valid-{i}") for code, rule in RULES.items() for i, snippet in enumerate(rule.valid)]
+INVALID = [pytest.param(code, example, id=f"{code}-invalid-{i}") for code, rule in RULES.items() for i, example in enumerate(rule.invalid)]
 
 
-def test_every_rule_code_of_the_design_is_registered():
-    assert list(RULES) == [f"CVL{n:03d}" for n in range(11)]
+def _findings(tmp_path, source: str, code: str):
+    path = tmp_path / "example.py"
+    path.write_text(source)
+    result = analyze_file(Project(tmp_path), str(path), source)
+    return [f for f in result.findings if f.code == code]
+
+
+def _apply(source: str, fix) -> str:
+    """The source after the fix's edits (1-based lines and columns, end exclusive)."""
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    out = source
+    for line, col, end_line, end_col, text in sorted(fix.edits, reverse=True):
+        a = starts[line - 1] + col - 1
+        b = starts[end_line - 1] + end_col - 1
+        out = out[:a] + text + out[b:]
+    return out
+
+
+def test_the_registry_is_discovered_from_the_rule_modules():
+    assert list(RULES) == sorted(RULES)
+    assert list(RULES)[:11] == [f"CVL{n:03d}" for n in range(11)]
+    for code, mod in rule_modules().items():
+        assert mod.__name__.rsplit(".", 1)[-1].startswith(code.lower() + "_")
+        assert callable(mod.check)
+
+
+def test_the_configuration_knows_exactly_the_registered_codes():
+    assert known_codes() == {code: rule.default_enabled for code, rule in RULES.items()}
 
 
 @pytest.mark.parametrize("code", list(RULES))
@@ -34,29 +62,26 @@ def test_rule_documents_what_why_example_and_fix(code):
 @pytest.mark.parametrize("code", [c for c in RULES if c != "CVL010"])
 def test_static_rules_carry_valid_and_invalid_examples(code):
     assert RULES[code].valid and RULES[code].invalid
+    assert all(isinstance(x, Invalid) for x in RULES[code].invalid)
 
 
-@pytest.mark.parametrize("code,kind,i,snippet", CASES)
-def test_rule_example(tmp_path, code, kind, i, snippet):
-    path = tmp_path / "example.py"
-    path.write_text(snippet)
-    result = analyze_file(Project(tmp_path), str(path), snippet)
-    codes = [f.code for f in result.findings]
-    if kind == "valid":
-        assert code not in codes, result.findings
+@pytest.mark.parametrize("code,snippet", VALID)
+def test_valid_example_gives_no_finding(tmp_path, code, snippet):
+    assert _findings(tmp_path, snippet, code) == []
+
+
+@pytest.mark.parametrize("code,example", INVALID)
+def test_invalid_example_gives_its_finding_on_its_line_with_its_fix(tmp_path, code, example):
+    found = _findings(tmp_path, example.source, code)
+    assert [f.line for f in found] == [example.line], found
+    (finding,) = found
+    assert example.message in finding.message
+    assert 1 <= finding.column <= len(example.source.splitlines()[finding.line - 1]) + 1
+    if example.fixed is None:
+        assert finding.fix is None, finding.fix
     else:
-        assert code in codes, result.findings
-
-
-def test_invalid_examples_point_at_a_line_of_the_snippet(tmp_path):
-    for code, rule in RULES.items():
-        for snippet in rule.invalid:
-            path = tmp_path / "example.py"
-            path.write_text(snippet)
-            lines = snippet.splitlines()
-            for f in analyze_file(Project(tmp_path), str(path), snippet).findings:
-                assert 1 <= f.line <= max(len(lines), 1)
-                assert f.column >= 1
+        assert finding.fix is not None and finding.fix.edits
+        assert _apply(example.source, finding.fix) == example.fixed
 
 
 def test_get_rule_is_case_insensitive_and_rejects_unknown_codes():

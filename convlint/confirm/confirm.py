@@ -430,12 +430,22 @@ def _confirm_models(runs, module, project, st: _State) -> list[Issue]:
     return issues
 
 
+STARTUP_LIMIT = 600.0  # seconds for the child to start and import the frameworks (not the user's code)
+
+
 def _run_worker(path: str, specs: list[dict], timeout: float, cwd: str) -> list[dict]:
     """Run the models of one file in a child Python; one result dict per spec (``status``:
-    ``"done"``, ``"timeout"`` or ``"crashed"``)."""
+    ``"done"``, ``"timeout"`` or ``"crashed"``).
+
+    The child first imports the frameworks and says so; from then on each model has ``timeout``
+    seconds. Importing torch or jax is slow on a loaded machine, and is not the model's time.
+    """
+    import time
+
     with tempfile.TemporaryDirectory(prefix="convlint-confirm-") as tmp:
         spec_file = os.path.join(tmp, "spec.py")
         out_file = os.path.join(tmp, "out.txt")
+        err_file = os.path.join(tmp, "err.txt")
         with open(spec_file, "w", encoding="utf-8") as f:
             f.write(repr({"file": path, "models": specs, "out": out_file}))
         env = dict(os.environ)
@@ -443,35 +453,71 @@ def _run_worker(path: str, specs: list[dict], timeout: float, cwd: str) -> list[
         env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("JAX_PLATFORMS", "cpu")
         status, detail = "done", ""
-        try:
-            proc = subprocess.run(
+        results: list[dict] = []
+        with open(err_file, "wb") as err:
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "convlint.confirm.confirm", spec_file],
                 cwd=cwd if os.path.isdir(cwd) else None, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout * (len(specs) + 1),
+                stdout=subprocess.DEVNULL, stderr=err,
             )
-            if proc.returncode != 0:
-                status = "crashed"
-                tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-                detail = f"exit status {proc.returncode}" + (f": {tail[-1]}" if tail else "")
-        except subprocess.TimeoutExpired:
-            status, detail = "timeout", f"no answer within {timeout * (len(specs) + 1):g} s (--confirm-timeout {timeout:g} per model, and as much again to start)"
-        done = []
-        try:
-            with open(out_file, encoding="utf-8") as f:
-                for line in f:
-                    try:
-                        done.append(ast.literal_eval(line))
-                    except (ValueError, SyntaxError):
+            ready = False
+            deadline = time.monotonic() + STARTUP_LIMIT
+            offset = 0
+            try:
+                while True:
+                    lines, offset = _new_lines(out_file, offset)
+                    for res in lines:
+                        if res.get("status") == "ready":
+                            ready = True
+                        else:
+                            results.append(res)
+                        deadline = time.monotonic() + timeout  # progress: the next model's time starts
+                    if len(results) >= len(specs) or proc.poll() is not None:
+                        lines, offset = _new_lines(out_file, offset)
+                        results += [r for r in lines if r.get("status") != "ready"]
                         break
-        except OSError:
-            pass
+                    if time.monotonic() > deadline:
+                        status = "timeout"
+                        detail = f"no answer within {timeout:g} s (--confirm-timeout)" if ready else f"the child process did not start within {STARTUP_LIMIT:g} s"
+                        break
+                    time.sleep(0.02)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+        if status == "done" and proc.returncode not in (0, None) and len(results) < len(specs):
+            status = "crashed"
+            with open(err_file, encoding="utf-8", errors="replace") as f:
+                tail = f.read().strip().splitlines()
+            detail = f"exit status {proc.returncode}" + (f": {tail[-1]}" if tail else "")
     out = []
     for i in range(len(specs)):
-        if i < len(done):
-            out.append(done[i])
+        if i < len(results):
+            out.append(results[i])
         else:
             out.append({"status": status if status != "done" else "crashed", "detail": detail or "no result"})
     return out
+
+
+def _new_lines(path: str, offset: int) -> tuple[list[dict], int]:
+    """The complete result lines appended to ``path`` since ``offset``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            f.seek(offset)
+            data = f.read()
+    except OSError:
+        return [], offset
+    out = []
+    consumed = 0
+    for line in data.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break
+        consumed += len(line.encode("utf-8"))
+        try:
+            out.append(ast.literal_eval(line))
+        except (ValueError, SyntaxError):
+            out.append({"status": "crashed", "detail": "unreadable result"})
+    return out, offset + consumed
 
 
 def _event_site(run, failed: dict):
@@ -690,6 +736,19 @@ def _worker(spec_file: str) -> int:
         spec = ast.literal_eval(f.read())
     path = spec["file"]
     with open(spec["out"], "w", encoding="utf-8") as out:
+        for framework in sorted({m["framework"] or "" for m in spec["models"]}):  # imported before any model's time starts
+            try:
+                if framework == "torch":
+                    import torch  # noqa: F401
+                elif framework in ("flax", "jax"):
+                    import jax  # noqa: F401
+
+                    if framework == "flax":
+                        import flax.linen  # noqa: F401
+            except ImportError:
+                pass  # the model's run reports it
+        out.write(repr({"status": "ready"}) + "\n")
+        out.flush()
         for m in spec["models"]:
             buf = io.StringIO()
             try:

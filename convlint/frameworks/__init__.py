@@ -23,7 +23,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
-from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, SuperVal, Unknown
+from convlint.interpret.values import MISSING, ClassVal, Instance, SuperVal, Unknown
 
 __all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
 

@@ -230,6 +230,9 @@ _STAR_UNKNOWN = Unknown("*args of an unknown iterable")
 
 
 
+_GENERATOR_CACHE: dict = {}  # id(FunctionDef) -> (node, is a generator)
+
+
 def _is_generator(node) -> bool:
     key = id(node)
     hit = _GENERATOR_CACHE.get(key)
@@ -249,6 +252,3 @@ def _scan_generator(node) -> bool:
         return isinstance(n, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
 
     return any(isinstance(n, cst.Yield) for n in walk(node.body, prune))
-
-
-__all__ = ["Interpreter", "Scope", "BudgetExceeded", "is_known", "join", "first_unknown", "is_size"]

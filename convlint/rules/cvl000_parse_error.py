@@ -26,8 +26,16 @@ ints and names, optionally followed by `output=(â€¦)` and `init(name=literal, â€
 """,
     valid=("import torch.nn as nn\n\nclass M(nn.Module):  # convlint: input=(1, 3, 8, 8)\n    def __init__(self):\n        super().__init__()\n        self.c = nn.Conv2d(3, 4, 3)\n\n    def forward(self, x):\n        return self.c(x)\n",),
     invalid=(
-        "import torch.nn as nn\n\ndef broken(:\n    return nn.Conv2d(3, 4, 3)\n",
-        "import torch.nn as nn\n\nclass M(nn.Module):  # convlint: input=(1, 3, 8 8)\n    def __init__(self):\n        super().__init__()\n        self.c = nn.Conv2d(3, 4, 3)\n",
+        Invalid(
+            'import torch.nn as nn\n\ndef broken(:\n    return nn.Conv2d(3, 4, 3)\n',
+            line=3,
+            message='cannot parse: invalid syntax',
+        ),
+        Invalid(
+            'import torch.nn as nn\n\nclass M(nn.Module):  # convlint: input=(1, 3, 8 8)\n    def __init__(self):\n        super().__init__()\n        self.c = nn.Conv2d(3, 4, 3)\n',
+            line=3,
+            message="bad convlint pragma: bad shape '(1, 3, 8 8)'",
+        ),
     ),
 )
 

@@ -34,9 +34,21 @@ the padding and output_padding that reach a given size.
         "from torch import nn\n\nK = 3\nconv = nn.Conv2d(16, 32, K, padding=K // 2)\n",
     ),
     invalid=(
-        "import torch.nn as nn\n\nup = nn.ConvTranspose2d(64, 32, kernel_size=3, stride=2, padding=1, output_padding=2)\n",
-        "from torch import nn\n\nconv = nn.Conv2d(16, 32, 3, stride=2, padding='same')\n",
-        "import torch.nn as nn\n\ndef block(cin, cout, groups=3):\n    return nn.Conv2d(16, 32, 3, groups=groups)\n",
+        Invalid(
+            'import torch.nn as nn\n\nup = nn.ConvTranspose2d(64, 32, kernel_size=3, stride=2, padding=1, output_padding=2)\n',
+            line=3,
+            message='output_padding=2 must be smaller than stride=2',
+        ),
+        Invalid(
+            "from torch import nn\n\nconv = nn.Conv2d(16, 32, 3, stride=2, padding='same')\n",
+            line=3,
+            message="padding='same' is not supported for strided convolutions",
+        ),
+        Invalid(
+            'import torch.nn as nn\n\ndef block(cin, cout, groups=3):\n    return nn.Conv2d(16, 32, 3, groups=groups)\n',
+            line=4,
+            message='in_channels=16 is not divisible by groups=3',
+        ),
     ),
 )
 

@@ -29,7 +29,13 @@ class Encoder(nn.Module):  # convlint: input=(1, 3, 8, 8)
 """,
     fix="Remove a downsampling step, pad the input, or use a smaller kernel for the last layer.",
     valid=("import torch.nn as nn\n\nclass E(nn.Module):  # convlint: input=(1, 3, 8, 8)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.Conv2d(8, 16, 4, 2, 1))\n\n    def forward(self, x):\n        return self.net(x)\n",),
-    invalid=("import torch.nn as nn\n\nclass E(nn.Module):  # convlint: input=(1, 3, 8, 8)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.Conv2d(8, 16, 4, 2, 1), nn.Conv2d(16, 32, 4, 2, 1), nn.Conv2d(32, 64, 4))\n\n    def forward(self, x):\n        return self.net(x)\n",),
+    invalid=(
+        Invalid(
+            'import torch.nn as nn\n\nclass E(nn.Module):  # convlint: input=(1, 3, 8, 8)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.Conv2d(8, 16, 4, 2, 1), nn.Conv2d(16, 32, 4, 2, 1), nn.Conv2d(32, 64, 4))\n\n    def forward(self, x):\n        return self.net(x)\n',
+            line=6,
+            message='net.3 gives output size -2 (input (1, 32, 1, 1) from net.2): the padded input 1 is smaller than the dilated kernel 4',
+        ),
+    ),
 )
 
 

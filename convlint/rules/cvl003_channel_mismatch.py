@@ -34,7 +34,13 @@ class Net(nn.Module):
 """,
     fix="Build the layer with the channel count it receives (`nn.Conv2d(16, 32, …)`), or concatenate what it expects.",
     valid=("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(16, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n",),
-    invalid=("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(32, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n",),
+    invalid=(
+        Invalid(
+            'import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(32, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n',
+            line=7,
+            message='b expects 32 input channels, but gets 16 (from a',
+        ),
+    ),
 )
 
 

@@ -39,7 +39,14 @@ Set the argument convlint prints (here `output_padding=1`: 28 → 14 → 27 beco
 upsampled tensor to the skip's size before joining.
 """,
     valid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",),
-    invalid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",),
+    invalid=(
+        Invalid(
+            'import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n',
+            line=7,
+            message="gives 27×27, but the Conv2d 'down' (line 6) it mirrors took 28×28",
+            fixed='import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n',
+        ),
+    ),
 )
 
 

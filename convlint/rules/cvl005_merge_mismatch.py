@@ -32,7 +32,13 @@ class Block(nn.Module):  # convlint: input=(1, 8, 32, 32)
 """,
     fix="Pad the convolution (`padding=1` for a 3×3 kernel), or crop/pad one branch to the other's size before joining.",
     valid=("import torch.nn as nn\n\nclass Block(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3, padding=1)\n\n    def forward(self, x):\n        return x + self.conv(x)\n",),
-    invalid=("import torch.nn as nn\n\nclass Block(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3)\n\n    def forward(self, x):\n        return x + self.conv(x)\n",),
+    invalid=(
+        Invalid(
+            'import torch.nn as nn\n\nclass Block(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3)\n\n    def forward(self, x):\n        return x + self.conv(x)\n',
+            line=9,
+            message="'+' joins tensors that differ in dim 2: 32 (from input: 32) and 30 (from conv: 32 → 30)",
+        ),
+    ),
 )
 
 
@@ -45,13 +51,13 @@ def mismatched_axis(ev: MergeEvent):
     if ev.broadcast:
         a, b = ops[0].shape, ops[1].shape
         n = max(len(a), len(b))
-        for k in range(1, n + 1):
-            x = a[-k] if k <= len(a) else 1
-            y = b[-k] if k <= len(b) else 1
+        a = (1,) * (n - len(a)) + tuple(a)
+        b = (1,) * (n - len(b)) + tuple(b)
+        for axis, (x, y) in enumerate(zip(a, b)):
             if (isinstance(x, int) and x == 1) or (isinstance(y, int) and y == 1):
                 continue
             if mismatch(x, y):
-                return (n - k, 0, 1)
+                return (axis, 0, 1)
         return None
     n = len(ops[0].shape)
     for j in range(1, len(ops)):

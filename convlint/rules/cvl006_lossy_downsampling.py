@@ -11,7 +11,9 @@ RULE = Rule(
     what="""
 For the known input size, reports a strided conv or pool whose last window ends before the end of the
 real (unpadded) input, so trailing rows or columns are silently dropped — e.g. `MaxPool2d(2)` on a size of
-63, or a 3×3 stride-2 conv without padding on an even size.
+63, or a 3×3 stride-2 conv without padding on an even size. It reads the canonical windows every
+framework's arguments translate to, so torch layers and functions, `lax.conv_general_dilated` and flax
+`nn.Conv`/`nn.max_pool` are checked alike.
 """,
     why="""
 The dropped rows are lost information, and the decoder that mirrors this step cannot restore the original
@@ -29,8 +31,26 @@ class Down(nn.Module):  # convlint: input=(1, 3, 63, 63)
         return self.pool(x)
 """,
     fix="Use an input size the strides divide, pad the input first, or use `ceil_mode=True` for a pool.",
-    valid=("import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 64, 64)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n",),
-    invalid=("import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 63, 63)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n",),
+    valid=(
+        'import flax.linen as nn\n\n\nclass Encoder(nn.Module):  # convlint: input=(1, 64, 64, 3)\n    @nn.compact\n    def __call__(self, x):\n        return nn.Conv(16, kernel_size=(3, 3), strides=(2, 2), padding="SAME")(x)\n',
+        'import jax.numpy as jnp\nfrom jax import lax\n\nx = jnp.ones((1, 3, 64, 64))\nw = jnp.ones((16, 3, 3, 3))\ny = lax.conv_general_dilated(x, w, window_strides=(2, 2), padding="SAME")\n',"import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 64, 64)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n",),
+    invalid=(
+        Invalid(
+            'import flax.linen as nn\n\n\nclass Encoder(nn.Module):  # convlint: input=(1, 64, 64, 3)\n    @nn.compact\n    def __call__(self, x):\n        return nn.Conv(16, kernel_size=(3, 3), strides=(2, 2), padding="VALID")(x)\n',
+            line=7,
+            message='Conv never reads the last 1 of 64 (spatial dim 0, stride 2, output 31)',
+        ),
+        Invalid(
+            'import jax.numpy as jnp\nfrom jax import lax\n\nx = jnp.ones((1, 3, 64, 64))\nw = jnp.ones((16, 3, 3, 3))\ny = lax.conv_general_dilated(x, w, window_strides=(2, 2), padding="VALID")\n',
+            line=6,
+            message='conv_general_dilated never reads the last 1 of 64',
+        ),
+        Invalid(
+            'import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 3, 63, 63)\n    def __init__(self):\n        super().__init__()\n        self.pool = nn.MaxPool2d(2)\n\n    def forward(self, x):\n        return self.pool(x)\n',
+            line=6,
+            message='pool never reads the last 1 of 63 (spatial dim 0, stride 2, output 31)',
+        ),
+    ),
 )
 
 

@@ -32,7 +32,13 @@ Use the transpose convlint prints: for the example, `lhs_dilation=(3, 3), rhs_di
 padding `[(6, 8), (6, 8)]` — `convlint solve --in 64 -k 5 -s 3 -d 2 -p 2` gives it for every framework.
 """,
     valid=("import jax.numpy as jnp\nfrom jax import lax\n\nx = jnp.ones((1, 1, 64, 64))\nk = jnp.ones((1, 1, 5, 5))\ny = lax.conv_general_dilated(x, k, (3, 3), [(2, 2), (2, 2)], (1, 1), (2, 2))\nz = lax.conv_general_dilated(jnp.ones((1, 1, 20, 20)), k, (1, 1), [(6, 8), (6, 8)], (3, 3), (2, 2))\n",),
-    invalid=("import jax.numpy as jnp\nfrom jax import lax\n\nx = jnp.ones((1, 1, 64, 64))\nk = jnp.ones((1, 1, 5, 5))\ny = lax.conv_general_dilated(x, k, (3, 3), [(2, 2), (2, 2)], (1, 1), (2, 2))\nz = lax.conv_general_dilated(jnp.ones((1, 1, 20, 20)), k, (1, 1), [(5, 5), (5, 5)], (3, 3), (1, 1))\n",),
+    invalid=(
+        Invalid(
+            'import jax.numpy as jnp\nfrom jax import lax\n\nx = jnp.ones((1, 1, 64, 64))\nk = jnp.ones((1, 1, 5, 5))\ny = lax.conv_general_dilated(x, k, (3, 3), [(2, 2), (2, 2)], (1, 1), (2, 2))\nz = lax.conv_general_dilated(jnp.ones((1, 1, 20, 20)), k, (1, 1), [(5, 5), (5, 5)], (3, 3), (1, 1))\n',
+            line=7,
+            message='is not its transpose: dim 0: kernel dilation 1 where the conv has 2',
+        ),
+    ),
 )
 
 

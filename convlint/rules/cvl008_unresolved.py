@@ -26,7 +26,13 @@ def make(cfg):
 """,
     fix="Declare the model with `# convlint: input=(…) init(…)` or a `[[tool.convlint.model]]` entry giving the values.",
     valid=("import torch.nn as nn\n\nconv = nn.Conv2d(3, 16, 3)\n",),
-    invalid=("import torch.nn as nn\n\ndef make(cfg):\n    return nn.Conv2d(3, 16, cfg.kernel)\n",),
+    invalid=(
+        Invalid(
+            'import torch.nn as nn\n\ndef make(cfg):\n    return nn.Conv2d(3, 16, cfg.kernel)\n',
+            line=4,
+            message="Conv2d: could not determine kernel_size (parameter 'cfg' of make)",
+        ),
+    ),
 )
 
 

@@ -32,7 +32,13 @@ class AE(nn.Module):  # convlint: input=(1, 1, 64, 64) output=(1, 1, 64, 64)
 """,
     fix="Fix the layer the chain of sizes points at (see the accompanying CVL004 when there is one), or correct the declaration.",
     valid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 64, 64) output=(1, 1, 64, 64)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ConvTranspose2d(4, 1, 3))\n\n    def forward(self, x):\n        return self.net(x)\n",),
-    invalid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 64, 64) output=(1, 1, 64, 64)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ConvTranspose2d(4, 1, 3, padding=1))\n\n    def forward(self, x):\n        return self.net(x)\n",),
+    invalid=(
+        Invalid(
+            'import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 64, 64) output=(1, 1, 64, 64)\n    def __init__(self):\n        super().__init__()\n        self.net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ConvTranspose2d(4, 1, 3, padding=1))\n\n    def forward(self, x):\n        return self.net(x)\n',
+            line=3,
+            message='AE returns (1, 1, 62, 62), but its declared output is (1, 1, 64, 64)',
+        ),
+    ),
 )
 
 
