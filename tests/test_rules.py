@@ -92,3 +92,21 @@ def test_get_rule_is_case_insensitive_and_rejects_unknown_codes():
 def test_unresolved_is_off_by_default():
     assert not RULES["CVL008"].default_enabled
     assert all(r.default_enabled for c, r in RULES.items() if c != "CVL008")
+
+
+def test_the_rule_pages_in_docs_are_generated_from_the_registry():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "generate_rule_docs.py"
+    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_readme_table_lists_every_rule():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for code, rule in RULES.items():
+        assert f"| {code} | {rule.name} | {rule.severity} |" in readme, code

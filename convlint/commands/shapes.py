@@ -1,7 +1,7 @@
 """``convlint shapes PATH[::Name]``: the per-layer shapes of each model, without running anything.
 
 Text output is a table per model (like a torchinfo summary); ``--format json`` prints
-``{"models": [...]}`` as DESIGN.md specifies.
+``{"models": [...]}`` as docs/contracts.md specifies.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Formatters: text (ruff-like full output), json (the DESIGN.md contract), sarif, github.
+"""Formatters: text (ruff-like full output), json (the contract in docs/contracts.md), sarif, github.
 
 Each formatter module has ``render(findings, options) -> str`` over findings already sorted
 (:func:`sort_findings`). :func:`render` dispatches by format name.

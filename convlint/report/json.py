@@ -1,4 +1,4 @@
-"""``--format json``: a JSON list of findings, as DESIGN.md specifies.
+"""``--format json``: a JSON list of findings, as docs/contracts.md specifies.
 
 Each object has ``code``, ``severity``, ``message``, ``path``, ``line``, ``column`` (1-based),
 ``end_line``, ``end_column`` (exclusive) and ``fix`` (null, or ``message``, ``replacement`` and
