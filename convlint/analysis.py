@@ -82,7 +82,10 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     for e in errors:
         issues.append(Issue("CVL000", Site(module, None), f"bad convlint pragma: {e.message}", key=(e.line, e.column)))
     entries += _config_entries(project, parsed.path, module)
-    entries += extra_entries
+    # the command line (``shapes --input``) wins over a pragma or a config entry for the same model
+    given = {e.name for e in extra_entries}
+    entries = [e for e in entries if e.name not in given]
+    entries += [_located(e, parsed.tree) for e in extra_entries]
     if only is not None:
         entries = [e for e in entries if e.name == only]
 
@@ -116,6 +119,16 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     result.runs = [r for r in runs if r.entry.kind != "module" or r.trace.events]
     result.findings = _to_findings(issues, project.config)
     return result
+
+
+def _located(entry: Entry, tree) -> Entry:
+    """An entry declared outside the file (``--input``) gets its class or def node and kind."""
+    if entry.node is None:
+        for stmt in tree.body:
+            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and stmt.name.value == entry.name:
+                entry.node = stmt
+                entry.kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
+    return entry
 
 
 def _config_entries(project: Project, display: str, module) -> list[Entry]:

@@ -415,10 +415,10 @@ def test_einops_film_block_keeps_shapes(tmp_path):
     entry_spec = {"x": [2, 32, 16, 16], "t": [2, 64]}
     from convlint.analysis import analyze_file as analyze_models
     from convlint.interpret.declare import Entry
-    from convlint.commands.shapes import _model_json, _with_node
+    from convlint.commands.shapes import _model_json
 
     text = p.read_text()
-    entry = _with_node(Entry("FiLMResBlock", "class", None, entry_spec, None, {}, "option", 1), text)
+    entry = Entry("FiLMResBlock", "class", None, entry_spec, None, {}, "option", 1)
     res = analyze_models(Project(tmp_path), str(p), text, only="FiLMResBlock", extra_entries=[entry])
     (run,) = [r for r in res.runs if r.entry.name == "FiLMResBlock"]
     m = _model_json(run)

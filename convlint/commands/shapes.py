@@ -104,7 +104,7 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
             if text is None:
                 continue
             ap = os.path.abspath(path)
-            entries = [_with_node(e, text) for e in extra.get(ap, [])]
+            entries = list(extra.get(ap, []))
             res = analyze_file(project, path, text, only=name, extra_entries=entries)
             for run in res.runs:
                 if name is None and run.entry.source == "auto" and run.entry.kind != "module":
@@ -125,19 +125,6 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
 def _discover_files(discover, target, config):
     result = discover([target], root=config.root, exclude=config.exclude, extend_exclude=config.extend_exclude)
     return list(result.files)
-
-
-def _with_node(entry, text):
-    import libcst as cst
-
-    try:
-        tree = cst.parse_module(text)
-    except Exception:
-        return entry
-    for stmt in tree.body:
-        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and stmt.name.value == entry.name:
-            entry.kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
-    return entry
 
 
 def _position(site):

@@ -17,7 +17,7 @@ from convlint.frameworks import flax as _flax
 from convlint.frameworks import jax as _jax
 from convlint.frameworks import shapes as C
 from convlint.frameworks import torch as _torch
-from convlint.frameworks.base import Container, FwClass, FwModule, Layer, Op, is_int
+from convlint.frameworks.base import Container, Device, FwClass, FwModule, Layer, Op, container_of, framework_base, is_int
 from convlint.frameworks.tensor_methods import tensor_attr
 from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
@@ -121,9 +121,16 @@ class Frameworks:
         return MISSING
 
     def attr_other(self, interp, obj, name):
+        if isinstance(obj, Device) and name in ("type", "index"):
+            return getattr(obj, name)
         return Unknown(f"attribute {name} of {type(obj).__name__}")
 
     def instance_attr_missing(self, interp, inst: Instance, name):
+        container = container_of(inst)
+        if container is not None:
+            v = container_attr(interp, container, name)
+            if not isinstance(v, Unknown):
+                return v
         sem = _SEMANTICS.get(inst.cls.framework)
         if sem is not None:
             v = sem.attr_missing(interp, inst, name)
@@ -132,12 +139,15 @@ class Frameworks:
         return Unknown(f"{inst.cls.name}.{name} is not set")
 
     def super_attr(self, interp, sup: SuperVal, name):
-        base = _layer_base(sup.cls)
+        base = framework_base(sup.cls)
         inst = sup.self_val
         if base is not None and isinstance(inst, Instance):
-            # a user subclass of a framework layer (``class StdConv2d(nn.Conv2d)``)
+            # a user subclass of a framework layer or container (``class StdConv2d(nn.Conv2d)``)
             if name == "__init__":
                 return pyb.Builtin("super.__init__", lambda i, a, k, n: _build_base_layer(i, inst, base, a, k, n))
+            container = container_of(inst)
+            if container is not None and name in ("forward", "__call__"):
+                return pyb.Builtin("super." + name, lambda i, a, k, n: self.call(i, container, a, k, n))
             if name in ("forward", "__call__", "_conv_forward"):
                 def fwd(i, a, k, n):
                     layer = inst.attrs.get("__layer__")
@@ -160,6 +170,7 @@ class Frameworks:
 
     # ---------------------------------------------------------------- subscripts / iteration
     def subscript(self, interp, obj, key, node):
+        obj = container_of(obj) or obj
         if isinstance(obj, Container):
             if isinstance(obj.items, dict):
                 if isinstance(key, str) and key in obj.items:
@@ -178,6 +189,7 @@ class Frameworks:
         return MISSING
 
     def iterate(self, interp, v):
+        v = container_of(v) or v
         if isinstance(v, Container):
             return v.values() if v.kind != "moduledict" else list(v.items.keys())
         if isinstance(v, Tensor) and v.shape and is_int(v.shape[0]) and 0 < v.shape[0] <= 64:
@@ -185,6 +197,7 @@ class Frameworks:
         return None
 
     def length(self, interp, v):
+        v = container_of(v) or v
         if isinstance(v, Container):
             return len(v.items)
         if isinstance(v, Tensor) and v.shape:
@@ -205,6 +218,8 @@ class Frameworks:
             return t.kind == "container" and t.qualname.lower().endswith(obj.kind)
         if isinstance(t, ClassVal) and isinstance(obj, Instance):
             return t in obj.cls.mro()
+        if isinstance(t, ClassVal) and isinstance(obj, (Layer, Container, Tensor, int, float, str, bytes, type(None), list, tuple, dict)):
+            return False  # a framework value or a plain value is never an instance of a user class
         if isinstance(t, (Op, FwClass)) and isinstance(obj, (Tensor, int, float, str, type(None), list, tuple, dict)):
             return False
         return None
@@ -268,7 +283,7 @@ class Frameworks:
         return sem.input_layout if sem is not None else (_flax.SEMANTICS.input_layout if framework == "jax" else CHANNELS_FIRST)
 
     def base_init(self, interp, cls, inst, args, kwargs, node):
-        base = _layer_base(cls)
+        base = framework_base(cls)
         if base is not None:
             _build_base_layer(interp, inst, base, args, kwargs, node)
             return None
@@ -295,11 +310,12 @@ class Frameworks:
                     walk(x, f"{prefix}.{k}" if prefix else str(k), depth + 1)
             elif isinstance(v, Instance):
                 seen.add(id(v))
-                inner = v.attrs.get("__layer__")
-                if isinstance(inner, Layer):
-                    walk(inner, prefix, depth + 1)  # the framework layer a user subclass wraps
+                for hidden in ("__layer__", "__container__"):
+                    inner = v.attrs.get(hidden)
+                    if isinstance(inner, (Layer, Container)):
+                        walk(inner, prefix, depth + 1)  # the framework layer or container a user subclass wraps
                 for k, x in list(v.attrs.items()):
-                    if k != "__layer__":
+                    if k not in ("__layer__", "__container__"):
                         walk(x, f"{prefix}.{k}" if prefix else k, depth + 1)
             elif isinstance(v, (list, tuple)):
                 for k, x in enumerate(v):
@@ -371,6 +387,9 @@ def tensor_index(interp, t: Tensor, key):
 
 
 def layer_attr(interp, layer: Layer, name: str):
+    attrs = layer.extra.get("attrs")
+    if attrs and name in attrs:
+        return attrs[name]
     if name in layer.params:
         return layer.params[name]
     if name == "weight":
@@ -379,18 +398,17 @@ def layer_attr(interp, layer: Layer, name: str):
 
 
 def _layer_base(cls) -> Op | None:
-    """The framework layer a user class derives from, if any."""
-    if not isinstance(cls, ClassVal):
-        return None
-    for c in cls.mro():
-        for b in c.bases:
-            if isinstance(b, Op) and b.kind == "layer":
-                return b
-    return None
+    base = framework_base(cls)
+    return base if base is not None and base.kind == "layer" else None
 
 
 def _build_base_layer(interp, inst: Instance, base: Op, args, kwargs, node):
-    layer = base.fn(interp, list(args), dict(kwargs), node if node is not None else (inst.cls.node))
+    """``super().__init__(...)`` of a user subclass of a framework layer or container: build it."""
+    built = base.fn(interp, list(args), dict(kwargs), node if node is not None else (inst.cls.node))
+    if isinstance(built, Container):
+        inst.attrs["__container__"] = built
+        return None
+    layer = built
     if isinstance(layer, Layer):
         inst.attrs["__layer__"] = layer
         for k, v in layer.params.items():

@@ -15,6 +15,7 @@ from typing import Any
 
 from convlint.arith.core import Window
 from convlint.interpret.lattice import is_known
+from convlint.interpret.values import ClassVal, Instance
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.values import Unknown
 
@@ -136,6 +137,20 @@ class Container:
         return list(self.items.values()) if isinstance(self.items, dict) else list(self.items)
 
 
+@dataclass(frozen=True)
+class Device:
+    """A tensor's device: convlint follows the CPU path, so ``x.device.type == "cuda"`` is False."""
+
+    type: str = "cpu"
+    index: Any = None
+
+    def __repr__(self):
+        return f"device(type={self.type!r})"
+
+
+CPU = Device("cpu")
+
+
 def is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -166,3 +181,25 @@ def describe(v) -> str:
     if isinstance(v, tuple) and v and all(x == v[0] for x in v):
         return str(v[0])
     return repr(v)
+
+
+def framework_base(cls) -> Op | None:
+    """The framework layer or container (``nn.Conv2d``, ``nn.Sequential``) a user class derives from, if any."""
+    if not isinstance(cls, ClassVal):
+        return None
+    for c in cls.mro():
+        for b in c.bases:
+            if isinstance(b, Op) and b.kind in ("layer", "container"):
+                return b
+    return None
+
+
+def container_of(v) -> Container | None:
+    """``v`` as a container: an ``nn.Sequential``/``ModuleList``/``ModuleDict``, or an instance of a
+    user subclass of one (``class TimestepEmbedSequential(nn.Sequential)``)."""
+    if isinstance(v, Container):
+        return v
+    if isinstance(v, Instance):
+        c = v.attrs.get("__container__")
+        return c if isinstance(c, Container) else None
+    return None

@@ -9,7 +9,7 @@ from convlint.arith.core import ConvArithmeticError, Window
 from convlint.arith.flax import flax_conv, flax_conv_transpose, kernel_tuple
 from convlint.arith.lax import padtype_to_pads
 from convlint.frameworks import shapes as C
-from convlint.frameworks.base import FwClass, Layer, Op, Signature, as_tuple, is_int, known, window_out
+from convlint.frameworks.base import FwClass, Layer, Op, Signature, as_tuple, framework_base, is_int, known, window_out
 from convlint.interpret.events import ChannelEvent, ConfigEvent, RankEvent
 from convlint.interpret.symbolic import Sym
 from convlint.interpret import builtins as pyb
@@ -224,10 +224,22 @@ class FlaxModules:
         fn, _ = inst.cls.lookup("__call__")
         if isinstance(fn, FunctionVal):
             return interp.call_function(fn, [inst, *args], kwargs, node)
+        layer = inst.attrs.get("__layer__")
+        if isinstance(layer, Layer):  # a subclass of a flax layer that keeps its ``__call__``
+            return layer.apply(interp, layer, args, kwargs, node)
         return Unknown(f"{inst.cls.name} has no __call__")
 
     def instantiate(self, interp, cls, args, kwargs, node):
         inst = Instance(cls)
+        base = framework_base(cls)
+        if base is not None and base.kind == "layer":
+            # ``class StdConv(nn.Conv)``: the base layer's fields come first, then the subclass's
+            own = {f[0] for f in cls.fields}
+            layer = base.fn(interp, list(args), {k: v for k, v in kwargs.items() if k not in own}, node if node is not None else cls.node)
+            if isinstance(layer, Layer):
+                inst.attrs["__layer__"] = layer
+                inst.attrs.update(layer.params)
+            args = []
         fields = [f for f in cls.fields if f[0] not in ("parent", "name")]
         args = list(args)
         for fname, default in fields:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from convlint.frameworks import shapes as C
-from convlint.frameworks.base import is_int
+from convlint.frameworks.base import CPU, is_int
 from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import is_size
@@ -47,7 +47,13 @@ ATTRIBUTES = {
     "data": lambda t: t,
     "grad": lambda t: t,
     "dtype": lambda t: Unknown("dtype"),
-    "device": lambda t: Unknown("device"),
+    "device": lambda t: CPU,
+    # convlint follows the CPU path (docs/architecture.md)
+    "is_cuda": lambda t: False,
+    "is_mps": lambda t: False,
+    "is_sparse": lambda t: False,
+    "is_quantized": lambda t: False,
+    "is_complex": lambda t: False,
 }
 
 

@@ -28,7 +28,10 @@ from convlint.interpret.values import MISSING, FunctionVal, Unknown
 
 FRAMEWORK = "torch"
 CATALOGUE: dict = {}
-MODULES = {"torch", "torch.nn", "torch.nn.functional", "torch.nn.modules", "torch.nn.init", "torch.nn.utils", "torch.nn.utils.parametrizations"}
+MODULES = {
+    "torch", "torch.nn", "torch.nn.functional", "torch.nn.modules", "torch.nn.init", "torch.nn.utils", "torch.nn.utils.parametrizations",
+    "torch.nn.parallel", "torch.utils", "torch.utils.checkpoint", "torch.cuda", "torch.jit", "torch.backends", "torch.distributed",
+}
 ALIASES = {
     "torch.nn.modules.conv": "torch.nn",
     "torch.nn.modules.pooling": "torch.nn",
@@ -81,6 +84,7 @@ def make_conv_layer(op, rank, transposed, lazy):
         site = interp.site(node)
         layer = Layer(op, p, site, FRAMEWORK, _conv_apply, extra={"rank": rank, "transposed": transposed, "call": node, "sig": sig})
         layer.config = _conv_config(interp, layer, report=True)
+        layer.extra["attrs"] = _conv_attrs(p, rank, transposed)
         interp.trace.layers.append(layer)
         unresolved = layer.extra.get("unresolved")
         if unresolved and not layer.extra.get("invalid"):
@@ -88,6 +92,30 @@ def make_conv_layer(op, rank, transposed, lazy):
         return layer
 
     return build
+
+
+def _ntuple(v, rank):
+    """torch's ``_pair``/``_triple``: an int becomes a tuple, a sequence a tuple; anything else stays."""
+    if is_int(v):
+        return (v,) * rank
+    if isinstance(v, (tuple, list)):
+        return tuple(v)
+    return v
+
+
+def _conv_attrs(p, rank, transposed) -> dict:
+    """The attributes torch keeps on a conv module: sizes as tuples (``conv.kernel_size[0]``)."""
+    attrs = {k: _ntuple(p[k], rank) for k in ("kernel_size", "stride", "dilation")}
+    attrs["padding"] = p["padding"] if isinstance(p["padding"], str) else _ntuple(p["padding"], rank)
+    if transposed:
+        attrs["output_padding"] = _ntuple(p["output_padding"], rank)
+    bias = p.get("bias")
+    out = p.get("out_channels")
+    if bias is False or bias is None:
+        attrs["bias"] = None
+    elif bias is True:
+        attrs["bias"] = Tensor((out if is_size(out) else Unknown("out_channels"),), CHANNELS_FIRST, framework="torch")
+    return attrs
 
 
 def _unresolved_reason(name, value) -> str:
@@ -815,6 +843,21 @@ def _pixel_fn(inverse):
     return fn
 
 
+def _data_parallel(interp, args, kwargs, node):
+    """``nn.parallel.data_parallel(module, inputs, device_ids)``: on one device, ``module(inputs)``."""
+    p = Signature.of("module", "inputs", ("device_ids", None), ("output_device", None), ("dim", 0), ("module_kwargs", None)).bind(args, kwargs)
+    inputs = p["inputs"]
+    return interp.call(p["module"], list(inputs) if isinstance(inputs, tuple) else [inputs], {}, node)
+
+
+def _checkpoint(interp, args, kwargs, node):
+    """``torch.utils.checkpoint.checkpoint(fn, *args, use_reentrant=...)``: ``fn(*args)``."""
+    if not args:
+        return Unknown("checkpoint")
+    kw = {k: v for k, v in kwargs.items() if k not in ("use_reentrant", "preserve_rng_state", "context_fn", "determinism_check", "debug")}
+    return interp.call(args[0], list(args[1:]), kw, node)
+
+
 def _unknown_fn(reason):
     return lambda interp, args, kwargs, node: Unknown(reason)
 
@@ -892,6 +935,17 @@ def _register_all():
     for name in ("torch.nn.utils.spectral_norm", "torch.nn.utils.weight_norm", "torch.nn.utils.parametrizations.spectral_norm",
                  "torch.nn.utils.parametrizations.weight_norm", "torch.nn.utils.parametrizations.orthogonal"):
         _reg(name, lambda i, a, k, n: a[0] if a else Unknown("wrapped module"))
+    # the CPU, single-process, eval-mode path: what convlint follows (docs/architecture.md)
+    _reg("torch.nn.parallel.data_parallel", _data_parallel)
+    for name in ("torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel"):
+        _reg(name, lambda i, a, k, n: a[0] if a else k.get("module", Unknown("wrapped module")))
+    _reg("torch.utils.checkpoint.checkpoint", _checkpoint)
+    _reg("torch.utils.checkpoint.checkpoint_sequential", lambda i, a, k, n: i.call(a[0], [a[2]] if len(a) > 2 else [k.get("input", Unknown("input"))], {}, n) if a else Unknown("checkpoint"))
+    for name in ("torch.cuda.is_available", "torch.jit.is_scripting", "torch.jit.is_tracing", "torch.distributed.is_initialized", "torch.distributed.is_available"):
+        _reg(name, lambda i, a, k, n: False)
+    _reg("torch.cuda.device_count", lambda i, a, k, n: 0)
+    for name in ("torch.jit.script", "torch.jit.unused", "torch.jit.ignore", "torch.jit.export", "torch.compile"):
+        _reg(name, lambda i, a, k, n: a[0] if a else Op("decorator", lambda i2, a2, k2, n2: a2[0] if a2 else None))
     CATALOGUE["torch.nn.Module"] = FwClass("torch.nn.Module", "torch")
 
 
@@ -965,9 +1019,10 @@ class TorchModules:
         fn, _ = inst.cls.lookup("forward")
         if fn is MISSING:
             fn, _ = inst.cls.lookup("__call__")
-        if fn is MISSING and isinstance(inst.attrs.get("__layer__"), Layer):
-            layer = inst.attrs["__layer__"]
-            return layer.apply(interp, layer, args, kwargs, node)
+        if fn is MISSING:
+            inner = inst.attrs.get("__layer__") or inst.attrs.get("__container__")
+            if isinstance(inner, (Layer, Container)):
+                return interp.call(inner, args, kwargs, node)
         if isinstance(fn, FunctionVal):
             return interp.call_function(fn, [inst, *args], kwargs, node)
         return Unknown(f"{inst.cls.name} has no forward")
@@ -984,7 +1039,8 @@ class TorchModules:
 
             return pyb.Builtin(name, register)
         if name == "training":
-            return Unknown("self.training")
+            return False  # convlint follows the eval-mode path
+
         return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"nn.Module.{name}"))
 
     def prepare(self, interp, inst) -> None:

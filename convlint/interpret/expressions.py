@@ -21,6 +21,7 @@ from convlint.interpret.statements import MAX_LOOP
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown, unwrap
+from convlint.source.project import ModuleInfo, NamespacePackage
 
 __all__ = ["ExpressionEvaluator"]
 
@@ -90,8 +91,11 @@ class ExpressionEvaluator:
     def getattr(self, obj, name: str, node=None, import_from: bool = False):
         if isinstance(obj, Unknown):
             return obj
-        if hasattr(obj, "tree") and hasattr(obj, "scope"):  # a project module
+        if isinstance(obj, ModuleInfo):  # a project module
             return self.module_attr(obj, name)
+        if isinstance(obj, NamespacePackage):
+            sub = self.project.submodule(obj, name)
+            return sub if sub is not None else Unknown(f"{obj.name}.{name} not found")
         if isinstance(obj, ExternalRef):
             fwv = self.fw.lookup(obj.qualname + "." + name)
             if fwv is not None:

@@ -17,6 +17,7 @@ from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import ModuleScope, Scope
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, MethodDescriptor, Unknown
+from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
 
@@ -96,7 +97,7 @@ class StatementEvaluator:
         dotted = _dotted(s.module) if s.module is not None else ""
         base = self.import_module(dotted, level) if (dotted or level) else Unknown("import")
         if isinstance(s.names, cst.ImportStar):
-            if hasattr(base, "tree"):
+            if isinstance(base, ModuleInfo):
                 g = self.module_globals(base)
                 if isinstance(g, ModuleScope):
                     g.resolve_all()

@@ -131,6 +131,20 @@ def _resolve_positions(tree):
         return {}
 
 
+class NamespacePackage:
+    """A directory imported as a package without an ``__init__.py`` (PEP 420): its attributes are
+    its submodules and subpackages."""
+
+    __slots__ = ("path", "name")
+
+    def __init__(self, path: Path, name: str):
+        self.path = path
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<namespace package {self.name}>"
+
+
 class ModuleInfo:
     """One analysis' view of a parsed module: its global scope is built on first use."""
 
@@ -153,6 +167,14 @@ class ModuleInfo:
     @property
     def tree(self):
         return self.parsed.tree
+
+
+def _has_python(directory: Path) -> bool:
+    """A directory that may be a namespace package: it holds Python files or subdirectories."""
+    try:
+        return any(p.suffix == ".py" or (p.is_dir() and not p.name.startswith(".")) for p in directory.iterdir())
+    except OSError:
+        return False
 
 
 def display_path(path: str | os.PathLike) -> str:
@@ -259,6 +281,12 @@ class Project:
             while (top / "__init__.py").exists() and top.parent != top:
                 top = top.parent
             roots.append(top)
+            # namespace packages have no __init__.py: any ancestor up to the project root may be
+            # where the import is rooted (scripts run from the repository's top, ``src/`` layouts)
+            up = d
+            while up != up.parent and (up == self.root or self.root in up.parents):
+                roots.append(up)
+                up = up.parent
         roots.append(self.root)
         roots.append(self.root / "src")
         out = []
@@ -292,4 +320,10 @@ class Project:
         for cand in (target.with_suffix(".py") if parts else None, target / "__init__.py"):
             if cand is not None and cand.is_file():
                 return self.info(str(cand))
+        if parts and target.is_dir() and _has_python(target):
+            return NamespacePackage(target, ".".join(parts))
         return None
+
+    def submodule(self, package: NamespacePackage, name: str):
+        """``package.name`` for a namespace package: a module, a package, or None."""
+        return self._file_for(package.path, [name])
