@@ -229,20 +229,25 @@ class Frameworks:
         lt = left if isinstance(left, Tensor) else None
         rt = right if isinstance(right, Tensor) else None
         if not op.elementwise:
-            return Tensor(None)
+            return C.matmul(left, right)
         if lt is not None and rt is not None:
+            if lt.shape is None or rt.shape is None:
+                known = lt if lt.shape is not None else rt
+                return C.broadcast_unknown(known if known.shape is not None else lt)
             shape = C.broadcast(interp, lt, rt, site, f"'{op.value}'")
             base = lt if len(lt.downs) >= len(rt.downs) else rt
             out = base.derive(shape)
             out.pending = tuple(dict.fromkeys(lt.pending + rt.pending))
             out.fresh = lt.fresh and rt.fresh
+            out.exact_rank = lt.exact_rank and rt.exact_rank
             return out
         t = lt or rt
         other = right if lt is not None else left
         if isinstance(other, (bool, int, float)) or isinstance(other, Sym):
             return t
-        # the other operand may be a tensor of any shape: broadcasting makes the result unknown
-        return t.derive(None)
+        # an operand of unknown value (a scale read from a config, a tensor from an unmodelled
+        # helper): broadcasting keeps every dim of ``t`` it cannot change
+        return C.broadcast_unknown(t)
 
     def instance_binop(self, interp, op, left, right, node):
         return Unknown("operator on a module")

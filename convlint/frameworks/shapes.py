@@ -135,7 +135,7 @@ def repair(t: Tensor) -> Tensor:
 
 def operand(t: Tensor) -> Operand:
     """A tensor as a merge sees it (for the merge's event)."""
-    return Operand(t.shape, last_layer(t) or "input", lambda axis, t=t: trail(t, axis), tuple(t.pending))
+    return Operand(t.shape, last_layer(t) or "input", lambda axis, t=t: trail(t, axis), tuple(t.pending), t.exact_rank)
 
 
 def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
@@ -160,6 +160,17 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
             out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else Unknown("broadcast"))
     interp.trace.record(MergeEvent(site, op_label, [operand(a), operand(b)], joined=None, broadcast=True))
     return tuple(out)
+
+
+def broadcast_unknown(t: Tensor) -> Tensor:
+    """``t`` combined elementwise with an operand of unknown shape or value: dims other than 1
+    cannot change (broadcasting would fail); a 1 may grow; leading dims may be added."""
+    if t.shape is None:
+        return t.derive(None)
+    shape = tuple(Unknown("broadcast with an unknown operand") if is_int(d) and d == 1 else d for d in t.shape)
+    out = t.derive(shape)
+    out.exact_rank = False
+    return out
 
 
 def concat(interp, tensors, dim, site, op_label, stack=False):
@@ -301,9 +312,9 @@ def einsum(interp, args, kwargs, node):
 def reduce(x: Tensor, dims, keep) -> object:
     """Reduction over ``dims`` (an int, a tuple, or None for all): ``mean``, ``sum``, ``amax``, …"""
     if dims is None:
-        if keep is True and x.shape is not None:
-            return x.derive(tuple(1 for _ in x.shape))
-        return Unknown("scalar reduction")
+        if keep is True:
+            return x.derive(tuple(1 for _ in x.shape)) if x.shape is not None else x.derive(None)
+        return Tensor((), x.layout, framework=x.framework)  # a 0-d tensor: broadcasting keeps the other shape
     if x.shape is None:
         return x.derive(None)
     axes = dims if isinstance(dims, (tuple, list)) else (dims,)

@@ -170,18 +170,23 @@ def _channel_check(interp, layer_label, site, expected, got, x: Tensor, axis: in
 def _conv_apply(interp, layer: Layer, args, kwargs, node):
     x = _tensor_arg(args, kwargs)
     rank = layer.extra["rank"]
-    if not isinstance(x, Tensor):
-        return Tensor(None) if not isinstance(x, Unknown) else x
-    x = _promote(x, rank)
     transposed = layer.extra["transposed"]
     conv = layer.config
     label = layer.name or layer.op.rsplit(".", 1)[-1]
     out_ch = layer.params.get("out_channels")
     out_ch = out_ch if is_size(out_ch) else Unknown("out_channels")
-    if x.shape is None:
-        return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
+    if isinstance(x, Tensor):
+        x = _promote(x, rank)
+    if not isinstance(x, Tensor) or x.shape is None or (not x.exact_rank and len(x.shape) < rank + 1):
+        # an input of unknown shape: the layer still fixes its channels (and the rank, up to a batch)
+        shape = (Unknown("batch"), out_ch, *(Unknown("input of unknown shape") for _ in range(rank)))
+        xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
+        out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=xin, out_shape=shape)
+        out.exact_rank = False
+        out.layout = CHANNELS_FIRST
+        return out
     n = len(x.shape)
-    if n not in (rank + 1, rank + 2):
+    if n not in (rank + 1, rank + 2) and x.exact_rank:
         interp.trace.record(RankEvent(layer.site, label, (rank + 2, rank + 1), n, x.shape))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     ch_axis = n - rank - 1

@@ -118,6 +118,7 @@ class Operand:
     label: str  # the layer that produced it, or "input"
     trail: Any  # callable axis -> "28 → 14 → 7" (computed only for messages)
     pending: tuple  # upsampling PairSteps whose size has not been repaired yet
+    exact_rank: bool = True  # False: dims counted from the front may be off (see Tensor.exact_rank)
 
 
 @dataclass(eq=False)

@@ -30,6 +30,10 @@ class Tensor:
     entry: bool = False  # a model's input whose rank is unknown
     framework: str | None = None
     before_pad: tuple | None = None  # the shape before an F.pad / ZeroPad right before this point
+    # False when the rank is only a lower bound: the tensor met an operand of unknown shape
+    # (``x * scale``), which may have added leading dims. Dims counted from the end stay right;
+    # rules do not report what depends on the rank (or on dims counted from the front).
+    exact_rank: bool = True
 
     @property
     def rank(self) -> int | None:

@@ -59,6 +59,8 @@ def mismatched_axis(ev: MergeEvent):
             if mismatch(x, y):
                 return (axis, 0, 1)
         return None
+    if not all(op.exact_rank for op in ops):
+        return None  # the dims are counted from the front, and a rank is only a lower bound
     n = len(ops[0].shape)
     for j in range(1, len(ops)):
         for axis in range(n):
