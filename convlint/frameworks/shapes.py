@@ -125,6 +125,20 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
     return out
 
 
+def promote_entry(x, rank: int, channels=None, channels_last: bool = False):
+    """A model input whose rank is not declared (a model convlint runs on its own): the first
+    rank-aware layer fixes it — a symbolic batch ``B``, the layer's own input channel count (else
+    a symbolic ``C``) and symbolic spatial sizes, so that everything that holds for every size is
+    checked."""
+    if not (isinstance(x, Tensor) and x.shape is None and x.entry):
+        return x
+    names = ("H", "W") if rank == 2 else ("L",) if rank == 1 else ("D", "H", "W") if rank == 3 else tuple(f"S{i}" for i in range(rank))
+    ch = channels if is_size(channels) else Sym.var("C")
+    spatial = tuple(Sym.var(n) for n in names)
+    shape = (Sym.var("B"), *spatial, ch) if channels_last else (Sym.var("B"), ch, *spatial)
+    return Tensor(shape, x.layout, history=(("input", shape),), framework=x.framework)
+
+
 def repair(t: Tensor) -> Tensor:
     """The tensor was padded, cropped or resized to a chosen size: pending mismatches are handled."""
     for step in t.pending:

@@ -53,12 +53,9 @@ def _tensor_arg(args, kwargs, name="input"):
     return kwargs.get(name, Unknown("no input"))
 
 
-def _promote(x: Tensor, rank: int) -> Tensor:
+def _promote(x: Tensor, rank: int, channels=None) -> Tensor:
     """A model input whose rank is not declared: the first rank-aware layer fixes it."""
-    if isinstance(x, Tensor) and x.shape is None and x.entry:
-        names = ("H", "W") if rank == 2 else ("L",) if rank == 1 else ("D", "H", "W")
-        return Tensor((Unknown("batch"), Unknown("channels"), *(Sym.var(n) for n in names)), CHANNELS_FIRST, framework="torch")
-    return x
+    return C.promote_entry(x, rank, channels)
 
 
 # ---------------------------------------------------------------------------------------- convs
@@ -176,7 +173,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     out_ch = layer.params.get("out_channels")
     out_ch = out_ch if is_size(out_ch) else Unknown("out_channels")
     if isinstance(x, Tensor):
-        x = _promote(x, rank)
+        x = _promote(x, rank, layer.params.get("in_channels"))
     if not isinstance(x, Tensor) or x.shape is None or (not x.exact_rank and len(x.shape) < rank + 1):
         # an input of unknown shape: the layer still fixes its channels (and the rank, up to a batch)
         shape = (Unknown("batch"), out_ch, *(Unknown("input of unknown shape") for _ in range(rank)))

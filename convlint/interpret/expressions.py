@@ -81,12 +81,13 @@ class ExpressionEvaluator:
             if v is MISSING:
                 if name in ("True", "False", "None"):
                     return {"True": True, "False": False, "None": None}[name]
-                return Unknown(f"name {name!r} is not defined here")
+                return Unknown(f"name {name!r} is not defined here", self.site(node))
         return unwrap(v)
 
     def _ex_Attribute(self, node: cst.Attribute, scope: Scope):
         obj = self.eval(node.value, scope)
-        return self.getattr(obj, node.attr.value, node)
+        v = self.getattr(obj, node.attr.value, node)
+        return v.at(self.site(node)) if isinstance(v, Unknown) and v.site is None else v
 
     def getattr(self, obj, name: str, node=None, import_from: bool = False):
         if isinstance(obj, Unknown):

@@ -15,12 +15,19 @@ if TYPE_CHECKING:
 
 
 class Unknown:
-    """A value the interpreter could not determine; ``reason`` says why (for CVL008)."""
+    """A value the interpreter could not determine; ``reason`` says why, and ``site`` (set by the
+    interpreter when the value first comes out of an expression) says where it was lost — the root
+    cause that ``convlint shapes`` and CVL008 report."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "site")
 
-    def __init__(self, reason: str = "unknown"):
+    def __init__(self, reason: str = "unknown", site=None):
         self.reason = reason
+        self.site = site
+
+    def at(self, site) -> Unknown:
+        """This unknown, located at ``site`` if it has no location yet."""
+        return self if self.site is not None else Unknown(self.reason, site)
 
     def __repr__(self) -> str:
         return f"Unknown({self.reason!r})"
