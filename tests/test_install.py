@@ -252,7 +252,10 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _readme_with_clone(text: str, clone: Path) -> str:
-    return text.replace(f"git+{GITHUB}@", f"git+file://{clone.as_posix()}@").replace(f"repo: {GITHUB}", f"repo: {clone.as_posix()}")
+    # file://localhost/...: the pip that python3 -m venv bundles (23.x) rejects git+file:///... as a
+    # direct reference (no host); newer pips take both. The README's https URL has a host.
+    url = f"git+file://localhost{clone.as_posix()}@"
+    return text.replace(f"git+{GITHUB}@", url).replace(f"repo: {GITHUB}", f"repo: {clone.as_posix()}")
 
 
 @pytest.mark.slow
