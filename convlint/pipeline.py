@@ -265,42 +265,47 @@ def _unchecked(paths: Sequence[str | os.PathLike[str]], found: Any, config: Conf
 
 
 def _why_unchecked(p: Path, config: Config, force_exclude: bool, base: Path) -> Unchecked:
+    """Why nothing under ``p`` is checked: discovery again, without one setting at a time."""
     shown = display_path(p, base)
-    where = f"under {shown}" if p.is_dir() else f"{shown}"
+    is_dir = p.is_dir()
+    head = f"0 files checked under {shown}: every Python file is" if is_dir else f"0 files checked: {shown} is"
     cfg = display_path(config.path, base) if config.path is not None else "the configuration"
+    gitignore = config.respect_gitignore
 
-    def finds(*, exclude: Sequence[str] = (), extend_exclude: Sequence[str] = (), respect_gitignore: bool = True) -> bool:
+    def finds(*, exclude: Sequence[str] = (), extend_exclude: Sequence[str] = (), respect_gitignore: bool = gitignore) -> bool:
         try:
             d = discover([p], root=config.root, exclude=exclude, extend_exclude=extend_exclude, respect_gitignore=respect_gitignore, force_exclude=force_exclude, cwd=base)
         except Exception:  # a diagnosis must never break the run
             return False
         return bool(d.files)
 
-    gitignore = config.respect_gitignore
-    if config.exclude or config.extend_exclude:
-        if finds(respect_gitignore=gitignore):
-            # which key: the one whose removal alone brings files back (else both together)
-            keys = []
-            if config.exclude and finds(extend_exclude=config.extend_exclude, respect_gitignore=gitignore):
-                keys.append(f"exclude = {_toml_list(config.exclude)}")
-            if config.extend_exclude and finds(exclude=config.exclude, respect_gitignore=gitignore):
-                keys.append(f"extend-exclude = {_toml_list(config.extend_exclude)}")
-            if not keys:
-                keys = [f"{k} = {_toml_list(v)}" for k, v in (("exclude", config.exclude), ("extend-exclude", config.extend_exclude)) if v]
-            what = "every Python file" if p.is_dir() else "it"
-            msg = f"0 files checked {where}: {what} is excluded by {' and '.join(keys)} in {cfg}"
-            return Unchecked(shown, "exclude", msg if p.is_dir() else f"0 files checked: {shown} is excluded by {' and '.join(keys)} in {cfg}")
-    if gitignore and finds(exclude=config.exclude, extend_exclude=config.extend_exclude, respect_gitignore=False):
-        if p.is_dir():
-            msg = f"0 files checked {where}: every Python file is ignored by .gitignore (set respect-gitignore = false to check them)"
-        else:
-            msg = f"0 files checked: {shown} is ignored by .gitignore (set respect-gitignore = false to check it)"
-        return Unchecked(shown, "gitignore", msg)
-    if not p.is_dir():
-        return Unchecked(shown, "skipped", f"0 files checked: {shown} is inside a folder convlint always skips (a virtual environment, build/, dist/, .git, ...)")
+    def settings(*pairs: tuple[str, Sequence[str]]) -> str:
+        return " and ".join(f"{k} = {_toml_list(v)}" for k, v in pairs if v)
+
+    has_excludes = bool(config.exclude or config.extend_exclude)
+    # files come back without the config excludes / without .gitignore / without both
+    no_excludes = has_excludes and finds()
+    no_gitignore = gitignore and finds(exclude=config.exclude, extend_exclude=config.extend_exclude, respect_gitignore=False)
+    neither = has_excludes and gitignore and not (no_excludes or no_gitignore) and finds(respect_gitignore=False)
+    if (no_excludes and not no_gitignore) or neither:  # the excludes alone hide everything
+        # the key whose removal alone brings files back (else both together)
+        keys = []
+        if config.exclude and finds(extend_exclude=config.extend_exclude):
+            keys.append(("exclude", config.exclude))
+        if config.extend_exclude and finds(exclude=config.exclude):
+            keys.append(("extend-exclude", config.extend_exclude))
+        chosen = settings(*(keys or [("exclude", config.exclude), ("extend-exclude", config.extend_exclude)]))
+        return Unchecked(shown, "exclude", f"{head} excluded by {chosen} in {cfg}")
+    if no_gitignore and not no_excludes:  # .gitignore alone hides everything
+        return Unchecked(shown, "gitignore", f"{head} ignored by .gitignore (set respect-gitignore = false to check {'them' if is_dir else 'it'})")
+    if no_gitignore and no_excludes:  # each hides a part
+        both = settings(("exclude", config.exclude), ("extend-exclude", config.extend_exclude))
+        return Unchecked(shown, "exclude", f"{head} excluded by {both} in {cfg} or ignored by .gitignore")
+    if not is_dir:
+        return Unchecked(shown, "skipped", f"{head} inside a folder convlint always skips (a virtual environment, build/, dist/, .git, ...)")
     if _any_python_file(p):
-        return Unchecked(shown, "skipped", f"0 files checked {where}: its Python files are all inside folders convlint always skips (virtual environments, build/, dist/, .git, ...)")
-    return Unchecked(shown, "empty", f"0 files checked {where}: there are no Python files (*.py, *.pyi)")
+        return Unchecked(shown, "skipped", f"0 files checked under {shown}: its Python files are all inside folders convlint always skips (virtual environments, build/, dist/, .git, ...)")
+    return Unchecked(shown, "empty", f"0 files checked under {shown}: there are no Python files (*.py, *.pyi)")
 
 
 def _any_python_file(top: Path, limit: int = 10000) -> bool:
@@ -510,7 +515,7 @@ def _finish_with_warnings(raw: list[Finding], config: Config, cwd: Path, texts: 
 
     out: list[Finding] = []
     sources: dict[str, str] = {}
-    warnings: list[str] = []
+    warnings: dict[str, list[str]] = {}  # by display path; each file's in line order
     for absolute, fs in by_file.items():
         shown = display_path(absolute, cwd)
         fs = [f if f.path == shown else _with_path(f, shown) for f in fs]
@@ -522,11 +527,12 @@ def _finish_with_warnings(raw: list[Finding], config: Config, cwd: Path, texts: 
             d = parse_directives(text, shown)
             fs = [f for f in fs if not d.suppresses(f)]
             fs += [f for f in d.problems if config.is_selected(f.code, absolute)]
-            warnings.extend(d.warnings)
+            if d.warnings:
+                warnings[shown] = d.warnings
             if fs:
                 sources[shown] = text
         out.extend(fs)
-    return sort_findings(out), sources, warnings
+    return sort_findings(out), sources, [w for shown in sorted(warnings) for w in warnings[shown]]
 
 
 def _with_path(f: Finding, path: str) -> Finding:

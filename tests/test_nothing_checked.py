@@ -84,6 +84,17 @@ def test_gitignore_that_ignores_everything_is_named(project, capsys):
     assert status == 2 and "every Python file is ignored by .gitignore" in err and "respect-gitignore = false" in err
 
 
+def test_exclude_and_gitignore_together_are_both_named(project, capsys):
+    (project / ".git").mkdir()
+    (project / ".gitignore").write_text("lib/\n")
+    (project / "lib").mkdir()
+    (project / "lib" / "m.py").write_text(GOOD)
+    config(project, 'exclude = ["src/"]\n')
+    status, _, err = check(capsys)
+    assert status == 2
+    assert err == 'convlint: error: 0 files checked under .: every Python file is excluded by exclude = ["src/"] in pyproject.toml or ignored by .gitignore\n'
+
+
 def test_a_folder_partly_excluded_is_fine(project, capsys):
     config(project, 'exclude = ["other.py"]\n')
     status, out, err = check(capsys, "src")
