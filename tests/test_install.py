@@ -18,13 +18,17 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
 import venv
 from pathlib import Path
 
 import pytest
 
 import convlint
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: convlint depends on tomli there
+    import tomli as tomllib  # type: ignore[no-redef]
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 README = (CHECKOUT / "README.md").read_text(encoding="utf-8")
