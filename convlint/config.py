@@ -31,7 +31,14 @@ is every rule whose ``default_enabled`` is true (CVL008 is off by default). A pr
 also turns on rules that are off by default.
 
 Every problem raises :class:`ConfigError` whose message is one line naming the file, the key and
-the problem; the CLI prints it as ``convlint: error: ...`` and exits 2.
+the problem; the CLI prints it as ``convlint: error: ...`` and exits 2. ``--config`` naming a
+folder (``--config /``) is such an error, saying that it is a folder. A configuration file found
+by the upward search that cannot be read (permissions) is skipped with a warning that names it
+(:attr:`Config.warnings`): the search goes on upward, as if it were not there.
+
+When the selection ends up empty (``--select ''``, ``select = []``, ``--ignore ALL``),
+:attr:`Config.selection_note` says which setting emptied it; ``convlint check`` refuses to run
+with no rule selected.
 """
 
 from __future__ import annotations
@@ -244,6 +251,9 @@ class Config:
     confirm: str | None = None
     confirm_sizes: tuple[tuple[str, int], ...] = ()
     confirm_timeout: float | None = None
+    # what the user should hear about, not part of the configuration (not in the fingerprint)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    selection_note: str | None = field(default=None, compare=False)  # why nothing is selected
 
     @property
     def cache_path(self) -> Path:
@@ -355,8 +365,12 @@ def _section(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
     return data
 
 
-def find_config_file(start: str | os.PathLike[str]) -> Path | None:
-    """The nearest config file at or above ``start`` (a file or directory)."""
+def find_config_file(start: str | os.PathLike[str], warnings: list[str] | None = None) -> Path | None:
+    """The nearest config file at or above ``start`` (a file or directory).
+
+    A candidate that exists but cannot be read is skipped; a line naming it is appended to
+    ``warnings`` when given.
+    """
     p = Path(os.path.abspath(start))
     d = p if p.is_dir() else p.parent
     for cand_dir in (d, *d.parents):
@@ -364,12 +378,16 @@ def find_config_file(start: str | os.PathLike[str]) -> Path | None:
             f = cand_dir / name
             if not f.is_file():
                 continue
+            try:
+                with open(f, "rb") as fh:
+                    data = fh.read() if name == "pyproject.toml" else b""
+            except OSError as exc:
+                if warnings is not None:
+                    warnings.append(f"cannot read {f}: {(exc.strerror or type(exc).__name__).lower()}; its settings are not used")
+                continue
             if name != "pyproject.toml":
                 return f
-            try:
-                text = f.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
+            text = data.decode("utf-8", errors="replace")
             if "convlint" in text and re.search(r"^\s*\[\[?\s*tool\s*\.\s*convlint\b", text, re.M):
                 return f
     return None
@@ -459,9 +477,16 @@ def load_config(
     base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
     path: Path | None = None
     sec: dict[str, Any] = {}
+    warnings: list[str] = []
     if config_file is not None:
         path = Path(os.path.abspath(base / config_file))
+        if path.is_dir():
+            inside = [n for n in CONFIG_FILE_NAMES if (path / n).is_file()]
+            hint = f"; did you mean --config {os.path.normpath(os.path.join(os.fspath(config_file), inside[0]))}?" if inside else " (give a pyproject.toml or a convlint.toml)"
+            raise ConfigError(f"--config: {os.fspath(config_file)} is a directory, not a configuration file{hint}")
         if not path.is_file():
+            if os.path.lexists(path):
+                raise ConfigError(f"--config: {os.fspath(config_file)} is not a regular file")
             raise ConfigError(f"--config: no such file: {config_file}")
         found = _section(path, _load_toml(path))
         if found is None:
@@ -469,7 +494,7 @@ def load_config(
         sec = found
     elif not isolated:
         start = base / paths[0] if paths else base
-        path = find_config_file(start if start.exists() else base)
+        path = find_config_file(start if start.exists() else base, warnings)
         if path is not None:
             sec = _section(path, _load_toml(path)) or {}
     root = path.parent if path is not None else base
@@ -484,12 +509,24 @@ def load_config(
         ignore=s.get("ignore", ()) + s.get("extend-ignore", ()),
     )
     enabled = file_layer.apply(enabled, order)
+    note: str | None = None
+    if not enabled:
+        shown = os.path.relpath(path, base) if path is not None and not os.path.relpath(path, base).startswith("..") else str(path)
+        keys = [f"{k} = {_toml_list(s[k])}" for k in ("select", "extend-select", "ignore", "extend-ignore") if k in s]
+        note = f"{', '.join(keys) or 'its selection'} in {shown}"
     cli_layer = SelectionLayer(
         select=parse_selectors(_split(select), order, "--select") if select is not None else None,
         extend_select=parse_selectors(_split(extend_select), order, "--extend-select"),
         ignore=parse_selectors(_split(ignore), order, "--ignore"),
     )
+    before = enabled
     enabled = cli_layer.apply(enabled, order)
+    if not enabled and (before or select is not None):
+        opts = [f"--select {_quote(v)}" for v in select or ()] if select is not None else []
+        opts += [f"--ignore {_quote(v)}" for v in ignore]
+        note = " ".join(opts) if opts else note
+    if enabled:
+        note = None
 
     cache_dir = s.get("cache-dir")
     return Config(
@@ -505,7 +542,20 @@ def load_config(
         cache_dir=Path(os.path.normpath(root / cache_dir)) if cache_dir else None,
         max_file_size=s.get("max-file-size", DEFAULT_MAX_FILE_SIZE),
         models=s.get("model", ()),
+        warnings=tuple(warnings),
+        selection_note=note,
     )
+
+
+def _toml_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _quote(value: str) -> str:
+    """A command-line option value as the user would type it (``''`` for an empty one)."""
+    import shlex
+
+    return shlex.quote(value)
 
 
 def _split(values: Sequence[str] | None) -> list[str]:

@@ -232,7 +232,7 @@ def test_verify_without_the_frameworks_names_the_extra_and_exits_2():
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "pip install 'convlint[" in lines[0]
+    assert len(lines) == 1 and "pip install torch jax flax (what the convlint[jax,torch] extras add; in a convlint clone: pip install -e '.[jax,torch]')" in lines[0]
 
 
 # ------------------------------------------------------------------------------- bad requests

@@ -557,7 +557,7 @@ def run(args) -> int:
         missing = missing_frameworks("torch", "jax", "flax")
         if missing:
             extras = sorted({"torch" if m == "torch" else "jax" for m in missing})
-            return _fail(f"--verify needs {', '.join(missing)}: pip install 'convlint[{','.join(extras)}]'")
+            return _fail(f"--verify needs {', '.join(missing)}: pip install {' '.join(missing)} (what the convlint[{','.join(extras)}] extras add; in a convlint clone: pip install -e '.[{','.join(extras)}]')")
         try:
             verify = verify_plan(answer)
         except Exception as exc:
