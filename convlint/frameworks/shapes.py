@@ -87,6 +87,7 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
         spatial_in=spatial_in,
         spatial_out=tuple(spatial_out),
         input_label=last_layer(x) if isinstance(x, Tensor) else None,
+        input_lost=x.lost if isinstance(x, Tensor) else (x if isinstance(x, Unknown) else None),
     )
     interp.trace.events.append(ev)
     if not isinstance(x, Tensor):
@@ -171,20 +172,30 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
         elif mismatch(x, y):
             out.append(Unknown("broadcast mismatch"))
         else:
-            out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else Unknown("broadcast"))
+            out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else x)
     interp.trace.record(MergeEvent(site, op_label, [operand(a), operand(b)], joined=None, broadcast=True))
     return tuple(out)
 
 
-def broadcast_unknown(t: Tensor) -> Tensor:
+def broadcast_unknown(t: Tensor, other=None) -> Tensor:
     """``t`` combined elementwise with an operand of unknown shape or value: dims other than 1
     cannot change (broadcasting would fail); a 1 may grow; leading dims may be added."""
     if t.shape is None:
         return t.derive(None)
-    shape = tuple(Unknown("broadcast with an unknown operand") if is_int(d) and d == 1 else d for d in t.shape)
+    cause = unknown_of(other)
+    shape = tuple(Unknown("broadcast with an unknown operand", cause=cause) if is_int(d) and d == 1 else d for d in t.shape)
     out = t.derive(shape)
     out.exact_rank = False
     return out
+
+
+def unknown_of(v):
+    """The unknown behind a value: itself, or why a tensor's rank is unknown."""
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, Tensor) and v.shape is None:
+        return v.lost
+    return None
 
 
 def concat(interp, tensors, dim, site, op_label, stack=False):

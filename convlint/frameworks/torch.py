@@ -85,7 +85,8 @@ def make_conv_layer(op, rank, transposed, lazy):
         interp.trace.layers.append(layer)
         unresolved = layer.extra.get("unresolved")
         if unresolved and not layer.extra.get("invalid"):
-            interp.trace.record(UnresolvedEvent(site, op, tuple(_unresolved_reason(k, p[k]) for k in unresolved)))
+            interp.trace.record(UnresolvedEvent(site, op, tuple(_unresolved_reason(k, p[k]) for k in unresolved),
+                                                causes=tuple(u for u in (first_unknown(p[k]) for k in unresolved) if u is not None), layer=layer))
         return layer
 
     return build
@@ -176,8 +177,9 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         x = _promote(x, rank, layer.params.get("in_channels"))
     if not isinstance(x, Tensor) or x.shape is None or (not x.exact_rank and len(x.shape) < rank + 1):
         # an input of unknown shape: the layer still fixes its channels (and the rank, up to a batch)
-        shape = (Unknown("batch"), out_ch, *(Unknown("input of unknown shape") for _ in range(rank)))
-        xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
+        cause = C.unknown_of(x)
+        shape = (Unknown("batch", cause=cause), out_ch, *(Unknown("input of unknown shape", cause=cause) for _ in range(rank)))
+        xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK, lost=C.unknown_of(x))
         out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=xin, out_shape=shape)
         out.exact_rank = False
         out.layout = CHANNELS_FIRST

@@ -329,6 +329,10 @@ def _hasattr(interp, args, kwargs, node):
             return True
         v, _ = args[0].cls.lookup(args[1])
         return True if v is not MISSING else Unknown("hasattr")
+    if len(args) == 2 and isinstance(args[1], str) and not isinstance(args[0], Unknown):
+        v = interp.getattr(args[0], args[1], None)
+        if not isinstance(v, Unknown):
+            return True  # a framework module's catalogued function, a layer's parameter, ...
     return Unknown("hasattr")
 
 

@@ -92,7 +92,7 @@ class CallEvaluator:
         return self._unknown_call(Unknown("call of an unsupported value"), args, kwargs)
 
     def _unknown_call(self, func: Unknown, args, kwargs):
-        return Unknown(func.reason)
+        return Unknown(func.reason, cause=func)
 
     def bind_params(self, fn: FunctionVal, args, kwargs) -> dict | None:
         params = fn.node.params

@@ -180,9 +180,9 @@ class StatementEvaluator:
                 elif isinstance(orelse, cst.Else):
                     self.exec_block(orelse.body.body, scope)
 
-            self.branch(scope, run_a, run_b)
+            self.branch(scope, run_a, run_b, self.site(node))
 
-    def branch(self, scope: Scope, run_a, run_b) -> None:
+    def branch(self, scope: Scope, run_a, run_b, site=None) -> None:
         """Run two alternative paths from the same state and join what they leave behind."""
         objs = self._mutable_roots(scope)
         before = self._snapshot(scope, objs)
@@ -204,8 +204,8 @@ class StatementEvaluator:
         if not live:
             if rets and len(rets) == 2:
                 self._restore(scope, objs, rets[0][2])
-                self._merge_into(scope, objs, rets[1][2])
-                raise Return(join(rets[0][1], rets[1][1]))
+                self._merge_into(scope, objs, rets[1][2], site)
+                raise Return(join(rets[0][1], rets[1][1], site))
             if rets:
                 self._restore(scope, objs, rets[0][2])
                 raise Return(rets[0][1])
@@ -218,7 +218,7 @@ class StatementEvaluator:
             scope.returns.append(r[1])
         self._restore(scope, objs, live[0][2])
         for r in live[1:]:
-            self._merge_into(scope, objs, r[2])
+            self._merge_into(scope, objs, r[2], site)
 
     def _mutable_roots(self, scope: Scope) -> list:
         roots = []
@@ -272,25 +272,25 @@ class StatementEvaluator:
                 o.attrs.clear()
                 o.attrs.update(s)
 
-    def _merge_into(self, scope: Scope, objs, other) -> None:
+    def _merge_into(self, scope: Scope, objs, other, site=None) -> None:
         vars_, snap = other
         for k in set(scope.vars) | set(vars_):
-            scope.vars[k] = join(scope.vars.get(k, MISSING), vars_.get(k, MISSING))
+            scope.vars[k] = join(scope.vars.get(k, MISSING), vars_.get(k, MISSING), site)
         for o in objs:
             s = snap.get(id(o))
             if s is None:
                 continue
             if isinstance(o, list):
                 if len(o) == len(s):
-                    o[:] = [join(a, b) for a, b in zip(o, s)]
+                    o[:] = [join(a, b, site) for a, b in zip(o, s)]
                 else:
                     o[:] = [Unknown("list differs between branches")]
             elif isinstance(o, dict):
                 for k in set(o) | set(s):
-                    o[k] = join(o.get(k, MISSING), s.get(k, MISSING))
+                    o[k] = join(o.get(k, MISSING), s.get(k, MISSING), site)
             elif isinstance(o, Instance):
                 for k in set(o.attrs) | set(s):
-                    o.attrs[k] = join(o.attrs.get(k, MISSING), s.get(k, MISSING))
+                    o.attrs[k] = join(o.attrs.get(k, MISSING), s.get(k, MISSING), site)
 
     def _stmt_For(self, node: cst.For, scope: Scope) -> None:
         it = self.eval(node.iter, scope)
@@ -304,7 +304,7 @@ class StatementEvaluator:
                 except (Break, Continue):
                     pass
 
-            self.branch(scope, once, lambda: None)
+            self.branch(scope, once, lambda: None, self.site(node))
             return
         broke = False
         for n, item in enumerate(items):
@@ -338,7 +338,7 @@ class StatementEvaluator:
                     except (Break, Continue):
                         pass
 
-                self.branch(scope, once, lambda: None)
+                self.branch(scope, once, lambda: None, self.site(node))
                 return
             try:
                 self.exec_block(node.body.body, scope)
