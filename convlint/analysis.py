@@ -147,7 +147,7 @@ def _config_entries(project: Project, display: str, module) -> list[Entry]:
                 node = stmt
                 kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
         inputs = m.input if isinstance(m.input, dict) else [m.input]
-        out.append(Entry(m.name, kind, node, inputs, m.output, dict(m.init), "config", 1))
+        out.append(Entry(m.name, kind, node, inputs, m.output, dict(m.init), "config", 1, call=dict(m.call), dtypes=dict(m.dtypes)))
     return out
 
 

@@ -163,6 +163,8 @@ class ModelSpec:
     input: Shape | dict[str, Shape]
     output: Shape | None = None
     init: dict[str, Any] = field(default_factory=dict)
+    call: dict[str, Any] = field(default_factory=dict)  # keyword arguments for forward / __call__ / apply
+    dtypes: dict[str, str] = field(default_factory=dict)  # parameter -> dtype, where declared
 
     def to_json(self) -> dict[str, Any]:
         inp = {k: list(v) for k, v in self.input.items()} if isinstance(self.input, dict) else list(self.input)
@@ -171,6 +173,8 @@ class ModelSpec:
             "input": inp,
             "output": list(self.output) if self.output is not None else None,
             "init": self.init,
+            "call": self.call,
+            "dtypes": self.dtypes,
         }
 
 
@@ -196,7 +200,7 @@ def _shape(value: Any, where: str) -> Shape:
 def _model(entry: Any, where: str, root: Path) -> ModelSpec:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a table, got {_tname(entry)}")
-    allowed = {"target", "input", "output", "init"}
+    allowed = {"target", "input", "output", "init", "call"}
     for key in entry:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r} (expected one of: {', '.join(sorted(allowed))})")
@@ -210,6 +214,7 @@ def _model(entry: Any, where: str, root: Path) -> ModelSpec:
         raise ConfigError(f"{where}.input: required (a shape, or a table parameter -> shape)")
     raw_in = entry["input"]
     inp: Shape | dict[str, Shape]
+    dtypes: dict[str, str] = {}
     if isinstance(raw_in, dict):
         if not raw_in:
             raise ConfigError(f"{where}.input: the table of parameters is empty")
@@ -217,6 +222,16 @@ def _model(entry: Any, where: str, root: Path) -> ModelSpec:
         for k, v in raw_in.items():
             if not _IDENT.match(k):
                 raise ConfigError(f"{where}.input: {k!r} is not a parameter name")
+            if isinstance(v, dict):  # { shape = [1], dtype = "int64" }
+                extra = set(v) - {"shape", "dtype"}
+                if extra or "shape" not in v:
+                    raise ConfigError(f"{where}.input.{k}: expected a shape, or a table {{ shape = [...], dtype = \"...\" }}")
+                dtype = v.get("dtype")
+                if dtype is not None:
+                    if not isinstance(dtype, str) or dtype not in DTYPES:
+                        raise ConfigError(f"{where}.input.{k}.dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
+                    dtypes[k] = dtype
+                v = v["shape"]
             inp[k] = _shape(v, f"{where}.input.{k}")
     else:
         inp = _shape(raw_in, f"{where}.input")
@@ -224,8 +239,15 @@ def _model(entry: Any, where: str, root: Path) -> ModelSpec:
     init = entry.get("init", {})
     if not isinstance(init, dict):
         raise ConfigError(f"{where}.init: expected a table of constructor arguments, got {_tname(init)}")
+    call = entry.get("call", {})
+    if not isinstance(call, dict):
+        raise ConfigError(f"{where}.call: expected a table of keyword arguments for forward/__call__, got {_tname(call)}")
     path = Path(os.path.normpath(root / file_part))
-    return ModelSpec(target, path, name, inp, out, dict(init))
+    return ModelSpec(target, path, name, inp, out, dict(init), dict(call), dtypes)
+
+
+# dtypes a declared input may have (torch and numpy spellings)
+DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64")
 
 
 # --------------------------------------------------------------------------- the config

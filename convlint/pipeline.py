@@ -113,6 +113,29 @@ def _cvl000(path: Path, reason: str) -> Finding:
     return Finding("CVL000", ERROR, reason, str(path), 1, 1, 1, 1)
 
 
+def _declaration_findings(config: Config) -> list[Finding]:
+    """CVL000 at the ``target = ...`` line of each ``[[tool.convlint.model]]`` that names nothing
+    (no such file, class or function) or gives ``init``/``call`` keywords it does not take."""
+    if not config.models or config.path is None:
+        return []
+    from convlint.source.targets import target_problems
+
+    try:
+        lines = Path(config.path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    out = []
+    for m in config.models:
+        problems = target_problems(Path(m.path), m.name, m.init, m.call)
+        if not problems:
+            continue
+        line = next((i + 1 for i, text in enumerate(lines) if m.target in text and "target" in text), 1)
+        col = lines[line - 1].find(m.target) + 1 if line <= len(lines) and m.target in lines[line - 1] else 1
+        for problem in problems:
+            out.append(Finding("CVL000", ERROR, f"[[tool.convlint.model]] target {m.target!r}: {problem}", str(config.path), line, max(col, 1), line, max(col, 1) + len(m.target)))
+    return out
+
+
 # --------------------------------------------------------------------------- analysis workers
 
 
@@ -186,6 +209,7 @@ def run_check(
     unchecked = _unchecked(paths, found, config, force_exclude, base)
     texts: dict[Path, str] = {}
     model_files = {m.path for m in config.models}
+    raw += _declaration_findings(config)
 
     cache = None
     if use_cache and config.cache:

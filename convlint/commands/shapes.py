@@ -87,8 +87,12 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
     for spec in inits:
         f, n, k, v = _parse_init(spec)
         init_map.setdefault((f, n), {})[k] = v
+    for file_part, name in targets:
+        if name is not None and os.path.isfile(file_part):
+            _require_target(file_part, name, None, None)
     for spec in inputs:
         f, n, dims = _parse_input(spec)
+        _require_target(f, n, init_map.get((f, n)), None)
         kind = "class"
         extra.setdefault(f, []).append(Entry(n, kind, None, [dims], None, init_map.get((f, n), {}), "option", 1))
         if not any(os.path.abspath(t[0]) == f for t in targets):
@@ -120,6 +124,17 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
 
         sink["messages"] = messages(project)
     return models, runs_all
+
+
+def _require_target(path, name, init, call) -> None:
+    """A usage error when ``path::name`` names nothing (the message lists what the file defines)."""
+    from pathlib import Path
+
+    from convlint.source.targets import target_problems
+
+    problems = target_problems(Path(path), name, init, call)
+    if problems:
+        raise UsageError("; ".join(problems))
 
 
 def _discover_files(discover, target, config):

@@ -53,8 +53,15 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
         scope = interp.module_globals(module)
         if entry.kind == "module":
             return run
-        target = unwrap(scope.vars.get(entry.name))
+        target = unwrap(_resolve_target(interp, scope, entry.name))
+        if isinstance(target, FunctionVal) and entry.inputs is not None:
+            # a factory (``resnet18(pretrained=False, **kwargs)``) returns the model to run
+            model = _call_factory(interp, module, target, entry)
+            if model is not None:
+                target = model
         framework = target.framework if isinstance(target, ClassVal) else None
+        if isinstance(target, Instance):
+            framework = target.cls.framework
         if framework is None and isinstance(target, FunctionVal):
             framework = "jax"
         if isinstance(target, ClassVal):
@@ -64,13 +71,17 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
                 fw.name_layers(inst)
             callee = inst
             fn_node = _forward_node(target)
+        elif isinstance(target, Instance):
+            callee = target
+            fn_node = _forward_node(target.cls)
         elif isinstance(target, FunctionVal):
             callee = target
             fn_node = target.node
         else:
             run.error = f"{entry.name} is not a class or function of this module"
             return run
-        args, kwargs = _entry_args(entry, fn_node, framework, isinstance(target, ClassVal), fw)
+        args, kwargs = _entry_args(entry, fn_node, framework, isinstance(callee, Instance), fw)
+        kwargs.update(entry.call)
         run.input = args[0] if args else (next(iter(kwargs.values())) if kwargs else None)
         with interp.in_module(module):
             if isinstance(callee, Instance):
@@ -89,6 +100,37 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             raise
         trace.incomplete = f"internal error: {type(e).__name__}: {e}"
     return run
+
+
+def _resolve_target(interp, scope, name: str):
+    """A module-level name, or a dotted one (``Outer.Inner``, ``registry.fn``)."""
+    head, *rest = name.split(".")
+    v = scope.lookup(head) if hasattr(scope, "lookup") else scope.vars.get(head)
+    for part in rest:
+        v = interp.getattr(v, part, None)
+    return v
+
+
+def _call_factory(interp, module, fn: FunctionVal, entry: Entry):
+    """``fn(**init)`` when it returns a model (a framework module instance), else None (then ``fn``
+    is a function of the declared inputs, like a plain JAX function). The call runs on a scratch
+    trace: only the model's run is the entry."""
+    saved = interp.trace
+    scratch = interp.trace = Trace()
+    try:
+        with interp.in_module(module):
+            model = interp.call(fn, [], dict(entry.init), entry.node)
+    except (BudgetExceeded, Dead, Return, RecursionError):
+        model = None
+    finally:
+        interp.trace = saved
+    if isinstance(model, Instance) and model.cls.framework:
+        interp.fw.name_layers(model)
+        saved.layers += scratch.layers  # what building the model recorded belongs to this entry
+        saved.checks += scratch.checks
+        saved.reached |= scratch.reached
+        return model
+    return None
 
 
 def _forward_node(cls: ClassVal):

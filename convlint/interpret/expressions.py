@@ -125,6 +125,10 @@ class ExpressionEvaluator:
         if isinstance(obj, ClassVal):
             v, _owner = obj.lookup(name)
             if v is MISSING:
+                if name in ("__name__", "__qualname__"):
+                    return obj.name
+                if name == "__module__":
+                    return obj.module.name if obj.module is not None else Unknown("__module__")
                 return Unknown(f"{obj.name}.{name} is not defined")
             if isinstance(v, MethodDescriptor):
                 return BoundMethod(v.func, obj) if v.kind == "classmethod" else v.func
@@ -139,7 +143,16 @@ class ExpressionEvaluator:
                 if name in c.attrs:
                     return self._bind(c.attrs[name], obj.self_val)
             return self.fw.super_attr(self, obj, name)
-        if isinstance(obj, BoundMethod) or isinstance(obj, FunctionVal):
+        if isinstance(obj, BoundMethod) and name in ("__func__", "__self__"):
+            return obj.func if name == "__func__" else obj.self_val
+        fn = obj.func if isinstance(obj, BoundMethod) else obj
+        if isinstance(fn, FunctionVal):
+            if name == "__name__":
+                return fn.name
+            if name == "__qualname__":
+                return fn.qualname
+            if name == "__module__":
+                return fn.module.name if fn.module is not None else Unknown("__module__")
             return Unknown(f"attribute {name} of a function")
         return pybuiltins.attr_of(self, obj, name)
 
