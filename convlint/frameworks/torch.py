@@ -159,9 +159,9 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
 
 def _channel_check(interp, layer_label, site, expected, got, x: Tensor, axis: int, what="input channels") -> bool:
     """Record that a layer built for ``expected`` channels receives ``got``; True if they differ."""
-    if is_int(expected) and is_int(got):
+    if is_size(expected) and is_size(got):
         interp.trace.record(ChannelEvent(site, layer_label, expected, got, x.shape, axis, C.last_layer(x), what))
-        return expected != got
+        return C.mismatch(expected, got)
     return False
 
 

@@ -9,6 +9,7 @@ gives a :class:`ModelRun`: the trace the rules read, and the input and output.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -65,8 +66,11 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
         if framework is None and isinstance(target, FunctionVal):
             framework = "jax"
         if isinstance(target, ClassVal):
+            init = dict(entry.init)
+            if entry.source == "auto":
+                init = {**symbolic_arguments(target, fw), **init}
             with interp.in_module(module):
-                inst = interp.instantiate(target, [], dict(entry.init), entry.node)
+                inst = interp.instantiate(target, [], init, entry.node)
             if isinstance(inst, Instance):
                 fw.name_layers(inst)
             callee = inst
@@ -100,6 +104,38 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             raise
         trace.incomplete = f"internal error: {type(e).__name__}: {e}"
     return run
+
+
+# Constructor parameters that hold a size (channels, features, width): a model class that needs
+# them is still run on its own, with each such parameter a symbolic size of its own name.
+_SIZE_PARAM = re.compile(
+    r"(?:^|_)(?:ch|chs|chan|chans|channel|channels|dim|dims|feature|features|feat|feats|planes|width|filters|filter|"
+    r"c|nc|nf|ngf|ndf|nz|hidden|embed|emb|d_model|size)(?:$|_)", re.I)
+_NOT_SIZE = re.compile(r"kernel|stride|pad|dilation|group|head|layer|depth|block|num_res|ratio|scale|drop|eps|mult", re.I)
+
+
+def required_parameters(cls: ClassVal) -> list:
+    """The parameters of a class's constructor that have no default (after ``self``)."""
+    init, _ = cls.lookup("__init__")
+    if isinstance(init, FunctionVal) and isinstance(init.node, cst.FunctionDef):
+        params = [*init.node.params.posonly_params, *init.node.params.params][1:] + list(init.node.params.kwonly_params)
+        return [p for p in params if p.default is None]
+    return []
+
+
+def symbolic_arguments(cls: ClassVal, fw) -> dict:
+    """For a model convlint runs on its own: a symbolic size for each required constructor
+    parameter that holds a size (by its name, or an ``int`` annotation). Channel counts derived
+    from them are then compared for every value: ``Conv2d(2 * dim, …)`` fed ``dim`` channels is a
+    mismatch whatever ``dim`` is."""
+    out = {}
+    for p in required_parameters(cls):
+        name = p.name.value
+        ann = p.annotation.annotation if p.annotation is not None else None
+        is_int = isinstance(ann, cst.Name) and ann.value == "int"
+        if (is_int or _SIZE_PARAM.search(name)) and not _NOT_SIZE.search(name):
+            out[name] = Sym.var(name)
+    return out
 
 
 def _resolve_target(interp, scope, name: str):
