@@ -99,10 +99,10 @@ class Solved:
             if not (a or b):
                 continue
             where = f" in dimension {j + 1}" if rank > 1 else ""
-            sides = " and ".join(s for s, n in (("low", a), ("high", b)) if n)
+            sides = "low and high paddings reach" if a and b else ("low padding reaches" if a else "high padding reaches")
             out.append(
                 f"padding larger than the kernel{where}: {a + b} of {o} outputs read only zero padding "
-                f"(the {sides} padding reaches past the dilated kernel's extent {w.effective_kernel})"
+                f"(the {sides} past the dilated kernel's extent {w.effective_kernel})"
             )
         return out
 

@@ -12,7 +12,8 @@ Each carries a ``provenance`` that this module never looks into (a label and a l
 
 **Why the set is eventually periodic, and how it is decided exactly.** Every expression ``E`` built
 from ``n`` with ``+``, ``−``, ``·`` by a constant and ``//`` by a constant is *quasi-linear*: with
-``P(E)`` the product of the divisors along each path of its tree (lcm over the paths),
+``P(E)`` from :func:`~convlint.interpret.symbolic.period_and_growth` (at most the product of the
+divisors along each path of its tree, lcm over the paths),
 
     E(n + P) = E(n) + Δ      for every integer n,   Δ = E(P) − E(0).
 
@@ -209,7 +210,8 @@ class ConstraintReport:
     @property
     def restricts(self) -> bool:
         """Whether this constraint alone excludes some size."""
-        return self.allowed.text != f"{self.allowed.name} ≥ 1"
+        a = self.allowed
+        return not (a.min == 1 and a.period == 1 and a.residues == (0,))
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,10 @@ def _one_variable(name: str, items: tuple) -> tuple[int, tuple] | None:
     return vals[0], tuple(terms)
 
 
+def _has_max(x) -> bool:
+    return isinstance(x, Sym) and (x.op == "max" or any(_has_max(a) for a in x.args))
+
+
 def _build(lin):
     """A linear form as a canonical Sym (or an int): each one-variable part in its complete normal
     form (:func:`_one_variable`), atoms of several variables (and ``max``) as the rules left them."""
@@ -341,7 +345,7 @@ def _build(lin):
         if not c:
             continue
         names = atom.variables()
-        key = next(iter(names)) if len(names) == 1 and "max" not in str(atom) else None
+        key = next(iter(names)) if len(names) == 1 and not _has_max(atom) else None
         groups.setdefault(key, []).append((atom, c))
     merged: dict = {}
     for key, group in groups.items():
