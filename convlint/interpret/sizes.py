@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 MAX_PERIOD = 1 << 20  # beyond this the exact analysis would evaluate too many sizes: ValueError
+MAX_EVALUATIONS = 1 << 21  # sizes evaluated up to the threshold and one period past it (else ValueError)
 
 
 # ------------------------------------------------------------------------------------ constraints
@@ -345,6 +346,8 @@ def _solve(name: str, constraints: Sequence[Constraint]) -> SizeSet:
         threshold = max(threshold, t)
         if period > MAX_PERIOD:
             raise ValueError(f"the combined period {period} is too large to decide")
+    if threshold + period > MAX_EVALUATIONS:
+        raise ValueError(f"deciding these constraints takes {threshold + period} sizes: more than {MAX_EVALUATIONS}")
 
     def valid(n: int) -> bool:
         return all(c.holds(n, name) for c in constraints)
@@ -375,7 +378,8 @@ def valid_sizes(name: str, constraints: Iterable[Constraint]) -> SizeSet:
     with a :class:`ConstraintReport` per constraint.
 
     Every constraint must be in ``name`` alone (or constant). Raises ValueError for another
-    variable, a ``max`` of sizes, or a period beyond :data:`MAX_PERIOD`.
+    variable, a ``max`` of sizes, a period beyond :data:`MAX_PERIOD`, or a threshold and period
+    beyond :data:`MAX_EVALUATIONS` (a constraint like ``H ≥ 10⁹``: no model has one).
 
     >>> from convlint.interpret.symbolic import Sym, period_and_growth
     >>> H = Sym.var("H")

@@ -63,9 +63,14 @@ class Sym:
       ``(x//a)//b = x//(a·b)``; the first such atom in the canonical order is merged);
     - ``x//(−m) = (−x)//m``, ``x % m = x − m·(x//m)``, constants fold, equal atoms combine.
 
+    Then each one-variable part is rewritten in a complete normal form built from its values
+    (:func:`_one_variable`: ``c·n + Σ c_b·((n + b)//p)``) when that needs at most
+    :data:`NORMAL_FORM_FLOORS` floors — every size a conv, pool or resize chain produces does.
+
     So ``(((H - 2)//2 - 1)//2 - 1)//2 + 1`` is ``H//8``, ``2*(H//2)`` and ``(H + 1)//2`` stay, and two
-    expressions the rules can prove equal are the same tree: ``==`` and ``hash`` agree. ``str()``
-    is Python source for the same function (``eval`` with the variables bound to ints).
+    expressions that are equal functions are the same tree (``==`` and ``hash`` agree) whenever
+    they are in that normal form (:func:`in_normal_form`), else whenever the rules show it.
+    ``str()`` is Python source for the same function (``eval`` with the variables bound to ints).
     """
 
     op: str
@@ -264,6 +269,7 @@ def canonical(x):
 
 
 ONE_VARIABLE_PERIOD_LIMIT = 4096  # beyond it a one-variable part keeps the form the rules give
+NORMAL_FORM_FLOORS = 3  # a one-variable part whose normal form needs more floors keeps the rules' form
 
 
 def period_and_growth(x) -> tuple[int, dict]:
@@ -310,6 +316,9 @@ def _one_variable(name: str, items: tuple) -> tuple[int, tuple] | None:
     (n + (−r mod p))//p``; ``c₁ n`` takes the most common step (the fewest floors; then the smallest
     ``|c₁|``, positive first) and a floor is left only where ``d_r ≠ c₁``. Equal functions have equal
     steps, so this form is unique: one-variable sizes that are equal are the same tree.
+
+    None (keep the rules' form) when it would need more than :data:`NORMAL_FORM_FLOORS` floors
+    (``H//64 + H//3`` would need dozens) or the period exceeds :data:`ONE_VARIABLE_PERIOD_LIMIT`.
     """
     try:
         period = math.lcm(*(period_and_growth(atom)[0] for atom, _ in items))
@@ -322,6 +331,8 @@ def _one_variable(name: str, items: tuple) -> tuple[int, tuple] | None:
     p = next(q for q in range(1, period + 1) if period % q == 0 and all(steps[r] == steps[r % q] for r in range(period)))
     steps = steps[:p]
     c1 = min(set(steps), key=lambda c: (sum(1 for d in steps if d != c), abs(c), -c))
+    if sum(1 for d in steps if d != c1) > NORMAL_FORM_FLOORS:
+        return None
     var = Sym.var(name)
     terms = [(var, c1)] if c1 else []
     for r in range(1, p + 1):
@@ -330,6 +341,20 @@ def _one_variable(name: str, items: tuple) -> tuple[int, tuple] | None:
             b = (-r) % p
             terms.append((Sym("floordiv", (var if b == 0 else Sym("add", (var, b)), p)), d - c1))
     return vals[0], tuple(terms)
+
+
+def in_normal_form(x) -> bool:
+    """Whether every one-variable part of ``x`` is in the complete normal form of
+    :func:`_one_variable` (then any expression equal to ``x`` as a function, and also in normal
+    form, is ``==`` to it). False when a part kept the rules' form (see :data:`NORMAL_FORM_FLOORS`)."""
+    if not isinstance(x, Sym):
+        return True
+    groups: dict = {}
+    for atom, c in _lin(x)[1].items():
+        names = atom.variables()
+        if len(names) == 1 and not _has_max(atom):
+            groups.setdefault(next(iter(names)), []).append((atom, c))
+    return all(_one_variable(k, tuple(sorted(g, key=lambda item: _sort_key(item[0])))) is not None for k, g in groups.items())
 
 
 def _has_max(x) -> bool:
