@@ -210,3 +210,15 @@ def _report():
         import sys
 
         sys.stderr.write(f"\nconvlint symbolic: {COUNTS}\n")
+
+
+def test_always_differ_is_exact_where_a_sweep_of_small_sizes_is_not():
+    """H and H//2 + 600 are equal at two sizes near 1200, none of which a sweep of small sizes,
+    period multiples and powers of two visits: not a mismatch 'for every size'."""
+    a, b = H, H // 2 + 600
+    assert not always_differ(a, b)
+    equal_at = [n for n in range(1, 3000) if a.evaluate({"H": n}) == b.evaluate({"H": n})]
+    assert len(equal_at) == 2 and not set(equal_at) & set(sizes_for(a, b))
+    assert always_differ(H // 2 * 2 + 1, H // 2 * 2)  # odd vs even
+    assert not always_differ(2 * (H // 2), H)  # equal for even H
+    assert not always_below_one(H - 2000) and always_below_one(H // 4 - H)

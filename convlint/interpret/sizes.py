@@ -57,6 +57,7 @@ __all__ = [
     "divisible",
     "equal",
     "quasi_linear",
+    "solve",
     "valid_sizes",
     "window_output",
 ]
@@ -338,7 +339,8 @@ def _or(values: Sequence[int]) -> str:
 # ------------------------------------------------------------------------------------ the solver
 
 
-def _solve(name: str, constraints: Sequence[Constraint]) -> SizeSet:
+def solve(name: str, constraints: Sequence[Constraint]) -> SizeSet:
+    """:func:`valid_sizes` without the per-constraint reports (and without checking variables)."""
     period, threshold = 1, 0
     for c in constraints:
         p, t = _analyse(c, name)
@@ -392,6 +394,6 @@ def valid_sizes(name: str, constraints: Iterable[Constraint]) -> SizeSet:
         extra = c.variables() - {name}
         if extra:
             raise ValueError(f"constraint {c} is in {', '.join(sorted(extra))}, not only in {name}")
-    whole = _solve(name, cs)
-    reports = tuple(ConstraintReport(c, _solve(name, (c,))) for c in cs)
+    whole = solve(name, cs)
+    reports = tuple(ConstraintReport(c, solve(name, (c,))) for c in cs)
     return SizeSet(whole.name, whole.min, whole.period, whole.residues, whole.below_min, cs, reports)

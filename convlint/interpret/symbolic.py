@@ -444,9 +444,11 @@ def is_size(x) -> bool:
 def always_differ(a, b) -> bool:
     """True when sizes ``a`` and ``b`` differ for every admissible value of their one variable.
 
-    Ints compare directly. Expressions over one shared variable are compared over :data:`SWEEP`,
-    skipping values where either side is below 1 (those inputs are invalid anyway). Anything else
-    (two variables, no admissible value) is not decided: False.
+    Ints compare directly. Expressions over one shared variable are decided exactly over every
+    value ``n ≥ 1`` where both sides are at least 1 (those inputs are invalid anyway), with
+    :mod:`convlint.interpret.sizes`; where that analysis refuses (a ``max``, a huge period) they are
+    compared over :func:`sizes_for`. Anything else (two variables, no admissible value) is not
+    decided: False.
     """
     if isinstance(a, int) and isinstance(b, int):
         return a != b
@@ -454,6 +456,15 @@ def always_differ(a, b) -> bool:
     if len(names) != 1:
         return False
     (name,) = names
+    try:
+        from convlint.interpret import sizes
+
+        admissible = [sizes.at_least(a), sizes.at_least(b)]
+        if sizes.solve(name, admissible).empty:
+            return False
+        return sizes.solve(name, [*admissible, sizes.equal(a, b)]).empty
+    except ValueError:
+        pass
     seen = False
     for v in sizes_for(a, b):
         env = {name: v}
@@ -485,11 +496,18 @@ def differ_example(a, b) -> tuple[int, int, dict[str, int]] | None:
 
 
 def always_below_one(a) -> bool:
-    """True when size ``a`` is below 1 for every value of its variable (an int: when it is)."""
+    """True when size ``a`` is below 1 for every value ``n ≥ 1`` of its variable (an int: when it
+    is): decided exactly (:mod:`convlint.interpret.sizes`), else over :func:`sizes_for`."""
     if isinstance(a, int):
         return a < 1
     names = a.variables()
     if len(names) != 1:
         return False
     (name,) = names
+    try:
+        from convlint.interpret import sizes
+
+        return sizes.solve(name, [sizes.at_least(a)]).empty
+    except ValueError:
+        pass
     return all(a.evaluate({name: v}) < 1 for v in sizes_for(a))
