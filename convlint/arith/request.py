@@ -318,7 +318,7 @@ def solve_request(
         (exc,) = errors.values()
         head = "no transposed conv" if "transpose" in errors else "no direct conv"
         if dilated and reading == "auto":
-            exc.message = exc.message + " (an input dilation describes a direct conv: no transposed reading)"
+            exc.message = exc.message + "; an input dilation describes a direct conv, so there is no transposed reading"
         raise ConvArithmeticError(
             f"{head} takes {_show(i)} to {_show(o)}: {exc.message}", constraint=exc.constraint, argument=exc.argument, fix=exc.fix
         )
