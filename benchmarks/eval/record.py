@@ -130,6 +130,24 @@ def _first(value):
     return None
 
 
+def _leaf_shapes(value, depth=0) -> list:
+    """Shapes of every array/tensor in the entry script's ``out`` (nested containers)."""
+    if depth > 6:
+        return []
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        s = _shape(value)
+        return [s] if s is not None else []
+    items = ()
+    if isinstance(value, dict):
+        items = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    out = []
+    for v in items:
+        out.extend(_leaf_shapes(v, depth + 1))
+    return out
+
+
 class Recorder:
     def __init__(self, sites: Sites) -> None:
         self.sites = sites
@@ -547,6 +565,8 @@ def run_child(entry_file: str, root: str, framework: str, stubs: list[str] | Non
         }
     finally:
         rec.uninstall()
+    out = namespace.get("out")
+    result["output_shapes"] = _leaf_shapes(out) if out is not None else None
     if framework == "torch":
         try:
             rec.name_torch_modules(namespace)
