@@ -124,7 +124,7 @@ def check_checkout(entry: Entry, repos: Path) -> str | None:
 def placed(path: Path, text: str) -> Iterator[Path]:
     """Write ``text`` to ``path`` (which must not exist) and remove it afterwards."""
     if path.exists():
-        raise SystemExit(f"{path} already exists: a previous run was interrupted? remove it first")
+        raise FileExistsError(f"{path} already exists: another run is using it, or one was interrupted (remove it)")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     try:

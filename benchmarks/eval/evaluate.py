@@ -259,6 +259,13 @@ def load_fixture(entry: Entry) -> tuple[dict | None, str | None]:
 
 
 def evaluate_entry(entry: Entry, repos: Path, env: dict, timeout: float, declared: bool) -> dict:
+    try:
+        return _evaluate_entry(entry, repos, env, timeout, declared)
+    except FileExistsError as e:
+        return {"id": entry.id, "repo": entry.repo, "framework": entry.framework, "skipped": str(e)}
+
+
+def _evaluate_entry(entry: Entry, repos: Path, env: dict, timeout: float, declared: bool) -> dict:
     res: dict = {"id": entry.id, "repo": entry.repo, "framework": entry.framework, "category": entry.category}
     fx, why = load_fixture(entry)
     if fx is None:
@@ -327,16 +334,17 @@ def print_report(results: list[dict], mismatches: int, out=sys.stdout) -> None:
         if not rows:
             continue
         w(f"\n== {title}\n")
-        w(f"{'model':36} {'status':8} {'runtime':>7} {'resolved':>8} {'coverage':>8} {'accuracy':>8} {'secs':>6}\n")
+        w(f"{'model':36} {'status':8} {'runtime':>7} {'resolved':>8} {'coverage':>8} {'accuracy':>8} {'extra':>5} {'secs':>6}\n")
         for r in rows:
             m = r[mode]
             w(f"{r['id']:36} {m['status']:8} {m['runtime']:7d} {m['resolved']:8d} {pct(m['resolved'], m['runtime']):>8} "
-              f"{pct(m['equal'], m['resolved']):>8} {m['seconds']:6.1f}\n")
+              f"{pct(m['equal'], m['resolved']):>8} {m.get('static_only', 0):5d} {m['seconds']:6.1f}\n")
         agg = aggregate(results, mode)
         w(f"\n{'repository':36} {'models':>6} {'runtime':>7} {'resolved':>8} {'coverage':>8} {'accuracy':>8} {'crash':>5} {'t/o':>4}\n")
         for key, g in sorted(agg.items(), key=lambda kv: (kv[0] == "TOTAL", kv[0].startswith("["), kv[0].lower())):
             w(f"{key:36} {g['models']:6d} {g['runtime']:7d} {g['resolved']:8d} {pct(g['resolved'], g['runtime']):>8} "
               f"{pct(g['equal'], g['resolved']):>8} {g['crash']:5d} {g['timeout']:4d}\n")
+        w("(extra: conv-family layers convlint reports that match no runtime layer, e.g. a block traced twice)\n")
         lost = agg.get("TOTAL", {}).get("lost", {})
         if lost:
             w("lost layers by reason: " + ", ".join(f"{k}: {v}" for k, v in sorted(lost.items(), key=lambda kv: -kv[1])) + "\n")

@@ -665,7 +665,12 @@ def main(argv=None) -> int:
     _, entries = load_manifest()
     failures = 0
     for entry in select(entries, args.ids, args.repo):
-        fixture = record_entry(entry, args.repos, args.timeout)
+        try:
+            fixture = record_entry(entry, args.repos, args.timeout)
+        except FileExistsError as e:
+            failures += 1
+            print(f"{entry.id:32} SKIPPED {e}")
+            continue
         write_fixture(fixture)
         n = len(fixture["layers"])
         if fixture["status"] == "ok":
