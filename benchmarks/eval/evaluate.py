@@ -107,7 +107,11 @@ def convlint_info(convlint: str | None) -> dict:
         ).stdout
         info["dirty_files"] = len([l for l in dirty.splitlines() if l.strip()])
     except (subprocess.CalledProcessError, FileNotFoundError):
-        pass
+        # a snapshot made with `git archive` (see README): its commit is in SNAPSHOT
+        snap = Path(root) / "SNAPSHOT"
+        if snap.exists():
+            info["commit"] = snap.read_text().strip()
+            info["dirty_files"] = 0
     return info
 
 
