@@ -138,6 +138,23 @@ def run_shapes(args: list[str], cwd: Path, env: dict, timeout: float) -> tuple[s
     return "ok", data, tail, secs
 
 
+def static_coverage(data: dict, path: str, name: str | None = None) -> dict | None:
+    """convlint's own account of what it lost (the ``coverage`` block of newer ``shapes`` JSON)."""
+    out = None
+    for model in data.get("models", []):
+        if os.path.normpath(model.get("path") or "") != os.path.normpath(path):
+            continue
+        if name is not None and model.get("name") != name:
+            continue
+        cov = model.get("coverage")
+        if isinstance(cov, dict):
+            out = out or {"resolved": 0, "total": 0, "lost": []}
+            out["resolved"] += cov.get("resolved") or 0
+            out["total"] += cov.get("total") or 0
+            out["lost"].extend(cov.get("lost") or [])
+    return out
+
+
 def static_layers(data: dict, path: str, name: str | None = None) -> list[dict]:
     """Conv-family layers of the models reported for ``path`` (and ``name``), in order."""
     out = []
@@ -187,6 +204,23 @@ def pair(runtime: list[dict], static: list[dict]) -> list[dict | None]:
     return out
 
 
+def unknown_reason(st: dict) -> str:
+    """Why a matched static layer is not resolved: which part of its shape is unknown."""
+    for side in ("input", "output"):
+        shape = st.get(side)
+        if fully_known(shape):
+            continue
+        if not isinstance(shape, list):
+            return f"{side} unknown (rank)"
+        bad = [i for i, d in enumerate(shape) if not (isinstance(d, int) and not isinstance(d, bool))]
+        if bad == [0]:
+            return f"{side} unknown (batch only)"
+        if 1 in bad and len(shape) > 2:
+            return f"{side} unknown (channels)"
+        return f"{side} unknown (spatial/features)"
+    return "unknown"
+
+
 def compare(runtime: list[dict], static: list[dict]) -> dict:
     """Match by (path, line, op), module name and occurrence order; count coverage and accuracy."""
     static_keys = Counter(_key(layer) for layer in static)
@@ -209,7 +243,7 @@ def compare(runtime: list[dict], static: list[dict]) -> dict:
             lost_examples.setdefault(reason, {"path": k[0], "line": k[1], "op": k[2], "name": rt.get("name")})
             continue
         if not (fully_known(st.get("input")) and fully_known(st.get("output"))):
-            reason = "input unknown" if not fully_known(st.get("input")) else "output unknown"
+            reason = unknown_reason(st)
             lost[reason] += 1
             lost_examples.setdefault(
                 reason,
@@ -291,6 +325,7 @@ def _evaluate_entry(entry: Entry, repos: Path, env: dict, timeout: float, declar
         res["script"]["resolved"] = 0
     else:
         res["script"].update(compare(runtime, static_layers(data, entry.entry_rel)))
+        res["script"]["convlint_coverage"] = static_coverage(data, entry.entry_rel)
     if declared and entry.declared:
         target = entry.declared["target"]
         file_part, _, name = target.rpartition("::")
@@ -301,6 +336,7 @@ def _evaluate_entry(entry: Entry, repos: Path, env: dict, timeout: float, declar
             res["declared"].update(compare(runtime, []))
         else:
             res["declared"].update(compare(runtime, static_layers(data, file_part, name)))
+            res["declared"]["convlint_coverage"] = static_coverage(data, file_part, name)
     return res
 
 
@@ -331,6 +367,24 @@ def aggregate(results: list[dict], mode: str) -> dict:
     return groups
 
 
+def root_causes(rows: list[dict], mode: str) -> list:
+    """convlint's reported causes, grouped by reason text: (layers, models, an example site)."""
+    import re
+
+    agg: dict[str, list] = {}
+    for r in rows:
+        cov = r[mode].get("convlint_coverage") or {}
+        seen = set()
+        for lost in cov.get("lost", []):
+            reason = re.sub(r"\b\d+\b", "N", str(lost.get("reason", "?")))
+            a = agg.setdefault(reason, [0, 0, f"{r['id']}: {lost.get('path')}:{lost.get('line')}"])
+            a[0] += lost.get("layers") or 0
+            if reason not in seen:
+                a[1] += 1
+                seen.add(reason)
+    return sorted(((k, tuple(v)) for k, v in agg.items()), key=lambda kv: -kv[1][0])
+
+
 def print_report(results: list[dict], mismatches: int, out=sys.stdout) -> None:
     w = out.write
     for mode, title in (("script", "entry scripts"), ("declared", "declared form (FILE::Class --input --init)")):
@@ -352,6 +406,11 @@ def print_report(results: list[dict], mismatches: int, out=sys.stdout) -> None:
         lost = agg.get("TOTAL", {}).get("lost", {})
         if lost:
             w("lost layers by reason: " + ", ".join(f"{k}: {v}" for k, v in sorted(lost.items(), key=lambda kv: -kv[1])) + "\n")
+        causes = root_causes(rows, mode)
+        if causes:
+            w("convlint's own root causes (from `shapes` JSON coverage.lost; layers not followed, summed):\n")
+            for reason, (n, models, site) in causes[:12]:
+                w(f"  {n:5d} layers, {models:2d} models  {reason[:90]}  e.g. {site}\n")
         bad = [(r, m) for r in rows for m in r[mode].get("mismatches", [])]
         if bad:
             w(f"\nMISMATCHES ({len(bad)}; static shape differs from the runtime: convlint bugs)\n")
