@@ -134,7 +134,7 @@ def promote_entry(x, rank: int, channels=None, channels_last: bool = False):
     if not (isinstance(x, Tensor) and x.shape is None and x.entry):
         return x
     names = ("H", "W") if rank == 2 else ("L",) if rank == 1 else ("D", "H", "W") if rank == 3 else tuple(f"S{i}" for i in range(rank))
-    ch = channels if is_size(channels) else Sym.var("C")
+    ch = x.entry_channels if is_size(x.entry_channels) else channels if is_size(channels) else Sym.var("C")
     spatial = tuple(Sym.var(n) for n in names)
     shape = (Sym.var("B"), *spatial, ch) if channels_last else (Sym.var("B"), ch, *spatial)
     return Tensor(shape, x.layout, history=(("input", shape),), framework=x.framework)

@@ -65,10 +65,13 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             framework = target.cls.framework
         if framework is None and isinstance(target, FunctionVal):
             framework = "jax"
+        entry_channels = None
         if isinstance(target, ClassVal):
             init = dict(entry.init)
             if entry.source == "auto":
-                init = {**symbolic_arguments(target, fw), **init}
+                symbolic = symbolic_arguments(target, fw)
+                init = {**symbolic, **init}
+                entry_channels = next((v for k, v in symbolic.items() if _INPUT_CHANNELS.match(k)), None)
             with interp.in_module(module):
                 inst = interp.instantiate(target, [], init, entry.node)
             if isinstance(inst, Instance):
@@ -85,6 +88,8 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             run.error = f"{entry.name} is not a class or function of this module"
             return run
         args, kwargs = _entry_args(entry, fn_node, framework, isinstance(callee, Instance), fw)
+        if entry_channels is not None and args and isinstance(args[0], Tensor) and args[0].entry:
+            args[0].entry_channels = entry_channels
         kwargs.update(entry.call)
         run.input = args[0] if args else (next(iter(kwargs.values())) if kwargs else None)
         with interp.in_module(module):
@@ -111,6 +116,8 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
 _SIZE_PARAM = re.compile(
     r"(?:^|_)(?:ch|chs|chan|chans|channel|channels|dim|dims|feature|features|feat|feats|planes|width|filters|filter|"
     r"c|nc|nf|ngf|ndf|nz|hidden|embed|emb|d_model|size)(?:$|_)", re.I)
+# ... and among them, the one that names the input's channel count (``in_channels``, ``inplanes``)
+_INPUT_CHANNELS = re.compile(r"^(?:in_?(?:channels?|chs?|chans|planes|dim|features|feats)|inplanes|dim_in|c_in|input_(?:channels|dim|nc)|nc_in)$", re.I)
 _NOT_SIZE = re.compile(r"kernel|stride|pad|dilation|group|head|layer|depth|block|num_res|ratio|scale|drop|eps|mult", re.I)
 
 

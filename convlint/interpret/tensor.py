@@ -35,6 +35,7 @@ class Tensor:
     # rules do not report what depends on the rank (or on dims counted from the front).
     exact_rank: bool = True
     lost: object = None  # when ``shape`` is None: an Unknown saying where and why the shape was lost
+    entry_channels: object = None  # a model input of unknown rank: its channel count, when the model names it
 
     @property
     def rank(self) -> int | None:
