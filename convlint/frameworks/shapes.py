@@ -109,11 +109,12 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
             partner = downs[-1]
             out.downs = downs[:-1]
         elif x.fresh:
+            # script code on literal-shaped arrays (the seed's JAX example): pair in trace order
             for cand in reversed(interp.trace.downs):
                 if not cand.extra.get("paired") and len(cand.axes) == len(axes):
                     partner = cand
                     break
-        step = PairStep(ev, tuple(out_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "in": tuple(in_shape[a] for a in axes)})
+        step = PairStep(ev, tuple(out_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "in": tuple(in_shape[a] for a in axes), "by_order": not downs})
         if partner is not None:
             partner.extra["paired"] = True
             step.partner = partner
