@@ -111,9 +111,19 @@ def _sampler(name):
 
     def fn(interp, args, kwargs, node):
         p = sig.bind(args, kwargs)
+        arrays = [A.as_array(p[q]) for q in params]
+        if default == () and params:
+            s = A.shape_arg(p["shape"])
+            if any(a is None or a.shape is None for a in arrays) or s is None:
+                return A.new(None)
+            b = A.broadcast_shapes([a.shape for a in arrays])
+            if name == "weibull_min":
+                return A.new(A.broadcast_shapes([s, b]))
+            if name == "double_sided_maxwell":
+                return A.new(s + b if s else b + b)  # jax broadcasts the parameters twice when shape=()
+            return A.new(s)
         if p["shape"] is not None:
             return A.new(A.shape_arg(p["shape"]))
-        arrays = [A.as_array(p[q]) for q in params]
         if any(a is None for a in arrays):
             return A.new(None)
         return A.new(A.broadcast_shapes([a.shape for a in arrays]))

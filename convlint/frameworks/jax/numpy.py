@@ -1226,18 +1226,17 @@ def _inexact_concat(xs, axis, stack):
     return out
 
 
-def _block(interp, v, node, depth=0):
+def _block(interp, v, node, depth=0, total=None):
+    """``jnp.block``: the innermost lists join along the last axis, the next along the one before."""
+    if total is None:
+        total = _block_depth(v)
     if isinstance(v, list):
-        parts = [_block(interp, x, node, depth + 1) for x in v]
-        if any(not isinstance(p, Tensor) for p in parts):
+        parts = [_block(interp, x, node, depth + 1, total) for x in v]
+        if any(not isinstance(p, Tensor) or p.shape is None for p in parts):
             return Unknown("block")
-        ranks = [len(p.shape) for p in parts if p.shape is not None]
-        if len(ranks) != len(parts):
-            return Unknown("block")
-        inner = _block_depth(v)
-        r = max(max(ranks), inner)
+        r = max(max(len(p.shape) for p in parts), total)
         parts = [p.derive((1,) * (r - len(p.shape)) + tuple(p.shape)) for p in parts]
-        return concat(interp, parts, -(inner - depth), node, "jnp.block")
+        return concat(interp, parts, -(total - depth), node, "jnp.block")
     x = A.as_array(v)
     return x if x is not None else Unknown("block")
 
