@@ -32,15 +32,24 @@ from tests.jaxcheck import Arr, check, examples, real, shape_of, static  # noqa:
 # ---------------------------------------------------------------------------------- completeness
 
 
+# flax.linen re-exports jax's activations as its own API
+OWN_ROOTS = {"jax": ("jax", "jaxlib"), "flax": ("flax", "jax", "jaxlib")}
+
+
 def public_callables(mod, classes=None) -> set[str]:
-    """The module's own public callables: no private names, submodules, non-callables or types
-    (except subclasses of ``classes``: flax modules, einops layers)."""
+    """The module's own public callables: no private names, submodules, non-callables, names
+    imported from other packages (``typing.cast``) or types (except subclasses of ``classes``:
+    flax modules, einops layers)."""
     out = set()
+    root = mod.__name__.split(".")[0]
     for name in dir(mod):
         if name.startswith("_"):
             continue
         v = getattr(mod, name)
         if isinstance(v, types.ModuleType) or not callable(v):
+            continue
+        origin = getattr(v, "__module__", None)
+        if isinstance(origin, str) and origin.split(".")[0] not in OWN_ROOTS.get(root, (root,)):
             continue
         if isinstance(v, type):
             if classes is not None and issubclass(v, classes):
@@ -51,11 +60,18 @@ def public_callables(mod, classes=None) -> set[str]:
 
 
 def _namespaces():
+    import einops
+    import einops.layers.flax
+    import einops.layers.torch
+    import flax.linen
     import jax.image
     import jax.lax
     import jax.nn
     import jax.numpy
     import jax.random
+
+    from convlint.frameworks import einops as feinops
+    from convlint.frameworks import flax as fflax
 
     return [
         ("jax.numpy", jax.numpy, None, fjax.REGISTRY),
@@ -63,7 +79,14 @@ def _namespaces():
         ("jax.image", jax.image, None, fjax.REGISTRY),
         ("jax.nn", jax.nn, None, fjax.REGISTRY),
         ("jax.random", jax.random, None, fjax.REGISTRY),
+        ("flax.linen", flax.linen, flax.linen.Module, fflax.REGISTRY),
+        ("einops", einops, None, feinops.REGISTRY),
+        ("einops.layers.torch", einops.layers.torch, object, feinops.REGISTRY),
+        ("einops.layers.flax", einops.layers.flax, object, feinops.REGISTRY),
     ]
+
+
+NAMESPACES = ["jax.numpy", "jax.lax", "jax.image", "jax.nn", "jax.random", "flax.linen", "einops", "einops.layers.torch", "einops.layers.flax"]
 
 
 def coverage_table() -> dict[str, dict[str, int]]:
@@ -78,8 +101,10 @@ def coverage_table() -> dict[str, dict[str, int]]:
     return table
 
 
-@pytest.mark.parametrize("prefix", ["jax.numpy", "jax.lax", "jax.image", "jax.nn", "jax.random"])
+@pytest.mark.parametrize("prefix", NAMESPACES)
 def test_every_public_callable_is_classified(prefix):
+    if prefix == "einops.layers.torch":
+        pytest.importorskip("torch")
     ns = {p: (m, c, r) for p, m, c, r in _namespaces()}
     mod, classes, reg = ns[prefix]
     status = reg.of(prefix)
@@ -88,10 +113,13 @@ def test_every_public_callable_is_classified(prefix):
 
 
 def test_unknown_entries_carry_a_reason_and_return_it():
-    reg = fjax.REGISTRY
-    for name, st_ in reg.status.items():
-        if st_ == "unknown":
-            assert reg.reasons[name].strip(), name
+    from convlint.frameworks import einops as feinops
+    from convlint.frameworks import flax as fflax
+
+    for reg in (fjax.REGISTRY, fflax.REGISTRY, feinops.REGISTRY):
+        for name, st_ in reg.status.items():
+            if st_ == "unknown":
+                assert reg.reasons[name].strip(), name
     value, _ = static("jnp.save('f.npy', x)", {"x": Arr((2, 3))})
     assert "writes a file" in value.reason
 
