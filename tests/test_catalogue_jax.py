@@ -575,3 +575,261 @@ def test_timestep_embedding_keeps_the_unet_known():
     )
     env = {"t": Arr((4,)), "h": Arr((4, 16, 16, 64))}
     assert check("h + emb[:, None, None, :]", env, prelude, require_known=True) == ((4, 16, 16, 64), True)
+
+
+# ---------------------------------------------------------------------------------- flax layers
+
+KEY = "jrandom.PRNGKey(0)"
+
+
+def flax_out(layer: str, call: str = "x") -> str:
+    """A flax layer built and applied through its entry point, as a script would."""
+    return f"{layer}.init_with_output({KEY}, {call})[0]"
+
+
+@examples(60, 3000)
+@given(st.data())
+def test_flax_conv_family(data):
+    nsp = data.draw(st.integers(1, 3))
+    op = data.draw(st.sampled_from(["Conv", "ConvTranspose", "ConvLocal"]))
+    shape = (data.draw(dims),) + tuple(data.draw(st.integers(1, 9)) for _ in range(nsp)) + (data.draw(dims),)
+    k = tuple(data.draw(st.integers(1, 4)) for _ in range(nsp))
+    strides = tuple(data.draw(st.integers(1, 3)) for _ in range(nsp))
+    pads = ["SAME", "VALID", data.draw(st.integers(0, 2)), tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(nsp))]
+    if op == "Conv":
+        pads += ["CIRCULAR", "REFLECT"] + (["CAUSAL"] if nsp == 1 else [])
+    padding = data.draw(st.sampled_from(pads))
+    dil = tuple(data.draw(st.integers(1, 2)) for _ in range(nsp))
+    feats = data.draw(dims)
+    layer = f"nn.{op}({feats}, {k!r}, strides={strides!r}, padding={padding!r}, kernel_dilation={dil!r}, name='c1')"
+    expr = flax_out(layer)
+    env = {"x": Arr(shape)}
+    theirs = real(expr, env)
+    assume(not isinstance(theirs, Exception))
+    value, trace = static(expr, env)
+    mine = shape_of(value)
+    assert mine is not None and mine[0] == theirs, (expr, shape, mine, theirs)
+    ev = [e for e in trace.events if isinstance(e, LayerEvent)][-1]
+    assert ev.name == "c1" and ev.family == "conv"
+    _zero_size_reported(trace, theirs, ev.spatial_axes)
+
+
+@examples(50, 3000)
+@given(st.data())
+def test_flax_pools(data):
+    nsp = data.draw(st.integers(1, 3))
+    batch = tuple(data.draw(st.lists(dims, min_size=0, max_size=2)))
+    shape = batch + tuple(data.draw(st.integers(1, 9)) for _ in range(nsp)) + (data.draw(dims),)
+    win = tuple(data.draw(st.integers(1, 4)) for _ in range(nsp))
+    strides = data.draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * nsp)))
+    padding = data.draw(st.one_of(st.sampled_from(["VALID", "SAME"]), st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * nsp)))
+    fn = data.draw(st.sampled_from(["avg_pool", "max_pool", "min_pool"]))
+    expr = f"nn.{fn}(x, {win!r}, strides={strides!r}, padding={padding!r})"
+    env = {"x": Arr(shape)}
+    theirs = real(expr, env)
+    assume(not isinstance(theirs, Exception))
+    value, trace = static(expr, env)
+    mine = shape_of(value)
+    assert mine is not None and mine[0] == theirs, (expr, shape, mine, theirs)
+    ev = [e for e in trace.events if isinstance(e, LayerEvent)][-1]
+    assert ev.family == "pool"
+    _zero_size_reported(trace, theirs, ev.spatial_axes)
+
+
+@examples(15, 500)
+@given(shapes1, st.data())
+def test_flax_layers(shape, data):
+    f = data.draw(dims)
+    env = {"x": Arr(shape), "i": Arr(shape, "int32")}
+    check(flax_out(f"nn.Dense({f})"), env, require_known=True)
+    ax = data.draw(st.integers(-len(shape), len(shape) - 1))
+    check(flax_out(f"nn.DenseGeneral(({f}, 2), axis={ax})"), env, require_known=True)
+    check(flax_out(f"nn.Embed(10, {f})", "i"), env, require_known=True)
+    for norm in ("LayerNorm()", "RMSNorm()", "Dropout(0.5, deterministic=True)", "PReLU()"):
+        check(flax_out(f"nn.{norm}"), env, require_known=True)
+    check(flax_out("nn.Sequential([nn.Dense(7), nn.relu, nn.Dense(3)])"), env, require_known=True)
+    check(flax_out("nn.BatchNorm(use_running_average=True)"), env, require_known=True)
+
+
+@examples(30)
+@given(st.data())
+def test_flax_group_norm_reports_indivisible_features(data):
+    c = data.draw(st.integers(1, 12))
+    g = data.draw(st.integers(1, 6))
+    env = {"x": Arr((2, 4, 4, c))}
+    expr = flax_out(f"nn.GroupNorm(num_groups={g})")
+    theirs = real(expr, env)
+    value, trace = static(expr, env)
+    from convlint.interpret.events import ChannelEvent
+
+    flagged = any(isinstance(e, ChannelEvent) and e.groups == g and e.got % g for e in trace.checks)
+    assert flagged == isinstance(theirs, Exception), (c, g, theirs)
+    if not flagged:
+        assert shape_of(value)[0] == theirs
+
+
+@examples(10, 300)
+@given(st.data())
+def test_flax_attention_and_recurrent(data):
+    b, t, c = data.draw(dims), data.draw(st.integers(1, 6)), data.draw(st.sampled_from([2, 4, 6, 8]))
+    heads = data.draw(st.sampled_from([1, 2]))
+    out_f = data.draw(st.one_of(st.none(), dims))
+    env = {"x": Arr((b, t, c)), "kv": Arr((b, data.draw(st.integers(1, 6)), c))}
+    check(flax_out(f"nn.MultiHeadDotProductAttention(num_heads={heads}, out_features={out_f!r})", "x, kv"), env, require_known=True)
+    check(flax_out(f"nn.SelfAttention(num_heads={heads})"), env, require_known=True)
+    f = data.draw(dims)
+    cell = data.draw(st.sampled_from(["LSTMCell", "GRUCell", "OptimizedLSTMCell", "MGUCell", "SimpleCell"]))
+    check(flax_out(f"nn.RNN(nn.{cell}({f}))"), env, require_known=True)
+    check(flax_out(f"nn.RNN(nn.LSTMCell({f}), return_carry=True)"), env)
+    check(f"nn.LSTMCell({f}).initialize_carry({KEY}, ({b}, {c}))", env, require_known=True)
+    check(flax_out(f"nn.Bidirectional(nn.RNN(nn.GRUCell({f})), nn.RNN(nn.GRUCell({f + 1})))"), env, require_known=True)
+    check(f"nn.dot_product_attention(x[:, :, None], kv[:, :, None], kv[:, :, None])", env, require_known=True)
+    check("nn.make_causal_mask(x[..., 0])", env, require_known=True)
+    check("nn.make_attention_mask(x[..., 0], kv[..., 0])", env, require_known=True)
+
+
+FLAX_MODEL = """
+class Block(nn.Module):
+    features: int
+
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        x = nn.Conv(self.features, (3, 3), strides=(2, 2), name="conv1")(x)
+        x = nn.GroupNorm(num_groups=2)(x)
+        x = nn.avg_pool(nn.relu(x), (2, 2), strides=(2, 2))
+        return nn.Dense(10)(x.reshape((x.shape[0], -1)))
+
+    def encode(self, x):
+        return nn.Conv(self.features, (3, 3), padding="VALID")(x)
+
+model = Block(features=4)
+key = jrandom.PRNGKey(0)
+"""
+
+
+@pytest.mark.parametrize("expr", [
+    "model.init_with_output(key, jnp.ones((2, 32, 32, 3)))[0]",
+    "model.apply(model.init(key, jnp.ones((2, 32, 32, 3))), jnp.ones((2, 16, 16, 3)), train=False)",
+    "model.apply(model.init(key, jnp.ones((2, 32, 32, 3))), jnp.ones((2, 16, 16, 3)), mutable=['batch_stats'])[0]",
+    "model.apply(model.init(key, jnp.ones((1, 8, 8, 3)), method=model.encode), jnp.ones((1, 8, 8, 3)), method='encode')",
+    "model.apply(model.init(key, jnp.ones((1, 8, 8, 3)), method=Block.encode), jnp.ones((1, 8, 8, 3)), method=lambda m, x: m.encode(x))",
+    "jax.eval_shape(model.init_with_output, key, jnp.ones((4, 16, 16, 3)))[0]",
+    "nn.vmap(Block, variable_axes={'params': 0}, split_rngs={'params': True})(features=4).init_with_output(key, jnp.ones((3, 2, 8, 8, 3)))[0]",
+])
+def test_flax_entry_points_call_the_module(expr):
+    check(expr, prelude=FLAX_MODEL, require_known=True)
+
+
+def test_flax_entry_points_record_named_layers():
+    _, trace = static("model.init(key, jnp.ones((2, 32, 32, 3)))", prelude=FLAX_MODEL)
+    convs = [e for e in trace.events if isinstance(e, LayerEvent) and e.family == "conv"]
+    assert [(e.name, e.output) for e in convs] == [("conv1", (2, 16, 16, 4))]
+    _, trace = static("nn.tabulate(model, key)(jnp.ones((2, 32, 32, 3)))", prelude=FLAX_MODEL)
+    assert any(isinstance(e, LayerEvent) and e.name == "conv1" for e in trace.events)
+    _, trace = static("jax.eval_shape(model.init, key, jnp.ones((2, 32, 32, 3)))", prelude=FLAX_MODEL)
+    assert any(isinstance(e, LayerEvent) and e.name == "conv1" for e in trace.events)
+
+
+def test_flax_script_is_followed(tmp_path):
+    """``Model().init(key, x)`` at a script's top level: the layers are in ``convlint shapes``."""
+    from tests.oracle import write
+
+    p = write(tmp_path, "import jax\nimport jax.numpy as jnp\nimport flax.linen as nn\nimport jax.random as jrandom\n" + FLAX_MODEL +
+              "variables = model.init(key, jnp.ones((2, 32, 32, 3)))\nout = model.apply(variables, jnp.ones((2, 32, 32, 3)))\n", "script.py")
+    from convlint.commands.shapes import collect
+    from convlint.config import Config
+
+    models, _ = collect([str(p)], config=Config.default(tmp_path))
+    layers = [layer for m in models for layer in m["layers"]]
+    assert [la["output"] for la in layers if la["op"].endswith("Conv")] == [[2, 16, 16, 4], [2, 16, 16, 4]]
+
+
+# ---------------------------------------------------------------------------------- einops
+
+@st.composite
+def einops_case(draw):
+    names = ["b", "c", "h", "w"]
+    sizes = {n: draw(dims) for n in names}
+    k = draw(st.integers(1, 4))
+    used = names[:k]
+    shape = tuple(sizes[n] for n in used)
+    out = list(draw(st.permutations(used)))
+    # group some neighbours on the right
+    right = []
+    j = 0
+    while j < len(out):
+        if j + 1 < len(out) and draw(st.booleans()):
+            right.append(f"({out[j]} {out[j + 1]})")
+            j += 2
+        else:
+            right.append(out[j])
+            j += 1
+    ell = draw(st.booleans()) and k > 1
+    if ell:
+        left = "... " + " ".join(used[1:])
+        right = ["..."] + [r for r in right if used[0] not in r.split() and f"({used[0]}" not in r and f"{used[0]})" not in r]
+    else:
+        left = " ".join(used)
+    return f"{left} -> {' '.join(right)}", shape
+
+
+@examples(60)
+@given(einops_case())
+def test_einops_rearrange(case):
+    pattern, shape = case
+    check(f"einops.rearrange(x, {pattern!r})", {"x": Arr(shape)}, require_known=True)
+
+
+@examples(40)
+@given(shapes1, st.data())
+def test_einops_reduce_repeat_pack(shape, data):
+    names = "abcd"[: len(shape)]
+    env = {"x": Arr(shape), "y": Arr(shape[:1] + (3,) + shape[1:])}
+    keep = "".join(data.draw(st.lists(st.sampled_from(list(names)), unique=True)))
+    pattern = f"{' '.join(names)} -> {' '.join(c for c in names if c in keep)}"
+    check(f"einops.reduce(x, {pattern!r}, 'mean')", env, require_known=True)
+    n = data.draw(dims)
+    check(f"einops.repeat(x, '{' '.join(names)} -> {' '.join(names)} r', r={n})", env, require_known=True)
+    check(f"einops.repeat(x, '{names[0]} ... -> ({names[0]} r) ...', r={n})", env, require_known=True)
+    check(f"einops.rearrange(x, '{names[0]} ... -> {names[0]} (...)')", env, require_known=True)
+    if len(shape) >= 1:
+        check(f"einops.pack([x, x], '{names[0]} *')", env, require_known=True)
+        prelude = f"packed, ps = einops.pack([x, y], '{names[0]} *')\n"
+        check(f"einops.unpack(packed, ps, '{names[0]} *')", env, prelude, require_known=True)
+
+
+# ---------------------------------------------------------------------------------- jax array methods
+
+@pytest.fixture()
+def array_hook(monkeypatch):
+    """The one-line hook in ``tensor_methods.tensor_attr`` that consults
+    :mod:`convlint.frameworks.array_methods` for jax arrays, until the shared table has it."""
+    import convlint.frameworks as F
+    from convlint.frameworks import array_methods as AM
+    from convlint.interpret.values import MISSING
+
+    orig = F.tensor_attr
+
+    def hooked(interp, t, name):
+        if t.framework in AM.FRAMEWORKS:
+            v = AM.attr(interp, t, name)
+            if v is not MISSING:
+                return v
+        return orig(interp, t, name)
+
+    monkeypatch.setattr(F, "tensor_attr", hooked)  # harmless once the hook is in tensor_methods
+    yield
+
+
+ARRAY_METHODS = [
+    "x.at[0].set(1.0)", "x.at[..., 1].add(2.0)", "x.at[0].get()", "x.size", "x.repeat(2, axis=-1)", "x.repeat(2)", "x.cumsum()",
+    "x.cumsum(axis=0)", "x.reshape(-1, {last})", "x.reshape((-1,))", "x.sum(axis=-1, keepdims=True)", "x.mean(axis=0)", "x.max()",
+    "x.T", "x.swapaxes(0, -1)", "x.take(jnp.ones((2, 3), 'int32'), axis=0)", "x.ravel()", "x.squeeze()", "x.astype(jnp.int32)",
+    "x.transpose()", "x.argmax(axis=-1)", "x.clip(0, 1)", "x.flatten()", "x.sort(axis=0)",
+]
+
+
+@examples(40)
+@given(st.sampled_from(ARRAY_METHODS), shapes1)
+def test_jax_array_methods(array_hook, expr, shape):
+    check(expr.format(last=shape[-1]), {"x": Arr(shape)}, require_known=True)

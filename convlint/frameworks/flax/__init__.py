@@ -135,11 +135,28 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
 
 
 def _sequential(interp, args, kwargs, node):
-    from convlint.frameworks.base import Container
-
+    """``nn.Sequential(layers)``: a layer that calls each in turn (a tuple result is passed on as
+    positional arguments, a dict as keywords — as flax does), with the entry points of a module."""
     layers = args[0] if args else kwargs.get("layers", [])
     items = interp.iterate(layers)
-    return Container("sequential", list(items) if items is not None else [Unknown("layers")], interp.site(node))
+    items = list(items) if items is not None else None
+
+    def apply(i, layer, a, k, n):
+        if items is None:
+            return Unknown("Sequential of unknown layers")
+        if not items:
+            return Unknown("empty Sequential")
+        out = i.call(items[0], list(a), k, n)
+        for item in items[1:]:
+            if isinstance(out, tuple):
+                out = i.call(item, list(out), {}, n)
+            elif isinstance(out, dict) and all(isinstance(key, str) for key in out):
+                out = i.call(item, [], dict(out), n)
+            else:
+                out = i.call(item, [out], {}, n)
+        return out
+
+    return L.make_layer(interp, "flax.linen.Sequential", {"layers": items if items is not None else Unknown("layers")}, node, apply, kwargs)
 
 
 def _register():
@@ -166,7 +183,7 @@ def _register():
         R.model(f"{ns}.{name}", L.cell(f"{ns}.{name}", kind), kind="layer")
     R.model(f"{ns}.RNN", L.rnn, L.RNN_SIG, kind="layer")
     R.model(f"{ns}.Bidirectional", L.bidirectional, kind="layer")
-    R.model(f"{ns}.Sequential", _sequential, kind="container")
+    R.model(f"{ns}.Sequential", _sequential, kind="layer")
     R.unknowns(ns, "Fp8DirectDotGeneralOp Fp8DotGeneral Fp8DotGeneralOp Fp8Einsum NANOOFp8DotGeneralOp",
                "fp8 dot-general operators (quantisation internals) are not modelled")
     R.unknown(f"{ns}.RNNCellBase", "the base class of recurrent cells: a subclass defines its own shapes")

@@ -144,6 +144,13 @@ def keep_target(interp, args, kwargs, node):
     return args[0] if args else Unknown("transform of nothing")
 
 
+def _as_module(interp, op, fn, kwargs, node):
+    """A lifted module: calling it calls ``fn``; it has ``init``/``apply`` like any flax module."""
+    from convlint.frameworks.flax.layers import make_layer
+
+    return make_layer(interp, op, {}, node, lambda i, layer, a, k, n: i.call(fn, list(a), k, n), kwargs)
+
+
 def _instantiate(interp, target, a, k, node):
     return interp.call(target, list(a), k, node)
 
@@ -156,7 +163,8 @@ def vmap(interp, args, kwargs, node):
     if isinstance(target, ClassVal):
         def build(i, a, k, n):
             inst = _instantiate(i, target, a, k, n)
-            return _vmap(i, [inst], {"in_axes": p["in_axes"], "out_axes": p["out_axes"]}, n)
+            mapped = _vmap(i, [inst], {"in_axes": p["in_axes"], "out_axes": p["out_axes"]}, n)
+            return _as_module(i, "flax.linen.vmap", mapped, k, n)
 
         return pyb.Builtin(f"vmap({target.name})", build)
     return _vmap(interp, [target], {"in_axes": p["in_axes"], "out_axes": p["out_axes"]}, node)
@@ -198,7 +206,7 @@ def scan(interp, args, kwargs, node):
         return pyb.Builtin("scan", call)
 
     if isinstance(target, ClassVal):
-        return pyb.Builtin(f"scan({target.name})", lambda i, a, k, n: scanned(_instantiate(i, target, a, k, n)))
+        return pyb.Builtin(f"scan({target.name})", lambda i, a, k, n: _as_module(i, "flax.linen.scan", scanned(_instantiate(i, target, a, k, n)), k, n))
     return Unknown("nn.scan of a function (lifted over a module argument)")
 
 
