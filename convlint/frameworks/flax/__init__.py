@@ -10,9 +10,8 @@ first use; ``@nn.compact`` layers are built and applied in one statement. A scri
 
 from __future__ import annotations
 
-from convlint.arith.core import ConvArithmeticError, Window
+from convlint.arith.core import ConvArithmeticError
 from convlint.arith.flax import flax_conv, flax_conv_transpose, kernel_tuple
-from convlint.arith.lax import padtype_to_pads
 from convlint.frameworks import shapes as C
 from convlint.frameworks.base import FwClass, Layer, Signature, as_tuple, framework_base, is_int, known, window_out
 from convlint.frameworks.flax import functions as F

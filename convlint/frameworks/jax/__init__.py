@@ -9,7 +9,6 @@ returns zero-size dimensions where torch raises; convlint reports those as empty
 
 from __future__ import annotations
 
-from convlint.frameworks import shapes as C
 from convlint.frameworks.base import Signature
 from convlint.frameworks.jax import arrays as A
 from convlint.frameworks.jax import conv as _conv
@@ -18,7 +17,6 @@ from convlint.frameworks.jax import nn as _nn
 from convlint.frameworks.jax import numpy as _numpy
 from convlint.frameworks.jax.registry import Registry
 from convlint.interpret import builtins as pyb
-from convlint.interpret.lattice import join
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import Unknown
 
