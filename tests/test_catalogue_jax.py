@@ -833,3 +833,29 @@ ARRAY_METHODS = [
 @given(st.sampled_from(ARRAY_METHODS), shapes1)
 def test_jax_array_methods(array_hook, expr, shape):
     check(expr.format(last=shape[-1]), {"x": Arr(shape)}, require_known=True)
+
+
+FLAX_PARTIAL = [
+    flax_out("nn.Conv(5, (3, 3), strides=2)"), flax_out("nn.Conv(5, (3, 3), padding='VALID')"), flax_out("nn.ConvTranspose(5, (3, 3), strides=(2, 2))"),
+    flax_out("nn.Dense(7)"), flax_out("nn.GroupNorm(num_groups=1)"), flax_out("nn.DenseGeneral((2, 3))"),
+    "nn.avg_pool(x, (2, 2), strides=(2, 2))", "nn.max_pool(x, (3, 3), padding='SAME')", "einops.rearrange(x, 'b h w c -> b (h w) c')",
+    "einops.rearrange(x, '... c -> c ...')", "einops.reduce(x, 'b h w c -> b c', 'mean')",
+]
+
+
+@examples(40)
+@given(st.sampled_from(FLAX_PARTIAL), st.data())
+def test_flax_and_einops_partial_knowledge(expr, data):
+    shape = (data.draw(dims), data.draw(st.integers(3, 8)), data.draw(st.integers(3, 8)), data.draw(dims))
+    unknown = data.draw(st.integers(0, 3))
+    ushape = tuple(None if j == unknown else d for j, d in enumerate(shape))
+    theirs = real(expr, {"x": Arr(shape)})
+    assume(not isinstance(theirs, Exception))
+    value, _ = static(expr, {"x": Arr(ushape)})
+    from tests.jaxcheck import agrees
+
+    mine = shape_of(value)
+    ok, why = agrees(mine, theirs)
+    assert ok, (expr, ushape, why)
+    if mine is not None and "Conv" in expr and unknown != 3:
+        assert mine[0][-1] == theirs[-1], "a conv keeps its features when a spatial dim is unknown"

@@ -106,7 +106,8 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     if isinstance(pad, str) and pad not in ("VALID", "CIRCULAR", "REFLECT", "CAUSAL") and not all(is_int(s) for s in sizes):
         # SAME-like padding: the pads depend on the size, the output is ceil(i / s) (or i·s transposed)
         strides = [w.stride for w in windows] if not transpose else [w.input_dilation for w in windows]
-        spatial = tuple((s * st if transpose else ((s + (st - 1)) // st)) if isinstance(s, Sym) else Unknown("size") for s, st in zip(sizes, strides))
+        spatial = tuple(window_out(w, s) if is_int(s) else (s * st if transpose else ((s + (st - 1)) // st)) if isinstance(s, Sym) else Unknown("size")
+                        for w, s, st in zip(windows, sizes, strides))
         windows_used = ()
     else:
         spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
