@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from convlint.frameworks.base import is_int
 from convlint.frameworks.jax import arrays as A
@@ -46,8 +46,12 @@ class AtRef(Tensor):
     base: Tensor | None = None
 
 
+def _fields(t: Tensor) -> dict:
+    return {f.name: getattr(t, f.name) for f in fields(Tensor)}
+
+
 def _at(t: Tensor):
-    return AtRef(t.shape, t.layout, t.history, t.downs, t.pending, t.fresh, False, t.framework, None, t.exact_rank, base=t)
+    return AtRef(**_fields(t), base=t)
 
 
 def _at_update(i, t, a, k, n):
@@ -55,7 +59,7 @@ def _at_update(i, t, a, k, n):
 
 
 def _at_get(i, t, a, k, n):
-    return Tensor(t.shape, t.layout, t.history, t.downs, t.pending, t.fresh, False, t.framework, None, t.exact_rank)
+    return Tensor(**_fields(t))
 
 
 AT_METHODS = {name: _at_update for name in ("set", "add", "multiply", "mul", "divide", "power", "min", "max", "apply")}

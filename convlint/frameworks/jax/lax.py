@@ -561,7 +561,6 @@ def _patches(interp, p, node):
     feats = c
     for v in fs:
         feats = A.mul(feats, v)
-    rhs = Tensor(tuple([None] * r))
     shape = [0] * r
     for j, v in zip(dn.rhs_spec, (feats, c, *fs)):
         shape[j] = v
