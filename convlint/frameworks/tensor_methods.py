@@ -7,19 +7,24 @@
 
 from __future__ import annotations
 
+from convlint.frameworks import array_methods
 from convlint.frameworks import shapes as C
 from convlint.frameworks.base import CPU, is_int
 from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import is_size
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import Unknown
+from convlint.interpret.values import MISSING, Unknown
 
 __all__ = ["ATTRIBUTES", "METHODS", "SAME_SHAPE", "tensor_attr"]
 
 
 def tensor_attr(interp, t: Tensor, name: str):
     """``t.name``: an attribute value, or a bound method."""
+    if t.framework in ("jax", "flax"):  # jax arrays: numpy semantics (x.size, x.repeat, x.at[...])
+        v = array_methods.attr(interp, t, name)
+        if v is not MISSING:
+            return v
     attr = ATTRIBUTES.get(name)
     if attr is not None:
         return attr(t)
