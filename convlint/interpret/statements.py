@@ -135,12 +135,15 @@ class StatementEvaluator:
         """Apply a user-defined decorator (``@register_model`` fills a registry); the target stays
         as it is when the decorator is a framework's, unknown, or returns something unusable."""
         deco = self.eval(deco_node, scope)
-        if not isinstance(deco, (FunctionVal, ClassVal, BoundMethod, PartialVal)):
+        framework = self.fw.is_framework_value(deco)  # ``@jax.vmap``, ``@jax.jit``: function transforms
+        if not (isinstance(deco, (FunctionVal, ClassVal, BoundMethod, PartialVal)) or framework):
             return target
         try:
             result = self.call(deco, [target], {}, deco_node)
         except (Return, Break, Continue, Dead):
             return target
+        if framework:
+            return result if not isinstance(result, Unknown) and result is not None else target
         return result if isinstance(result, (FunctionVal, ClassVal, BoundMethod, PartialVal)) and not _is_wrapper(result, target) else target
 
     def _stmt_ClassDef(self, node: cst.ClassDef, scope: Scope) -> None:

@@ -43,7 +43,9 @@ CONV_PATTERN: re.Pattern[bytes] = re.compile(
                     |_transpose\b|_dimension_numbers|(?<=lax\.conv)\b)
     | M(?<!\wM)axPool[123]d\b
     | A(?<!\wA)(?:vg|daptiveMax|daptiveAvg)Pool[123]d\b
-    | _pool(?:(?<=max_pool)|(?<=avg_pool))                         # max_pool2d, adaptive_avg_pool2d
+    | _pool(?:(?<=max_pool)|(?<=avg_pool)|(?<=min_pool))          # max_pool2d, adaptive_avg_pool2d, nn.min_pool
+    | \.pool\(                                                       # flax nn.pool(
+    | \.resize\((?<=image\.resize\() | scale_and_translate\(           # jax.image
     | U(?<!\wU)psampl(?:e|ingNearest2d|ingBilinear2d)\b
     | polate\b(?<=interpolate)(?<!\winterpolate)
     | _window\b(?<=reduce_window)
