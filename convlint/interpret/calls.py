@@ -15,6 +15,7 @@ from convlint.interpret.flow import Break, Continue, Dead, Return
 from convlint.interpret.lattice import join
 from convlint.interpret.scope import Scope
 from convlint.interpret.tensor import Tensor
+from convlint.frameworks.base import Layer
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, SuperVal, Unknown
 
 __all__ = ["CallEvaluator", "MAX_DEPTH"]
@@ -49,7 +50,16 @@ class CallEvaluator:
             else:
                 args.append(self.eval(a.value, scope))
         self.trace.reached.add(id(node))
-        result = self.call(func, args, kwargs, node)
+        saved = self.caller_scope
+        self.caller_scope = scope
+        try:
+            result = self.call(func, args, kwargs, node)
+        finally:
+            self.caller_scope = saved
+        if isinstance(result, Layer) and "origins" not in result.extra:
+            sig = getattr(func, "signature", None)
+            names = [p[0] for p in sig.params] if sig is not None else []
+            result.extra["origins"] = self.argument_origins(node, scope, names, 0)
         if isinstance(result, Unknown):
             if result.site is None:
                 result = result.at(self.site(node))
@@ -132,6 +142,10 @@ class CallEvaluator:
         bound = self.bind_params(fn, args, dict(kwargs))
         frame = Scope(fn.closure, "function")
         frame.vars.update(bound)
+        if isinstance(node, cst.Call) and self.caller_scope is not None and isinstance(fn.node, cst.FunctionDef):
+            params = fn.node.params
+            names = [p.name.value for p in (*params.posonly_params, *params.params)]
+            frame.origins = self.argument_origins(node, self.caller_scope, names, len(args) - _positional_count(node))
         if fn.owner is not None:
             frame.owner_cls = fn.owner
             positional = [*fn.node.params.posonly_params, *fn.node.params.params] if isinstance(fn.node, cst.FunctionDef) else []
@@ -172,6 +186,24 @@ class CallEvaluator:
             self.call_stack.pop()
             if key not in self.call_stack:
                 self.active_calls.discard(key)
+
+    def argument_origins(self, node: cst.Call, scope, names: list, offset: int) -> dict:
+        """Parameter name -> Site of the expression that supplied it at the call ``node``; an
+        argument that is itself a parameter passed on unchanged keeps its own origin."""
+        out = {}
+        i = offset
+        for a in node.args:
+            if a.star:
+                break
+            name = a.keyword.value if a.keyword is not None else (names[i] if 0 <= i < len(names) else None)
+            if a.keyword is None:
+                i += 1
+            if name is None:
+                continue
+            expr = a.value
+            origin = _origin_in(scope, expr.value) if isinstance(expr, cst.Name) else None
+            out[name] = origin if origin is not None else self.site(expr)
+        return out
 
     def instantiate(self, cls: ClassVal, args, kwargs, node):
         """Build an instance; a model built outside any other constructor names its layers."""
@@ -235,6 +267,20 @@ class CallEvaluator:
 _STAR_UNKNOWN = Unknown("*args of an unknown iterable")
 
 
+
+
+def _positional_count(node: cst.Call) -> int:
+    return sum(1 for a in node.args if a.keyword is None and not a.star)
+
+
+def _origin_in(scope, name: str):
+    """The origin of a parameter ``name`` visible in ``scope`` (None for other names)."""
+    s = scope
+    while s is not None:
+        if name in s.vars:
+            return s.origins.get(name)
+        s = s.parent
+    return None
 
 
 def _callee_name(func) -> str:

@@ -21,10 +21,13 @@ class Scope:
     """A frame or the analysed module's globals. ``owner_cls``/``self_name`` are set for methods
     (what ``super()`` needs); ``returns`` collects return values of paths that ended early."""
 
-    __slots__ = ("vars", "parent", "kind", "returns", "owner_cls", "self_name")
+    __slots__ = ("vars", "parent", "kind", "returns", "owner_cls", "self_name", "origins")
 
     def __init__(self, parent: Scope | None, kind: str = "function"):
         self.vars: dict = {}
+        # parameter -> Site of the expression in the user's code that supplied its value (through
+        # any number of helpers that pass it on unchanged): where a finding about it belongs
+        self.origins: dict = {}
         self.parent = parent
         self.kind = kind  # "function" | "class" | "module"
         self.returns: list = []

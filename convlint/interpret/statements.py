@@ -397,6 +397,8 @@ class StatementEvaluator:
     def assign(self, target, value, scope: Scope) -> None:
         if isinstance(target, cst.Name):
             scope.vars[target.value] = value
+            if scope.origins:
+                scope.origins.pop(target.value, None)  # no longer the value the caller passed
         elif isinstance(target, (cst.Tuple, cst.List)):
             elts = target.elements
             star = [i for i, e in enumerate(elts) if isinstance(e, cst.StarredElement)]
