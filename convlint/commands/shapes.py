@@ -130,6 +130,10 @@ def _discover_files(discover, target, config):
 def _with_node(entry, text):
     import libcst as cst
 
+    from convlint.source.prescreen import prescreen
+
+    if prescreen(text) is not None:  # the analysis reports it; LibCST must not see it
+        return entry
     try:
         tree = cst.parse_module(text)
     except Exception:

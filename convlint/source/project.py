@@ -14,6 +14,8 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from convlint.source.prescreen import prescreen
+
 
 class ParsedModule:
     __slots__ = ("path", "name", "text", "sha", "tree", "error", "_positions", "_lines")
@@ -28,7 +30,9 @@ class ParsedModule:
         self._positions = None
         self._lines = None
         try:
-            self.tree = cst.parse_module(text)
+            self.error = prescreen(text)  # what CPython rejects, or LibCST cannot parse safely
+            if self.error is None:
+                self.tree = cst.parse_module(text)
         except Exception as e:  # libcst's ParserSyntaxError, or a recursion error on absurd input
             self.error = e
 
