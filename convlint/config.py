@@ -64,6 +64,7 @@ __all__ = [
 CONFIG_FILE_NAMES = (".convlint.toml", "convlint.toml", "pyproject.toml")
 DEFAULT_CACHE_DIR = ".convlint_cache"
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+MAX_CONFIG_SIZE = 4 * 1024 * 1024  # bytes: a bigger pyproject.toml is refused
 
 Shape = tuple  # of int | str
 
@@ -348,15 +349,20 @@ def _load_toml(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    from convlint.source.files import read_regular
+
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        data = read_regular(path, MAX_CONFIG_SIZE)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: invalid TOML: not UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def _section(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -374,6 +380,8 @@ def _section(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
 
 def find_config_file(start: str | os.PathLike[str]) -> Path | None:
     """The nearest config file at or above ``start`` (a file or directory)."""
+    from convlint.source.files import read_regular
+
     p = Path(os.path.abspath(start))
     d = p if p.is_dir() else p.parent
     for cand_dir in (d, *d.parents):
@@ -384,7 +392,7 @@ def find_config_file(start: str | os.PathLike[str]) -> Path | None:
             if name != "pyproject.toml":
                 return f
             try:
-                text = f.read_text(encoding="utf-8", errors="replace")
+                text = read_regular(f, MAX_CONFIG_SIZE).decode("utf-8", errors="replace")
             except OSError:
                 continue
             if "convlint" in text and re.search(r"^\s*\[\[?\s*tool\s*\.\s*convlint\b", text, re.M):
@@ -478,7 +486,7 @@ def load_config(
     sec: dict[str, Any] = {}
     if config_file is not None:
         path = Path(os.path.abspath(base / config_file))
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"--config: no such file: {config_file}")
         found = _section(path, _load_toml(path))
         if found is None:

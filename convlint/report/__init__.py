@@ -38,10 +38,11 @@ class ReportOptions:
     def source_of(self, path: str) -> str | None:
         if path in self.sources:
             return self.sources[path]
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
+        from convlint.source.files import DEFAULT_MAX_FILE_SIZE, read_regular
+
+        try:  # never a FIFO or a device: they would block or never end
+            return read_regular(path, DEFAULT_MAX_FILE_SIZE).decode("utf-8", errors="replace")
+        except (OSError, ValueError):
             return None
 
 
