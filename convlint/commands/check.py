@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_FINDINGS if diff and not args.exit_zero else EXIT_OK
         if fixed:
             result = check()
+        result.errors.extend(outcome.errors)  # files --fix could not write: the run goes on, exit 2
 
     _messages(result)
     out_file = None
