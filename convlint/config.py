@@ -415,6 +415,22 @@ def _parse_size(v: Any, where: str) -> int:
     raise ConfigError(f"{where}: expected a size in bytes or a string like \"5MB\", got {v!r}")
 
 
+def _check_cache_dir(value: str, root: Path, where: str) -> None:
+    """``cache-dir`` must name a folder strictly inside the project (links followed): convlint
+    writes there, and a repository must not steer it into writing anywhere else."""
+    if "\0" in value:
+        raise ConfigError(f"{where}: not a valid path: {value!r}")
+    target = Path(os.path.normpath(root / value))
+    real_root = Path(os.path.realpath(root))
+    for candidate, base in ((target, root), (Path(os.path.realpath(target)), real_root)):
+        try:
+            rel = candidate.relative_to(base)
+        except ValueError:
+            raise ConfigError(f"{where}: must be a folder inside the project ({root}), got {value!r}") from None
+        if not rel.parts:
+            raise ConfigError(f"{where}: must be a folder inside the project, not the project folder itself, got {value!r}")
+
+
 def _settings(path: Path, sec: Mapping[str, Any], root: Path) -> dict[str, Any]:
     """Validate a convlint table; return normalised settings keyed by kebab-case name."""
     where_base = f"{path}: " + ("tool.convlint." if path.name == "pyproject.toml" else "")
@@ -452,6 +468,8 @@ def _settings(path: Path, sec: Mapping[str, Any], root: Path) -> dict[str, Any]:
         elif kind == "str":
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{where}: expected a path string, got {_tname(value)}")
+            if key == "cache-dir":
+                _check_cache_dir(value, root, where)
             out[key] = value
         elif kind == "size":
             out[key] = _parse_size(value, where)
