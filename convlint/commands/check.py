@@ -110,10 +110,18 @@ def run(args: argparse.Namespace) -> int:
             from convlint.fix import fix_summary
 
             text += fix_summary(fixed, result.findings)
-        write(stream, text)
+        try:
+            write(stream, text)
+        except OSError as exc:
+            if out_file is None:
+                raise  # stdout: a closed pipe is handled by the CLI
+            raise UsageError(f"--output-file: cannot write {args.output_file}: {exc.strerror or exc}") from None
     finally:
         if out_file is not None:
-            out_file.close()
+            try:
+                out_file.close()
+            except OSError:
+                pass
 
     if result.errors:
         return EXIT_ERROR
