@@ -1,4 +1,4 @@
-"""Refuse, before LibCST sees it, source that CPython rejects or that LibCST cannot parse safely.
+"""Refuse, before LibCST sees it, source that CPython rejects or that LibCST cannot handle safely.
 
 LibCST's native parser recurses once per nesting level and memoises copies of subtrees, so it
 crashes (a segmentation fault, not an exception) on brackets nested about 1,200 deep, on
@@ -6,25 +6,26 @@ crashes (a segmentation fault, not an exception) on brackets nested about 1,200 
 parts; it takes time quadratic in the length of a left-recursive chain (``1 + 1 + …``, ``a.b.b.…``:
 4,000 terms take 4–8 s) and memory quadratic in the nesting depth (200 nested calls: 100 MB per
 statement, and it keeps them all); and it costs about 50 µs and 5 KB per node even on flat code.
-A file of that kind must cost one CVL000 finding, never the run.
+Its Python side (the position metadata convlint reports with) recurses too, and gives up a
+little under 300 levels of its tree: every finding of such a file would silently vanish. A file
+of that kind must cost one CVL000 finding, never the run, and never a finding.
 
 :func:`prescreen` is the guard, in about 1.5 times the time of ``ast.parse``:
 
 1. CPython's own parser (``ast.parse``). What it rejects is reported with its reason and position
    (``too many nested parentheses``, ``invalid syntax``); its recursion and stack limits
    (``RecursionError``, ``MemoryError``) become "nesting too deep".
-2. One iterative walk over the AST measuring what drives LibCST's cost. Each node's *depth* is the
-   number of expression nodes above it in its statement, counted as LibCST nests them: a
-   ``BoolOp`` of *k* values is *k − 1* nested operations, a dotted import name of *k* parts is
-   *k − 1* nested attributes. Then:
+2. One iterative walk over the AST estimating LibCST's tree. Each node's *depth* counts LibCST's
+   levels from the module down: a nested block two (the block, the statement), an ``elif`` one,
+   a call argument, a list/tuple/set/dict element two, a subscript three; a ``BoolOp`` of *k*
+   values is *k − 1* nested operations and a dotted import name of *k* parts *k − 1* nested
+   attributes, as in LibCST. Then:
 
-   - the deepest expression (:data:`MAX_DEPTH`), reported as "nesting too deep" or, when the
-     deepest path is mostly a chain (``+``, ``.attr``, calls on calls, ``and``), "expression too
-     long";
-   - the statements nested in one another (:data:`MAX_STATEMENT_DEPTH`: ``elif`` chains nest);
-   - the weight of each statement, the sum of its nodes' depths (:data:`MAX_STATEMENT_WEIGHT`):
-     linear in the size of a flat literal, quadratic in the length of a chain and in nesting, as
-     LibCST's time and memory are;
+   - the deepest node (:data:`MAX_DEPTH`), reported as "nesting too deep" or, when the deepest
+     path is mostly a chain (``+``, ``.attr``, calls on calls, ``and``), "expression too long";
+   - the weight of each statement, the sum of its nodes' depths below it
+     (:data:`MAX_STATEMENT_WEIGHT`): linear in the size of a flat literal, quadratic in the length
+     of a chain and in nesting, as LibCST's time and memory are;
    - the weight of the whole file (:data:`MAX_FILE_WEIGHT`), since LibCST keeps every statement's
      memoised copies until the end, and its number of nodes (:data:`MAX_NODES`).
 3. One regular-expression scan for what the AST does not show: redundant parentheses (LibCST
@@ -33,11 +34,11 @@ A file of that kind must cost one CVL000 finding, never the run.
 
 The bounds are several times what real model code reaches: over every ``.py`` file of diffusers,
 pytorch-image-models, flax, big_vision and the other repositories convlint is tested on (5,450
-files), the largest values are depth 52 (a 50-class ``|`` union), statement depth 36 (an ``elif``
-chain), statement weight 43,692 (ImageNet's 1,000 class names in one list), file weight 167,957
+files), the largest values are depth 53 (a 50-class ``|`` union), statement depth 39 (an ``elif``
+chain), statement weight 65,535 (ImageNet's 1,000 class names in one list), file weight 195,743
 and 67,027 nodes (both flax's ``transforms_test.py``, which LibCST parses in 2.7 s and 280 MB).
-At the bounds, LibCST takes at most a few seconds and about 550 MB (the worst: six statements
-of 198 nested calls), and never crashes.
+At the bounds LibCST takes a few seconds and at most about 550 MB, never crashes, and the
+positions of every finding resolve.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_WEIGHT",
     "MAX_NODES",
-    "MAX_STATEMENT_DEPTH",
     "MAX_STATEMENT_WEIGHT",
     "PrescreenError",
     "Measure",
@@ -59,10 +59,9 @@ __all__ = [
     "prescreen",
 ]
 
-MAX_DEPTH = 200
-MAX_STATEMENT_DEPTH = 500
-MAX_STATEMENT_WEIGHT = 100_000
-MAX_FILE_WEIGHT = 400_000
+MAX_DEPTH = 180
+MAX_STATEMENT_WEIGHT = 150_000
+MAX_FILE_WEIGHT = 500_000
 MAX_NODES = 150_000
 
 
@@ -101,13 +100,26 @@ class Measure:
 
 # --------------------------------------------------------------------------- the walk
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# How many LibCST levels one AST link stands for: LibCST wraps each call argument in an ``Arg``,
+# each element of a list, tuple, set or dict in an ``Element``/``DictElement``, and a subscript's
+# index in a ``SubscriptElement`` and an ``Index``. Every other link is one level.
+_LEVELS: dict[tuple[type, str], int] = {
+    (ast.Call, "args"): 2,
+    (ast.List, "elts"): 2,
+    (ast.Tuple, "elts"): 2,
+    (ast.Set, "elts"): 2,
+    (ast.Dict, "keys"): 2,
+    (ast.Dict, "values"): 2,
+    (ast.Subscript, "slice"): 3,
+}
+_FIELDS: dict[type, tuple[tuple[str, int], ...]] = {}
 
 
-def _fields(cls: type) -> tuple[str, ...]:
+def _fields(cls: type) -> tuple[tuple[str, int], ...]:
+    """``(field name, LibCST levels)`` of an AST class."""
     f = _FIELDS.get(cls)
     if f is None:
-        f = _FIELDS[cls] = tuple(cls._fields)
+        f = _FIELDS[cls] = tuple((name, _LEVELS.get((cls, name), 1)) for name in cls._fields)
     return f
 
 
@@ -123,45 +135,57 @@ def _extra(node: ast.AST) -> int:
     return 0
 
 
-class _Walk:
-    """One pass over a module; stops at the first bound exceeded (``error``)."""
+def _is_elif(s: ast.AST, field: str, value: list) -> bool:
+    return type(s) is ast.If and field == "orelse" and len(value) == 1 and type(value[0]) is ast.If
 
-    def __init__(self, limits: tuple[int, int, int, int]) -> None:
-        self.max_depth, self.max_stmt_depth, self.max_stmt_weight, self.max_file_weight = limits
+
+class _Walk:
+    """One pass over a module; stops at the first bound exceeded (``error``).
+
+    A statement's *base* is its estimated depth in LibCST's tree (a nested block adds two levels:
+    the block and the statement; an ``elif`` one); an expression node's depth is its base plus
+    the LibCST levels from the statement down to it. LibCST's own recursive Python code (the
+    position metadata, visitors) fails a little under 300 levels, and the engine's walks too.
+    """
+
+    def __init__(self, limits: tuple[int, int, int]) -> None:
+        self.max_depth, self.max_stmt_weight, self.max_file_weight = limits
         self.depth = self.statement_depth = self.statement_weight = self.file_weight = self.nodes = 0
         self.error: PrescreenError | None = None
 
     def run(self, tree: ast.AST) -> None:
         STMT, AST, fields, extra = ast.stmt, ast.AST, _fields, _extra
         flat = (ast.BoolOp, ast.alias, ast.ImportFrom)
-        statements: list[tuple[ast.AST, int]] = [(tree, 0)]
+        statements: list[tuple[ast.AST, int]] = [(tree, -1)]
         max_depth = self.max_depth
         while statements:
-            s, sd = statements.pop()
-            if sd > self.statement_depth:
-                self.statement_depth = sd
-                if sd > self.max_stmt_depth:
+            s, sc = statements.pop()
+            if sc > self.statement_depth:
+                self.statement_depth = sc
+                if sc > max_depth:
                     self.error = PrescreenError(
-                        f"nesting too deep for analysis: statements nested {sd} deep (an elif chain?); "
-                        f"convlint's limit is {self.max_stmt_depth}",
+                        f"nesting too deep for analysis: statements nested {sc} levels deep (an elif chain?); "
+                        f"convlint's limit is {max_depth}",
                         getattr(s, "lineno", 1), getattr(s, "col_offset", 0),
                     )
                     return
+            limit = max_depth - sc  # for this statement's expressions
             weight = 0
             deepest, deep_at, deep_node = 0, 0, s
             stack: list[tuple[ast.AST, int]] = []
             base = extra(s) if isinstance(s, flat) else 0
             self.nodes += 1
-            for name in fields(type(s)):
+            for name, levels in fields(type(s)):
                 v = getattr(s, name, None)
                 if type(v) is list:
+                    inner = sc + (1 if _is_elif(s, name, v) else 2)
                     for c in v:
                         if isinstance(c, STMT):
-                            statements.append((c, sd + 1))
+                            statements.append((c, inner))
                         elif isinstance(c, AST):
-                            stack.append((c, 1 + base))
+                            stack.append((c, levels + base))
                 elif isinstance(v, AST):
-                    stack.append((v, 1 + base))
+                    stack.append((v, levels + base))
             while stack:
                 node, d = stack.pop()
                 self.nodes += 1
@@ -175,26 +199,25 @@ class _Walk:
                     deep_at, deep_node = d, node
                 if d > deepest:
                     deepest = d
-                    if d > max_depth:
+                    if d > limit:
                         break
-                d += 1
-                for name in fields(type(node)):
+                for name, levels in fields(type(node)):
                     v = getattr(node, name, None)
                     if type(v) is list:
                         for c in v:
-                            if isinstance(c, STMT):
-                                statements.append((c, sd + 1))
+                            if isinstance(c, STMT):  # an except or case block's body
+                                statements.append((c, sc + d + 2))
                             elif isinstance(c, AST):
-                                stack.append((c, d))
+                                stack.append((c, d + levels))
                     elif isinstance(v, AST):
-                        stack.append((v, d))
-            if deepest > self.depth:
-                self.depth = deepest
+                        stack.append((v, d + levels))
+            if sc + deepest > self.depth:
+                self.depth = sc + deepest
             if weight > self.statement_weight:
                 self.statement_weight = weight
             self.file_weight += weight
-            if deepest > max_depth:
-                self.error = _too_deep(s, deep_node, deepest, max_depth)
+            if deepest > limit:
+                self.error = _too_deep(s, deep_node, sc + deepest, max_depth)
                 return
             if weight > self.max_stmt_weight:
                 self.error = PrescreenError(
@@ -243,7 +266,7 @@ def _too_deep(stmt: ast.AST, deep_node: ast.AST, depth: int, limit: int) -> Pres
     found = False
     while stack and not found:
         node = stack.pop()
-        for name in _fields(type(node)):
+        for name, _ in _fields(type(node)):
             v = getattr(node, name, None)
             for c in v if type(v) is list else (v,):
                 if isinstance(c, ast.AST) and not isinstance(c, ast.stmt):
@@ -324,7 +347,7 @@ def measure(text: str) -> Measure:
     Raises what ``ast.parse`` raises.
     """
     tree = _parse(text)
-    w = _Walk((1 << 62, 1 << 62, 1 << 62, 1 << 62))
+    w = _Walk((1 << 62, 1 << 62, 1 << 62))
     w.run(tree)
     weight, count = _token_weight(text)
     return Measure(w.depth, w.statement_depth, w.statement_weight, w.file_weight + weight, w.nodes + count)
@@ -340,7 +363,6 @@ def prescreen(
     text: str,
     *,
     max_depth: int = MAX_DEPTH,
-    max_statement_depth: int = MAX_STATEMENT_DEPTH,
     max_statement_weight: int = MAX_STATEMENT_WEIGHT,
     max_file_weight: int = MAX_FILE_WEIGHT,
     max_nodes: int = MAX_NODES,
@@ -362,7 +384,7 @@ def prescreen(
     except Exception as exc:  # pragma: no cover - defensive
         return PrescreenError(f"cannot be parsed ({type(exc).__name__})")
     try:
-        walk = _Walk((max_depth, max_statement_depth, max_statement_weight, max_file_weight))
+        walk = _Walk((max_depth, max_statement_weight, max_file_weight))
         walk.run(tree)
     except (RecursionError, MemoryError):  # pragma: no cover - the walk is iterative
         return PrescreenError("nesting too deep for analysis")
