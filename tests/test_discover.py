@@ -337,3 +337,19 @@ def test_discovery_agrees_with_git(tmp_path: Path, gitignore: str) -> None:
     assert r.returncode == 0, r.stderr
     git = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", "*.py"], cwd=tmp_path, capture_output=True, text=True)
     assert sorted(git.stdout.split()) == found(tmp_path)
+
+
+def test_folders_nested_thousands_deep_are_walked(tmp_path: Path) -> None:
+    # a recursive walk hit Python's recursion limit (an internal error) at about 1,000 levels
+    d = tmp_path
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        for _ in range(1500):  # relative steps: the absolute path would pass PATH_MAX for makedirs
+            os.mkdir("a")
+            os.chdir("a")
+        Path("m.py").write_text("x = 1\n")
+    finally:
+        os.chdir(cwd)
+    files = discover(["."], cwd=d).files
+    assert len(files) == 1 and files[0].name == "m.py" and len(files[0].parts) > 1500

@@ -504,15 +504,21 @@ class _Walker:
         return _ignored(stack, d, True)
 
     def walk(self, top: Path, out: set[str]) -> None:
-        stack = self.stack_for(top)
-        self._walk(os.fspath(top), stack, out)
+        """Add the files under ``top`` to ``out``: iteratively, so that no folder depth (a
+        repository can nest thousands of folders) exhausts Python's recursion limit."""
+        todo: list[tuple[str, list[IgnoreFile]]] = [(os.fspath(top), self.stack_for(top))]
+        while todo:
+            d, stack = todo.pop()
+            todo.extend(reversed(self._scan(d, stack, out)))
 
-    def _walk(self, d: str, stack: list[IgnoreFile], out: set[str]) -> None:
+    def _scan(self, d: str, stack: list[IgnoreFile], out: set[str]) -> list[tuple[str, list[IgnoreFile]]]:
+        """One folder: its files go to ``out``; its subfolders to walk are returned, in order."""
         try:
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError:
-            return
+            return []
+        subdirs: list[tuple[str, list[IgnoreFile]]] = []
         for e in entries:
             try:
                 is_dir = e.is_dir(follow_symlinks=False)
@@ -528,12 +534,13 @@ class _Walker:
                     ig = self._gitignore_of(Path(p))
                     if ig is not None:
                         sub = [*stack, ig]
-                self._walk(p, sub, out)
+                subdirs.append((p, sub))
             elif e.name.endswith(PY_SUFFIXES) and (is_file or _special(p)):
                 # a FIFO or device named *.py is kept, so that reading it is refused as CVL000
                 if self.excluded_name(p, False, e.name) or _ignored(stack, p, False):
                     continue
                 out.add(p)
+        return subdirs
 
 
 def _special(path: str) -> bool:
