@@ -351,5 +351,20 @@ def test_folders_nested_thousands_deep_are_walked(tmp_path: Path) -> None:
         Path("m.py").write_text("x = 1\n")
     finally:
         os.chdir(cwd)
-    files = discover(["."], cwd=d).files
-    assert len(files) == 1 and files[0].name == "m.py" and len(files[0].parts) > 1500
+    try:
+        files = discover(["."], cwd=d).files
+        assert len(files) == 1 and files[0].name == "m.py" and len(files[0].parts) > 1500
+    finally:  # shutil.rmtree (and pytest's clean-up of old temporary folders) recurses: undo it here
+        try:
+            os.chdir(tmp_path)
+            depth = 0
+            while os.path.isdir("a"):
+                os.chdir("a")
+                depth += 1
+            for name in os.listdir("."):
+                os.unlink(name)
+            for _ in range(depth):
+                os.chdir("..")
+                os.rmdir("a")
+        finally:
+            os.chdir(cwd)
