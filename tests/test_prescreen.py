@@ -51,6 +51,12 @@ HOSTILE = {
     "3,000 unary minus": ("x = " + "-" * 3000 + "1\n", "nesting too deep"),
     "200 nested parentheses, 1,000 times": (("x = " + "(" * 200 + "1" + ")" * 200 + "\n") * 1000, "file too large"),
     "100,000 statements": ("x = 1\n" * 100_000, "file too large"),
+    # LibCST's parser backtracks over case patterns in exponential time: 12 nested mapping
+    # patterns took it 71 s, 30 grouping parentheses would take it about an hour
+    "a mapping pattern nested 12 deep": ("match x:\n    case " + "{1: " * 12 + "1" + "}" * 12 + ":\n        pass\n", "case pattern nested too deep"),
+    "30 grouping parentheses in a case": ("match x:\n    case " + "(" * 30 + "1" + ")" * 30 + ":\n        pass\n", "case pattern nested too deep"),
+    "20 class patterns nested": ("match x:\n    case " + "A(" * 20 + "1" + ")" * 20 + ":\n        pass\n", "case pattern nested too deep"),
+    "five mapping patterns 8 deep": ("match x:\n" + ("    case " + "{1: " * 8 + "1" + "}" * 8 + ":\n        pass\n") * 5, "case patterns too deep"),
 }
 
 
@@ -210,6 +216,8 @@ UNDER = {
     "ands": lambda n: "x = " + " and ".join(["a"] * n) + "\n",
     "elifs": lambda n: "if a:\n    pass\n" + "elif a:\n    pass\n" * n,
     "blocks": lambda n: "".join("    " * i + "if a:\n" for i in range(min(n, 99))) + "    " * min(n, 99) + "x = " + "f(" * n + "1" + ")" * n + "\n",
+    "mapping patterns": lambda n: "match x:\n    case " + "{1: (" * n + "1" + ",)}" * n + ":\n        pass\n",
+    "grouped patterns": lambda n: "match x:\n    case " + "(" * n + "1" + ")" * n + ":\n        pass\n",
 }
 
 
@@ -233,3 +241,14 @@ def test_just_under_the_bounds_every_finding_is_still_reported(kind, tmp_path, m
     import json
 
     assert [f["code"] for f in json.loads(capsys.readouterr().out)] == ["CVL004"]
+
+
+def test_ordinary_match_statements_pass() -> None:
+    src = (
+        "match (((command))):\n"
+        "    case (\n        (1)\n    ) if f(((a))):\n        pass\n"
+        "    case {\"k\": [1, (2, 3)], **rest} | Point(x=0, y=[_, *_]):  # (((( in a comment\n"
+        "        x = \"(((((\"\n"
+        "    case _:\n        y = g(h(i(j(k(l(m(n(o(1)))))))))\n"
+    )
+    assert prescreen(src) is None

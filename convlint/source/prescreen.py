@@ -31,6 +31,10 @@ of that kind must cost one CVL000 finding, never the run, and never a finding.
 3. One regular-expression scan for what the AST does not show: redundant parentheses (LibCST
    keeps each level; 200 of them cost it 4.6 MB per statement) and the literals of an implicit
    string concatenation. They add to the file's weight and node count.
+4. ``match`` statements: LibCST's parser backtracks over case patterns in exponential time (12
+   nested mapping patterns: 71 s; 19 grouping parentheses, which the AST drops: 1.4 s, each one
+   more doubling it). The brackets of each ``case`` header are counted (:data:`MAX_PATTERN_DEPTH`,
+   0.15 s at worst), and so is the sum of 4 to the power of each depth (:data:`MAX_PATTERN_WEIGHT`).
 
 The bounds are several times what real model code reaches: over every ``.py`` file of diffusers,
 pytorch-image-models, flax, big_vision and the other repositories convlint is tested on (5,450
@@ -52,6 +56,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_WEIGHT",
     "MAX_NODES",
+    "MAX_PATTERN_DEPTH",
     "MAX_STATEMENT_WEIGHT",
     "PrescreenError",
     "Measure",
@@ -63,6 +68,8 @@ MAX_DEPTH = 180
 MAX_STATEMENT_WEIGHT = 150_000
 MAX_FILE_WEIGHT = 500_000
 MAX_NODES = 150_000
+MAX_PATTERN_DEPTH = 8
+MAX_PATTERN_WEIGHT = 4 * 4**8
 
 
 class PrescreenError(Exception):
@@ -151,6 +158,7 @@ class _Walk:
     def __init__(self, limits: tuple[int, int, int]) -> None:
         self.max_depth, self.max_stmt_weight, self.max_file_weight = limits
         self.depth = self.statement_depth = self.statement_weight = self.file_weight = self.nodes = 0
+        self.matches: list[ast.Match] = []
         self.error: PrescreenError | None = None
 
     def run(self, tree: ast.AST) -> None:
@@ -170,6 +178,8 @@ class _Walk:
                     )
                     return
             limit = max_depth - sc  # for this statement's expressions
+            if type(s) is ast.Match:
+                self.matches.append(s)
             weight = 0
             deepest, deep_at, deep_node = 0, 0, s
             stack: list[tuple[ast.AST, int]] = []
@@ -338,6 +348,69 @@ def _token_weight(text: str) -> tuple[int, int]:
     return weight, count
 
 
+# --------------------------------------------------------------------------- match patterns
+
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")  # as CPython's tokenizer counts lines
+
+
+def _pattern_depths(text: str, matches: list[ast.Match]) -> list[tuple[int, ast.AST]]:
+    """For each ``case``: the deepest bracket nesting between its ``case`` keyword and its body
+    (grouping parentheses included, which the AST drops), and its pattern node.
+
+    LibCST's parser backtracks over pattern alternatives in exponential time: a mapping or tuple
+    pattern nested 11 deep takes it 20 s, 19 grouping parentheses 1.4 s, 30 would take an hour.
+    """
+    if not matches:
+        return []
+    lines = _LINE_BREAKS.split(text)
+
+    def offset_text(line: int, col: int, end_line: int, end_col: int) -> str:
+        # AST columns are UTF-8 byte offsets
+        first = lines[line - 1].encode("utf-8")[col:].decode("utf-8", "ignore")
+        if end_line == line:
+            return lines[line - 1].encode("utf-8")[col:end_col].decode("utf-8", "ignore")
+        last = lines[end_line - 1].encode("utf-8")[:end_col].decode("utf-8", "ignore")
+        return "\n".join([first, *lines[line : end_line - 1], last])
+
+    out = []
+    for m in matches:
+        prev = (m.subject.end_lineno or m.subject.lineno, m.subject.end_col_offset or 0)
+        for case in m.cases:
+            body = case.body[0]
+            region = offset_text(prev[0], prev[1], body.lineno, body.col_offset)
+            depth = deepest = 0
+            for tok in _TOKENS.finditer(region):
+                c = tok.group()[0]
+                if c in "([{":
+                    depth += 1
+                    deepest = max(deepest, depth)
+                elif c in ")]}":
+                    depth = depth - 1 if depth > 0 else 0
+            out.append((deepest, case.pattern))
+            last = case.body[-1]
+            prev = (last.end_lineno or last.lineno, last.end_col_offset or 0)
+    return out
+
+
+def _check_patterns(text: str, matches: list[ast.Match], max_depth: int, max_weight: int) -> PrescreenError | None:
+    weight = 0
+    for depth, pattern in _pattern_depths(text, matches):
+        where = (getattr(pattern, "lineno", 1), getattr(pattern, "col_offset", 0))
+        if depth > max_depth:
+            return PrescreenError(
+                f"case pattern nested too deep for analysis: {depth} levels of brackets; convlint's limit is {max_depth}",
+                *where,
+            )
+        weight += 4**depth
+        if weight > max_weight:
+            return PrescreenError(
+                f"case patterns too deep for analysis, taken together (the parser's time grows fourfold with each "
+                f"level of brackets); convlint's limit is {max_weight // 4**max_depth} patterns of {max_depth} levels",
+                *where,
+            )
+    return None
+
+
 # --------------------------------------------------------------------------- the guard
 
 
@@ -390,6 +463,9 @@ def prescreen(
         return PrescreenError("nesting too deep for analysis")
     if walk.error is not None:
         return walk.error
+    refused = _check_patterns(text, walk.matches, MAX_PATTERN_DEPTH, MAX_PATTERN_WEIGHT)
+    if refused is not None:
+        return refused
     if walk.nodes > max_nodes:
         return _too_many(walk.nodes, max_nodes)
     weight, count = _token_weight(text)
