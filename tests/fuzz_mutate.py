@@ -151,11 +151,17 @@ def elif_chain(data: bytes, r: random.Random) -> bytes:
     return data + b"\nif a:\n    pass\n" + b"elif a:\n    pass\n" * n
 
 
+def deep_pattern(data: bytes, r: random.Random) -> bytes:
+    n = r.choice([4, 8, 9, 12, 30])
+    o, c = r.choice([(b"{1: ", b"}"), (b"(", b")"), (b"(", b",)"), (b"[", b"]"), (b"A(", b")"), (b"{1: [", b"]}")])
+    return data + b"\nmatch x:\n    case " + o * n + b"1" + c * n + b":\n        pass\n"
+
+
 CHEAP: list[Callable[[bytes, random.Random], bytes]] = [
     truncate, delete_lines, duplicate_lines, swap_tokens, delete_token, random_bytes, nul,
     line_endings, not_utf8, control_chars, tabs, numbers, pragma,
 ]
-HEAVY: list[Callable[[bytes, random.Random], bytes]] = [deep_nesting, long_chain, deep_unary, huge_literal, elif_chain]
+HEAVY: list[Callable[[bytes, random.Random], bytes]] = [deep_nesting, long_chain, deep_unary, huge_literal, elif_chain, deep_pattern]
 
 
 def mutate(data: bytes, seed: int, mutators: list[Callable[[bytes, random.Random], bytes]] = CHEAP) -> tuple[str, bytes]:
