@@ -252,3 +252,12 @@ def test_ordinary_match_statements_pass() -> None:
         "    case _:\n        y = g(h(i(j(k(l(m(n(o(1)))))))))\n"
     )
     assert prescreen(src) is None
+
+
+def test_an_ast_the_caller_already_has_is_used() -> None:
+    import ast
+
+    src = "x = " + "lambda: " * 1000 + "1\n"
+    err = prescreen(src, tree=ast.parse(src))
+    assert err is not None and "nesting too deep" in err.message
+    assert prescreen("x = 1\n", tree=ast.parse("x = 1\n")) is None

@@ -435,14 +435,19 @@ def _parse(text: str) -> ast.AST:
 def prescreen(
     text: str,
     *,
+    tree: ast.AST | None = None,
     max_depth: int = MAX_DEPTH,
     max_statement_weight: int = MAX_STATEMENT_WEIGHT,
     max_file_weight: int = MAX_FILE_WEIGHT,
     max_nodes: int = MAX_NODES,
 ) -> PrescreenError | None:
-    """None when ``text`` may be given to LibCST; else why not (never raises)."""
+    """None when ``text`` may be given to LibCST; else why not (never raises).
+
+    ``tree`` is ``ast.parse(text)`` when the caller already has it (it is not parsed again).
+    """
     try:
-        tree = _parse(text)
+        if tree is None:
+            tree = _parse(text)
     except SyntaxError as exc:  # IndentationError, TabError too
         msg = exc.msg or "invalid syntax"
         line = exc.lineno or 1
