@@ -7,6 +7,21 @@ files the analysis consulted (path -> sha256, or ``None`` for a module it looked
 find). An entry is used only if every dependency still has that hash, so editing ``parts.py``
 re-checks the model that imports it.
 
+The cache holds only data convlint wrote, and is trusted no further than that:
+
+- Every entry is authenticated with an HMAC-SHA256 whose key lives outside any repository, in
+  the user's cache directory (``$XDG_CACHE_HOME/convlint/key``, else ``~/.cache/convlint/key``),
+  created on first use with mode 0600. An entry that does not verify (committed to a repository,
+  copied from another machine, edited) is a miss, and is overwritten. If the key cannot be read
+  or created — or it would lie inside the project — the cache is off for the run, silently.
+- Entries are JSON, never pickle; they are read as regular files only, with a size limit.
+- Findings that carry a fix are never stored: a file with a fixable finding is analysed again on
+  every run, so ``--fix`` only ever applies edits computed from the file as it is.
+- Nothing is written outside the project root: the cache directory must resolve (symbolic links
+  followed) to a place inside it, and convlint writes into a directory only if it created it or
+  it already holds convlint's ``CACHEDIR.TAG`` (or is empty) — never ``.gitignore`` (``*``) into a
+  folder of yours.
+
 Layout::
 
     .convlint_cache/
@@ -15,15 +30,18 @@ Layout::
         0.1.0-<config fingerprint>/<key[:2]>/<key>.json
 
 Robustness: entries are written atomically (a temporary file, then ``os.replace``); a missing,
-corrupt or unreadable entry is a miss; if the directory cannot be written the cache turns itself
-off silently for the rest of the run. Nothing here raises.
+corrupt, unverified or unreadable entry is a miss; if the directory cannot be written the cache
+turns itself off silently for the rest of the run. Nothing here raises.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +49,15 @@ from typing import Any, Mapping, Sequence
 
 from convlint.findings import Finding, Fix
 
-__all__ = ["CACHEDIR_TAG", "Cache", "CachedResult", "finding_from_json", "finding_to_json"]
+__all__ = [
+    "CACHEDIR_TAG",
+    "Cache",
+    "CachedResult",
+    "default_key_path",
+    "finding_from_json",
+    "finding_to_json",
+    "load_key",
+]
 
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -40,7 +66,11 @@ CACHEDIR_TAG = (
     "#\thttps://bford.info/cachedir/\n"
 )
 _GITIGNORE = "# Automatically created by convlint.\n*\n"
-_FORMAT = 1
+_FORMAT = 2
+_MAGIC = b"convlint-cache 2\n"
+_MAX_ENTRY = 16 * 1024 * 1024  # bytes: a bigger entry is not read
+_MAX_DEP = 64 * 1024 * 1024  # bytes: a bigger dependency is not hashed (a miss)
+_KEY_BYTES = 32
 
 
 def finding_to_json(f: Finding) -> dict[str, Any]:
@@ -74,12 +104,109 @@ def finding_from_json(d: Mapping[str, Any]) -> Finding:
     )
 
 
+def _fixable(f: Finding) -> bool:
+    return f.fix is not None and bool(f.fix.edits)
+
+
 def _hash_file(path: Path) -> str | None:
+    from convlint.source.files import read_regular
+
     try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
+        return hashlib.sha256(read_regular(path, _MAX_DEP)).hexdigest()
+    except (OSError, ValueError):
+        return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Is ``path`` at or below ``root``, both resolved (symbolic links followed)?"""
+    try:
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- the key
+
+
+def default_key_path(env: Mapping[str, str] | None = None) -> Path | None:
+    """``$XDG_CACHE_HOME/convlint/key`` (an absolute XDG_CACHE_HOME only), else ``~/.cache/convlint/key``."""
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_CACHE_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "convlint" / "key"
+    home = env.get("HOME") or ""
+    if not home:
+        try:
+            home = str(Path.home())
+        except (RuntimeError, KeyError, OSError):
+            return None
+    if not os.path.isabs(home):
+        return None
+    return Path(home) / ".cache" / "convlint" / "key"
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key in ``path``, if it is a regular file of ours that nobody else can read or write."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 4096:
+            return None
+        if os.name == "posix" and (st.st_mode & 0o077 or st.st_uid != os.getuid()):
+            return None
+        data = os.read(fd, 4096).strip()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        key = bytes.fromhex(data.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return key if len(key) == _KEY_BYTES else None
+
+
+def load_key(path: Path | None = None, *, create: bool = True) -> bytes | None:
+    """The user's cache key: read, or created (mode 0600) on first use; None if neither works.
+
+    Creation is atomic (a temporary file linked into place), so concurrent runs agree on one key.
+    """
+    path = default_key_path() if path is None else path
+    if path is None:
+        return None
+    key = _read_key(path)
+    if key is not None or not create:
+        return key
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(_KEY_BYTES) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # fails if another run created it first: then use theirs
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here (some file systems): rename, without overwriting a key
+            if not os.path.lexists(path):
+                os.replace(tmp, path)
+    except OSError:
+        return None
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    return _read_key(path)
 
 
 @dataclass(frozen=True)
@@ -91,9 +218,22 @@ class CachedResult:
 
 
 class Cache:
-    """The cache of one run (one root, one configuration fingerprint)."""
+    """The cache of one run (one root, one configuration fingerprint).
 
-    def __init__(self, directory: str | os.PathLike[str], fingerprint: str, *, root: str | os.PathLike[str], version: str | None = None) -> None:
+    ``key`` is the HMAC key; by default the user's (:func:`load_key`), loaded on first use. With
+    no key to be had, every lookup misses and nothing is written.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        fingerprint: str,
+        *,
+        root: str | os.PathLike[str],
+        version: str | None = None,
+        key: bytes | None = None,
+        key_path: Path | None = None,
+    ) -> None:
         if version is None:
             from convlint import __version__ as version
         self.directory = Path(directory)
@@ -104,6 +244,9 @@ class Cache:
         self.writable = True
         self._prepared = False
         self._hashes: dict[Path, str | None] = {}
+        self._key = key
+        self._key_path = key_path
+        self._key_loaded = key is not None
         self.hits = 0
         self.misses = 0
 
@@ -111,6 +254,20 @@ class Cache:
     def for_config(cls, config: Any) -> "Cache":
         """The cache a :class:`convlint.config.Config` asks for (``cache_path``, ``fingerprint()``)."""
         return cls(config.cache_path, config.fingerprint(), root=config.root)
+
+    @property
+    def key_bytes(self) -> bytes | None:
+        """The HMAC key (None: the cache is off); never one stored inside the project."""
+        if not self._key_loaded:
+            self._key_loaded = True
+            path = self._key_path if self._key_path is not None else default_key_path()
+            if path is None or _inside(path, self.root):
+                self._key = None
+            else:
+                self._key = load_key(path)
+            if self._key is None:
+                self.writable = False
+        return self._key
 
     # -- keys and paths
 
@@ -129,6 +286,10 @@ class Cache:
     def _entry(self, key: str) -> Path:
         return self.bucket / key[:2] / f"{key}.json"
 
+    def _mac(self, key: str, payload: bytes) -> str:
+        assert self._key is not None
+        return hmac.new(self._key, key.encode("ascii") + b"\n" + payload, hashlib.sha256).hexdigest()
+
     def current_hash(self, path: str | os.PathLike[str]) -> str | None:
         """sha256 of a file now (memoised for the run); None if it cannot be read."""
         p = Path(os.path.abspath(self.root / path))
@@ -143,18 +304,30 @@ class Cache:
     # -- lookup and store
 
     def get(self, path: str | os.PathLike[str], sha256: str) -> CachedResult | None:
-        """The cached result for this content, if present, well-formed and its deps unchanged."""
+        """The cached result for this content, if present, authentic, well-formed and its deps unchanged."""
+        from convlint.source.files import read_regular
+
+        if self.key_bytes is None:
+            return None
         try:
-            with open(self._entry(self.key(path, sha256)), "rb") as fh:
-                data = json.loads(fh.read())
-            if data.get("sha256") != sha256:
-                raise ValueError("hash mismatch")
+            key = self.key(path, sha256)
+            raw = read_regular(self._entry(key), _MAX_ENTRY)
+            if not raw.startswith(_MAGIC):
+                raise ValueError("not an entry")
+            mac, _, payload = raw[len(_MAGIC):].partition(b"\n")
+            if not hmac.compare_digest(mac, self._mac(key, payload).encode("ascii")):
+                raise ValueError("not written by this user's convlint")
+            data = json.loads(payload)
+            if data.get("format") != _FORMAT or data.get("sha256") != sha256 or data.get("path") != self._rel(path):
+                raise ValueError("another file's entry")
             deps = {str(k): (None if v is None else str(v)) for k, v in data["deps"].items()}
+            findings = [finding_from_json(f) for f in data["findings"]]
+            if any(_fixable(f) for f in findings):
+                raise ValueError("fixes are never taken from the cache")
             for dep, h in deps.items():
                 if self.current_hash(dep) != h:
                     self.misses += 1
                     return None
-            findings = [finding_from_json(f) for f in data["findings"]]
         except Exception:
             self.misses += 1
             return None
@@ -162,40 +335,60 @@ class Cache:
         return CachedResult(findings, deps)
 
     def put(self, path: str | os.PathLike[str], sha256: str, findings: Sequence[Finding], deps: Mapping[str, str | None]) -> None:
-        """Store a result; silently does nothing if the cache directory cannot be written."""
-        if not self.writable:
+        """Store a result; silently does nothing if the cache is off or cannot be written.
+
+        A result with a fixable finding is not stored: its file is analysed again next time.
+        """
+        if not self.writable or self.key_bytes is None:
+            return
+        if any(_fixable(f) for f in findings):
             return
         try:
             self._prepare()
-            entry = self._entry(self.key(path, sha256))
+            key = self.key(path, sha256)
+            entry = self._entry(key)
             entry.parent.mkdir(parents=True, exist_ok=True)
-            payload = {
-                "format": _FORMAT,
-                "path": self._rel(path),
-                "sha256": sha256,
-                "findings": [finding_to_json(f) for f in findings],
-                "deps": {str(k): v for k, v in sorted(deps.items())},
-            }
-            self._atomic_write(entry, json.dumps(payload, sort_keys=True, separators=(",", ":")))
+            if not _inside(entry.parent, self.directory):  # a link planted in the cache
+                raise OSError("the cache directory leads elsewhere")
+            payload = json.dumps(
+                {
+                    "format": _FORMAT,
+                    "path": self._rel(path),
+                    "sha256": sha256,
+                    "findings": [finding_to_json(f) for f in findings],
+                    "deps": {str(k): v for k, v in sorted(deps.items())},
+                },
+                sort_keys=True,
+                separators=(",", ":"),
+            ).encode("utf-8")
+            self._atomic_write(entry, _MAGIC + self._mac(key, payload).encode("ascii") + b"\n" + payload)
         except Exception:
             self.writable = False
 
     def _prepare(self) -> None:
         if self._prepared:
             return
+        # Never outside the project, whatever links lie on the way (checked before creating anything).
+        if not _inside(self.directory, self.root):
+            raise OSError("the cache directory is outside the project")
+        created = not os.path.lexists(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        if not _inside(self.directory, self.root):
+            raise OSError("the cache directory is outside the project")
+        if not created and not (self.directory / "CACHEDIR.TAG").is_file() and any(os.scandir(self.directory)):
+            raise OSError("the cache directory holds files convlint did not write")
         for name, text in ((".gitignore", _GITIGNORE), ("CACHEDIR.TAG", CACHEDIR_TAG)):
             p = self.directory / name
-            if not p.exists():
-                self._atomic_write(p, text)
+            if not os.path.lexists(p):
+                self._atomic_write(p, text.encode("utf-8"))
         self._prepared = True
 
     @staticmethod
-    def _atomic_write(path: Path, text: str) -> None:
+    def _atomic_write(path: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
             os.replace(tmp, path)
         except BaseException:
             try:

@@ -70,6 +70,7 @@ __all__ = [
 CONFIG_FILE_NAMES = (".convlint.toml", "convlint.toml", "pyproject.toml")
 DEFAULT_CACHE_DIR = ".convlint_cache"
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+MAX_CONFIG_SIZE = 4 * 1024 * 1024  # bytes: a bigger pyproject.toml is refused
 
 Shape = tuple  # of int | str
 
@@ -363,15 +364,20 @@ def _load_toml(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    from convlint.source.files import read_regular
+
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        data = read_regular(path, MAX_CONFIG_SIZE)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: invalid TOML: not UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def _section(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -393,6 +399,8 @@ def find_config_file(start: str | os.PathLike[str], warnings: list[str] | None =
     A candidate that exists but cannot be read is skipped; a line naming it is appended to
     ``warnings`` when given.
     """
+    from convlint.source.files import read_regular
+
     p = Path(os.path.abspath(start))
     d = p if p.is_dir() else p.parent
     for cand_dir in (d, *d.parents):
@@ -401,8 +409,8 @@ def find_config_file(start: str | os.PathLike[str], warnings: list[str] | None =
             if not f.is_file():
                 continue
             try:
-                with open(f, "rb") as fh:
-                    data = fh.read() if name == "pyproject.toml" else b""
+                # a regular file of bounded size (not a FIFO, a device, or a huge file)
+                data = read_regular(f, MAX_CONFIG_SIZE) if name == "pyproject.toml" else read_regular(f, 0)
             except OSError as exc:
                 if warnings is not None:
                     warnings.append(f"cannot read {f}: {(exc.strerror or type(exc).__name__).lower()}; its settings are not used")
@@ -428,6 +436,22 @@ def _parse_size(v: Any, where: str) -> int:
             unit = m.group(2).upper().rstrip("B").rstrip("I")
             return int(m.group(1)) * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
     raise ConfigError(f"{where}: expected a size in bytes or a string like \"5MB\", got {v!r}")
+
+
+def _check_cache_dir(value: str, root: Path, where: str) -> None:
+    """``cache-dir`` must name a folder strictly inside the project (links followed): convlint
+    writes there, and a repository must not steer it into writing anywhere else."""
+    if "\0" in value:
+        raise ConfigError(f"{where}: not a valid path: {value!r}")
+    target = Path(os.path.normpath(root / value))
+    real_root = Path(os.path.realpath(root))
+    for candidate, base in ((target, root), (Path(os.path.realpath(target)), real_root)):
+        try:
+            rel = candidate.relative_to(base)
+        except ValueError:
+            raise ConfigError(f"{where}: must be a folder inside the project ({root}), got {value!r}") from None
+        if not rel.parts:
+            raise ConfigError(f"{where}: must be a folder inside the project, not the project folder itself, got {value!r}")
 
 
 def _settings(path: Path, sec: Mapping[str, Any], root: Path) -> dict[str, Any]:
@@ -467,6 +491,8 @@ def _settings(path: Path, sec: Mapping[str, Any], root: Path) -> dict[str, Any]:
         elif kind == "str":
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{where}: expected a path string, got {_tname(value)}")
+            if key == "cache-dir":
+                _check_cache_dir(value, root, where)
             out[key] = value
         elif kind == "size":
             out[key] = _parse_size(value, where)

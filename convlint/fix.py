@@ -48,13 +48,16 @@ class FixOutcome:
 
     ``applied`` counts the findings whose fix went in (also with ``write=False``: what ``--fix``
     would do). ``changed`` lists the display paths of the files changed (or that would be);
-    ``skipped`` one line per file or fix left alone, with the reason.
+    ``skipped`` one line per file or fix left alone, with the reason (printed as warnings);
+    ``errors`` one line per file that ``--fix`` could not write (the caller reports them as errors:
+    the run goes on, and exits 2).
     """
 
     applied: int = 0
     diff: str = ""
     changed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     passes: int = 0
 
 
@@ -79,9 +82,10 @@ class _Doc:
 
     @classmethod
     def load(cls, path: Path, display: str) -> "_Doc | str":
+        from convlint.source.files import read_regular
+
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data = read_regular(path)
         except OSError as exc:
             return f"cannot read: {exc.strerror or exc}"
         try:
@@ -158,6 +162,11 @@ def _parses(text: str, original: str | None = None) -> str | None:
     """
     import libcst as cst
 
+    from convlint.source.prescreen import prescreen
+
+    refused = prescreen(text)
+    if refused is not None:
+        return refused.message
     try:
         cst.parse_module(text)
     except Exception as exc:  # ParserSyntaxError, or RecursionError on absurd input
@@ -225,6 +234,35 @@ def _groups(texts: Mapping[Path, str], words: _Words) -> dict[Path, Path]:
 # --------------------------------------------------------------------------- the in-memory re-check
 
 
+def _affected(texts: Mapping[Path, str], analysed: set[Path], changed: Iterable[Path], words: _Words) -> set[Path]:
+    """The analysed files that may see a change to ``changed``: the changed ones, and those that
+    mention a changed module's name, transitively (through files the prefilter drops too: a
+    ``train.py`` without a conv that imports the model may be imported by one with).
+
+    A worklist over module names: each file is reached at most once, so this ends whatever
+    imports whatever.
+    """
+    changed = set(changed)
+    by_word: dict[str, list[Path]] = {}
+    stems = {_stem(p) for p in texts} | {_stem(p) for p in changed}
+    for p, text in texts.items():
+        for w in words(p, text) & stems:
+            by_word.setdefault(w, []).append(p)
+    reached = set(changed)
+    todo = list({_stem(p) for p in changed})
+    done: set[str] = set()
+    while todo:
+        stem = todo.pop()
+        if stem in done:
+            continue
+        done.add(stem)
+        for p in by_word.get(stem, ()):
+            if p not in reached:
+                reached.add(p)
+                todo.append(_stem(p))
+    return {p for p in reached if p in analysed}
+
+
 class _Rechecker:
     """``convlint check`` again, as if some files had other text, analysing only the files that
     may see the change (the changed ones and those that mention them, transitively)."""
@@ -275,19 +313,7 @@ class _Rechecker:
         from convlint.pipeline import _absolute, _finish
 
         texts, analysed = self.files(overlay)
-        # the files that may see the change: mentioned module names, transitively
-        stems = {_stem(p) for p in overlay}
-        relevant = {p for p in analysed if p in overlay}
-        grew = True
-        while grew:
-            grew = False
-            for p, text in texts.items():
-                if p in relevant or not (self.words(p, text) & stems):
-                    continue
-                stems.add(_stem(p))
-                if p in analysed:
-                    relevant.add(p)
-                grew = True
+        relevant = _affected(texts, analysed, overlay, self.words)
 
         project = Project(root=self.config.root, config=self.config)
         seed = getattr(project, "parse_text", None)  # imports of the changed files see the new text
@@ -330,6 +356,7 @@ def apply_fixes(
     force_exclude: bool = False,
     cwd: str | os.PathLike[str] | None = None,
     stderr: Any = None,
+    recheck: Recheck | None = None,
 ) -> FixOutcome:
     """Apply the certain fixes of ``findings`` (those with edits); write the files if ``write``.
 
@@ -341,9 +368,8 @@ def apply_fixes(
     err = stderr if stderr is not None else sys.stderr
     outcome = FixOutcome()
     words = _Words()
-    recheck: Recheck | None = None
     root = Path(os.path.abspath(config.root)) if config is not None else None
-    if config is not None:
+    if recheck is None and config is not None:
         recheck = _Rechecker(paths or (), config, force_exclude, base, words)
 
     docs: dict[Path, _Doc] = {}
@@ -356,8 +382,8 @@ def apply_fixes(
         if path in unusable:
             return None
         why = None
-        if root is not None and not _under(path, root):
-            why = "outside the project, not changed"
+        if root is not None and not (_under(path, root) and _under(Path(os.path.realpath(path)), Path(os.path.realpath(root)))):
+            why = "outside the project, not changed"  # also through a symbolic link
         loaded = _Doc.load(path, f.path) if why is None else why
         if isinstance(loaded, str):
             unusable[path] = loaded
@@ -375,10 +401,12 @@ def apply_fixes(
             known = {}
 
     pending = [f for f in findings if _fixable(f)]
+    states: set[frozenset[tuple[Path, str]]] = set()
     for n in range(1, MAX_PASSES + 1):
         if not pending:
             break
         outcome.passes = n
+        before = len(pending)
         chosen: dict[Path, list[tuple[Finding, list[tuple[int, int, str]]]]] = {}
         candidates = []
         for f in sorted(pending, key=lambda f: (*f.sort_key(), f.end_line, f.end_column)):
@@ -426,6 +454,13 @@ def apply_fixes(
             doc.applied += len(items)
         if not changed or recheck is None:
             break
+        # Progress, or stop: the texts of this pass must be new, and the re-check must find fewer
+        # fixable findings than the pass started with (a decreasing count ends the loop by itself).
+        state = frozenset((d.path, d.text) for d in docs.values())
+        if state in states:
+            outcome.skipped.append("the fixes do not settle (a pass repeated an earlier state); the rest is left for you")
+            break
+        states.add(state)
         overlay = {d.path: d.text for d in docs.values() if d.text != d.original}
         if any(d.frozen for d in docs.values()):
             overlay.update({d.path: d.original for d in docs.values() if d.frozen})
@@ -433,6 +468,12 @@ def apply_fixes(
             pending = [f for f in recheck(overlay) if _fixable(f)]
         except Exception as exc:  # the final check will report it; keep what is done
             outcome.skipped.append(f"re-check after fixing failed ({type(exc).__name__}: {exc}); stopped after pass {n}")
+            break
+        if pending and len(pending) >= before:
+            outcome.skipped.append(
+                f"the fixes do not settle (pass {n} left {len(pending)} fixable finding(s) of {before}); "
+                "the rest is left for you"
+            )
             break
     else:
         if pending:
@@ -448,7 +489,7 @@ def apply_fixes(
         if write:
             problem = _write(doc)
             if problem:
-                outcome.skipped.append(f"{doc.display}: {problem}")
+                outcome.errors.append(f"{doc.display}: {problem}")
                 continue
         outcome.changed.append(doc.display)
         outcome.applied += doc.applied
@@ -487,16 +528,27 @@ def _unified(doc: _Doc) -> str:
 
 
 def _write(doc: _Doc) -> str | None:
-    """Write the doc atomically if the file still holds what was read; the reason if not written."""
+    """Write the doc atomically if the file still holds what was read; the reason if not written.
+
+    Atomically means a temporary file in the same folder, renamed over the file: a file in a
+    folder convlint cannot write to is not written (and said so), even if the file itself is
+    writable.
+    """
+    from convlint.source.files import read_regular
+
     target = Path(os.path.realpath(doc.path))
     try:
-        with open(target, "rb") as fh:
-            if fh.read() != doc.data:
-                return "changed on disk while fixing, not written"
+        if read_regular(target) != doc.data:
+            return "changed on disk while fixing, not written"
         data = doc.text.encode(doc.encoding)
-    except (OSError, UnicodeEncodeError) as exc:
-        return f"not written: {exc}"
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".convlint-tmp")
+    except OSError as exc:
+        return f"not written: {exc.strerror or exc}"
+    except UnicodeEncodeError as exc:
+        return f"not written: the fix cannot be encoded as {doc.encoding} ({exc.reason})"
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".convlint-tmp")
+    except OSError as exc:
+        return f"not written: cannot create a file in its folder ({exc.strerror or exc})"
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,172 @@ def test_comments_and_blank_lines_are_not_patterns():
     assert compile_pattern("# comment") is None
     assert compile_pattern("   ") is None
     assert compile_pattern("") is None
+
+
+# ----------------------------------------------------------------------------- the glob matcher
+
+def _reference_regex(line: str):
+    """The regular expression convlint used to translate a gitignore line into (it backtracks
+    exponentially on ``*a*a*…b``): the specification the linear matcher must agree with."""
+    import re
+
+    line = line.rstrip("/")
+    anchored = "/" in line
+    line = line.lstrip("/") if anchored else line
+    out, i, n = [], 0, len(line)
+    while i < n:
+        c = line[i]
+        if c == "*":
+            j = i
+            while j < n and line[j] == "*":
+                j += 1
+            if j - i >= 2 and (i == 0 or line[i - 1] == "/") and (j == n or line[j] == "/"):
+                out.append(".*" if j == n else "(?:.*/)?")
+                i = j if j == n else j + 1
+                continue
+            out.append("[^/]*")
+            i = j
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in line[i + 2 :]:
+            j = line.index("]", i + 2)
+            body = line[i + 1 : j]
+            neg = body[:1] in ("!", "^")
+            out.append(("[^/" if neg else "[") + (body[1:] if neg else body) + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    body = "".join(out)
+    return re.compile(body if anchored else "(?:.*/)?" + body, re.DOTALL)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_GLOBS = st.text(alphabet="ab*?/", min_size=1, max_size=9).filter(lambda g: g.strip("/") and "//" not in g) | st.sampled_from(
+    ["[ab]", "[!a]b", "a/**/b", "**/a", "a/**", "**", "*a*a*b", "a?*", "[a-b]*"]
+)
+_PATHS = st.lists(st.text(alphabet="ab.", min_size=1, max_size=4), min_size=1, max_size=4).map("/".join)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_GLOBS, _PATHS)
+def test_the_linear_matcher_agrees_with_the_regex_translation(glob: str, path: str) -> None:
+    pat = compile_pattern(glob)
+    assert pat is not None
+    assert pat.matches(path, True) == (_reference_regex(glob).fullmatch(path) is not None), (glob, path)
+
+
+class _Counting(str):
+    """A name that counts how often the matcher looks at it."""
+
+    looks = 0
+
+    def __getitem__(self, k):
+        _Counting.looks += 1
+        return str.__getitem__(self, k)
+
+    def startswith(self, *a):
+        _Counting.looks += 1
+        return str.startswith(self, *a)
+
+    def endswith(self, *a):
+        _Counting.looks += 1
+        return str.endswith(self, *a)
+
+    def find(self, *a):
+        _Counting.looks += 1
+        return str.find(self, *a)
+
+
+@pytest.mark.parametrize("glob", ["*a*a*a*a*a*a*a*a*a*a*a*a*b", "*a?a*a?a*a?a*a?a*a?a*b", "**/*a*/**/*a*/**/b"])
+def test_a_backtracking_pattern_costs_at_most_name_times_pattern(glob: str) -> None:
+    # A regular expression takes over 60 s for the first glob on a 35-character name (git: 0.01 s).
+    pat = compile_pattern(glob)
+    for n in (35, 255, 4000):
+        name = "a" * n if "/" not in glob else "/".join(["a"] * (n // 2))
+        _Counting.looks = 0
+        matched = pat.glob._match(_Counting(name)) if "/" in glob else any(
+            sg.match(_Counting(name)) for g in pat.glob.groups for sg in g
+        )
+        assert matched is False
+        assert _Counting.looks <= (n + 1) * (len(glob) + 1)
+    if "/" in glob:
+        assert pat.matches("a/" * 50_000 + "b", False) is True
+        assert pat.matches("a/" * 50_000 + "c", False) is False
+    else:
+        assert pat.matches("a" * 100_000 + "b", False) is True
+        assert pat.matches("a" * 100_000, False) is False
+
+
+def test_a_gitignore_with_a_backtracking_pattern_and_a_long_name(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("*a*a*a*a*a*a*a*a*a*a*a*a*b.py\n")
+    make(tmp_path, "a" * 200 + ".py", "a" * 12 + "b.py", "ab.py")
+    assert found(tmp_path) == ["a" * 200 + ".py", "ab.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_fifo_gitignore_is_not_read_and_a_fifo_py_is_kept_for_cvl000(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".gitignore")  # reading it would block
+    os.mkfifo(tmp_path / "pipe.py")
+    make(tmp_path, "a.py")
+    assert found(tmp_path) == ["a.py", "pipe.py"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize(
+    "gitignore",
+    [
+        "*a*b.py\n",
+        "a/**/b.py\n",
+        "**/sub\n",
+        "a/**\n!a/keep.py\n",
+        "[ab]*.py\n!b*.py\n",
+        "/top.py\nsub/?.py\n",
+        "*a*a*a*b.py\n",  # git's own matcher backtracks too: with 12 stars and a 60-letter name it runs for minutes
+        "a*/\n",
+    ],
+)
+def test_discovery_agrees_with_git(tmp_path: Path, gitignore: str) -> None:
+    import subprocess
+
+    names = ["top.py", "ab.py", "b1.py", "a/b.py", "a/keep.py", "a/x/b.py", "a/x/y/b.py", "sub/c.py", "x/sub/d.py",
+             "x/top.py", "aab.py", "ba.py", "abc/d.py", "a" * 4 + "b.py", "a" * 20 + ".py"]
+    make(tmp_path, *names)
+    (tmp_path / ".gitignore").write_text(gitignore)
+    r = subprocess.run(["git", "init", "-q"], cwd=tmp_path, capture_output=True)
+    assert r.returncode == 0, r.stderr
+    git = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", "*.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert sorted(git.stdout.split()) == found(tmp_path)
+
+
+def test_folders_nested_thousands_deep_are_walked(tmp_path: Path) -> None:
+    # a recursive walk hit Python's recursion limit (an internal error) at about 1,000 levels
+    d = tmp_path
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        for _ in range(1500):  # relative steps: the absolute path would pass PATH_MAX for makedirs
+            os.mkdir("a")
+            os.chdir("a")
+        Path("m.py").write_text("x = 1\n")
+    finally:
+        os.chdir(cwd)
+    try:
+        files = discover(["."], cwd=d).files
+        assert len(files) == 1 and files[0].name == "m.py" and len(files[0].parts) > 1500
+    finally:  # shutil.rmtree (and pytest's clean-up of old temporary folders) recurses: undo it here
+        try:
+            os.chdir(tmp_path)
+            depth = 0
+            while os.path.isdir("a"):
+                os.chdir("a")
+                depth += 1
+            for name in os.listdir("."):
+                os.unlink(name)
+            for _ in range(depth):
+                os.chdir("..")
+                os.rmdir("a")
+        finally:
+            os.chdir(cwd)

@@ -90,3 +90,43 @@ def test_permission_denied_is_an_error(tmp_path):
 def test_crlf_line_endings_are_kept(tmp_path):
     r = read_source(write(tmp_path, "a.py", b"x = 1\r\ny = 2\r\n"))
     assert isinstance(r, SourceFile) and r.text == "x = 1\r\ny = 2\r\n"
+
+
+# ----------------------------------------------------------------------------- only regular files
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+
+
+@needs_fifo
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes: none will
+    r = read_source(fifo)
+    assert isinstance(r, ReadError) and r.reason == "cannot read: not a regular file (a FIFO)"
+    link = tmp_path / "link.py"
+    link.symlink_to(fifo)
+    r = read_source(link)
+    assert isinstance(r, ReadError) and r.reason == "cannot read: not a regular file (a symbolic link to a FIFO)"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_device_or_a_link_to_one_is_refused(tmp_path):
+    r = read_source("/dev/zero")  # reading it would never end
+    assert isinstance(r, ReadError) and r.reason == "cannot read: not a regular file (a character device)"
+    link = tmp_path / "zero.py"
+    link.symlink_to("/dev/zero")
+    r = read_source(link, max_size=0)  # even without a size limit
+    assert isinstance(r, ReadError) and "symbolic link to a character device" in r.reason
+
+
+def test_read_regular_limits_what_it_reads(tmp_path):
+    from convlint.source.files import FileTooLarge, NotRegularFile, read_regular
+
+    p = write(tmp_path, "a.py", b"x" * 100)
+    assert read_regular(p) == b"x" * 100
+    with pytest.raises(FileTooLarge):
+        read_regular(p, 99)
+    with pytest.raises(NotRegularFile):
+        read_regular(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        read_regular(tmp_path / "missing.py")

@@ -300,3 +300,135 @@ def test_a_fix_that_repeats_a_keyword_is_not_written(tmp_path: Path) -> None:
     outcome = apply_fixes([finding(p, 1, [(1, 27, 1, 27, ", output_padding=1")])], write=True, stderr=err)
     assert outcome.applied == 0 and p.read_text() == "up = T(1, output_padding=0)\n"
     assert "keyword argument repeated" in err.getvalue()
+
+
+# ----------------------------------------------------------------------------- termination
+
+TRAIN = '''\
+"""Training script: no convolution of its own (the prefilter drops it), but it imports the model."""
+from ae import AutoEncoder
+
+model = AutoEncoder()
+'''
+
+
+def test_fix_and_diff_end_when_a_file_without_convs_imports_the_model(tmp_path: Path, monkeypatch, capsys) -> None:
+    # Used to hang at 100% CPU: the re-check waited for train.py, which the prefilter never admits.
+    from convlint.cli import main
+
+    (tmp_path / "ae.py").write_text(AUTOENCODER)
+    (tmp_path / "train.py").write_text(TRAIN)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--diff", "--no-cache", "."]) == 1
+    out = capsys.readouterr().out
+    assert out.count("+            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1),") == 1
+    assert main(["check", "--fix", "--no-cache", "."]) == 0
+    assert "Found 2 errors (2 fixed, 0 remaining)." in capsys.readouterr().out
+    assert (tmp_path / "train.py").read_text() == TRAIN
+
+
+def test_fix_ends_whatever_imports_whatever(tmp_path: Path, monkeypatch, capsys) -> None:
+    # a cycle of scripts without convolutions around the model, and a chain of them
+    from convlint.cli import main
+
+    (tmp_path / "ae.py").write_text(AUTOENCODER + "\nimport train  # noqa\n")
+    (tmp_path / "train.py").write_text("import ae\nimport evaluate\n")
+    (tmp_path / "evaluate.py").write_text("import train\nimport report\n")
+    (tmp_path / "report.py").write_text("import evaluate\nimport ae\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--fix", "--no-cache", "."]) == 0
+    assert (tmp_path / "ae.py").read_text().count("output_padding=1") == 2
+
+
+def _fixable_finding(path: Path, content: str = ", output_padding=1") -> Finding:
+    return finding(path, 1, [(1, 8, 1, 8, content)])
+
+
+def test_a_pass_that_does_not_reduce_the_fixable_set_stops(tmp_path: Path) -> None:
+    p = tmp_path / "m.py"
+    p.write_text("a = f(1)\n")
+    calls = []
+
+    def never_settles(overlay):  # an engine that reports a fixable finding after every fix
+        calls.append(dict(overlay))
+        return [_fixable_finding(p, f", {len(calls)}")]
+
+    err = io.StringIO()
+    outcome = apply_fixes([_fixable_finding(p, ", 0")], write=False, stderr=err, recheck=never_settles)
+    assert len(calls) == 1 and outcome.passes == 1
+    assert "do not settle" in err.getvalue()
+    assert outcome.diff.splitlines()[-1] == "+a = f(1, 0)"
+
+
+def test_a_pass_that_repeats_an_earlier_state_stops(tmp_path: Path) -> None:
+    # two files whose fixes undo each other, with a shrinking (so far) fixable set
+    p, q = tmp_path / "p.py", tmp_path / "q.py"
+    p.write_text("a = f(1)\n")
+    q.write_text("b = g(2)\n")
+    calls = []
+
+    def flip_flop(overlay):
+        calls.append(1)
+        n = 10 - len(calls)
+        text = overlay.get(p, p.read_text())
+        fix = finding(p, 1, [(1, 7, 1, 8, "2" if "f(1)" in text else "1")])
+        return [fix] * n
+
+    err = io.StringIO()
+    outcome = apply_fixes([finding(p, 1, [(1, 7, 1, 8, "2")])] * 10, write=False, stderr=err, recheck=flip_flop)
+    assert len(calls) <= 2 and outcome.passes <= 3
+    assert "do not settle" in err.getvalue()
+
+
+# ----------------------------------------------------------------------------- files --fix cannot write
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path):
+    """A folder no file can be created in, even by root (``chattr +i``), with the model in it."""
+    d = tmp_path / "frozen"
+    d.mkdir()
+    (d / "ae.py").write_text(AUTOENCODER)
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode != 0:
+            pytest.skip("running as root without chattr: cannot make a read-only folder")
+        undo = ["chattr", "-i", str(d)]
+    else:
+        d.chmod(0o555)
+        undo = None
+    try:
+        yield d
+    finally:
+        if undo:
+            subprocess.run(undo, capture_output=True)
+        else:
+            d.chmod(0o755)
+
+
+def test_a_file_fix_cannot_write_is_a_one_line_error_and_the_run_goes_on(tmp_path: Path, read_only_dir: Path, monkeypatch, capsys) -> None:
+    from convlint.cli import main
+
+    (tmp_path / "other.py").write_text(AUTOENCODER)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--fix", "--no-cache", "."]) == 2
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"convlint: error: frozen/ae.py: not written: cannot create a file in its folder ({os.strerror(1) if os.geteuid() == 0 else os.strerror(13)})"]
+    assert (read_only_dir / "ae.py").read_text() == AUTOENCODER
+    assert (tmp_path / "other.py").read_text().count("output_padding=1") == 2  # the other file is fixed
+    assert "frozen/ae.py:15:13: CVL004" in out and "other.py" not in out
+
+
+def test_fix_never_writes_through_a_link_out_of_the_project(tmp_path: Path, monkeypatch, capsys) -> None:
+    from convlint.cli import main
+
+    outside = tmp_path / "elsewhere" / "ae.py"
+    outside.parent.mkdir()
+    outside.write_text(AUTOENCODER)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.convlint]\n")
+    (project / "ae.py").symlink_to(outside)
+    monkeypatch.chdir(project)
+    assert main(["check", "--fix", "--no-cache", "ae.py"]) == 1
+    assert outside.read_text() == AUTOENCODER
+    assert "outside the project, not changed" in capsys.readouterr().err

@@ -175,8 +175,13 @@ def test_config_naming_a_directory_says_so(project, capsys):
 
 def _deny(monkeypatch: pytest.MonkeyPatch, denied: Path) -> None:
     """Make ``denied`` unreadable for this process (we may be root, for whom chmod is no obstacle)."""
-    real_open, real_scandir = builtins.open, os.scandir
+    real_open, real_scandir, real_os_open = builtins.open, os.scandir, os.open
     target = os.fspath(denied)
+
+    def fake_os_open(file, *a, **k):
+        if isinstance(file, (str, os.PathLike)) and os.path.abspath(os.fspath(file)) == target:
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_os_open(file, *a, **k)
 
     def fake_open(file, *a, **k):
         if isinstance(file, (str, os.PathLike)) and os.path.abspath(os.fspath(file)) == target:
@@ -189,6 +194,7 @@ def _deny(monkeypatch: pytest.MonkeyPatch, denied: Path) -> None:
         return real_scandir(path)
 
     monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(os, "open", fake_os_open)
     monkeypatch.setattr(os, "scandir", fake_scandir)
 
 

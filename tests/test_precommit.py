@@ -212,3 +212,56 @@ def test_installed_hook_blocks_a_commit_with_a_shape_bug(model_repo: Path, preco
     git("rm", "-q", "--cached", "model.py", "parts.py", cwd=model_repo)  # model.py's bug is in parts.py
     commit = run(["git", *ident, "commit", "-q", "-m", "models"], model_repo, precommit_home)
     assert commit.returncode == 0, commit.stdout + commit.stderr
+
+
+TRAIN = '''\
+"""A training script: no convolution of its own, but it imports the model."""
+from bad import AutoEncoder
+
+model = AutoEncoder()
+'''
+
+
+@slow
+def test_fix_hook_ends_when_a_script_imports_the_model(model_repo: Path, precommit_home: Path) -> None:
+    # The hook used to hang at 100% CPU: --fix's re-check waited for train.py, which has no conv.
+    (model_repo / "train.py").write_text(TRAIN)
+    git("add", "train.py", cwd=model_repo)
+    r = pre_commit("run", "convlint-fix", "--hook-stage", "manual", "--all-files", cwd=model_repo, home=precommit_home)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "files were modified by this hook" in r.stdout
+    assert "output_padding=1) " in (model_repo / "bad.py").read_text()
+    assert (model_repo / "train.py").read_text() == TRAIN
+
+
+@slow
+def test_try_repo_both_hooks_over_a_hostile_repository(tmp_path: Path, checkout_rev: str) -> None:
+    """Every hostile case of tests/test_hostile.py in a git repository, with both hooks of the
+    manifest, as `pre-commit try-repo` runs them: findings, no traceback, the run ends."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_hostile import _hostile_repo
+
+    repo = tmp_path / "repo"
+    _hostile_repo(repo)
+    for p in repo.iterdir():
+        if p.is_fifo():
+            p.unlink()  # git tracks no FIFOs, and pre-commit passes only tracked files
+    # git's own pattern matcher is exponential on this line (`git add -A` ran for over 14 minutes
+    # with the 200-letter name beside it): convlint's is not, but git must get through here first
+    (repo / ".gitignore").write_text("*.pyc\n")
+    git("init", "-q", cwd=repo)
+    git("add", "-A", cwd=repo)
+    outside = sorted(os.listdir(tmp_path))
+    for hook in ("convlint", "convlint-fix"):
+        r = pre_commit("try-repo", str(CHECKOUT), hook, "--all-files", cwd=repo)
+        out = r.stdout + r.stderr
+        assert r.returncode == 1, out
+        assert "Traceback" not in out and "internal error" not in out, out
+        assert "CVL000" in out and "evil\\x1b[31m.py" in out and "\x1b[31m" not in out
+        if hook == "convlint":
+            assert "model.py:24:13: CVL004" in out, out
+        else:
+            assert "files were modified by this hook" in out, out
+    original = (CHECKOUT / "examples" / "autoencoder.py").read_text()
+    assert (repo / "model.py").read_text().count("output_padding=1") == original.count("output_padding=1") + 1
+    assert sorted(os.listdir(tmp_path)) == outside

@@ -231,3 +231,58 @@ def test_sarif_with_the_real_rule_registry_validates_and_lists_every_rule(tmp_pa
         assert r["name"] and r["shortDescription"]["text"] and r["fullDescription"]["text"]
         assert r["help"]["text"] and r["help"]["markdown"].startswith(f"# {r['id']} ")
         assert r["defaultConfiguration"]["level"] in ("error", "warning", "note")
+
+
+# ----------------------------------------------------------------------------- control characters
+
+import re  # noqa: E402
+
+EVIL_PATH = "models/evil\x1b[2J\x1b]0;pwned\x07\x9b31m\u202egp.py"
+EVIL_MSG = "cannot parse: invalid character '\x1b' (U+001B)\x85 \u2028 done"
+EVIL_SRC = "x = 1\n# a \x0c form feed is no line break\ny = '\x1b[31m'\t+ \x7f  # \u202e\n"
+F_EVIL = Finding("CVL000", ERROR, EVIL_MSG, EVIL_PATH, 3, 6, 3, 7, fix=Fix("help \x1b[5m", None, ()), notes=("note \x9b1m",))
+RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e\u2028]")
+
+
+def test_text_escapes_controls_in_paths_messages_and_excerpts(registry):
+    out = render("text", [F_EVIL], ReportOptions(color=False, sources={EVIL_PATH: EVIL_SRC}))
+    assert not RAW.search(out), repr(out)
+    assert "\t" not in out
+    head, _, line, caret, *_ = out.splitlines()
+    assert head.startswith("models/evil\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\u202egp.py:3:6: CVL000 cannot parse: invalid character '\\x1b'")
+    # line 3 as Python counts lines (the form feed on line 2 does not break it), escaped, the caret under "\x1b"
+    assert line == "3 | y = '\\x1b[31m'  + \\x7f  # \\u202e"
+    assert caret.index("^") == line.index("\\x1b") and caret.count("^") == 4
+
+
+def test_github_escapes_controls_and_keeps_its_own_encoding(registry):
+    out = render("github", [F_EVIL])
+    assert not RAW.search(out) and out.count("\n") == 1
+    assert "file=models/evil\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\u202egp.py," in out
+    assert "%0Ahelp: help \\x1b[5m%0Anote: note \\x9b1m" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_json_and_sarif_escape_every_control_and_round_trip(registry, fmt):
+    out = render(fmt, [F_EVIL], ReportOptions(root=Path("/")))
+    assert not RAW.search(out)
+    doc = json.loads(out)
+    strings = []
+
+    def collect(x):
+        if isinstance(x, str):
+            strings.append(x)
+        elif isinstance(x, dict):
+            [collect(v) for v in x.values()]
+        elif isinstance(x, list):
+            [collect(v) for v in x]
+
+    collect(doc)
+    assert any(EVIL_MSG in s for s in strings)  # the values themselves are unchanged
+
+
+def test_stderr_messages_escape_controls(capsys):
+    from convlint.commands.common import err
+
+    err("convlint: error: evil\x1b[31m.py: not written\nsecond line")
+    assert capsys.readouterr().err == "convlint: error: evil\\x1b[31m.py: not written\nsecond line\n"

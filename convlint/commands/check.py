@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_FINDINGS if diff and not args.exit_zero else EXIT_OK
         if fixed:
             result = check()
+        result.errors.extend(outcome.errors)  # files --fix could not write: the run goes on, exit 2
 
     _messages(result)
     out_file = None
@@ -138,10 +139,18 @@ def run(args: argparse.Namespace) -> int:
             from convlint.fix import fix_summary
 
             text += fix_summary(fixed, result.findings)
-        write(stream, text)
+        try:
+            write(stream, text)
+        except OSError as exc:
+            if out_file is None:
+                raise  # stdout: a closed pipe is handled by the CLI
+            raise UsageError(f"--output-file: cannot write {args.output_file}: {exc.strerror or exc}") from None
     finally:
         if out_file is not None:
-            out_file.close()
+            try:
+                out_file.close()
+            except OSError:
+                pass
 
     if result.errors:
         return EXIT_ERROR

@@ -30,7 +30,10 @@ def out(text: str) -> None:
 
 
 def err(text: str) -> None:
-    write(sys.stderr, text + "\n")
+    """A message on stderr; control characters in it (from a file name) are escaped, line breaks kept."""
+    from convlint.report import escape_controls
+
+    write(sys.stderr, escape_controls(text, keep="\n\t") + "\n")
 
 
 def add_confirm_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,10 +49,17 @@ def add_confirm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confirm-timeout", type=_seconds, default=None, metavar="SECONDS", help="time limit per model for --confirm=model (default 120)")
 
 
+MAX_CONFIRM_SIZE = 2**31 - 1  # a size the frameworks can build a tensor of
+MAX_CONFIRM_TIMEOUT = 86_400.0  # seconds: a day per model
+
+
 def _confirm_size(value: str) -> tuple[str, int]:
     name, eq, n = value.partition("=")
-    if not eq or not name.strip().isidentifier() or not n.strip().isdigit() or int(n) < 1:
-        raise argparse.ArgumentTypeError(f"expected NAME=N with a positive size, such as H=64, got {value!r}")
+    n = n.strip()
+    if not eq or not name.strip().isidentifier() or not (n.isascii() and n.isdigit()) or len(n) > 12 or not 1 <= int(n) <= MAX_CONFIRM_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=N with a size from 1 to {MAX_CONFIRM_SIZE}, such as H=64, got {value!r}"
+        )
     return name.strip(), int(n)
 
 
@@ -58,8 +68,8 @@ def _seconds(value: str) -> float:
         t = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if not t > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value!r}")
+    if not 0 < t <= MAX_CONFIRM_TIMEOUT:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0 and at most {MAX_CONFIRM_TIMEOUT:.0f}, got {value!r}")
     return t
 
 

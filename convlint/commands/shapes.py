@@ -263,7 +263,9 @@ def run(args) -> int:
             notes = sink.get("messages", [])
             text += f"--confirm={config.confirm}: " + (f"{len(findings)} disagreement(s) with the frameworks (CVL010)" if findings else "no disagreement with the frameworks")
             text += f"; {len(notes)} warning(s) above\n" if notes else "\n"
-        sys.stdout.write(text)
+        from convlint.report import escape_controls
+
+        sys.stdout.write(escape_controls(text, keep="\n"))
     if findings:
         status = 1
     return status

@@ -7,13 +7,48 @@ Each formatter module has ``render(findings, options) -> str`` over findings alr
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Mapping, Sequence
 
 from convlint.findings import Finding
 
-__all__ = ["FORMATS", "ReportOptions", "render", "sort_findings", "use_color", "rule_names"]
+__all__ = ["FORMATS", "ReportOptions", "escape_controls", "escape_json", "render", "sort_findings", "use_color", "rule_names"]
+
+# What must not reach a terminal raw: C0 controls (ESC starts an escape sequence), DEL, C1 controls
+# (0x9B is a one-byte CSI on some terminals), and the Unicode controls that reorder or break lines
+# (bidirectional overrides and isolates, as in "Trojan Source", and the line/paragraph separators).
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+# the same, less C0: json.dumps escapes those inside strings, so a raw one is the layout's "\n"
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(ch: str) -> str:
+    o = ord(ch)
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+def escape_controls(text: str, keep: str = "") -> str:
+    """``text`` with every control character written as an escape (``\\x1b``, ``\\u202e``).
+
+    ``keep`` lists the controls left as they are (``"\\n"`` in multi-line messages, ``"\\t"`` in
+    source excerpts). Paths and messages can hold anything a file name or a source file holds.
+    """
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(lambda m: m.group() if m.group() in keep else _escaped(m.group()), text)
+
+
+def escape_json(text: str) -> str:
+    """JSON text (from ``json.dumps``) with the controls ``ensure_ascii=False`` leaves raw escaped.
+
+    ``json.dumps`` escapes only U+0000–U+001F; DEL, C1 and the Unicode controls above would be
+    written as they are. In JSON they can only stand inside strings, where ``\\uXXXX`` means the same.
+    """
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -38,10 +73,11 @@ class ReportOptions:
     def source_of(self, path: str) -> str | None:
         if path in self.sources:
             return self.sources[path]
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
+        from convlint.source.files import DEFAULT_MAX_FILE_SIZE, read_regular
+
+        try:  # never a FIFO or a device: they would block or never end
+            return read_regular(path, DEFAULT_MAX_FILE_SIZE).decode("utf-8", errors="replace")
+        except (OSError, ValueError):
             return None
 
 

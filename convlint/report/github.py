@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from convlint.findings import ERROR, INFO, WARNING, Finding
-from convlint.report import ReportOptions, rule_names
+from convlint.report import ReportOptions, escape_controls, rule_names
 
 LIMIT_PER_LEVEL = 10
 _LEVEL = {ERROR: "error", WARNING: "warning", INFO: "notice"}
@@ -23,7 +23,9 @@ _NOUN = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "noti
 
 
 def escape_data(s: str) -> str:
-    """Escape a workflow command's message."""
+    """Escape a workflow command's message (other control characters are written as ``\\x1b``:
+    the log shows them as text, and no terminal sees them raw)."""
+    s = escape_controls(s, keep="\r\n")
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -11,6 +11,7 @@ import json
 from typing import Sequence
 
 from convlint.findings import Finding
+from convlint.report import escape_json
 
 
 def render(findings: Sequence[Finding], options: object = None) -> str:
@@ -19,4 +20,4 @@ def render(findings: Sequence[Finding], options: object = None) -> str:
         d = f.to_json()
         d["notes"] = list(f.notes)
         out.append(d)
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    return escape_json(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from convlint.findings import ERROR, INFO, WARNING, Finding
-from convlint.report import ReportOptions
+from convlint.report import ReportOptions, escape_json
 
 SCHEMA_URI = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/convlint/"
@@ -132,4 +132,4 @@ def render(findings: Sequence[Finding], options: ReportOptions | None = None) ->
     if opts.root is not None:
         run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": Path(opts.root).as_uri() + "/"}}
     doc = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return escape_json(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"

@@ -20,11 +20,14 @@ header lines are printed. The summary is ``All checks passed!`` when there is no
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Sequence
 
 from convlint.findings import ERROR, INFO, WARNING, Finding
-from convlint.report import ReportOptions, rule_names
+from convlint.report import _CONTROLS, ReportOptions, escape_controls, rule_names
+
+_LINES = re.compile(r"\r\n|\r|\n")  # Python's line breaks (str.splitlines also breaks at \f, \x1c, \u2028, ...)
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -52,7 +55,8 @@ def _fixable(f: Finding) -> bool:
 
 
 def _expand(line: str, col0: int) -> tuple[str, int]:
-    """Expand tabs in ``line``; map a 0-based character column to the display column."""
+    """Expand tabs in ``line`` and escape its other control characters; map a 0-based character
+    column to the display column."""
     out, disp, mapped = [], 0, None
     for i, ch in enumerate(line):
         if i == col0:
@@ -61,6 +65,10 @@ def _expand(line: str, col0: int) -> tuple[str, int]:
             n = _TAB - disp % _TAB
             out.append(" " * n)
             disp += n
+        elif _CONTROLS.match(ch):
+            shown = escape_controls(ch)
+            out.append(shown)
+            disp += len(shown)
         else:
             out.append(ch)
             disp += 1
@@ -72,7 +80,9 @@ def _expand(line: str, col0: int) -> tuple[str, int]:
 def _snippet(f: Finding, source: str | None, paint: _Paint) -> list[str]:
     if source is None:
         return []
-    lines = source.splitlines()
+    lines = _LINES.split(source)
+    if lines and lines[-1] == "":
+        lines.pop()
     if not 1 <= f.line <= len(lines):
         return []
     raw = lines[f.line - 1]
@@ -97,18 +107,19 @@ def _snippet(f: Finding, source: str | None, paint: _Paint) -> list[str]:
 
 def _finding(f: Finding, opts: ReportOptions, paint: _Paint) -> list[str]:
     color = _SEVERITY_COLOR.get(f.severity, _RED)
-    loc = f"{paint(f.path, _BOLD)}{paint(':', _CYAN)}{f.line}{paint(':', _CYAN)}{f.column}{paint(':', _CYAN)}"
+    path = escape_controls(f.path)
+    loc = f"{paint(path, _BOLD)}{paint(':', _CYAN)}{f.line}{paint(':', _CYAN)}{f.column}{paint(':', _CYAN)}"
     mark = " " + paint("[*]", _CYAN) if _fixable(f) else ""
-    out = [f"{loc} {paint(f.code, color, _BOLD)}{mark} {f.message}"]
+    out = [f"{loc} {paint(f.code, color, _BOLD)}{mark} {escape_controls(f.message)}"]
     if not opts.show_source:
         return out
     snippet = _snippet(f, opts.source_of(f.path), paint)
     out.extend(snippet)
     pad = " " * (len(str(f.line)) if snippet else 0)
     if f.fix is not None:
-        out.append(f"{pad} = {paint('help', _BOLD)}: {f.fix.message}")
+        out.append(f"{pad} = {paint('help', _BOLD)}: {escape_controls(f.fix.message)}")
     for note in f.notes:
-        out.append(f"{pad} = {paint('note', _BOLD)}: {note}")
+        out.append(f"{pad} = {paint('note', _BOLD)}: {escape_controls(note)}")
     out.append("")
     return out
 

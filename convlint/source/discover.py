@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 PY_SUFFIXES = (".py", ".pyi")
+MAX_IGNORE_FILE_SIZE = 4 * 1024 * 1024  # bytes: a larger .gitignore is not read
 
 ALWAYS_SKIP = frozenset(
     {
@@ -72,26 +74,36 @@ ALWAYS_SKIP = frozenset(
 # --------------------------------------------------------------------------- gitignore patterns
 
 
-@dataclass(frozen=True)
-class Pattern:
-    """One compiled gitignore-style pattern, relative to ``base`` (a posix path, '' for root)."""
+# A gitignore glob is matched without regular expressions: a regex for ``*a*a*a*…b`` backtracks
+# for minutes on a long name. The glob is split at ``/`` into segment patterns and ``**``; each
+# segment pattern is split at ``*`` into pieces of fixed length. A piece-and-star pattern matches
+# by placing the first piece at the start, the last at the end and each middle piece at its
+# leftmost fit: no backtracking, and matching ``*`` greedily this way is exact because every
+# piece has a fixed length. The same algorithm, one level up, places groups of segment patterns
+# between ``**``. Matching costs at most (name length) × (pattern length) character tests, and
+# literal pieces are found with ``str.find``.
 
-    source: str
-    regex: re.Pattern[str]
-    negated: bool
-    dir_only: bool
-    anchored: bool = False
-
-    def matches(self, rel: str, is_dir: bool) -> bool:
-        """Does the pattern match ``rel`` (posix, relative to the pattern's base directory)?"""
-        if self.dir_only and not is_dir:
-            return False
-        return self.regex.fullmatch(rel) is not None
+_STAR = object()  # ``*`` inside a segment
+_ANY = object()  # ``?``
+_GLOBSTAR = object()  # a ``**`` segment: zero or more path segments
 
 
-def _translate(glob: str) -> str:
-    """Translate a gitignore glob (without anchoring slash / trailing slash) to a regex."""
-    out: list[str] = []
+class _Class:
+    """A ``[...]`` bracket expression: matches one character (never ``/``)."""
+
+    __slots__ = ("regex",)
+
+    def __init__(self, body: str, negated: bool) -> None:
+        body = body.replace("\\", "\\\\").replace("[", "\\[")
+        self.regex = re.compile(("[^/" if negated else "[") + body + "]", re.DOTALL)
+
+    def __call__(self, ch: str) -> bool:
+        return ch != "/" and self.regex.fullmatch(ch) is not None
+
+
+def _tokens(glob: str) -> list:
+    """A glob as tokens: literal characters (str), ``_ANY``, ``_STAR``, ``_Class``, and ``"/"``."""
+    out: list = []
     i, n = 0, len(glob)
     while i < n:
         c = glob[i]
@@ -99,21 +111,12 @@ def _translate(glob: str) -> str:
             j = i
             while j < n and glob[j] == "*":
                 j += 1
-            stars = j - i
             at_start = i == 0 or glob[i - 1] == "/"
             at_end = j == n or glob[j] == "/"
-            if stars >= 2 and at_start and at_end:
-                if j == n:  # trailing "**" (or the whole pattern): everything below
-                    out.append(".*")
-                    i = j
-                else:  # "**/" : zero or more directories
-                    out.append("(?:.*/)?")
-                    i = j + 1
-                continue
-            out.append("[^/]*")
+            out.append(_GLOBSTAR if j - i >= 2 and at_start and at_end else _STAR)
             i = j
         elif c == "?":
-            out.append("[^/]")
+            out.append(_ANY)
             i += 1
         elif c == "[":
             j = i + 1
@@ -124,23 +127,186 @@ def _translate(glob: str) -> str:
             while j < n and glob[j] != "]":
                 j += 1
             if j >= n:  # no closing bracket: a literal "["
-                out.append(re.escape(c))
+                out.append("[")
                 i += 1
                 continue
             body = glob[i + 1 : j]
             neg = body[:1] in ("!", "^")
-            if neg:
-                body = body[1:]
-            body = body.replace("\\", "\\\\").replace("[", "\\[")
-            out.append(("[^/" if neg else "[") + body + "]")
+            try:
+                out.append(_Class(body[1:] if neg else body, neg))
+            except re.error:
+                raise ValueError(f"bad bracket expression in {glob!r}") from None
             i = j + 1
         elif c == "\\" and i + 1 < n:
-            out.append(re.escape(glob[i + 1]))
+            out.append(glob[i + 1])
             i += 2
         else:
-            out.append(re.escape(c))
+            out.append(c)
             i += 1
-    return "".join(out)
+    return out
+
+
+class _Segment:
+    """One path segment's pattern: pieces of single-character tokens separated by ``*``."""
+
+    __slots__ = ("pieces", "starred", "literal", "width", "exact", "match")
+
+    def __init__(self, tokens: list) -> None:
+        pieces: list[list] = [[]]
+        for t in tokens:
+            if t is _STAR:
+                if pieces[-1] or len(pieces) == 1:
+                    pieces.append([])
+                continue
+            pieces[-1].append(t)
+        self.starred = len(pieces) > 1
+        self.pieces = [tuple(p) for p in pieces]
+        # each piece as a plain string when it has no ``?`` or class (found with str.find)
+        self.literal = ["".join(p) if all(type(t) is str for t in p) else None for p in self.pieces]
+        self.width = sum(len(p) for p in self.pieces)
+        # fast paths: a plain name is a string comparison; "*.ext" and "prefix*" are one test
+        self.exact = self.literal[0] if not self.starred else None
+        self.match = self._match
+        if self.exact is not None:
+            self.match = self.exact.__eq__
+        elif len(self.pieces) == 2 and None not in self.literal:
+            head, tail = self.literal
+            width = self.width
+            if not head:
+                self.match = lambda s: s.endswith(tail)
+            elif not tail:
+                self.match = lambda s: s.startswith(head)
+            else:
+                self.match = lambda s: len(s) >= width and s.startswith(head) and s.endswith(tail)
+
+    @staticmethod
+    def _at(piece: tuple, lit: str | None, s: str, i: int) -> bool:
+        if lit is not None:
+            return s.startswith(lit, i)
+        for k, t in enumerate(piece):
+            ch = s[i + k]
+            if type(t) is str:
+                if ch != t:
+                    return False
+            elif t is _ANY:
+                if ch == "/":
+                    return False
+            elif not t(ch):
+                return False
+        return True
+
+    def _find(self, k: int, s: str, start: int, end: int) -> int:
+        """Leftmost i in [start, end - len(piece)] where piece k fits, else -1."""
+        piece, lit = self.pieces[k], self.literal[k]
+        if lit is not None:
+            return s.find(lit, start, end)
+        for i in range(start, end - len(piece) + 1):
+            if self._at(piece, None, s, i):
+                return i
+        return -1
+
+    def _match(self, s: str) -> bool:
+        pieces, lits = self.pieces, self.literal
+        if not self.starred:
+            return len(s) == len(pieces[0]) and self._at(pieces[0], lits[0], s, 0)
+        if len(s) < self.width:
+            return False
+        first, last = pieces[0], pieces[-1]
+        if not self._at(first, lits[0], s, 0) or not self._at(last, lits[-1], s, len(s) - len(last)):
+            return False
+        pos, end = len(first), len(s) - len(last)
+        for k in range(1, len(pieces) - 1):
+            i = self._find(k, s, pos, end)
+            if i < 0:
+                return False
+            pos = i + len(pieces[k])
+        return True
+
+
+class _Glob:
+    """A whole glob: groups of segment patterns separated by ``**``, matched like pieces."""
+
+    __slots__ = ("groups", "starred", "min_parts", "match")
+
+    def __init__(self, tokens: list, unanchored: bool) -> None:
+        segs: list = []
+        cur: list = []
+        for t in tokens:
+            if t == "/" and type(t) is str:
+                if cur:
+                    segs.append(_Segment(cur))
+                cur = []
+            elif t is _GLOBSTAR:
+                segs.append(_GLOBSTAR)
+            else:
+                cur.append(t)
+        if cur:
+            segs.append(_Segment(cur))
+        if segs and segs[-1] is _GLOBSTAR:
+            segs.append(_Segment([_STAR]))  # a trailing "**": everything below, not the folder itself
+        if unanchored:
+            segs.insert(0, _GLOBSTAR)
+        groups: list[list] = [[]]
+        for sg in segs:
+            if sg is _GLOBSTAR:
+                if groups[-1] or len(groups) == 1:
+                    groups.append([])
+                continue
+            groups[-1].append(sg)
+        self.starred = len(groups) > 1
+        self.groups = groups
+        self.min_parts = sum(len(g) for g in groups)
+        self.match = self._match
+        if self.starred and len(groups) == 2 and not groups[0] and len(groups[1]) == 1:
+            last = groups[1][0].match  # "name" anywhere: only the last segment counts
+            self.match = lambda path: last(path[path.rfind("/") + 1 :])
+
+    @staticmethod
+    def _at(group: list, parts: list[str], i: int) -> bool:
+        for k, sg in enumerate(group):
+            if not sg.match(parts[i + k]):
+                return False
+        return True
+
+    def _match(self, path: str) -> bool:
+        parts = path.split("/")
+        groups = self.groups
+        if not self.starred:
+            return len(parts) == len(groups[0]) and self._at(groups[0], parts, 0)
+        first, last = groups[0], groups[-1]
+        if len(parts) < self.min_parts:
+            return False
+        if not self._at(first, parts, 0) or not self._at(last, parts, len(parts) - len(last)):
+            return False
+        pos, end = len(first), len(parts) - len(last)
+        for g in groups[1:-1]:
+            for i in range(pos, end - len(g) + 1):
+                if self._at(g, parts, i):
+                    pos = i + len(g)
+                    break
+            else:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One compiled gitignore-style pattern, relative to ``base`` (a posix path, '' for root)."""
+
+    source: str
+    glob: _Glob
+    negated: bool
+    dir_only: bool
+    anchored: bool = False
+
+    def matches(self, rel: str, is_dir: bool) -> bool:
+        """Does the pattern match ``rel`` (posix, relative to the pattern's base directory)?
+
+        Linear-time in practice, and never worse than (path length) × (pattern length).
+        """
+        if self.dir_only and not is_dir:
+            return False
+        return self.glob.match(rel)
 
 
 def compile_pattern(line: str) -> Pattern | None:
@@ -174,14 +340,11 @@ def compile_pattern(line: str) -> Pattern | None:
     line = line.lstrip("/") if anchored else line
     if not line:
         return None
-    body = _translate(line)
-    if not anchored:
-        body = "(?:.*/)?" + body
     try:
-        regex = re.compile(body, re.DOTALL)
-    except re.error:
+        glob = _Glob(_tokens(line), unanchored=not anchored)
+    except ValueError:
         return None
-    return Pattern(src.strip(), regex, negated, dir_only, anchored)
+    return Pattern(src.strip(), glob, negated, dir_only, anchored)
 
 
 @dataclass
@@ -198,9 +361,11 @@ class IgnoreFile:
 
     @classmethod
     def load(cls, path: Path, base: Path | None = None) -> "IgnoreFile | None":
+        from convlint.source.files import read_regular
+
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = read_regular(path, MAX_IGNORE_FILE_SIZE).decode("utf-8", errors="replace")
+        except (OSError, ValueError):  # missing, a FIFO or device, too large: no patterns
             return None
         ig = cls.parse(base if base is not None else path.parent, text)
         return ig if ig.patterns else None
@@ -339,15 +504,21 @@ class _Walker:
         return _ignored(stack, d, True)
 
     def walk(self, top: Path, out: set[str]) -> None:
-        stack = self.stack_for(top)
-        self._walk(os.fspath(top), stack, out)
+        """Add the files under ``top`` to ``out``: iteratively, so that no folder depth (a
+        repository can nest thousands of folders) exhausts Python's recursion limit."""
+        todo: list[tuple[str, list[IgnoreFile]]] = [(os.fspath(top), self.stack_for(top))]
+        while todo:
+            d, stack = todo.pop()
+            todo.extend(reversed(self._scan(d, stack, out)))
 
-    def _walk(self, d: str, stack: list[IgnoreFile], out: set[str]) -> None:
+    def _scan(self, d: str, stack: list[IgnoreFile], out: set[str]) -> list[tuple[str, list[IgnoreFile]]]:
+        """One folder: its files go to ``out``; its subfolders to walk are returned, in order."""
         try:
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError:
-            return
+            return []
+        subdirs: list[tuple[str, list[IgnoreFile]]] = []
         for e in entries:
             try:
                 is_dir = e.is_dir(follow_symlinks=False)
@@ -363,11 +534,22 @@ class _Walker:
                     ig = self._gitignore_of(Path(p))
                     if ig is not None:
                         sub = [*stack, ig]
-                self._walk(p, sub, out)
-            elif is_file and e.name.endswith(PY_SUFFIXES):
+                subdirs.append((p, sub))
+            elif e.name.endswith(PY_SUFFIXES) and (is_file or _special(p)):
+                # a FIFO or device named *.py is kept, so that reading it is refused as CVL000
                 if self.excluded_name(p, False, e.name) or _ignored(stack, p, False):
                     continue
                 out.add(p)
+        return subdirs
+
+
+def _special(path: str) -> bool:
+    """A FIFO, device or socket (or a link to one): not a directory, not a regular file, exists."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISDIR(mode) and not stat.S_ISREG(mode)
 
 
 def discover(

@@ -8,14 +8,26 @@ byte)``, ``not UTF-8: ...``, ``file too large: ...``) that the runner reports as
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-__all__ = ["DEFAULT_MAX_FILE_SIZE", "SourceFile", "ReadError", "read_source", "decode_source", "sha256_bytes"]
+__all__ = [
+    "DEFAULT_MAX_FILE_SIZE",
+    "NotRegularFile",
+    "SourceFile",
+    "ReadError",
+    "FileTooLarge",
+    "read_regular",
+    "read_source",
+    "decode_source",
+    "sha256_bytes",
+]
 
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024  # bytes
 
@@ -99,26 +111,100 @@ def _known(encoding: str) -> bool:
     return True
 
 
+class NotRegularFile(OSError):
+    """The path is a FIFO, a device, a socket or a directory (or a link to one): never read."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file ({kind})", os.fspath(path))
+        self.kind = kind
+
+
+class FileTooLarge(OSError):
+    """The file holds more than the bytes allowed."""
+
+    def __init__(self, path: str | os.PathLike[str], size: int | None, limit: int) -> None:
+        what = f"{size} bytes" if size is not None else f"over {limit} bytes"
+        super().__init__(errno.EFBIG, f"file too large: {what}", os.fspath(path))
+        self.size = size
+        self.limit = limit
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def read_regular(path: str | os.PathLike[str], max_size: int = 0) -> bytes:
+    """The bytes of ``path`` if it is a regular file (following links); raises ``OSError``.
+
+    A FIFO, a device, a socket or a directory — or a link to one — is refused with
+    :class:`NotRegularFile` before it is opened (``os.stat``), and the opened descriptor is
+    checked again (``fstat``; opened with ``O_NONBLOCK``, so a FIFO swapped in between cannot
+    block). ``max_size`` > 0 refuses bigger files with :class:`FileTooLarge`, reading at most
+    ``max_size + 1`` bytes.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegularFile(path, _kind(st.st_mode))
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path, _kind(st.st_mode))
+        if max_size > 0 and st.st_size > max_size:
+            raise FileTooLarge(path, st.st_size, max_size)
+        chunks = []
+        total = 0
+        while True:
+            want = 1 << 20
+            if max_size > 0:
+                want = min(want, max_size + 1 - total)
+            chunk = os.read(fd, want) if want > 0 else b""
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if max_size > 0 and total > max_size:  # grew between fstat and read
+                raise FileTooLarge(path, None, max_size)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_source(path: str | os.PathLike[str], max_size: int = DEFAULT_MAX_FILE_SIZE) -> SourceFile | ReadError:
     """Read ``path`` as Python source; never raises.
 
-    ``max_size`` is in bytes; ``0`` or a negative value means no limit.
+    ``max_size`` is in bytes; ``0`` or a negative value means no limit. Only regular files are
+    read (see :func:`read_regular`): anything else is a :class:`ReadError` naming what it is.
     """
     p = path if isinstance(path, Path) else Path(path)
     try:
-        with open(p, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if max_size > 0 and size > max_size:
-                return ReadError(p, f"file too large: {size} bytes (max-file-size is {max_size})")
-            data = fh.read()  # read(n) would allocate n bytes up front
-    except IsADirectoryError:
-        return ReadError(p, "cannot read: Is a directory")
+        data = read_regular(p, max_size if max_size > 0 else 0)
+    except NotRegularFile as exc:
+        link = "a symbolic link to " if os.path.islink(p) else ""
+        if exc.kind == "a directory" and not link:
+            return ReadError(p, "cannot read: Is a directory")
+        return ReadError(p, f"cannot read: not a regular file ({link}{exc.kind})")
+    except FileTooLarge as exc:
+        if exc.size is not None:
+            return ReadError(p, f"file too large: {exc.size} bytes (max-file-size is {max_size})")
+        return ReadError(p, f"file too large: over {max_size} bytes (max-file-size)")
     except OSError as exc:
         return ReadError(p, f"cannot read: {exc.strerror or exc}")
     except Exception as exc:  # pragma: no cover - defensive (e.g. odd path types)
         return ReadError(p, f"cannot read: {exc}")
-    if max_size > 0 and len(data) > max_size:  # grew between fstat and read
-        return ReadError(p, f"file too large: over {max_size} bytes (max-file-size)")
     try:
         text = decode_source(data)
     except ValueError as exc:

@@ -7,7 +7,6 @@ interpretation never leaks state into another's.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import re
@@ -17,7 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from convlint.source.index import ModuleIndex, build_index
-
+from convlint.source.prescreen import parse_python, prescreen
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -50,9 +49,14 @@ class ParsedModule:
         self._segments: dict[int, tuple] = {}  # statement index -> (LibCST module, line offset, positions or None)
         self._line_starts: list[int] | None = None
         try:
-            self._ast = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:  # ValueError: NUL bytes
-            self.error = e
+            self._ast = parse_python(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
+            self._ast = None
+        # what CPython rejects, or what LibCST cannot parse safely (deep nesting, huge chains):
+        # a CVL000 with the reason, and LibCST never sees it
+        self.error = prescreen(text, tree=self._ast) if self._ast is not None else prescreen(text)
+        if self.error is not None:
+            self._ast = None
 
     @property
     def ok(self) -> bool:
