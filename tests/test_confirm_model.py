@@ -401,3 +401,18 @@ def test_error_kinds_of_real_framework_messages():
     assert M.error_kind(etype, msg) == M.ARGUMENTS  # "kernel_size" is no shape error
     assert M.error_kind("KeyError", "'encoder.weight'") == M.OTHER
     assert M.error_kind("ValueError", "unknown activation 'swish2'") == M.OTHER
+
+
+def test_shapes_marks_the_layers_a_failed_run_never_reached(capsys):
+    from convlint.cli import main
+
+    path = str(HERE / "resnet_tiny.py")
+    assert main(["shapes", "--confirm=model", "--format", "json", path]) == 0  # the error repeats convlint's CVL005
+    doc = json.loads(capsys.readouterr().out)
+    (model,) = doc["models"]
+    marks = [(layer["name"], layer["confirm"]) for layer in model["layers"] if C.compared(layer["op"])]
+    assert marks[-1] == ("linear", "not run")  # after the residual add that raised
+    assert {m for _, m in marks[:-1]} == {"ok"}
+    assert main(["shapes", "--confirm=model", path]) == 0
+    text = capsys.readouterr().out
+    assert "linear" in text and "not run" in text
