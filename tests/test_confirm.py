@@ -254,3 +254,11 @@ def test_check_without_confirm_imports_no_framework():
         "sys.exit(3 if heavy else 0)\n"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode == 0
+
+
+def test_a_layer_convlint_gave_no_answer_for_is_not_a_disagreement():
+    # big_vision's StdConv after a max_pool convlint lost the rank of: the static input (32,) is
+    # only the trailing channels of a tensor of unknown rank and convlint computed no output;
+    # flax rejects a rank-1 input, which says nothing about convlint's arithmetic
+    res, _ = _analyze(BASE / "flax_stdconv.py", "layers")
+    assert _cvl010(res) == []
