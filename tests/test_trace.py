@@ -434,3 +434,95 @@ def test_traces_leave_no_global_state_behind():
 def test_layer_event_fields():
     event = LayerEvent("torch.nn.Conv2d", (1, 3, 8, 8), (1, 4, 8, 8), "m.py", 3, name="conv")
     assert event.column is None and event.operands == ()
+
+
+# ------------------------------------------------------------------------ packages, dtypes, init
+
+
+CONFIRM = Path(__file__).parent / "fixtures" / "confirm"
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def test_package_context_finds_the_top_of_the_package(tmp_path):
+    from convlint.confirm.trace import package_context
+
+    rel = "from ..blocks import Block\n"
+    _tree(tmp_path, {
+        # a regular package: walked up to the first folder without __init__.py
+        "a/pkg/__init__.py": "", "a/pkg/models/__init__.py": "", "a/pkg/models/net.py": rel,
+        # a namespace sub-package (models/ has no __init__.py) in a regular package
+        "b/pyproject.toml": "", "b/pkg/__init__.py": "", "b/pkg/models/net.py": rel,
+        # a src layout without any __init__.py
+        "c/setup.cfg": "", "c/src/pkg/models/net.py": rel,
+        # no project marker: as high as the relative imports climb
+        "d/x-y/pkg/models/net.py": rel,
+        # no relative import: no package needed
+        "e/pyproject.toml": "", "e/pkg/models/net.py": "import torch\n",
+    })
+    assert package_context(tmp_path / "a/pkg/models/net.py") == (str(tmp_path / "a"), ["pkg", "models"])
+    assert package_context(tmp_path / "b/pkg/models/net.py") == (str(tmp_path / "b"), ["pkg", "models"])
+    assert package_context(tmp_path / "c/src/pkg/models/net.py") == (str(tmp_path / "c/src"), ["pkg", "models"])
+    # the project root the caller gives (convlint's), where no marker is
+    assert package_context(tmp_path / "d/x-y/pkg/models/net.py", tmp_path / "d/x-y") == (str(tmp_path / "d/x-y"), ["pkg", "models"])
+    # a root too deep for the relative imports is passed over
+    assert package_context(tmp_path / "c/src/pkg/models/net.py", tmp_path / "c/src/pkg") == (str(tmp_path / "c/src"), ["pkg", "models"])
+    # neither: as high as the relative imports climb
+    assert package_context(tmp_path / "d/x-y/pkg/models/net.py") == (str(tmp_path / "d/x-y"), ["pkg", "models"])
+    assert package_context(tmp_path / "e/pkg/models/net.py") == (str(tmp_path / "e/pkg/models"), [])
+
+
+def test_a_namespace_package_module_is_imported_and_cleaned_up():
+    before_path, before_modules = list(sys.path), set(sys.modules)
+    unet = CONFIRM / "segkit_project" / "src" / "segkit" / "models" / "unet.py"
+    result = trace_torch_model(unet, "UNet", {"n_classes": 2}, [(2, 3, 64, 64)])
+    assert result.error is None, result.error
+    assert result.output_shapes == [(2, 2, 64, 64)]
+    assert [Path(e.path).name for e in result.events[:2]] == ["layers.py", "layers.py"]
+    assert result.events[0].name == "inc.block.0.0"
+    assert sys.path == before_path
+    assert [m for m in set(sys.modules) - before_modules if m.split(".")[0] == "segkit"] == []
+
+
+def test_declared_dtypes_and_call_keywords_reach_the_model():
+    gan = CONFIRM / "cond_gan.py"
+    inputs = {"x": (8, 3, 32, 32), "labels": (8,)}
+    floats = trace_torch_model(gan, "ProjectionDiscriminator", {"num_classes": 10}, inputs)
+    assert floats.error.type == "RuntimeError" and "'indices'" in floats.error.message
+    ints = trace_torch_model(gan, "ProjectionDiscriminator", {"num_classes": 10}, inputs, dtypes={"labels": "int64"})
+    assert ints.error is None and ints.output_shapes == [(8, 1)]
+    # by position, on CPU (zeros are valid class indices)
+    cpu = trace_torch_model(gan, "ProjectionDiscriminator", {"num_classes": 10}, [(2, 3, 32, 32), (2,)], dtypes={1: "int64"}, device="cpu")
+    assert cpu.error is None and cpu.output_shapes == [(2, 1)]
+    flax_model = CONFIRM / "flax_cond_classifier.py"
+    finputs = {"x": (4, 32, 32, 3), "domain": (4,)}
+    missing = trace_flax_model(flax_model, "DomainClassifier", {"num_domains": 3}, finputs, dtypes={"domain": "int64"})
+    assert missing.error.type == "TypeError" and "'train'" in missing.error.message
+    ok = trace_flax_model(flax_model, "DomainClassifier", {"num_domains": 3}, finputs, dtypes={"domain": "int64"}, call={"train": False})
+    assert ok.error is None and ok.output_shapes == [(4, 10)]
+
+
+def test_layers_applied_while_the_model_is_built_are_init_events():
+    result = trace_torch_model(CONFIRM / "probe_cnn.py", "SmallCNN28", {}, [(16, 1, 28, 28)])
+    assert result.error is None and result.built
+    convs = [(e.op.rsplit(".", 1)[-1], e.name, e.input) for e in result.init_events if "Conv" in e.op]
+    assert convs == [("Conv2d", "features.0", (1, 1, 28, 28)), ("Conv2d", "features.3", (1, 16, 12, 12))]
+    assert [e.input for e in result.events if e.name == "features.0"] == [(16, 1, 28, 28)]
+    # the 32x32 model fails in forward, after it was built; a constructor that fails is not built
+    failing = trace_torch_model(CONFIRM / "probe_cnn.py", "SmallCNN", {}, [(16, 1, 32, 32)])
+    assert failing.built and failing.stage == "forward" and failing.failed_layer.name == "classifier"
+    unbuilt = trace_torch_model(CONFIRM / "probe_cnn.py", "SmallCNN", {"image_size": 4}, [(16, 1, 32, 32)])
+    assert not unbuilt.built and unbuilt.stage == "init"
+    assert unbuilt.failed_layer.op == "torch.nn.Conv2d" and unbuilt.failed_layer.input == (1, 1, 4, 4)
+
+
+def test_a_recurrent_layer_that_raises_is_the_failed_layer():
+    result = trace_torch_model(CONFIRM / "crnn.py", "CRNN", {}, [(4, 1, 32, 128)])
+    assert result.failed_layer.op == "torch.nn.LSTM" and result.failed_layer.name == "rnn"
+    assert result.failed_layer.input == (4, 32, 1024)
+    assert "nn.LSTM(" in (CONFIRM / "crnn.py").read_text().splitlines()[result.failed_layer.line - 1]

@@ -217,7 +217,7 @@ def _text(models) -> str:
             rows.append((loc, layer["name"] or "", layer["op"].replace("torch.nn.functional.", "F.").replace("torch.nn.", "nn.").replace("flax.linen.", "nn."),
                          _dims(fmt_shape(tuple(layer["input"]))) if layer["input"] is not None else "(?)",
                          _dims(fmt_shape(tuple(layer["output"]))) if layer["output"] is not None else "(?)")
-                        + (({"ok": "yes", "rejected": "rejected, as reported", "mismatch": "NO (CVL010)"}.get(layer.get("confirm"), ""),) if confirm else ()))
+                        + (({"ok": "yes", "rejected": "rejected, as reported", "mismatch": "NO (CVL010)", "not run": "not run"}.get(layer.get("confirm"), ""),) if confirm else ()))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
             out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

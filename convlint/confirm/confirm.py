@@ -16,12 +16,21 @@ Two modes, called from the end of :func:`convlint.analysis._analyze` through :fu
     a jaxtyping annotation or ``--input``; never the classes convlint runs on its own) is imported
     and run by :mod:`convlint.confirm.trace` — torch on meta tensors, flax/jax under
     ``jax.eval_shape`` — **in a subprocess** with a time limit, so a hang or a crash of the user's
-    code cannot take convlint with it. The recorded layers are compared with the static trace;
-    the first layer whose shapes differ is CVL010, and a run-time error is CVL010 on the line of
-    the layer that raised, with the framework's message. A symbolic size used only as the batch
-    (first) dimension runs as 2; a model with other symbolic sizes runs only when they are given
-    (``--confirm-size H=64``), otherwise it is skipped with a message. Import errors, missing constructor arguments and timeouts are messages (printed as
-    ``convlint: warning: ...``), not findings.
+    code cannot take convlint with it. Inputs have their declared dtypes (float32 otherwise) and
+    the declaration's ``call`` keywords are passed; a file in a package is imported as its module.
+
+    The layers that ran are paired with the static ones by what they are, not by their order
+    (:mod:`convlint.confirm.match`: module path and call site, occurrence by occurrence). A layer
+    whose output differs on the same input is CVL010, as is the first input that differs where
+    no earlier difference explains it; a layer seen on one side only is marked "not run", not
+    reported. A run-time *shape* error is CVL010 on the layer that raised (else the innermost user
+    line) — unless convlint reported it already (CVL001/2/3/5 on that layer or line): that finding
+    then says "confirmed by --confirm=model: torch raises ...". Other errors (an import, missing
+    constructor or call arguments, a dtype error — with the hint to declare ``dtype = "int64"`` —,
+    code that needs values meta tensors do not have) and timeouts are messages (printed as
+    ``convlint: warning: ...``), not findings. A symbolic size used only as the batch (first)
+    dimension runs as 2; a model with other symbolic sizes runs only when they are given
+    (``--confirm-size H=64``), otherwise it is skipped with a message.
 
 A missing framework raises :class:`ConfirmUnavailable` naming the extra to install; the CLI
 prints it and exits 2. torch, jax and flax are imported only by the functions that need them.
@@ -30,7 +39,6 @@ prints it and exits 2. torch, jax and flax are imported only by the functions th
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import os
 import re
@@ -38,6 +46,8 @@ import subprocess
 import sys
 import tempfile
 
+from convlint.config import DTYPES
+from convlint.confirm import match as M
 from convlint.errors import UsageError
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.events import Issue
@@ -105,7 +115,10 @@ def confirm_runs(mode, runs, module, project) -> list[Issue]:
 
     Each run gets ``run.confirmed``: a dict event index -> ``"ok"`` (the framework agrees),
     ``"rejected"`` (it rejects the layer, as convlint reported) or ``"mismatch"`` (CVL010) for the
-    layers that were checked (``convlint shapes --confirm`` shows it).
+    layers that were checked, and in ``model`` mode ``"not run"`` for the declared models' layers
+    neither built alone nor seen in the run (``convlint shapes --confirm`` shows it). A run-time
+    error convlint had reported is not a new issue: the static issue's message says it was
+    confirmed.
     """
     if mode not in MODES:
         raise ValueError(f"--confirm: expected one of {', '.join(MODES)}, got {mode!r}")
@@ -273,8 +286,9 @@ def _static_reject(ev, site_issues) -> Issue | None:
                 return iss
         if iss.code == "CVL003":
             key = iss.key
-            if len(key) == 2 and all(isinstance(k, int) for k in key):
-                if key[1] in ev.input:
+            if len(key) == 2 and all(isinstance(k, (int, str)) and str(k).lstrip("-").isdigit() for k in key):
+                # (expected, got) channel or feature counts: this application is the one that got them
+                if ev.input is not None and str(key[1]) in [str(d) for d in ev.input]:
                     return iss
             else:
                 return iss
@@ -282,13 +296,13 @@ def _static_reject(ev, site_issues) -> Issue | None:
 
 
 def _confirm_layers(runs, st: _State) -> list[Issue]:
-    by_site: dict[int, list[Issue]] = {}
+    issues: list[Issue] = []
     for run in runs:
+        # what convlint reported in this run (another model sharing the layer may feed it other shapes)
+        by_site: dict[int, list[Issue]] = {}
         for iss in run.issues:
             if iss.code in _REJECT_CODES and iss.site is not None and iss.site.node is not None:
                 by_site.setdefault(id(iss.site.node), []).append(iss)
-    issues: list[Issue] = []
-    for run in runs:
         for i, ev in enumerate(run.trace.events):
             req = layer_request(ev, st.sizes)
             if req is None or ev.site is None or ev.site.node is None:
@@ -296,7 +310,12 @@ def _confirm_layers(runs, st: _State) -> list[Issue]:
             framework, op, kw, shapes, env = req
             _need(st, framework, op)
             got, error = build_layer(framework, op, kw, shapes)
-            iss = _judge(ev, framework, got, error, _static_reject(ev, by_site.get(id(ev.site.node), ())), shapes[0], env)
+            rejected = _static_reject(ev, by_site.get(id(ev.site.node), ()))
+            if error is not None and rejected is None and ev.output is None:
+                # convlint gave no answer for this input (its rank may be only a lower bound, the
+                # trailing dims of a tensor it lost track of): nothing to agree or disagree with
+                continue
+            iss = _judge(ev, framework, got, error, rejected, shapes[0], env)
             run.confirmed[i] = "mismatch" if iss is not None else ("rejected" if error is not None else "ok")
             if iss is not None:
                 issues.append(iss)
@@ -346,10 +365,11 @@ def _framework_of(run, module) -> str | None:
 
 
 def _batch_names(inputs) -> set:
-    """Names used only as the first (batch) dim of 3-d or larger declared inputs."""
+    """Names that are the first (batch) dim of a 3-d or larger declared input and appear nowhere
+    but first (a class-label or timestep input ``(B,)`` shares the batch)."""
     shapes = list(inputs.values()) if isinstance(inputs, dict) else list(inputs or ())
     first = {s[0] for s in shapes if len(s) >= 3 and isinstance(s[0], str)}
-    rest = {d for s in shapes for d in (s[1:] if len(s) >= 3 else s) if isinstance(d, str)}
+    rest = {d for s in shapes for d in s[1:] if isinstance(d, str)}
     return first - rest
 
 
@@ -416,9 +436,19 @@ def _confirm_models(runs, module, project, st: _State) -> list[Issue]:
         if missing:
             names = ", ".join(dict.fromkeys(missing))
             st.messages.append(f"{label}: --confirm=model skipped it: the input has symbolic sizes ({names}); give them with --confirm-size NAME=N")
+            _not_run(run)
+            continue
+        dtypes, bad = _dtypes(getattr(entry, "dtypes", None) or {})
+        if bad:
+            st.messages.append(f"{label}: --confirm=model skipped it: unknown dtype {bad!r} (expected one of {', '.join(DTYPES)})")
+            _not_run(run)
             continue
         _need(st, "flax" if fw == "flax" else fw, entry.name)
-        specs.append((run, {"name": entry.name, "kind": entry.kind, "framework": fw, "init": dict(entry.init or {}), "inputs": conc}))
+        root = str(getattr(project, "root", None) or os.getcwd())
+        specs.append((run, {
+            "name": entry.name, "kind": entry.kind, "framework": fw, "init": dict(entry.init or {}), "inputs": conc,
+            "dtypes": dtypes, "call": dict(getattr(entry, "call", None) or {}), "root": root,
+        }))
     if not specs:
         return []
     path = os.path.abspath(module.path)
@@ -426,8 +456,32 @@ def _confirm_models(runs, module, project, st: _State) -> list[Issue]:
     issues: list[Issue] = []
     for (run, spec), res in zip(specs, results):
         res.setdefault("inputs", spec["inputs"])
-        issues += _compare_model(run, spec, res, module, project, st)
+        issues += _compare_model(run, spec, res, module, project, st, runs)
+        _not_run(run)
     return issues
+
+
+# torch and numpy spellings a pragma may use beside the configuration's names
+_DTYPE_ALIASES = {"long": "int64", "float": "float32", "double": "float64", "half": "float16", "short": "int16", "bool_": "bool"}
+
+
+def _dtypes(declared: dict) -> tuple[dict, str | None]:
+    """The declared dtypes in the configuration's spelling, and the first one convlint does not know."""
+    out = {}
+    for k, v in declared.items():
+        name = _DTYPE_ALIASES.get(str(v), str(v))
+        if name not in DTYPES:
+            return {}, str(v)
+        out[k] = name
+    return out, None
+
+
+def _not_run(run) -> None:
+    """Static layers no run compared (skipped model, a layer the run never applied): "not run",
+    unless building them alone already marked them."""
+    for i, ev in enumerate(run.trace.events):
+        if compared(ev.op) and i not in run.confirmed:
+            run.confirmed[i] = "not run"
 
 
 STARTUP_LIMIT = 600.0  # seconds for the child to start and import the frameworks (not the user's code)
@@ -520,30 +574,6 @@ def _new_lines(path: str, offset: int) -> tuple[list[dict], int]:
     return out, offset + consumed
 
 
-def _event_site(run, failed: dict):
-    """The static event's site for the layer that raised (same op, file and line): the finding
-    then spans the whole expression."""
-    if not failed.get("path"):
-        return None
-    want = (failed["op"], os.path.realpath(failed["path"]), failed.get("line"))
-    for i, ev in enumerate(run.trace.events):
-        if _static_key(ev) == want:
-            return i, (ev.site if ev.layer is not None else (ev.call_site or ev.site))
-    return None
-
-
-def _line_site(run, path: str, line):
-    """A layer convlint built on that line of that file (a constructor that raised there)."""
-    want = (os.path.realpath(path), line)
-    for layer in run.trace.layers:
-        site = getattr(layer, "site", None)
-        if site is not None and site.node is not None and site.module is not None:
-            pos = site.module.parsed.position(site.node)
-            if pos and (os.path.realpath(os.path.abspath(site.module.path)), pos[0]) == want:
-                return site, ()
-    return None
-
-
 def _site_at(project, module, path, line, column):
     """An issue site for a position in ``path`` (the analysed module when it is that file)."""
     info = None
@@ -560,7 +590,64 @@ def _site_at(project, module, path, line, column):
     return Site(info, None), (int(line), int(column or 1))
 
 
-def _compare_model(run, spec, res, module, project, st: _State) -> list[Issue]:
+def _line_site(run, path: str, line):
+    """A layer convlint built on that line of that file (a constructor that raised there)."""
+    want = (_real(path), line)
+    for layer in run.trace.layers:
+        site = getattr(layer, "site", None)
+        if site is not None and site.node is not None and site.module is not None:
+            pos = site.module.parsed.position(site.node)
+            if pos and (_real(site.module.path), pos[0]) == want:
+                return site, ()
+    return None
+
+
+# ------------------------------------------------------------------------------------------ pairing
+
+
+def _real(path) -> str | None:
+    return os.path.realpath(os.path.abspath(path)) if path else None
+
+
+def _layer_name(name) -> str | None:
+    """A module path in one spelling for both sides: flax's ``convs_0`` is ``convs.0``."""
+    return re.sub(r"_(\d+)(?=\.|$)", r".\1", name) if name else None
+
+
+def _static_site(ev):
+    return ev.site if ev.layer is not None else (ev.call_site or ev.site)
+
+
+def _static_ident(ev) -> M.Ident:
+    site = _static_site(ev)
+    path = line = column = None
+    if site is not None and site.node is not None and site.module is not None:
+        pos = site.module.parsed.position(site.node)
+        if pos:
+            line, column = pos[0], pos[1]
+        path = _real(site.module.path)
+    # a layer applied while the model was being built has no name yet when the event is recorded
+    name = ev.name or (getattr(ev.layer, "name", None) if ev.layer is not None else None)
+    return M.Ident(ev.op, _layer_name(name), path, line, column)
+
+
+def _runtime_ident(r: dict) -> M.Ident:
+    return M.Ident(r["op"], _layer_name(r.get("name")), _real(r.get("path")), r.get("line"), r.get("column"))
+
+
+def pair_layers(run, runtime: list[dict]) -> list[tuple[int, dict]]:
+    """(static event index, run-time event) for every compared layer both sides applied, in the
+    static execution order (:func:`convlint.confirm.match.match`)."""
+    static = [(i, ev) for i, ev in enumerate(run.trace.events) if compared(ev.op)]
+    rt = [r for r in runtime if compared(r["op"])]
+    pairs = M.match([_static_ident(ev) for _, ev in static], [_runtime_ident(r) for r in rt])
+    return [(static[j][0], rt[k]) for j, k in sorted(pairs.items())]
+
+
+# ------------------------------------------------------------------------------------------ judging a run
+
+
+def _compare_model(run, spec, res, module, project, st: _State, runs=()) -> list[Issue]:
     label = _model_label(run)
     status = res.get("status")
     if status != "done":
@@ -568,67 +655,155 @@ def _compare_model(run, spec, res, module, project, st: _State) -> list[Issue]:
         st.messages.append(f"{label}: --confirm=model {word} ({res.get('detail')})")
         return []
     error = res.get("error")
-    failed = res.get("failed_layer")
     stage = res.get("stage")
     inp = spec["inputs"]
     shown = _fmt(tuple(inp[0])) if isinstance(inp, list) and len(inp) == 1 else repr(inp)
-    if error is not None:
-        etype, emsg = error[0], error[1]
-        if stage == "import":
-            st.messages.append(f"{label}: --confirm=model could not import the file: {etype}: {emsg}")
-            return []
-        if stage == "init" and failed is None and etype == "TypeError":
-            st.messages.append(f"{label}: --confirm=model could not build it with init({_kw(spec['init'])}): {etype}: {emsg}; give the constructor's arguments with init(...)")
-            return []
-    issues = _compare_layers(run, res, shown)
-    if error is not None:
-        issues.append(_error_issue(run, res, shown, module, project))
-    elif not issues:
-        static = [ev for ev in run.trace.events if compared(ev.op)]
-        runtime = [ev for ev in res.get("events", []) if compared(ev["op"])]
-        if [ev.op for ev in static] != [r["op"] for r in runtime]:
-            n = sum(1 for v in run.confirmed.values() if v)
-            st.messages.append(f"{label}: --confirm=model could pair only some of its {len(static)} static and {len(runtime)} run-time layers (they differ in order or op); {n} compared")
+    fw = "torch" if spec.get("framework") == "torch" else "jax"
+    runtime = list(res.get("init_events") or []) + list(res.get("events") or [])
+    failed = res.get("failed_layer")
+    if failed is not None:
+        runtime.append(failed)
+    pairs = pair_layers(run, runtime)
+    failed_static = next((i for i, r in pairs if r is failed), None) if failed is not None else None
+    issues = _compare_pairs(run, [(i, r) for i, r in pairs if r is not failed], res, shown)
+    if error is None:
+        static_n = sum(1 for ev in run.trace.events if compared(ev.op))
+        runtime_n = sum(1 for r in runtime if compared(r["op"]))
+        if static_n and runtime_n and not pairs:
+            st.messages.append(f"{label}: --confirm=model could not tell which of the {runtime_n} layers that ran are the {static_n} convlint traced (no module path or call site in common); none compared")
+        return issues
+    etype, emsg = error[0], error[1]
+    if stage == "import":
+        st.messages.append(f"{label}: --confirm=model could not import the file: {etype}: {emsg}")
+        return issues
+    kind = M.error_kind(etype, emsg)
+    built = res.get("built", stage != "init")
+    if kind == M.SHAPE:
+        confirmed = _confirm_static(run, runs, res, failed_static, fw)
+        if confirmed:
+            if failed_static is not None:
+                run.confirmed[failed_static] = "rejected"
+            return issues
+        issues.append(_error_issue(run, res, shown, module, project, failed_static))
+        return issues
+    said = f"{etype}: {emsg.rstrip('.')}"
+    if not built:
+        hint = "; give the constructor's arguments with init(...)" if kind == M.ARGUMENTS else ""
+        st.messages.append(f"{label}: --confirm=model could not build it with init({_kw(spec['init'])}): {said}{hint}")
+    elif kind == M.DTYPE:
+        st.messages.append(f"{label}: --confirm=model could not run it on {shown}: {said}{_dtype_hint(spec)}")
+    elif kind == M.ARGUMENTS:
+        st.messages.append(f"{label}: --confirm=model could not run it on {shown}: {said}; give the call's other arguments with call(...) in the pragma or call = {{ ... }} in [[tool.convlint.model]]")
+    elif kind == M.ABSTRACT:
+        why = "meta tensors have shapes but no values" if fw == "torch" else "jax.eval_shape traces values it does not know"
+        st.messages.append(f"{label}: --confirm=model could not run it on {shown}: {etype}: {emsg} ({why}: code that reads the input's values cannot run under --confirm=model)")
+    else:
+        st.messages.append(f"{label}: --confirm=model could not run it on {shown}: {etype}: {emsg}")
     return issues
 
 
-def _compare_layers(run, res, shown) -> list[Issue]:
-    """The first layer whose run-time input or output differs from the static one (CVL010);
-    marks the layers compared in ``run.confirmed``."""
-    static = [(i, ev) for i, ev in enumerate(run.trace.events) if compared(ev.op)]
-    runtime = [ev for ev in res.get("events", []) if compared(ev["op"])]
+def _dtype_hint(spec) -> str:
+    """How to declare an integer input, naming the inputs that have no declared dtype."""
+    inputs, dtypes = spec["inputs"], spec.get("dtypes") or {}
+    if isinstance(inputs, dict):
+        free = [k for k in inputs if k not in dtypes]
+        if not free:
+            return ""
+        # indices and timesteps are (B,) or (B, T): the lowest-rank input is the likely one
+        k = min(reversed(free), key=lambda name: len(inputs[name]))
+        shape = tuple(inputs[k])
+        example = f'`input ... {k}={_fmt(shape)}:int64` in the pragma, or `{k} = {{ shape = {list(shape)}, dtype = "int64" }}` in its [[tool.convlint.model]] input table'
+    else:
+        if len(dtypes) >= len(inputs or ()):
+            return ""
+        example = 'a pragma that names the inputs, `input x=(…) labels=(…):int64`, or `{ shape = [...], dtype = "int64" }` in a [[tool.convlint.model]] input table'
+    return f'; an input that holds class indices, token ids or timesteps needs an integer dtype: declare dtype = "int64" ({example})'
+
+
+def _compare_pairs(run, pairs, res, shown) -> list[Issue]:
+    """CVL010 where a layer's run-time input or output differs from the static one; marks every
+    compared layer in ``run.confirmed``. A layer whose own output differs on the same input is
+    reported; an input that differs only where no earlier difference explains it."""
     env = _env(run, res.get("inputs"))
     names: dict = {}
-    for (i, sev), rev in _align(static, runtime):
-        for what, s, r in (("input", sev.input, rev["input"]), ("output", sev.output, rev["output"])):
-            if s is None or r is None:
-                continue
-            if not _same(s, tuple(r), env, names):
-                run.confirmed[i] = "mismatch"
-                site = sev.site if sev.layer is not None else (sev.call_site or sev.site)
-                nm = sev.op.rsplit(".", 1)[-1] + (f" ({sev.name})" if sev.name else "")
-                msg = f"running {run.entry.name} on {shown}: {nm} got {what} {_fmt(tuple(r))} where convlint computed {_fmt(s)}"
-                return [Issue("CVL010", site, msg, key=("model", run.entry.name))]
-        if run.confirmed.get(i) != "mismatch":
+    issues: list[Issue] = []
+    for i, r in pairs:
+        sev = run.trace.events[i]
+        diffs = []
+        for what, s, got in (("input", sev.input, r.get("input")), ("output", sev.output, r.get("output"))):
+            if s is not None and got is not None and not _same(s, tuple(got), env, names):
+                diffs.append((what, s, got))
+        if not diffs:
             run.confirmed[i] = "ok"
-    return []
+            continue
+        run.confirmed[i] = "mismatch"
+        if diffs[0][0] == "input" and issues:
+            continue  # what an earlier difference explains
+        what, s, got = diffs[0]
+        nm = sev.op.rsplit(".", 1)[-1] + (f" ({sev.name})" if sev.name else "")
+        msg = f"running {run.entry.name} on {shown}: {nm} got {what} {_fmt(tuple(got))} where convlint computed {_fmt(s)}"
+        issues.append(Issue("CVL010", _static_site(sev), msg, key=("model", run.entry.name)))
+    return issues
 
 
-def _error_issue(run, res, shown, module, project) -> Issue:
-    """CVL010 for a run-time error: on the layer that raised, else the innermost user line."""
+def _issue_place(iss):
+    """(real path, line) of a static issue."""
+    site = iss.site
+    if site is None or site.module is None:
+        return None
+    if site.node is None:
+        return (_real(site.module.path), iss.key[0]) if len(iss.key) >= 2 else None
+    pos = site.module.parsed.position(site.node)
+    return (_real(site.module.path), pos[0]) if pos else None
+
+
+_CONFIRMED = "confirmed by --confirm=model"
+
+
+def _confirm_static(run, runs, res, failed_static, fw) -> bool:
+    """A run-time shape error where convlint already reported one (CVL001/2/3/5 on the layer
+    that raised, on the line that built it, or on the innermost user line): the static
+    finding gets the framework's word; no second finding. True when one was found."""
+    etype, emsg, epath, eline = res["error"]
+    failed = res.get("failed_layer")
+    candidates = []
+    for r in (run, *[x for x in runs if x is not run]):
+        candidates += [iss for iss in r.issues if iss.code in _ERROR_CODES and iss.site is not None]
+    if not candidates:
+        return False
+    levels = []
+    if failed_static is not None:
+        node = _static_site(run.trace.events[failed_static]).node
+        levels.append(lambda iss: node is not None and iss.site.node is node)
+    if failed is not None and failed.get("path") and failed.get("line"):
+        where = (_real(failed["path"]), failed["line"])
+        levels.append(lambda iss: _issue_place(iss) == where)
+    if epath and eline:
+        here = (_real(epath), eline)
+        levels.append(lambda iss: _issue_place(iss) == here)
+    short = emsg if len(emsg) <= 200 else emsg[:197] + "..."
+    for level in levels:
+        hits = [iss for iss in candidates if level(iss)]
+        if hits:
+            for iss in hits:
+                if _CONFIRMED not in iss.message:
+                    iss.message = f"{iss.message} ({_CONFIRMED}: {fw} raises {etype}: {short})"
+            return True
+    return False
+
+
+def _error_issue(run, res, shown, module, project, failed_static) -> Issue:
+    """CVL010 for a run-time shape error: on the layer that raised, else the innermost user line."""
     etype, emsg, epath, eline = res["error"]
     failed = res.get("failed_layer")
     where = None
     what = ""
     if failed is not None:
-        found = _event_site(run, failed)
-        if found is not None:
-            i, site = found
-            rejected = any(iss.code in _ERROR_CODES and iss.site.node is site.node for iss in run.issues if iss.site is not None)
-            run.confirmed[i] = "rejected" if rejected else "mismatch"
-            where = (site, ())
-        else:
-            where = _site_at(project, module, failed["path"], failed["line"], failed["column"])
+        if failed_static is not None:
+            run.confirmed[failed_static] = "mismatch"
+            where = (_static_site(run.trace.events[failed_static]), ())
+        elif failed.get("path") and failed.get("line"):
+            where = _site_at(project, module, failed["path"], failed["line"], failed.get("column"))
         what = f"{failed['op'].rsplit('.', 1)[-1]}" + (f" ({failed['name']})" if failed.get("name") else "") + f" on {_fmt(tuple(failed['input'])) if failed.get('input') else '(?)'} raised "
     if where is None and epath:
         where = _line_site(run, epath, eline) or _site_at(project, module, epath, eline, 1)
@@ -649,7 +824,7 @@ def _env(run, conc) -> dict:
     if conc is None:
         return env
     if isinstance(decl, dict):
-        pairs = [(decl[k], conc[k]) for k in decl]
+        pairs = [(decl[k], conc[k]) for k in decl if k in conc]
     elif decl is not None:
         pairs = list(zip(decl, conc))
     else:
@@ -681,33 +856,6 @@ def _same(static, runtime, env, names) -> bool:
                 continue
         # Unknown: nothing to compare
     return True
-
-
-def _static_key(ev) -> tuple:
-    site = ev.site if ev.layer is not None else (ev.call_site or ev.site)
-    line = None
-    path = None
-    if site is not None and site.node is not None and site.module is not None:
-        pos = site.module.parsed.position(site.node)
-        line = pos[0] if pos else None
-        path = os.path.realpath(os.path.abspath(site.module.path))
-    return (ev.op, path, line)
-
-
-def _align(static, runtime) -> list:
-    """Pairs (static (index, event), runtime event): by op sequence when the two agree, else by
-    (op, file, line) with a longest-matching alignment."""
-    ops, rops = [ev.op for _, ev in static], [r["op"] for r in runtime]
-    if ops == rops or (len(rops) < len(ops) and ops[: len(rops)] == rops):  # equal, or a run stopped by an error
-        return list(zip(static, runtime))
-    a = [_static_key(ev) for _, ev in static]
-    b = [(r["op"], os.path.realpath(r["path"]) if r.get("path") else None, r.get("line")) for r in runtime]
-    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    out = []
-    for block in sm.get_matching_blocks():
-        for k in range(block.size):
-            out.append((static[block.a + k], runtime[block.b + k]))
-    return out
 
 
 # ------------------------------------------------------------------------------------------ worker
@@ -752,18 +900,21 @@ def _worker(spec_file: str) -> int:
         for m in spec["models"]:
             buf = io.StringIO()
             try:
+                extra = {"dtypes": m.get("dtypes") or {}, "call": m.get("call") or {}, "root": m.get("root")}
                 with redirect_stdout(buf):
                     if m["framework"] == "torch":
-                        r = trace.trace_torch_model(path, m["name"], m["init"], m["inputs"])
+                        r = trace.trace_torch_model(path, m["name"], m["init"], m["inputs"], **extra)
                     elif m["framework"] == "flax":
-                        r = trace.trace_flax_model(path, m["name"], m["init"], m["inputs"])
+                        r = trace.trace_flax_model(path, m["name"], m["init"], m["inputs"], **extra)
                     elif m["kind"] == "module":
-                        r = trace.trace_jax_script(path)
+                        r = trace.trace_jax_script(path, root=extra["root"])
                     else:
-                        r = trace.trace_jax_script(path, m["name"], m["inputs"])
+                        r = trace.trace_jax_script(path, m["name"], m["inputs"], **extra)
                 res = {
                     "status": "done",
                     "stage": r.stage,
+                    "built": r.built,
+                    "init_events": [_event_dict(e) for e in r.init_events],
                     "events": [_event_dict(e) for e in r.events],
                     "output_shapes": [list(s) for s in r.output_shapes],
                     "error": tuple(r.error) if r.error is not None else None,

@@ -8,16 +8,23 @@ interest is recorded as a :class:`LayerEvent`, in execution order, with the sour
 it:
 
 * torch: leaf modules (conv, transposed conv, pooling, adaptive pooling, upsampling, padding,
-  linear, flatten, norms, pixel shuffle) through global forward hooks; functional calls
-  (``F.conv*``, ``F.conv_transpose*``, ``F.interpolate``, ``F.pad``, ``F.*pool*``, ``torch.cat``,
-  ``torch.stack``) through a :class:`torch.overrides.TorchFunctionMode`. A functional call made
-  inside a torch module (``nn.Conv2d.forward`` calls ``F.conv2d``) is not recorded twice.
+  linear, flatten, norms, pixel shuffle, recurrent layers) through global forward hooks;
+  functional calls (``F.conv*``, ``F.conv_transpose*``, ``F.interpolate``, ``F.pad``,
+  ``F.*pool*``, ``torch.cat``, ``torch.stack``) through a
+  :class:`torch.overrides.TorchFunctionMode`. A functional call made inside a torch module
+  (``nn.Conv2d.forward`` calls ``F.conv2d``) is not recorded twice. The hooks and the mode are
+  on while the model is built too: a dummy forward in ``__init__`` is
+  :attr:`TraceResult.init_events`.
 * flax: module calls (``Conv``, ``ConvTranspose``, ``Dense``, norms, …) through
   :func:`flax.linen.intercept_methods`; functional calls (``nn.avg_pool``, ``nn.max_pool``,
   ``lax.conv_general_dilated``, ``lax.conv_transpose``, ``jax.image.resize``,
   ``jnp.concatenate``, …) by wrapping those functions for the duration of the run.
 * plain JAX scripts: the module's top-level code, or one function, runs under
   :func:`jax.eval_shape` so that ``jnp.ones((32, 256, 64, 64))`` allocates nothing.
+
+The file is imported as what it is: a module of its package when it is in one (relative
+imports work; :func:`package_context` finds the package's top, namespace packages and src
+layouts included), else under a private name.
 
 Nothing escapes: an exception anywhere (import, construction, forward) becomes
 :attr:`TraceResult.error`, pointing at the innermost frame in the user's files. Every patch
@@ -107,6 +114,12 @@ class TraceResult:
     ``path``/``line`` are where it was built, which may differ from ``error.line``, the innermost
     user frame). ``stage`` says where it stopped ("import", "init", "forward" or "done");
     ``stdout`` is what the code printed.
+
+    ``built`` is true once the model object exists (torch: the constructor returned; flax: the
+    dataclass was made): an error with ``built`` false is a construction error (stage "init"),
+    one with ``built`` true happened while the model ran (flax's ``model.init`` is stage "init"
+    too, but runs ``__call__``). ``init_events`` are the layers applied while the model was
+    being built (torch: a dummy forward in ``__init__``), in order, before ``events``.
     """
 
     events: list[LayerEvent] = field(default_factory=list)
@@ -115,6 +128,8 @@ class TraceResult:
     failed_layer: LayerEvent | None = None
     stage: str = "import"
     stdout: str = ""
+    init_events: list[LayerEvent] = field(default_factory=list)
+    built: bool = False
 
     @property
     def ok(self) -> bool:
@@ -245,43 +260,160 @@ def _package_root(directory: str) -> tuple[str, list[str]]:
     return d, parts
 
 
+def _relative_level(file_path: str) -> int:
+    """How many packages the file's relative imports climb: 1 for ``from .x import y``, 2 for
+    ``from ..x import y``; 0 without relative imports (or when the file does not parse: the
+    import then reports it)."""
+    import ast
+
+    try:
+        with open(file_path, "rb") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return 0
+    return max((n.level or 0 for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)), default=0)
+
+
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def _bases(directory: str, root: str | None) -> list[str]:
+    """Directories that may hold the top of a namespace package: the project root (given, or the
+    nearest ancestor with a pyproject.toml, setup.py, setup.cfg or .git) and its ``src``."""
+    out: list[str] = []
+    found = []
+    if root:
+        found.append(os.path.abspath(root))
+    d = directory
+    while True:
+        if any(os.path.exists(os.path.join(d, m)) for m in _PROJECT_MARKERS):
+            found.append(d)
+            break
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    for base in found:
+        for cand in (os.path.join(base, "src"), base):
+            if cand not in out and os.path.isdir(cand):
+                out.append(cand)
+    return out
+
+
+def _dotted(parts: list[str]) -> bool:
+    import keyword
+
+    return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
+
+
+def package_context(file_path: str, root: str | None = None) -> tuple[str, list[str]]:
+    """Where the file's package starts and its package's dotted parts: ``(top, parts)`` such that
+    the file is the module ``".".join(parts + [stem])`` when ``top`` is on ``sys.path``
+    (``parts`` is empty for a file that is no package's module).
+
+    A regular package is walked up to the first ancestor without ``__init__.py``. When the file's
+    relative imports climb higher than that (namespace packages: directories without
+    ``__init__.py``, as in many src layouts), the package starts at the project root (``root``,
+    or the nearest ancestor with a pyproject.toml, setup.py, setup.cfg or .git), or at its
+    ``src`` folder; failing those, at the ancestor the relative imports need.
+    """
+    file_path = os.path.abspath(file_path)
+    directory = os.path.dirname(file_path)
+    top, parts = _package_root(directory)
+    level = _relative_level(file_path)
+    if level <= len(parts):
+        return top, parts
+    for base in _bases(directory, root):
+        rel = os.path.relpath(directory, base)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+            continue
+        comps = [] if rel == os.curdir else rel.split(os.sep)
+        if len(comps) >= level and _dotted(comps):
+            return base, comps
+    comps = directory.split(os.sep)[-level:]
+    if len(comps) == level and _dotted(comps):
+        d = directory
+        for _ in range(level):
+            d = os.path.dirname(d)
+        return d, comps
+    return top, parts
+
+
+def _under(path: str, roots: Sequence[str]) -> bool:
+    p = _norm(path)
+    return any(p == r or p.startswith(r + os.sep) for r in roots)
+
+
 @contextlib.contextmanager
-def _user_import_env(file_path: str) -> Iterator[tuple[str, list[str], _Files]]:
-    """Put the file's directory and its package root on ``sys.path``; afterwards restore
-    ``sys.path`` and drop (or restore) every module that was imported from the user's files.
+def _user_import_env(file_path: str, root: str | None = None) -> Iterator[tuple[str, list[str], _Files]]:
+    """Put the file's package root (see :func:`package_context`) and its directory on
+    ``sys.path``, the project root and its ``src`` after them; afterwards restore ``sys.path`` and
+    drop (or restore) every module that was imported from the user's files.
 
     Yields (module name to import, roots, file classifier).
     """
     file_path = os.path.abspath(file_path)
     directory = os.path.dirname(file_path)
-    root, pkg = _package_root(directory)
+    top, pkg = package_context(file_path, root)
     stem = os.path.splitext(os.path.basename(file_path))[0]
-    roots = [directory] if not pkg else [root]
+    roots = [directory] if not pkg else [top]
     saved_path = list(sys.path)
     saved_modules = dict(sys.modules)
-    for p in (directory, root):
+    for p in (directory, top):
         if p not in sys.path:
             sys.path.insert(0, p)
+    for p in _bases(directory, root):  # absolute imports of the project's own packages
+        if p not in sys.path:
+            sys.path.append(p)
     if pkg:
         modname = ".".join([*pkg, stem]) if stem != "__init__" else ".".join(pkg)
+        head = sys.modules.get(pkg[0])
+        if head is not None and not _module_under(head, [_norm(top)]):
+            del sys.modules[pkg[0]]  # another module of that name (restored afterwards)
     else:
         modname = f"_convlint_trace_{stem}"
     files = _Files(roots)
     try:
         yield modname, roots, files
     finally:
-        sys.path[:] = saved_path
-        for name in list(sys.modules):
-            mod = sys.modules.get(name)
+        # decide first (a namespace package's __path__ is recomputed from sys.path and its parent)
+        norm_roots = [_norm(r) for r in roots]
+        head = pkg[0] if pkg else modname
+        changed = []
+        for name, mod in list(sys.modules.items()):
             before = saved_modules.get(name)
             if before is mod:
                 continue
             fname = getattr(mod, "__file__", None)
-            ours = name == modname or (fname is not None and files.is_user(fname))
+            ours = (
+                name == modname
+                or name == head
+                or name.startswith(head + ".")
+                or (fname is not None and files.is_user(fname))
+                or (fname is None and _module_under(mod, norm_roots))
+            )
+            changed.append((name, before, ours))
+        sys.path[:] = saved_path
+        for name, before, ours in changed:
             if before is not None:
                 sys.modules[name] = before
             elif ours:
-                del sys.modules[name]
+                sys.modules.pop(name, None)
+        for name, before in saved_modules.items():
+            if name not in sys.modules:
+                sys.modules[name] = before
+
+
+def _module_under(module, roots: Sequence[str]) -> bool:
+    """The module (or namespace package) comes from a file or folder under ``roots``."""
+    fname = getattr(module, "__file__", None)
+    if fname:
+        return _under(fname, roots)
+    try:
+        paths = list(getattr(module, "__path__", None) or ())
+    except Exception:  # noqa: BLE001 - an exotic __path__
+        paths = []
+    return bool(paths) and all(_under(p, roots) for p in paths)
 
 
 def _import_user_module(file_path: str, modname: str):
@@ -359,6 +491,7 @@ _TORCH_MODULE_KINDS = (
     "PixelUnshuffle",
     "Fold",
     "Unfold",
+    "RNNBase",  # LSTM/GRU/RNN: a size error there is theirs (input_size), not the caller's line
 )
 
 _TORCH_FUNCTIONS = {
@@ -457,6 +590,9 @@ def trace_torch_model(
     *,
     device: str = "meta",
     dtype: str = "float32",
+    dtypes: Mapping[Any, str] | None = None,
+    call: Mapping[str, Any] | None = None,
+    root: str | os.PathLike | None = None,
 ) -> TraceResult:
     """Import ``class_name`` from ``file_path``, build it with ``init_kwargs`` and run its
     ``forward`` under ``torch.no_grad()`` on inputs of the given shapes.
@@ -464,14 +600,23 @@ def trace_torch_model(
     ``inputs`` is a list of shapes (positional arguments) or a dict parameter name → shape; an
     entry that is not a shape (a bool, a string, None) is passed as-is. Parameters and inputs
     live on ``device`` ("meta" by default: nothing is allocated; "cpu" runs the real kernels,
-    for tiny inputs only). Returns the recorded :class:`TraceResult`; never raises for the
-    user's errors.
+    for tiny inputs only). An input is a ``dtype`` tensor unless ``dtypes`` gives its own (by
+    parameter name, or by position for a list: ``{"labels": "int64"}``, ``{1: "int64"}``);
+    ``call`` holds keyword arguments for ``forward`` (``train=False``). ``root`` is the
+    project root, where a namespace package may start (:func:`package_context`).
+
+    Layers applied while the model is being built (a dummy forward in ``__init__`` that
+    measures a flattened size) are :attr:`TraceResult.init_events`. Returns the recorded
+    :class:`TraceResult`; never raises for the user's errors.
     """
     with _LOCK:
-        return _trace_torch(os.fspath(file_path), class_name, dict(init_kwargs or {}), inputs, device, dtype)
+        return _trace_torch(
+            os.fspath(file_path), class_name, dict(init_kwargs or {}), inputs, device, dtype, dict(dtypes or {}), dict(call or {}),
+            os.fspath(root) if root is not None else None,
+        )
 
 
-def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> TraceResult:
+def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype, dtypes, call, root) -> TraceResult:
     import torch
     from torch.overrides import TorchFunctionMode
 
@@ -482,13 +627,19 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
         k for k in (getattr(torch.nn.modules, n, None) or _torch_private(torch, n) for n in _TORCH_MODULE_KINDS) if k
     )
 
-    with _user_import_env(file_path) as (modname, _roots, files):
+    with _user_import_env(file_path, root) as (modname, _roots, files):
         sites: dict[int, tuple[Any, tuple]] = {}
         names: dict[int, str] = {}
         depth = [0]  # > 0 while inside a torch module (or a recorded layer)'s forward
-        active: list[LayerEvent] = []  # recorded layers running now (innermost last)
+        active: list[tuple[LayerEvent, int]] = []  # recorded layers running now (innermost last), with id(module)
         failed: list[LayerEvent | None] = [None]
-        events = result.events
+        sink = [result.init_events]  # init_events while the model is built, then events
+        init_modules: list[int | None] = []  # id of the module of each init event (None: a function)
+
+        def record(event: LayerEvent, module_id: int | None) -> None:
+            if sink[0] is result.init_events:
+                init_modules.append(module_id)
+            sink[0].append(event)
 
         module_init = torch.nn.Module.__init__
 
@@ -508,7 +659,7 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
                 depth[0] += 1
             if isinstance(module, kinds):
                 path, line, column = sites.get(id(module), (None, (None, None, None)))[1]
-                active.append(
+                active.append((
                     LayerEvent(
                         op=_torch_op_name(module),
                         input=_shape(_first_tensor(args, torch)),
@@ -517,17 +668,18 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
                         line=line,
                         name=names.get(id(module)),
                         column=column,
-                    )
-                )
+                    ),
+                    id(module),
+                ))
 
         def post_hook(module, args, output):
             if inside(module):
                 depth[0] = max(0, depth[0] - 1)
             if not isinstance(module, kinds) or not active:
                 return
-            started = active.pop()
+            started, module_id = active.pop()
             failed[0] = None
-            events.append(replace(started, output=_shape(_first_tensor(output, torch))))
+            record(replace(started, output=_shape(_first_tensor(output, torch))), module_id)
 
         def made_by_torch(frame) -> bool:
             """The innermost frame outside torch's call plumbing is torch's own code."""
@@ -569,7 +721,7 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
                     failed[0] = event
                     raise
                 failed[0] = None
-                events.append(replace(event, output=_shape(_first_tensor(out, torch))))
+                record(replace(event, output=_shape(_first_tensor(out, torch))), None)
                 return out
 
         handles = []
@@ -578,34 +730,61 @@ def _trace_torch(file_path, class_name, init_kwargs, inputs, device, dtype) -> T
             module = _import_user_module(file_path, modname)
             result.stage = "init"
             cls = _resolve(module, class_name)
-            with torch.device(device):
+            handles.append(torch.nn.modules.module.register_module_forward_pre_hook(pre_hook))
+            handles.append(torch.nn.modules.module.register_module_forward_hook(post_hook))
+            with torch.device(device), Recorder():
                 model = cls(**init_kwargs)
+            result.built = True
             torch.nn.Module.__init__ = module_init
             if isinstance(model, torch.nn.Module):
                 model.eval()
                 for qual, sub in model.named_modules():
                     names.setdefault(id(sub), qual)
+            # the layers a dummy forward in __init__ applied get their names now
+            result.init_events[:] = [
+                replace(e, name=names.get(m)) if m is not None and e.name is None else e for e, m in zip(result.init_events, init_modules)
+            ]
+            active.clear()  # a failure the constructor caught leaves nothing behind
+            depth[0] = 0
+            failed[0] = None
+            sink[0] = result.events
             result.stage = "forward"
-            tdtype = getattr(torch, dtype)
             args, kwargs = _split_inputs(inputs)
-            make = lambda v: torch.empty(tuple(v), device=device, dtype=tdtype) if _is_shape(v) else v  # noqa: E731
-            args = [make(v) for v in args]
-            kwargs = {k: make(v) for k, v in kwargs.items()}
-            handles.append(torch.nn.modules.module.register_module_forward_pre_hook(pre_hook))
-            handles.append(torch.nn.modules.module.register_module_forward_hook(post_hook))
+            args = [_torch_input(torch, v, device, _dtype_of(dtypes, dtype, index=i)) for i, v in enumerate(args)]
+            kwargs = {k: _torch_input(torch, v, device, _dtype_of(dtypes, dtype, name=k)) for k, v in kwargs.items()}
             with torch.no_grad(), torch.device(device), Recorder():
-                out = model(*args, **kwargs)
+                out = model(*args, **{**kwargs, **call})
             result.output_shapes = _tensor_shapes(out, torch)
             result.stage = "done"
         except Exception as exc:  # noqa: BLE001 - the user's error is the result
             result.error = _error_from(exc, files)
-            result.failed_layer = active[-1] if active else failed[0]
+            result.failed_layer = active[-1][0] if active else failed[0]
         finally:
             torch.nn.Module.__init__ = module_init
             for h in handles:
                 h.remove()
             sites.clear()
     return result
+
+
+def _dtype_of(dtypes: Mapping[Any, str], default: str, *, index: int | None = None, name: str | None = None) -> str:
+    """The declared dtype of an input (by parameter name, or by position), else ``default``."""
+    if name is not None and name in dtypes:
+        return dtypes[name]
+    if index is not None:
+        for key in (index, str(index)):
+            if key in dtypes:
+                return dtypes[key]
+    return default
+
+
+def _torch_input(torch, value, device: str, dtype: str):
+    """A tensor of the declared shape and dtype (meta: no data; elsewhere zeros, which are valid
+    class indices), or the value itself when it is not a shape."""
+    if not _is_shape(value):
+        return value
+    make = torch.empty if device == "meta" else torch.zeros
+    return make(tuple(value), device=device, dtype=getattr(torch, dtype))
 
 
 def _torch_private(torch, name: str):
@@ -853,22 +1032,27 @@ def _jax_recording(files: _Files) -> Iterator[_JaxRecorder]:
         rec.sites.clear()
 
 
-def _abstract_inputs(inputs: InputSpec, dtype: str):
-    """Split the spec into (array args pytree, builder of the real call arguments)."""
+def _abstract_inputs(inputs: InputSpec, dtype: str, dtypes: Mapping[Any, str] | None = None):
+    """Split the spec into (array args pytree, builder of the real call arguments): shapes become
+    ``ShapeDtypeStruct`` of ``dtype`` or of their own declared dtype (``dtypes``, by parameter
+    name or position; int64 is int32 unless jax runs with x64)."""
     import jax
     import jax.numpy as jnp
 
     args, kwargs = _split_inputs(inputs)
-    jdtype = getattr(jnp, dtype)
+    dtypes = dtypes or {}
 
-    def convert(v):
+    def convert(v, dt):
         if _is_shape(v):
-            return jax.ShapeDtypeStruct(tuple(v), jdtype)
+            return jax.ShapeDtypeStruct(tuple(v), jax.dtypes.canonicalize_dtype(jnp.dtype(dt)))
         if isinstance(v, str) and v == "rng":
             return jax.random.PRNGKey(0)
         return v
 
-    return [convert(v) for v in args], {k: convert(v) for k, v in kwargs.items()}
+    return (
+        [convert(v, _dtype_of(dtypes, dtype, index=i)) for i, v in enumerate(args)],
+        {k: convert(v, _dtype_of(dtypes, dtype, name=k)) for k, v in kwargs.items()},
+    )
 
 
 def _split_static(values: list, kw: dict):
@@ -895,6 +1079,9 @@ def trace_flax_model(
     *,
     method: str | None = None,
     dtype: str = "float32",
+    dtypes: Mapping[Any, str] | None = None,
+    call: Mapping[str, Any] | None = None,
+    root: str | os.PathLike | None = None,
 ) -> TraceResult:
     """Import the flax ``class_name`` from ``file_path``, build it with ``init_kwargs``, and run
     ``jax.eval_shape`` of ``model.init`` then of ``model.apply`` on inputs of the given shapes.
@@ -904,24 +1091,30 @@ def trace_flax_model(
     Events are those of ``apply`` (``init`` runs the same code; its events are kept only when
     ``init`` itself fails, and then ``stage`` is "init"). ``mutable=True`` is
     used so that ``BatchNorm`` in training mode works. ``method`` names a method other than
-    ``__call__``.
+    ``__call__``. ``dtypes``, ``call`` and ``root`` are as for :func:`trace_torch_model`
+    (``call`` goes to ``init`` and ``apply``).
     """
     with _LOCK:
-        return _trace_flax(os.fspath(file_path), class_name, dict(init_kwargs or {}), inputs, method, dtype)
+        return _trace_flax(
+            os.fspath(file_path), class_name, dict(init_kwargs or {}), inputs, method, dtype, dict(dtypes or {}), dict(call or {}),
+            os.fspath(root) if root is not None else None,
+        )
 
 
-def _trace_flax(file_path, class_name, init_kwargs, inputs, method, dtype) -> TraceResult:
+def _trace_flax(file_path, class_name, init_kwargs, inputs, method, dtype, dtypes, call, root) -> TraceResult:
     import jax
 
     result = TraceResult()
-    with _user_import_env(file_path) as (modname, _roots, files), _jax_recording(files) as rec:
+    with _user_import_env(file_path, root) as (modname, _roots, files), _jax_recording(files) as rec:
         try:
             rec.recording = False
             module = _import_user_module(file_path, modname)
             result.stage = "init"
             cls = _resolve(module, class_name)
             model = cls(**init_kwargs)
-            args, kwargs = _abstract_inputs(inputs, dtype)
+            result.built = True
+            args, kwargs = _abstract_inputs(inputs, dtype, dtypes)
+            kwargs = {**kwargs, **call}
             dyn, rebuild = _split_static(args, kwargs)
             key = jax.random.PRNGKey(0)
             rngs = {"params": key, "dropout": jax.random.PRNGKey(1)}
@@ -958,6 +1151,9 @@ def trace_jax_script(
     *,
     abstract: bool = True,
     dtype: str = "float32",
+    dtypes: Mapping[Any, str] | None = None,
+    call: Mapping[str, Any] | None = None,
+    root: str | os.PathLike | None = None,
 ) -> TraceResult:
     """Run a plain JAX script and record its ``lax`` / ``jax.image`` / ``jnp.concatenate`` calls.
 
@@ -968,25 +1164,34 @@ def trace_jax_script(
     64))`` allocates nothing (it becomes a tracer); code that needs concrete values
     (``float(x)``, ``np.asarray``) then fails and must be run with ``abstract=False``.
     ``output_shapes`` holds, for a function, its outputs; for a script, nothing. What the script
-    printed is in :attr:`TraceResult.stdout`.
+    printed is in :attr:`TraceResult.stdout`. ``dtypes``, ``call`` and ``root`` are as for
+    :func:`trace_torch_model`.
     """
     with _LOCK:
-        return _trace_jax_script(os.fspath(file_path), function_name, inputs, abstract, dtype)
+        return _trace_jax_script(
+            os.fspath(file_path), function_name, inputs, abstract, dtype, dict(dtypes or {}), dict(call or {}),
+            os.fspath(root) if root is not None else None,
+        )
 
 
-def _trace_jax_script(file_path, function_name, inputs, abstract, dtype) -> TraceResult:
+def _trace_jax_script(file_path, function_name, inputs, abstract, dtype, dtypes, call, root) -> TraceResult:
     import jax
 
     result = TraceResult()
     buffer = io.StringIO()
-    with _user_import_env(file_path) as (modname, _roots, files), _jax_recording(files) as rec:
+    with _user_import_env(file_path, root) as (modname, _roots, files), _jax_recording(files) as rec:
         try:
             with contextlib.redirect_stdout(buffer):
                 if function_name is None:
                     result.stage = "forward"
+                    result.built = True
 
                     def run_script():
-                        runpy.run_path(file_path, run_name=modname)
+                        if "." in modname:  # a package's module: its relative imports resolve
+                            importlib.import_module(modname.rpartition(".")[0])
+                            runpy.run_module(modname, run_name=modname)
+                        else:
+                            runpy.run_path(file_path, run_name=modname)
                         return ()
 
                     if abstract:
@@ -998,19 +1203,20 @@ def _trace_jax_script(file_path, function_name, inputs, abstract, dtype) -> Trac
                     module = _import_user_module(file_path, modname)
                     result.stage = "init"
                     fn = _resolve(module, function_name)
-                    args, kwargs = _abstract_inputs(inputs, dtype)
+                    result.built = True
+                    args, kwargs = _abstract_inputs(inputs, dtype, dtypes)
                     dyn, rebuild = _split_static(args, kwargs)
 
-                    def call(d):
+                    def run(d):
                         a, k = rebuild(d)
-                        return fn(*a, **k)
+                        return fn(*a, **k, **call)
 
                     result.stage = "forward"
                     rec.recording = True
                     if abstract:
-                        out = jax.eval_shape(call, dyn)
+                        out = jax.eval_shape(run, dyn)
                     else:
-                        out = call(jax.tree_util.tree_map(lambda s: jax.numpy.zeros(s.shape, s.dtype), dyn))
+                        out = run(jax.tree_util.tree_map(lambda s: jax.numpy.zeros(s.shape, s.dtype), dyn))
                     result.output_shapes = _array_shapes(out)
             result.stage = "done"
         except Exception as exc:  # noqa: BLE001 - the user's error is the result

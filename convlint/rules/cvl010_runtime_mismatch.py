@@ -11,8 +11,10 @@ RULE = Rule(
 With `--confirm=layers`, every layer whose configuration and input shape are known is built alone in its
 framework (torch on the meta device, with tiny CPU tensors to judge accept/reject; flax and lax under
 `jax.eval_shape`) and its output shape compared with convlint's. With `--confirm=model` (which imports and
-runs your code), whole models run on meta tensors / under `jax.eval_shape` and every layer is compared;
-a run-time shape error becomes a finding on the line of the layer that raised.
+runs your code), whole models run on meta tensors / under `jax.eval_shape` and every layer is compared
+with the same layer of the static trace (by module path and call site); a run-time shape error convlint
+did not report becomes a finding on the line of the layer that raised (one it reported is confirmed on
+that finding instead).
 """,
     why="""
 Static answers are only worth trusting if they can be checked against the frameworks themselves.
