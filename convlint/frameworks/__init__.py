@@ -89,6 +89,10 @@ class Frameworks:
     def is_framework_value(self, v) -> bool:
         return isinstance(v, (Op, Layer, Container, FwClass))
 
+    def is_class(self, v) -> bool:
+        """A framework class (``nn.Conv2d``, ``nn.Module``): what ``isinstance(v, type)`` sees."""
+        return isinstance(v, FwClass) or (isinstance(v, Op) and v.kind in ("layer", "container"))
+
     def module_framework(self, bases) -> str | None:
         for b in bases:
             if isinstance(b, FwClass):
@@ -117,8 +121,22 @@ class Frameworks:
         if isinstance(obj, Container):
             return container_attr(interp, obj, name)
         if isinstance(obj, (Op, FwClass)):
+            if name in ("__name__", "__qualname__"):
+                return obj.qualname.rsplit(".", 1)[-1]
+            if name == "__module__":
+                return obj.qualname.rsplit(".", 1)[0]
             return Unknown(f"attribute {name} of {obj.qualname}")
         return MISSING
+
+    def dir_of(self, obj):
+        """``dir(module)`` of a framework module: the names the catalogue knows in it (it lists
+        every public callable of the installed frameworks, modelled or not)."""
+        if not isinstance(obj, FwModule):
+            return None
+        prefix = obj.qualname + "."
+        names = {q[len(prefix):].split(".", 1)[0] for q in CATALOGUE if q.startswith(prefix)}
+        names |= {m[len(prefix):].split(".", 1)[0] for m in MODULES if m.startswith(prefix)}
+        return sorted(names)
 
     def attr_other(self, interp, obj, name):
         if isinstance(obj, Device) and name in ("type", "index"):

@@ -7,6 +7,7 @@ known well enough — it never guesses.
 from __future__ import annotations
 
 import math
+import re
 
 from convlint.interpret.lattice import is_known
 from convlint.interpret.ops import BinOp
@@ -301,6 +302,18 @@ def _isinstance(interp, args, kwargs, node):
             if isinstance(obj, Unknown):
                 return Unknown("isinstance of an unknown")
             continue  # a class, a function, a framework callable or a plain value is no partial
+        if isinstance(t, Builtin) and t.name == "type":
+            if isinstance(obj, Unknown):
+                return Unknown("isinstance of an unknown")
+            if isinstance(obj, ClassVal) or interp.fw.is_class(obj):
+                return True
+            continue
+        if isinstance(t, Builtin) and t.name in _FUNCTION_TYPES:
+            if isinstance(obj, Unknown):
+                return Unknown("isinstance of an unknown")
+            if isinstance(obj, FunctionVal) or (t.name in ("BuiltinFunctionType", "BuiltinMethodType") and isinstance(obj, Builtin)):
+                return True
+            continue
         if isinstance(t, Builtin) and t.name in _PYTYPES:
             pytypes.append(_PYTYPES[t.name])
         else:
@@ -346,6 +359,14 @@ def _setattr(interp, args, kwargs, node):
     if len(args) == 3 and isinstance(args[1], str):
         interp.setattr(args[0], args[1], args[2])
     return None
+
+
+def _dir(interp, args, kwargs, node):
+    if len(args) == 1:
+        names = interp.fw.dir_of(args[0]) if hasattr(interp.fw, "dir_of") else None
+        if names is not None:
+            return names
+    return Unknown("dir()")
 
 
 def _print(interp, args, kwargs, node):
@@ -428,6 +449,7 @@ def _issubclass(interp, args, kwargs, node):
 
 
 _ABCS = ("Iterable", "Sequence")
+_FUNCTION_TYPES = ("FunctionType", "LambdaType", "MethodType", "BuiltinFunctionType", "BuiltinMethodType")
 _PYTYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple, "dict": dict, "set": set}
 
 BUILTINS = {
@@ -461,6 +483,7 @@ BUILTINS = {
     "hasattr": Builtin("hasattr", _hasattr),
     "setattr": Builtin("setattr", _setattr),
     "print": Builtin("print", _print),
+    "dir": Builtin("dir", _dir),
     "type": Builtin("type", _type),
     "iter": Builtin("iter", _iter),
     "next": Builtin("next", _next),
@@ -505,7 +528,7 @@ STDLIB = {
     "math.isqrt": Builtin("isqrt", _math1(math.isqrt, "isqrt")),
     "operator.mul": Builtin("mul", _math1(lambda a, b: a * b, "mul")),
 }
-STDLIB_MODULES = {"functools", "collections", "collections.abc", "typing", "math", "operator", "dataclasses", "itertools"}
+STDLIB_MODULES = {"functools", "collections", "collections.abc", "typing", "math", "operator", "dataclasses", "itertools", "re"}
 
 
 def _reduce(interp, args, kwargs, node):
@@ -547,14 +570,25 @@ def attr_of(interp, obj, name: str):
             return Builtin(f"tuple.{name}", lambda i, a, k, n: _safe(getattr(obj, name), a))
         return Unknown(f"tuple.{name}")
     if isinstance(obj, str):
-        if name in ("format", "lower", "upper", "startswith", "endswith", "split", "join", "replace", "strip", "title", "capitalize"):
+        if name in _STR_METHODS:
             def m(i, a, k, n):
-                if not all(isinstance(x, (str, int, float)) or (isinstance(x, (list, tuple)) and all(isinstance(y, str) for y in x)) for x in [*a, *k.values()]):
+                if not all(_plain_arg(x) for x in [*a, *k.values()]):
                     return Unknown(f"str.{name}")
                 return _safe(getattr(obj, name), a, k)
 
             return Builtin(f"str.{name}", m)
         return Unknown(f"str.{name}")
+    if isinstance(obj, (re.Pattern, re.Match)):
+        if name in _RE_METHODS:
+            def rm(i, a, k, n):
+                if not all(_plain_arg(x) for x in [*a, *k.values()]):
+                    return Unknown(f"re.{name}")
+                return _pure(_safe(getattr(obj, name), a, k))
+
+            return Builtin(f"re.{name}", rm)
+        if name in ("pattern", "flags", "groups", "string", "pos", "endpos", "lastindex", "lastgroup"):
+            return getattr(obj, name)
+        return Unknown(f"re.{name}")
     if isinstance(obj, LazyIter):
         return Unknown("attribute of an iterator")
     if isinstance(obj, PartialVal) and name in ("func", "args", "keywords"):
@@ -562,6 +596,52 @@ def attr_of(interp, obj, name: str):
     if isinstance(obj, (int, float)) and name in ("real", "imag"):
         return getattr(obj, name)
     return interp.fw.attr_other(interp, obj, name)
+
+
+# str is immutable: its methods are pure functions of known arguments
+_STR_METHODS = frozenset(n for n in dir(str) if not n.startswith("_") and n not in ("maketrans",))
+_RE_METHODS = frozenset(("group", "groups", "groupdict", "start", "end", "span", "split", "match", "search", "fullmatch", "findall", "sub", "subn", "expand"))
+
+
+def _plain_arg(x) -> bool:
+    if isinstance(x, (str, int, float, bool, type(None), bytes, re.Pattern, re.RegexFlag)):
+        return True
+    if isinstance(x, (list, tuple)):
+        return all(_plain_arg(y) for y in x)
+    if isinstance(x, dict):
+        return all(_plain_arg(k) and _plain_arg(v) for k, v in x.items())
+    return False
+
+
+def _pure(v):
+    """A result of a pure standard-library call, as a value the interpreter can hold (iterators
+    become lists; other objects stay, if plain or a regex match)."""
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, (str, int, float, bool, type(None), bytes, re.Pattern, re.Match)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return type(v)(_pure(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _pure(x) for k, x in v.items()}
+    try:
+        return [_pure(x) for x in v]  # finditer and the like
+    except TypeError:
+        return Unknown("standard-library result")
+
+
+def _re_function(name):
+    fn = getattr(re, name)
+
+    def f(interp, args, kwargs, node):
+        if not all(_plain_arg(x) for x in [*args, *kwargs.values()]):
+            return Unknown(f"re.{name} of unknown arguments")
+        try:
+            return _pure(fn(*args, **{k: v for k, v in kwargs.items() if k not in ("*", "**")}))
+        except Exception:
+            return Unknown(f"re.{name} failed")
+
+    return Builtin(name, f)
 
 
 def _safe(fn, args, kwargs=None):
@@ -678,6 +758,61 @@ def _dict_method(d: dict, name: str):
     if name == "copy":
         return Builtin("dict.copy", lambda i, a, k, n: dict(d))
     return Unknown(f"dict.{name}")
+
+
+def _copy(deep: bool):
+    def copy_value(v, memo):
+        if id(v) in memo:
+            return memo[id(v)]
+        if isinstance(v, list):
+            out = memo[id(v)] = []
+            out.extend(copy_value(x, memo) if deep else x for x in v)
+            return out
+        if isinstance(v, dict):
+            out = memo[id(v)] = {}
+            out.update({k: (copy_value(x, memo) if deep else x) for k, x in v.items()})
+            return out
+        if isinstance(v, tuple) and deep:
+            return tuple(copy_value(x, memo) for x in v)
+        if isinstance(v, set):
+            return set(v)
+        if isinstance(v, Instance):
+            out = memo[id(v)] = Instance(v.cls, setup_done=v.setup_done)
+            out.attrs.update({k: (copy_value(x, memo) if deep else x) for k, x in v.attrs.items()})
+            return out
+        if hasattr(v, "params") and hasattr(v, "apply") and hasattr(v, "extra"):  # a framework Layer
+            import dataclasses
+
+            out = memo[id(v)] = dataclasses.replace(v, params=dict(v.params), extra=dict(v.extra), name=None)
+            return out
+        if hasattr(v, "items") and hasattr(v, "kind") and hasattr(v, "site") and not hasattr(v, "shape"):  # a Container
+            import dataclasses
+
+            out = memo[id(v)] = dataclasses.replace(v, items=copy_value(v.items, memo) if deep else (dict(v.items) if isinstance(v.items, dict) else list(v.items)), name=None)
+            return out
+        return v  # immutable or shared by design: numbers, strings, tensors, functions, classes, unknowns
+
+    def f(interp, args, kwargs, node):
+        if not args:
+            return Unknown("copy()")
+        return copy_value(args[0], {})
+
+    return Builtin("deepcopy" if deep else "copy", f)
+
+
+for _name in _FUNCTION_TYPES:
+    STDLIB[f"types.{_name}"] = Builtin(_name, lambda i, a, k, n: Unknown("types constructor"))
+STDLIB_MODULES.add("types")
+STDLIB["copy.copy"] = _copy(False)
+STDLIB["copy.deepcopy"] = _copy(True)
+STDLIB_MODULES.add("copy")
+
+# the regular-expression module: pure functions of known strings
+for _name in ("split", "match", "search", "fullmatch", "findall", "finditer", "sub", "subn", "compile", "escape"):
+    STDLIB[f"re.{_name}"] = _re_function(_name)
+for _name in ("IGNORECASE", "I", "MULTILINE", "M", "DOTALL", "S", "VERBOSE", "X", "ASCII", "A"):
+    STDLIB[f"re.{_name}"] = getattr(re, _name)
+STDLIB["typing.cast"] = Builtin("cast", lambda i, a, k, n: a[1] if len(a) == 2 else Unknown("cast()"))
 
 
 __all__ = ["BUILTINS", "STDLIB", "STDLIB_MODULES", "Builtin", "LazyIter", "SUPER", "attr_of", "FunctionVal"]
