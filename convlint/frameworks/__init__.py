@@ -118,6 +118,8 @@ class Frameworks:
             return container_attr(interp, obj, name)
         if isinstance(obj, (Op, FwClass)):
             return Unknown(f"attribute {name} of {obj.qualname}")
+        if isinstance(obj, C.NamedResult):
+            return obj.attr(name)
         return MISSING
 
     def attr_other(self, interp, obj, name):

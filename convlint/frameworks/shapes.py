@@ -423,3 +423,18 @@ def einops_shape(pattern: str, x: Tensor, axes: dict, mode: str = "rearrange"):
             total = total * v if is_size(total) and is_size(v) else Unknown("einops axis")
         shape.append(total)
     return x.derive(tuple(shape))
+
+
+class NamedResult(tuple):
+    """A tuple of results whose items also have names (torch's ``torch.return_types``:
+    ``x.max(dim=1).values``, ``torch.topk(x, 3).indices``)."""
+
+    fields: tuple = ()
+
+    def __new__(cls, items, fields):
+        obj = super().__new__(cls, items)
+        obj.fields = tuple(fields)
+        return obj
+
+    def attr(self, name: str):
+        return self[self.fields.index(name)] if name in self.fields else Unknown(f"result field {name}")
