@@ -144,8 +144,9 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
         return None
     sa, sb = a.shape, b.shape
     n = max(len(sa), len(sb))
-    sa = (1,) * (n - len(sa)) + tuple(sa)
-    sb = (1,) * (n - len(sb)) + tuple(sb)
+    # an operand whose rank is a lower bound has unknown dims in front, not 1s
+    sa = (1 if a.exact_rank else Unknown("dim beyond a lower-bound rank"),) * (n - len(sa)) + tuple(sa)
+    sb = (1 if b.exact_rank else Unknown("dim beyond a lower-bound rank"),) * (n - len(sb)) + tuple(sb)
     out = []
     for x, y in zip(sa, sb):
         if x == 1 and is_int(x):
@@ -156,8 +157,10 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
             out.append(x)
         elif mismatch(x, y):
             out.append(Unknown("broadcast mismatch"))
+        elif (is_int(x) and x > 1) or (is_int(y) and y > 1):
+            out.append(x if is_int(x) and x > 1 else y)  # the other is 1 or the same size
         else:
-            out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else Unknown("broadcast"))
+            out.append(Unknown("broadcast"))  # either may be 1
     interp.trace.record(MergeEvent(site, op_label, [operand(a), operand(b)], joined=None, broadcast=True))
     return tuple(out)
 
@@ -216,8 +219,8 @@ def numel(shape):
     for d in shape:
         if is_int(d):
             total *= d
-        elif isinstance(d, Sym) and (is_int(total) or isinstance(total, Sym)):
-            total = d * total if is_int(total) else Unknown("product of sizes")
+        elif isinstance(d, Sym) and is_int(total):
+            total = d * total
         else:
             return Unknown("element count")
     return total

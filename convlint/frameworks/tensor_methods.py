@@ -271,11 +271,20 @@ def _type(i, t, a, k, n):
 
 
 def _inplace(name):
-    """``x.add_(y)``: ``y`` must broadcast to ``x`` (a merge is recorded); the result is ``x``."""
+    """``x.add_(y)``: ``y`` must broadcast to ``x`` (a merge is recorded) without growing it; the
+    result is ``x``."""
     f = TF.FUNCTIONS[name]
 
     def m(i, t, a, k, n):
-        f(i, [t, *a], k, n)
+        r = f(i, [t, *a], k, n)
+        if isinstance(r, Tensor) and r.shape is not None and t.shape is not None and t.exact_rank and r.exact_rank:
+            grown = len(r.shape) > len(t.shape) or any(C.mismatch(x, y) for x, y in zip(t.shape, r.shape[len(r.shape) - len(t.shape):]))
+            if grown:
+                from convlint.frameworks.torch.common import reject
+
+                reject(i, i.site(n) if n is not None else None, f"Tensor.{name}_",
+                       f"the in-place result would have the broadcast shape {tuple(r.shape)}, not the tensor's {tuple(t.shape)}",
+                       "an in-place operand broadcasts to the tensor's shape", "other")
         return t
 
     return m
@@ -339,8 +348,7 @@ METHODS = {
 for _name, _op in (("add", BinOp.ADD), ("sub", BinOp.SUB), ("mul", BinOp.MUL), ("div", BinOp.DIV)):
     METHODS[_name] = _arith(_op)
 for _name in TF.BINARY:
-    if _name + "_" not in METHODS:
-        METHODS[_name + "_"] = _inplace(_name)
+    METHODS[_name + "_"] = _inplace(_name)
 for _name in ("clamp_", "clip_", "clamp_min_", "clamp_max_", "lerp_", "addcmul_", "addcdiv_"):
     METHODS[_name] = _inplace(_name[:-1])
 for _name in ("float_power_", "arctan2_", "atan2_", "true_divide_", "floor_divide_", "fmod_", "remainder_", "multiply_", "divide_", "subtract_"):

@@ -32,7 +32,29 @@ UNMODELLED: dict = {}
 
 
 def reg(name: str, fn, kind: str = "function", sig: Signature | None = None, family: str | None = None) -> None:
+    if kind == "layer":
+        fn = _with_module_methods(fn)
     CATALOGUE[name] = Op(name, fn, kind, sig, family)
+
+
+# ``nn.Module`` methods that return the module itself: ``nn.Conv2d(…).to(device).eval()``
+SELF_METHODS = ("eval", "train", "to", "cuda", "cpu", "xpu", "float", "double", "half", "bfloat16", "requires_grad_", "apply", "type",
+                "share_memory", "to_empty")
+
+
+def _with_module_methods(build):
+    def wrapped(interp, args, kwargs, node):
+        layer = build(interp, args, kwargs, node)
+        if isinstance(layer, Layer):
+            from convlint.interpret import builtins as pyb
+
+            attrs = layer.extra.setdefault("attrs", {})
+            for m in SELF_METHODS:
+                attrs.setdefault(m, pyb.Builtin(f"Module.{m}", lambda i, a, k, n, layer=layer: layer))
+            attrs.setdefault("training", False)  # convlint follows the eval-mode path
+        return layer
+
+    return wrapped
 
 
 def preserving(name: str, kind: str = "function") -> None:

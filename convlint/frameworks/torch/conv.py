@@ -121,8 +121,9 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     if isinstance(x, Tensor):
         x = promote(x, rank)
     if not isinstance(x, Tensor) or x.shape is None or (not x.exact_rank and len(x.shape) < rank + 1):
-        # an input of unknown shape: the layer still fixes its channels (and the rank, up to a batch)
-        shape = (Unknown("batch"), out_ch, *(Unknown("input of unknown shape") for _ in range(rank)))
+        # an input of unknown shape: the layer still fixes its channels, counted from the end
+        # (the input may be batched or not)
+        shape = (out_ch, *(Unknown("input of unknown shape") for _ in range(rank)))
         xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
         out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=xin, out_shape=shape)
         out.exact_rank = False
@@ -207,7 +208,7 @@ def make_fconv(op, rank, transposed):
         def unknown_spatial():
             if x.shape is None or (not x.exact_rank and len(x.shape) < rank + 1):
                 out = C.record(interp, op=op, layer=None, site=site, call_node=node, x=x,
-                               out_shape=(Unknown("batch"), out_ch, *(Unknown("conv") for _ in range(rank))))
+                               out_shape=(out_ch, *(Unknown("conv") for _ in range(rank))))
                 out.exact_rank = False
                 return out
             n = len(x.shape)

@@ -126,10 +126,11 @@ for _n in BINARY:
 
 def _ternary(label, first, *rest, defaults=()):
     sig = Signature.of(first, *rest, *defaults)
+    names = [n[0] if isinstance(n, tuple) else n for n in (first, *rest)]
 
     def f(interp, args, kwargs, node):
         p = sig.bind(args, kwargs)
-        return elementwise(interp, node, label, *(p[n] for n in (first, *rest)))
+        return elementwise(interp, node, label, *(p[n] for n in names))
 
     return f
 
@@ -897,8 +898,8 @@ def chunk_parts(x, k, d):
         q = size // k
         if isinstance(q, Sym) and q.op != "floordiv":
             return _parts(x, d, [q] * k, "chunk")  # a multiple of k: k equal chunks
-    # the count is k whenever the dim has at least k elements (unpacking the result needs it)
-    return _parts(x, d, [Unknown("chunk of an unknown size")] * k, "chunk")
+    # the number of chunks depends on the size (fewer than k when it is small): not known
+    return Unknown("chunk of a dim of unknown size")
 
 
 @fn("chunk", "unsafe_chunk")
@@ -1145,14 +1146,14 @@ def broadcast_shape(shapes):
         for v in vals:
             if is_int(dim) and dim == 1:
                 dim = v
-            elif is_int(v) and v == 1:
-                continue
-            elif C.dims_equal(dim, v):
+            elif (is_int(v) and v == 1) or C.dims_equal(dim, v):
                 continue
             elif C.mismatch(dim, v):
                 dim = Unknown("broadcast mismatch")
-            elif isinstance(dim, Unknown):
-                dim = v
+            elif is_int(v) and v > 1:
+                dim = v  # the other is 1 or the same size
+            elif not (is_int(dim) and dim > 1):
+                dim = Unknown("broadcast")  # either may be 1
         out.append(dim)
     return tuple(out)
 
@@ -1434,16 +1435,13 @@ def matmul(interp, node, a, b, label="matmul"):
     if not (_tensor(a) and _tensor(b)):
         return _unknown_like(a if _tensor(a) else b)
     if a.shape is None or b.shape is None:
-        known = a if a.shape is not None else b
-        if known.shape is None or len(known.shape) < 2:
-            return _unknown_like(known)
-        # the other operand is a matrix or a batch of them: the known rows/cols survive
-        if known is a:
-            out = a.derive(tuple(a.shape[:-1]) + (Unknown("matmul"),))
-        else:
-            out = b.derive(tuple(b.shape[:-2]) + (Unknown("matmul"), b.shape[-1]))
-        out.exact_rank = False
-        return out
+        # with ``b`` a matrix (or a batch of them), the result ends with its columns whatever ``a``
+        # is; nothing is known from ``a`` alone (``b`` may be a vector)
+        if a.shape is None and b.shape is not None and b.exact_rank and len(b.shape) >= 2:
+            out = b.derive((b.shape[-1],))
+            out.exact_rank = False
+            return out
+        return _unknown_like(a if a.shape is not None else b)
     na, nb = len(a.shape), len(b.shape)
     if na == 0 or nb == 0:
         return _unknown_like(a)
@@ -1472,6 +1470,7 @@ def _strict_product(label, ra, rb):
     def f(interp, args, kwargs, node):
         x = tensor_arg(args, kwargs)
         y = args[1] if len(args) > 1 else kwargs.get("mat2", kwargs.get("vec", Unknown("operand")))
+        x, y = _fixed_rank(x, ra), _fixed_rank(y, rb)  # the op fixes its operands' ranks
         if _tensor(x) and _tensor(y) and x.shape is not None and y.shape is not None and x.exact_rank and y.exact_rank:
             if len(x.shape) != ra or len(y.shape) != rb:
                 from convlint.frameworks.torch.common import rank_check
@@ -1481,6 +1480,18 @@ def _strict_product(label, ra, rb):
         return matmul(interp, node, x, y, label)
 
     return f
+
+
+def _fixed_rank(t, r):
+    """An operand whose rank the op fixes: a lower bound or an unknown shape becomes rank ``r``."""
+    if not _tensor(t) or t.exact_rank and t.shape is not None:
+        return t
+    known = tuple(t.shape) if t.shape is not None else ()
+    if len(known) > r:
+        return t
+    out = t.derive(unknown_dims(r - len(known), "leading dim") + known)
+    out.exact_rank = True
+    return out
 
 
 FUNCTIONS["mm"] = _strict_product("mm", 2, 2)
@@ -1520,6 +1531,7 @@ def _chain_matmul(interp, args, kwargs, node):
     items = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
     if not items:
         return Unknown("chain_matmul")
+    items = [_fixed_rank(t, 2) for t in items]  # matrices only
     out = items[0]
     for t in items[1:]:
         out = matmul(interp, node, out, t, "chain_matmul")
@@ -1543,9 +1555,16 @@ def _inner(interp, args, kwargs, node):
     a, b = p["input"], p["other"]
     if not (_tensor(a) and _tensor(b)) or a.shape is None or b.shape is None:
         return _unknown_like(a)
-    if a.shape == () or b.shape == ():
+    if (a.shape == () and a.exact_rank) or (b.shape == () and b.exact_rank):
         return elementwise(interp, node, "torch.inner", a, b)
-    return a.derive(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
+    if not a.shape or not b.shape:
+        return _unknown_like(a)
+    if not b.exact_rank:
+        out = a.derive(tuple(b.shape[:-1]))  # b's leading dims are not all known: only its last ones are placed
+    else:
+        out = a.derive(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
+    out.exact_rank = a.exact_rank and b.exact_rank
+    return out
 
 
 @fn("tensordot")

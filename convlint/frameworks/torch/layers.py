@@ -211,8 +211,9 @@ def pad_apply(interp, site, node, op, x, pads, mode, label, layer=None, rank=Non
     if isinstance(pads, (tuple, list)) and all(is_int(v) for v in pads) and x.shape is not None:
         if len(pads) % 2:
             reject(interp, site, op, f"padding {tuple(pads)} has an odd length: pairs are needed", "padding length is even", "pad")
-        elif rank is not None and mode != "constant" and rank_check(interp, site, label, x, (rank + 1, rank + 2)):
-            pass
+        elif mode != "constant" and rank_check(interp, site, label, x, (len(pads) // 2 + 1, len(pads) // 2 + 2),
+                                                what=f"{len(pads)} padding values for mode={mode!r}"):
+            pass  # non-constant modes pad 1-3 spatial dims of a batched or unbatched input
         elif mode in ("reflect", "circular", "replicate"):
             n = len(x.shape)
             for j in range(len(pads) // 2):
@@ -229,8 +230,14 @@ def pad_apply(interp, site, node, op, x, pads, mode, label, layer=None, rank=Non
                     reject(interp, site, op, f"circular padding ({lo}, {hi}) must be at most the dim's size {size}", "circular padding ≤ input size", "padding")
                     break
     out = C.pad_last_dims(interp, x, pads, label)
-    if isinstance(out, Tensor) and out.shape is not None and any(is_int(d) and d < 0 for d in out.shape):
-        out = out.derive(tuple(Unknown("negative size") if is_int(d) and d < 0 else d for d in out.shape))
+    if isinstance(out, Tensor) and out.shape is not None:
+        # a negative pad crops; torch raises below 0 (below 1 for reflect and replicate)
+        least = 1 if mode in ("reflect", "replicate") else 0
+        if any(is_int(d) and d < least for d in out.shape) and x.exact_rank:
+            reject(interp, site, op, f"padding {tuple(pads)} leaves the input {tuple(x.shape)} with an output {tuple(out.shape)}",
+                   "the padded size is not negative" if least == 0 else "the padded size is at least 1", "pad")
+        if any(is_int(d) and d < least for d in out.shape):
+            out = out.derive(tuple(Unknown("negative size") if is_int(d) and d < least else d for d in out.shape))
     interp.trace.events.append(C.LayerEvent(site=site, call_site=interp.site(node) if node is not None else site, op=op, input=x.shape,
                                             output=out.shape if isinstance(out, Tensor) else None, layer=layer,
                                             name=layer.name if layer is not None else None))

@@ -110,9 +110,23 @@ SPARSE = (
 REMOVED = ("eig", "symeig", "lstsq", "solve", "matrix_rank")
 
 
+def aliased(f):
+    """torch accepts numpy's ``axis=``/``keepdims=`` for ``dim=``/``keepdim=``."""
+    def g(interp, args, kwargs, node):
+        if ("axis" in kwargs and "dim" not in kwargs) or ("keepdims" in kwargs and "keepdim" not in kwargs):
+            kwargs = dict(kwargs)
+            if "axis" in kwargs and "dim" not in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs and "keepdim" not in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return f(interp, args, kwargs, node)
+
+    return g
+
+
 def register():
     for name, f in FUNCTIONS.items():
-        reg(f"torch.{name}", f)
+        reg(f"torch.{name}", aliased(f))
     for name in SAME_SHAPE:
         if f"torch.{name}" not in PRESERVING:
             preserving(f"torch.{name}")

@@ -74,6 +74,12 @@ def _batch_norm_build(op, rank, instance=False, lazy=False):
             check = p.get("affine") is not False or p.get("track_running_stats") is not False
         if ch is not None and check:
             channel_check(interp, label, layer.site, p.get("num_features"), x.shape[ch], x, ch)
+        if instance and p.get("track_running_stats") is False and x.exact_rank and n in accepted:
+            # statistics of each instance (also in eval mode): one spatial element is not enough
+            spatial = x.shape[n - rank:]
+            if all(is_int(d) for d in spatial) and all(d == 1 for d in spatial):
+                reject(interp, layer.site, layer.op, f"needs more than one spatial element per channel, but gets input {tuple(x.shape)}",
+                       "more than one spatial element", None)
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=x.shape)
 
     return build

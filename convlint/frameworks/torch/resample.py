@@ -9,7 +9,7 @@ from convlint.arith.core import Window
 from convlint.frameworks import shapes as C
 from convlint.frameworks.base import Layer, Signature, is_int, known
 from convlint.frameworks.torch.common import (
-    FRAMEWORK, axis, channel_check, mul, new_tensor, rank_check, reg, reject, tensor_arg, unmodelled,
+    FRAMEWORK, axis, channel_check, mul, new_tensor, rank_check, reg, reject, tensor_arg, unknown_dims, unmodelled,
 )
 from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
@@ -59,7 +59,20 @@ def resample(interp, op, layer, site, node, x, size, scale, *, mode="nearest", a
             reject(interp, site, op, "recompute_scale_factor is not meaningful with an explicit size", "recompute_scale_factor with scale_factor only", "recompute_scale_factor")
         if antialias is True and (mode not in ("bilinear", "bicubic", "lanczos") or (x.shape is not None and x.exact_rank and len(x.shape) != 4)):
             reject(interp, site, op, "antialias is restricted to bilinear, bicubic and lanczos modes on a 4-d input", "antialias with a 4-d bilinear/bicubic input", "antialias")
-    if x.shape is None or (not x.exact_rank and len(x.shape) < 1):
+    if x.shape is not None and not x.exact_rank:
+        # the rank is a lower bound: the mode or a per-dim size fixes it; else only the dims past the
+        # first two known ones are certainly spatial
+        accepted = MODE_RANKS.get(mode) if isinstance(mode, str) else None
+        full = accepted[0] if accepted and len(accepted) == 1 else None
+        for v, ok in ((size, given_size), (scale, given_scale)):
+            if full is None and ok and isinstance(v, (tuple, list)):
+                full = len(v) + 2
+        if full is not None and len(x.shape) <= full:
+            x = x.derive(unknown_dims(full - len(x.shape), "leading dim") + tuple(x.shape))
+            x.exact_rank = True
+        else:
+            return _resample_inexact(interp, op, layer, site, node, x, size if given_size else None, scale if given_scale else None, mode, label)
+    if x.shape is None:
         sizes = (size,) if is_size(size) else tuple(size) if isinstance(size, (tuple, list)) else None
         if given_size and sizes is not None and all(is_size(s) for s in sizes) and not isinstance(size, int):
             out = C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=sizes, label=label)
@@ -82,6 +95,8 @@ def resample(interp, op, layer, site, node, x, size, scale, *, mode="nearest", a
             sizes = None
         for j, a in enumerate(axes):
             shape[a] = sizes[j] if sizes is not None and len(sizes) == rank and is_size(sizes[j]) else Unknown("resize target")
+            if is_int(shape[a]) and shape[a] < 1 and mode != "area":
+                reject(interp, site, op, f"size={size!r} asks for an empty output", "output size ≥ 1", "size")
         return C.repair(C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(shape), label=label))
     if not given_scale or isinstance(size, Unknown):
         for a in axes:
@@ -96,7 +111,7 @@ def resample(interp, op, layer, site, node, x, size, scale, *, mode="nearest", a
         return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(shape), label=label)
     for a, f in zip(axes, scales):
         shape[a] = scaled(shape[a], f)
-        if is_int(shape[a]) and shape[a] < 1:
+        if is_int(shape[a]) and shape[a] < 1 and mode != "area":  # area pools to an empty output; the others raise
             reject(interp, site, op, f"scale_factor={f!r} gives an output size of {shape[a]} for an input size of {x.shape[a]}",
                    "output size ≥ 1", "scale_factor")
             shape[a] = Unknown("empty output")
@@ -107,6 +122,25 @@ def resample(interp, op, layer, site, node, x, size, scale, *, mode="nearest", a
         elif any(f < 1 for f in scales):
             kind = "down"
     return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(shape), kind=kind, axes=axes, label=label, adjoint=("resample", (), layer))
+
+
+def _resample_inexact(interp, op, layer, site, node, x, size, scale, mode, label):
+    """An input whose rank is a lower bound and a scalar size or factor: the known dims past the
+    first two are spatial (the real tensor has at least as many dims before them)."""
+    shape = []
+    for j, d in enumerate(x.shape):
+        if j < 2:
+            shape.append(Unknown("may be spatial"))
+        elif size is not None:
+            shape.append(size if is_size(size) else Unknown("resize target"))
+        elif _is_number(scale):
+            v = scaled(d, scale)
+            shape.append(v if not (is_int(v) and v < 1) else Unknown("empty output"))
+        else:
+            shape.append(Unknown("resize factor"))
+    out = C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(shape), label=label)
+    out.exact_rank = False
+    return C.repair(out) if size is not None else out
 
 
 UPSAMPLE_SIG = Signature.of(("size", None), ("scale_factor", None), ("mode", "nearest"), ("align_corners", None), ("recompute_scale_factor", None))
