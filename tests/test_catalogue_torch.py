@@ -989,3 +989,96 @@ def test_real_models_resolve_and_match_torch(file, model, shape):
     got = [(layer["op"], layer["input"], layer["output"]) for layer in static["layers"] if layer["op"].rsplit(".", 1)[-1].startswith("Conv")]
     assert got == convs and len(convs) >= 1
     assert static["output"] == list(rt.output_shapes[0])
+
+
+# ================================================================================== linear algebra and the rest
+
+@st.composite
+def misc_examples(draw):
+    m, n, b = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    batch = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
+    mat = {"x": draw(knowledge(batch + (m, n)))}
+    sq = {"x": draw(knowledge(batch + (m, m)))}
+    vec = {"x": draw(knowledge((m,)))}
+    kind = draw(st.sampled_from(["qr", "svd", "det", "slogdet", "pinverse", "inverse", "matrix_power", "lu", "diff", "histc", "searchsorted",
+                                 "bucketize", "pdist", "cartesian", "combinations", "block_diag", "diag", "diagflat", "vander", "cov",
+                                 "view_as_real", "as_strided", "affine_grid", "multinomial", "take_along_dim", "unravel_index", "gradient",
+                                 "isin", "normal", "lstm_cell", "trace", "cummax", "geqrf", "triangular_solve", "frexp"]))
+    if kind == "qr":
+        return Example(f"out = torch.qr(x, some={draw(st.booleans())})", mat, cpu=True)
+    if kind == "svd":
+        return Example(f"out = torch.svd(x, some={draw(st.booleans())})", mat, cpu=True)
+    if kind in ("det", "slogdet", "inverse", "matrix_power"):
+        arg = ", 2" if kind == "matrix_power" else ""
+        return Example(f"out = torch.{kind}(x{arg})", sq)
+    if kind == "pinverse":
+        return Example("out = torch.pinverse(x)", mat, cpu=True)
+    if kind == "lu":
+        return Example(f"out = torch.lu(x, get_infos={draw(st.booleans())})", sq, cpu=True)
+    if kind == "geqrf":
+        return Example("out = torch.geqrf(x)", mat, cpu=True)
+    if kind == "triangular_solve":
+        return Example("out = torch.triangular_solve(y, x)", {"x": draw(knowledge((m, m))), "y": draw(knowledge(batch + (m, n)))}, cpu=True)
+    if kind == "diff":
+        shape = batch + (m + 1, n)
+        d = draw(st.integers(-len(shape), len(shape) - 1))
+        extra = draw(st.sampled_from(["", ", prepend=x", ", append=x"]))
+        return Example(f"out = torch.diff(x, n={draw(st.integers(1, 2))}, dim={d}{extra})", {"x": draw(knowledge(shape))})
+    if kind == "histc":
+        return Example(f"out = torch.histc(x, bins={draw(st.integers(1, 6))})", mat, cpu=True)
+    if kind == "searchsorted":
+        return Example("out = torch.searchsorted(s, x)", {"s": Input((5,)), "x": draw(knowledge(batch + (m,)))}, cpu=True)
+    if kind == "bucketize":
+        return Example("out = torch.bucketize(x, torch.tensor([0.0, 1.0]))", mat, cpu=True)
+    if kind == "pdist":
+        return Example("out = F.pdist(x)", {"x": draw(knowledge((m, n)))}, cpu=True)
+    if kind == "cartesian":
+        k = draw(st.integers(1, 3))
+        return Example(f"out = torch.cartesian_prod({', '.join('xyz'[:k])})", {v: draw(knowledge((draw(st.integers(1, 3)),))) for v in "xyz"[:k]})
+    if kind == "combinations":
+        return Example(f"out = torch.combinations(x, {draw(st.integers(1, 3))}, with_replacement={draw(st.booleans())})", vec, cpu=True)
+    if kind == "block_diag":
+        return Example("out = torch.block_diag(x, y)", {"x": draw(knowledge((m, n))), "y": draw(knowledge((n,)))})
+    if kind == "diag":
+        return Example(f"out = torch.diag(x, {draw(st.integers(-2, 2))})", draw(st.sampled_from([vec, {"x": draw(knowledge((m, n)))}])))
+    if kind == "diagflat":
+        return Example(f"out = torch.diagflat(x, {draw(st.integers(-2, 2))})", mat)
+    if kind == "vander":
+        return Example(f"out = torch.vander(x{', N=' + str(n) if draw(st.booleans()) else ''})", vec)
+    if kind == "cov":
+        return Example(f"out = torch.{draw(st.sampled_from(['cov', 'corrcoef']))}(x)", draw(st.sampled_from([vec, {"x": draw(knowledge((m, n)))}])), cpu=True)
+    if kind == "view_as_real":
+        return Example("out = torch.view_as_real(torch.complex(x, x))", mat)
+    if kind == "as_strided":
+        return Example(f"out = torch.as_strided(x, ({min(m, 2)}, 1), (1, 1))", mat)
+    if kind == "affine_grid":
+        size = (b, 1, m, n) if draw(st.booleans()) else (b, 1, 2, m, n)
+        th = (b, 2, 3) if len(size) == 4 else (b, 3, 4)
+        return Example(f"out = F.affine_grid(t, {size!r}, align_corners=False)", {"t": Input(th)}, cpu=True)
+    if kind == "multinomial":
+        return Example(f"out = torch.multinomial(x.abs() + 0.1, {draw(st.integers(1, n))})", {"x": draw(knowledge(batch[:1] + (n,)))}, cpu=True)
+    if kind == "take_along_dim":
+        i = tuple(draw(st.integers(1, 3)) for _ in (m, n))
+        return Example(f"out = torch.take_along_dim(x, i{', dim=' + str(draw(st.integers(-2, 1))) if draw(st.booleans()) else ''})",
+                       {"x": draw(knowledge((m, n))), "i": Input(i, dtype="long", high=min(m, n))}, cpu=True)
+    if kind == "unravel_index":
+        return Example(f"out = torch.unravel_index(i, ({m}, {n}))", {"i": Input(batch, dtype="long", high=m * n)}, cpu=True)
+    if kind == "gradient":
+        return Example(f"out = torch.gradient(x{', dim=' + str(draw(st.integers(0, 1))) if draw(st.booleans()) else ''})", {"x": draw(knowledge((m + 1, n + 1)))}, cpu=True)
+    if kind == "isin":
+        return Example("out = torch.isin(x, torch.tensor([0.0]))", mat)
+    if kind == "normal":
+        return Example(draw(st.sampled_from(["out = torch.normal(x, 1.0)", f"out = torch.normal(0.0, 1.0, size=({m}, {n}))", "out = torch.normal(x, x)"])), mat)
+    if kind == "lstm_cell":
+        return Example("out = nn.LSTMCell(3, 4)(x, (h, c))", {"x": draw(knowledge((b, 3))), "h": draw(knowledge((b, 4))), "c": draw(knowledge((b, 4)))}, cpu=True)
+    if kind == "trace":
+        return Example("out = torch.trace(x)", {"x": draw(knowledge((m, n)))})
+    if kind == "cummax":
+        return Example(f"out = torch.cummin(x, {draw(st.integers(-2, 1))})", {"x": draw(knowledge((m, n)))})
+    return Example("out = torch.frexp(x)", mat)
+
+
+@examples(80)
+@given(misc_examples())
+def test_linear_algebra_and_the_rest_agree_with_torch(ex):
+    check_example(ex)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from convlint.frameworks import shapes as C
 from convlint.frameworks.base import CPU, is_int
 from convlint.frameworks.torch import functions as TF
-from convlint.frameworks.torch.common import as_dims, combine, new_tensor
+from convlint.frameworks.torch.common import as_dims
 from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import is_size

@@ -20,7 +20,7 @@ from __future__ import annotations
 from convlint.arith.core import ConvArithmeticError
 from convlint.frameworks import shapes as C
 from convlint.frameworks.base import Layer, Op, Signature, is_int
-from convlint.interpret.events import ChannelEvent, ConfigEvent, LayerEvent, MergeEvent, RankEvent
+from convlint.interpret.events import ChannelEvent, ConfigEvent, LayerEvent, RankEvent
 from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor, fmt_shape
 from convlint.interpret.values import Unknown
@@ -83,14 +83,6 @@ def unmodelled(name: str, reason: str, result: str = "unknown") -> None:
         reg(name, lambda i, a, k, n, name=name, reason=reason: Unknown(f"{name}: {reason}"))
 
 
-def alias(name: str, target: str) -> None:
-    """``name`` behaves as ``target`` (``torch.concat`` → ``torch.cat``)."""
-    op = CATALOGUE[target]
-    CATALOGUE[name] = Op(name, op.fn, op.kind, op.signature, op.family)
-    if target in PRESERVING:
-        PRESERVING.add(name)
-
-
 # ---------------------------------------------------------------------------------------- arguments
 
 def tensor_arg(args, kwargs, name: str = "input"):
@@ -99,18 +91,10 @@ def tensor_arg(args, kwargs, name: str = "input"):
     return kwargs.get(name, Unknown("no input"))
 
 
-def bind(sig: Signature, args, kwargs) -> dict:
-    return sig.bind(args, kwargs)
-
-
 def new_tensor(shape, *, exact_rank: bool = True, fresh: bool = False) -> Tensor:
     t = Tensor(shape, CHANNELS_FIRST, fresh=fresh, framework=FRAMEWORK)
     t.exact_rank = exact_rank
     return t
-
-
-def size_or_unknown(v, why: str):
-    return v if is_size(v) else Unknown(why)
 
 
 def unknown_dims(n: int, why: str) -> tuple:
@@ -129,19 +113,6 @@ def axis(x: Tensor, d, *, extra: int = 0):
     if d >= 0 and not x.exact_rank:
         return None
     return d % n if n else None
-
-
-def derive(x: Tensor, shape, label: str | None = None) -> Tensor:
-    return x.derive(tuple(shape) if shape is not None else None, label=label)
-
-
-def as_ints(v, n: int | None = None):
-    """An int or a sequence of ints as a tuple (``n`` copies of an int), else None."""
-    if is_int(v):
-        return (v,) * (n or 1)
-    if isinstance(v, (tuple, list)) and all(is_int(x) for x in v):
-        return tuple(v)
-    return None
 
 
 def as_dims(v):
@@ -295,9 +266,3 @@ def preserve_build(op):
 def preserve_apply(interp, layer, args, kwargs, node):
     x = tensor_arg(args, kwargs)
     return x if isinstance(x, (Tensor, Unknown)) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
-
-
-def merge_event(interp, site, label, tensors, joined=None, broadcast=False):
-    ts = [t for t in tensors if isinstance(t, Tensor)]
-    if len(ts) > 1:
-        interp.trace.record(MergeEvent(site, label, [C.operand(t) for t in ts], joined=joined, broadcast=broadcast))

@@ -16,7 +16,7 @@ from convlint.arith.core import Window
 from convlint.frameworks import shapes as C
 from convlint.frameworks.base import Signature, is_int
 from convlint.frameworks.torch.common import (
-    FRAMEWORK, add, as_dims, as_ints, axis, channel_check, combine, derive, elementwise, mul, new_tensor, reject,
+    FRAMEWORK, add, as_dims, axis, channel_check, elementwise, mul, new_tensor, reject,
     sizes_from_args, tensor_arg, unknown_dims,
 )
 from convlint.interpret.symbolic import Sym, is_size

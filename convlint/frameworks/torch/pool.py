@@ -164,6 +164,9 @@ def make_adaptive(op, rank, functional, indices=None):
         sizes = (out_size,) * rank if is_int(out_size) or out_size is None else tuple(out_size) if isinstance(out_size, (tuple, list)) else None
         if sizes is not None and len(sizes) != rank:
             sizes = None
+        if rank == 1 and sizes is not None and None in sizes:
+            reject(interp, site, op, "a 1-d adaptive pool needs an output size (None keeps a size only in 2-d and 3-d)", "output_size is an int", "output_size")
+            sizes = (Unknown("output_size"),)
         if x.shape is None or (not x.exact_rank and len(x.shape) < rank):
             if sizes is not None and all(is_size(s) for s in sizes):
                 # the spatial sizes are the layer's own: kept even when the input's shape is not known

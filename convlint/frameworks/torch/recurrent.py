@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from convlint.frameworks.base import Layer, Signature, is_int
 from convlint.frameworks.torch.common import (
-    FRAMEWORK, channel_check, event, label_of, mul, new_tensor, rank_check, reg, reject, tensor_arg, unmodelled,
+    FRAMEWORK, channel_check, event, label_of, mul, new_tensor, rank_check, reg, reject, unmodelled,
 )
 from convlint.interpret.symbolic import is_size
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import Unknown
-
-MODES = {"LSTM": "LSTM", "GRU": "GRU", "RNN_TANH": "RNN", "RNN_RELU": "RNN"}
-
 
 def _rnn_params(mode, args, kwargs):
     """Bind torch's constructor: RNN takes ``nonlinearity`` as its 4th positional argument."""
@@ -51,22 +48,6 @@ def _validate(interp, site, op, mode, p, proj_given):
 
 def _rnn_build(op, mode):
     def build(interp, args, kwargs, node):
-        if mode is None:  # nn.RNNBase(mode, ...)
-            m = args[0] if args else kwargs.get("mode")
-            real = MODES.get(m) if isinstance(m, str) else None
-            rest = list(args[1:]) if args else list(args)
-            kw = {k: v for k, v in kwargs.items() if k != "mode"}
-            if real is None:
-                if isinstance(m, str):
-                    reject(interp, interp.site(node), op, f"mode={m!r} is not one of {', '.join(MODES)}", "a known RNN mode", "mode")
-                return Layer(op, {}, interp.site(node), FRAMEWORK, lambda i, l, a, k, n: Unknown("RNNBase of an unknown mode"))
-            if real == "RNN":
-                nl = "relu" if m == "RNN_RELU" else "tanh"
-                if len(rest) >= 3:
-                    rest.insert(3, nl)
-                else:
-                    kw["nonlinearity"] = nl
-            return _rnn_build(op, real)(interp, rest, kw, node)
         p = _rnn_params(mode, args, kwargs)
         site = interp.site(node)
         _validate(interp, site, op, mode, p, "proj_size" in kwargs or len(args) > 7)
@@ -178,7 +159,7 @@ def register():
     for cls, mode in (("RNN", "RNN"), ("LSTM", "LSTM"), ("GRU", "GRU")):
         reg(f"torch.nn.{cls}", _rnn_build(f"torch.nn.{cls}", mode), "layer")
         reg(f"torch.nn.{cls}Cell", _cell_build(f"torch.nn.{cls}Cell", mode), "layer")
-    reg("torch.nn.RNNBase", _rnn_build("torch.nn.RNNBase", None), "layer")
+    unmodelled("torch.nn.RNNBase", "the base class of RNN/LSTM/GRU: it has no forward (calling it raises)", "layer")
     for name in ("quantized_lstm", "quantized_gru", "quantized_lstm_cell", "quantized_gru_cell", "quantized_rnn_relu_cell", "quantized_rnn_tanh_cell"):
         unmodelled(f"torch.{name}", "quantized recurrent kernel", "tensor")
     unmodelled("torch.miopen_rnn", "a MIOpen (ROCm) backend kernel", "tensor")

@@ -7,7 +7,7 @@ import math
 
 from convlint.arith.core import Window
 from convlint.frameworks import shapes as C
-from convlint.frameworks.base import Layer, Signature, is_int, known
+from convlint.frameworks.base import Layer, Signature, is_int
 from convlint.frameworks.torch.common import (
     FRAMEWORK, axis, channel_check, mul, new_tensor, rank_check, reg, reject, tensor_arg, unknown_dims, unmodelled,
 )
