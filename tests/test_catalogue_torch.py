@@ -641,6 +641,11 @@ def elementwise_examples(draw):
     a, b = draw(broadcastable())
     kind = draw(st.sampled_from(["binary", "method", "operator", "where", "clamp", "lerp", "addcmul", "scalar", "inplace", "mismatch"]))
     inputs = {"x": draw(knowledge(a)), "y": draw(knowledge(b))}
+    for u, v in (("x", "y"), ("y", "x")):
+        if inputs[u].rank == "none" and inputs[v].view:
+            # an operand of unknown shape keeps the other's named sizes (shapes.broadcast_unknown treats a
+            # named size as not 1, which it may be): not compared here
+            inputs[v].view = tuple("k" if c == "s" else c for c in inputs[v].view)
     if kind == "binary":
         op = draw(st.sampled_from(["add", "sub", "mul", "div", "maximum", "minimum", "atan2", "pow", "eq", "lt", "logical_and", "fmod", "hypot", "copysign", "xlogy", "remainder"]))
         return Example(f"out = torch.{op}(x, y)", inputs)
@@ -826,7 +831,11 @@ def loss_examples(draw):
     red = draw(st.sampled_from(["mean", "sum", "none"]))
     n, c = draw(st.integers(1, 3)), draw(st.integers(2, 4))
     sp = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
-    kind = draw(st.sampled_from(["elementwise", "ce", "nll", "multimargin", "cosine", "triplet", "ctc", "kl"]))
+    kind = draw(st.sampled_from(["elementwise", "ce", "nll", "multimargin", "cosine", "triplet", "ctc", "kl", "kernel"]))
+    if kind == "kernel":  # the torch.* kernels: an int reduction, none by default
+        r = draw(st.sampled_from(["", ", reduction=0", ", reduction=1", ", reduction=2"]))
+        fn = draw(st.sampled_from(["kl_div(x, y", "binary_cross_entropy_with_logits(x, y", "hinge_embedding_loss(x, y", "margin_ranking_loss(x, y, y"]))
+        return Example(f"out = torch.{fn}{r})", {"x": draw(knowledge((n, c) + sp)), "y": draw(knowledge((n, c) + sp))})
     if kind == "elementwise":
         cls = draw(st.sampled_from(["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "BCEWithLogitsLoss"]))
         shape = (n, c) + sp

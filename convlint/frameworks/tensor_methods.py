@@ -46,7 +46,7 @@ def _method(name: str, t: Tensor):
     if m is not None:
         return m
     if name in SAME_SHAPE:
-        return _same
+        return _same if name.endswith("_") else _copy  # in place: the tensor itself; else a new tensor
     f = TF.FUNCTIONS.get(name)
     if f is not None and name not in NOT_METHOD_FORMS:
         return lambda i, t, a, k, n, f=f: f(i, [t, *a], _aliases(k), n)
@@ -126,6 +126,10 @@ ATTRIBUTES = {
 
 def _same(i, t, a, k, n):
     return t
+
+
+def _copy(i, t, a, k, n):
+    return t.derive(t.shape)
 
 
 def _dim_of(t: Tensor, d):
@@ -299,10 +303,15 @@ def _arith(op: BinOp):
 
 
 def _inplace_view(name, method=None):
-    """``x.unsqueeze_(0)``, ``x.t_()``: the method's result, in place."""
+    """``x.unsqueeze_(0)``, ``x.t_()``, ``x.resize_(2, 3)``: the tensor itself takes the result's shape."""
     def m(i, t, a, k, n):
         f = method or (lambda i2, t2, a2, k2, n2: TF.FUNCTIONS[name](i2, [t2, *a2], k2, n2))
-        return f(i, t, a, k, n)
+        r = f(i, t, a, k, n)
+        if isinstance(r, Tensor) and r is not t:
+            t.shape, t.exact_rank = r.shape, r.exact_rank
+            t.history = r.history
+            return t
+        return r
 
     return m
 
@@ -322,9 +331,9 @@ METHODS = {
     "unfold": _unfold,
     "sum_to_size": _sum_to_size,
     "resize": _resize,
-    "resize_": _resize,
+    "resize_": _inplace_view("resize_", _resize),
     "resize_as": _as,
-    "resize_as_": _as,
+    "resize_as_": _inplace_view("resize_as_", _as),
     "view_as": _view_as,
     "expand_as": _as,
     "reshape_as": _view_as,
@@ -335,9 +344,9 @@ METHODS = {
     "new_empty_strided": _new,
     "new_tensor": _new_tensor,
     "new": _legacy_new,
-    "set_": _set,
+    "set_": _inplace_view("set_", _set),
     "type": _type,
-    "as_strided_": lambda i, t, a, k, n: TF.FUNCTIONS["as_strided"](i, [t, *a], k, n),
+    "as_strided_": _inplace_view("as_strided"),
     "transpose_": _inplace_view("transpose"),
     "swapaxes_": _inplace_view("swapaxes"),
     "swapdims_": _inplace_view("swapdims"),

@@ -249,7 +249,9 @@ def elementwise(interp, node, label: str, *operands):
 
 def preserve_fn(interp, args, kwargs, node):
     x = tensor_arg(args, kwargs)
-    if isinstance(x, (Tensor, Unknown)):
+    if isinstance(x, Tensor):
+        return x.derive(x.shape)  # a new tensor of the same shape (an in-place change of it must not reach ``x``)
+    if isinstance(x, Unknown):
         return x
     if isinstance(x, (bool, int, float)):
         return new_tensor(())
@@ -265,4 +267,6 @@ def preserve_build(op):
 
 def preserve_apply(interp, layer, args, kwargs, node):
     x = tensor_arg(args, kwargs)
-    return x if isinstance(x, (Tensor, Unknown)) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
+    if isinstance(x, Tensor):
+        return x.derive(x.shape)
+    return x if isinstance(x, Unknown) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)

@@ -122,10 +122,16 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         x = promote(x, rank)
     if not isinstance(x, Tensor) or x.shape is None or (not x.exact_rank and len(x.shape) < rank + 1):
         # an input of unknown shape: the layer still fixes its channels, counted from the end
-        # (the input may be batched or not)
-        shape = (out_ch, *(Unknown("input of unknown shape") for _ in range(rank)))
+        # (the input may be batched or not) — and its spatial sizes when those are known
+        spatial = tuple(Unknown("input of unknown shape") for _ in range(rank))
+        raw = None
+        if isinstance(x, Tensor) and x.shape is not None and len(x.shape) == rank and conv is not None:
+            raw = tuple(window_out(w, i) for w, i in zip(conv.windows, x.shape))
+            spatial = clamped(raw)
+        shape = (out_ch, *spatial)
         xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
-        out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=xin, out_shape=shape)
+        out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=xin, out_shape=shape,
+                       windows=conv.windows if raw is not None else (), axes=range(rank) if raw is not None else (), spatial_out=raw)
         out.exact_rank = False
         out.layout = CHANNELS_FIRST
         return out

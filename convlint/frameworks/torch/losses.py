@@ -1,6 +1,6 @@
 """Losses: a 0-d tensor with ``reduction='mean'``/``'sum'`` (``'batchmean'``), the per-element or
 per-sample losses with ``reduction='none'`` — as module classes, ``F.*_loss`` and the ``torch.*``
-kernels (whose ``reduction`` is an int: 0 none, 1 mean, 2 sum)."""
+kernels (whose ``reduction`` is an int: 0 none, 1 mean, 2 sum; none by default)."""
 
 from __future__ import annotations
 
@@ -91,16 +91,16 @@ MODULE_ARGS = {
     "CrossEntropyLoss": (("weight", None), ("size_average", None), ("ignore_index", -100), ("reduce", None), ("reduction", "mean"), ("label_smoothing", 0.0)),
     "HuberLoss": (("reduction", "mean"), ("delta", 1.0)),
 }
-# the torch.* kernels: reduction is an int
+# the torch.* kernels: reduction is an int, and (as the Python bindings give it) 0 — no reduction — by default
 KERNEL_ARGS = {
-    "binary_cross_entropy_with_logits": (("weight", None), ("pos_weight", None), ("reduction", 1)),
-    "kl_div": (("reduction", 1), ("log_target", False)),
-    "poisson_nll_loss": (("log_input", True), ("full", False), ("eps", 1e-8), ("reduction", 1)),
-    "hinge_embedding_loss": (("margin", 1.0), ("reduction", 1)),
-    "cosine_embedding_loss": (("margin", 0.0), ("reduction", 1)),
-    "margin_ranking_loss": (("margin", 0.0), ("reduction", 1)),
-    "triplet_margin_loss": (("margin", 1.0), ("p", 2.0), ("eps", 1e-6), ("swap", False), ("reduction", 1)),
-    "ctc_loss": (("blank", 0), ("reduction", 1), ("zero_infinity", False)),
+    "binary_cross_entropy_with_logits": (("weight", None), ("pos_weight", None), ("reduction", 0)),
+    "kl_div": (("reduction", 0), ("log_target", False)),
+    "poisson_nll_loss": (("log_input", True), ("full", False), ("eps", 1e-8), ("reduction", 0)),
+    "hinge_embedding_loss": (("margin", 1.0), ("reduction", 0)),
+    "cosine_embedding_loss": (("margin", 0.0), ("reduction", 0)),
+    "margin_ranking_loss": (("margin", 0.0), ("reduction", 0)),
+    "triplet_margin_loss": (("margin", 1.0), ("p", 2.0), ("eps", 1e-6), ("swap", False), ("reduction", 0)),
+    "ctc_loss": (("blank", 0), ("reduction", 0), ("zero_infinity", False)),
 }
 
 

@@ -81,10 +81,14 @@ def pool_on(interp, op, layer, site, node, x, cfg, ceil_mode, rank, name=None):
     label = name or op.rsplit(".", 1)[-1]
     if x.shape is not None and rank_check(interp, site, label, x, (rank + 1, rank + 2)):
         return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=None)
-    if x.shape is None or cfg is None or len(x.shape) < rank + 1:
-        out = C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x,
-                       out_shape=None if x.shape is None else tuple(x.shape[: len(x.shape) - rank]) + tuple(Unknown("pool") for _ in range(rank)))
-        return out
+    if x.shape is None or cfg is None or len(x.shape) < (rank + 1 if x.exact_rank else rank):
+        if x.shape is None:
+            shape = None
+        elif len(x.shape) < rank:  # a lower-bound rank short of the spatial dims
+            shape = tuple(Unknown("pool") for _ in range(rank))
+        else:
+            shape = tuple(x.shape[: len(x.shape) - rank]) + tuple(Unknown("pool") for _ in range(rank))
+        return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=shape)
     n = len(x.shape)
     axes = list(range(n - rank, n))
     sizes = tuple(x.shape[a] for a in axes)
