@@ -351,18 +351,64 @@ def pairs_fix(call, windows, din, want, padding_value, index: int, message_op: s
     return FixSpec(message=f"set padding={src}", call=call, set_args={"padding": src}, positional_index={"padding": index})
 
 
+def broadcast_shapes(*shapes) -> tuple | None:
+    """numpy broadcasting of known shapes (aligned from the end, missing dims 1), without events:
+    a dim that is certainly different is unknown, and so is one that may be 1 on either side."""
+    if any(s is None for s in shapes):
+        return None
+    n = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(n):
+        dim = 1
+        for s in shapes:
+            j = len(s) - n + i
+            if j < 0:
+                continue
+            v = s[j]
+            if is_int(dim) and dim == 1:
+                dim = v
+            elif (is_int(v) and v == 1) or dims_equal(dim, v):
+                continue
+            elif mismatch(dim, v):
+                dim = Unknown("broadcast mismatch")
+            elif is_int(v) and v > 1:
+                dim = v  # the other is 1 or the same size
+            elif not (is_int(dim) and dim > 1):
+                dim = Unknown("broadcast")  # either may be 1
+        out.append(dim)
+    return tuple(out)
+
+
 def matmul(a, b):
-    """``@`` / ``torch.matmul`` / ``torch.bmm``: batch dims broadcast, the inner dims meet."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a.shape is None or b.shape is None:
+    """``@`` / ``torch.matmul`` / ``jnp.matmul``: a 1-d operand is a vector, batch dims broadcast,
+    the inner dims meet (checking them is the caller's: it records the event)."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         return Tensor(None)
-    if len(a.shape) < 2 or len(b.shape) < 2:
+    if a.shape is None or b.shape is None or (len(a.shape) <= 1 and not a.exact_rank) or (len(b.shape) <= 1 and not b.exact_rank):
+        # with ``b`` a matrix (or a batch of them) the result ends with its columns, whatever ``a``
+        # is; nothing is known from ``a`` alone (``b`` may be a vector)
+        if b.shape is not None and b.exact_rank and len(b.shape) >= 2:
+            out = b.derive((b.shape[-1],))
+            out.exact_rank = False
+            return out
+        return (a if a.shape is None else b).derive(None)
+    na, nb = len(a.shape), len(b.shape)
+    if na == 0 or nb == 0:
         return a.derive(None)
-    ba, bb = a.shape[:-2], b.shape[:-2]
-    n = max(len(ba), len(bb))
-    ba = (1,) * (n - len(ba)) + tuple(ba)
-    bb = (1,) * (n - len(bb)) + tuple(bb)
-    batch = tuple(y if (is_int(x) and x == 1) else x for x, y in zip(ba, bb))
-    return a.derive(batch + (a.shape[-2], b.shape[-1]))
+    if na == 1 and nb == 1:
+        return Tensor((), a.layout, framework=a.framework)
+    if na == 1:
+        return b.derive(tuple(b.shape[:-2]) + (b.shape[-1],))
+    if nb == 1:
+        return a.derive(tuple(a.shape[:-1]))
+    batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    if not (a.exact_rank and b.exact_rank):
+        # a lower-bound rank: its batch dims beyond the known ones are unknown, not 1
+        k = min(len(a.shape) if not a.exact_rank else len(b.shape), len(b.shape) if not b.exact_rank else len(a.shape)) - 2
+        batch = batch[len(batch) - max(k, 0):] if k > 0 else ()
+    out = (a if len(a.downs) >= len(b.downs) else b).derive(tuple(batch) + (a.shape[-2], b.shape[-1]))
+    out.exact_rank = a.exact_rank and b.exact_rank
+    return out
 
 
 def split_sizes(x: Tensor, sizes, dim):

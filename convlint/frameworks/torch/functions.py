@@ -253,15 +253,14 @@ def _kthvalue(interp, args, kwargs, node):
 
 
 def _std_args(args, kwargs):
-    """``std``/``var``: ``(input, dim, unbiased, keepdim)``, ``(input, unbiased)`` or ``correction=``."""
+    """``std``/``var``: ``(input, dim, unbiased, keepdim)``, ``(input, unbiased)``, or ``dim=``,
+    ``correction=``, ``keepdim=`` keywords."""
     x = tensor_arg(args, kwargs)
     rest = list(args[1:])
     if rest and isinstance(rest[0], bool):
-        return x, None, kwargs.get("keepdim", False)
+        return x, None, kwargs.get("keepdim", False)  # std(unbiased): every element
     dim = rest[0] if rest else kwargs.get("dim")
-    keep = rest[2] if len(rest) > 2 else rest[1] if len(rest) == 2 and isinstance(rest[1], bool) and "correction" in kwargs else kwargs.get("keepdim", False)
-    if len(rest) == 2 and isinstance(rest[1], bool) and "correction" not in kwargs:
-        keep = kwargs.get("keepdim", False)  # (dim, unbiased)
+    keep = rest[2] if len(rest) > 2 else kwargs.get("keepdim", False)
     return x, dim, keep
 
 
@@ -1135,27 +1134,8 @@ FUNCTIONS["column_stack"] = _stack_like("c")
 # ----------------------------------------------------------------------------- broadcasting, expanding, repeating
 
 def broadcast_shape(shapes):
-    """The broadcast of known shapes (None if some is unknown); a certain mismatch gives an unknown dim."""
-    if any(s is None for s in shapes):
-        return None
-    n = max((len(s) for s in shapes), default=0)
-    out = []
-    for i in range(n):
-        vals = [s[len(s) - n + i] for s in shapes if len(s) - n + i >= 0]
-        dim = 1
-        for v in vals:
-            if is_int(dim) and dim == 1:
-                dim = v
-            elif (is_int(v) and v == 1) or C.dims_equal(dim, v):
-                continue
-            elif C.mismatch(dim, v):
-                dim = Unknown("broadcast mismatch")
-            elif is_int(v) and v > 1:
-                dim = v  # the other is 1 or the same size
-            elif not (is_int(dim) and dim > 1):
-                dim = Unknown("broadcast")  # either may be 1
-        out.append(dim)
-    return tuple(out)
+    """The broadcast of known shapes (None if some is unknown); see :func:`shapes.broadcast_shapes`."""
+    return C.broadcast_shapes(*shapes)
 
 
 def expand_to(interp, node, x, sizes, label="expand"):
@@ -1431,32 +1411,12 @@ def _inner_check(interp, node, label, a, b, ka, kb):
 
 
 def matmul(interp, node, a, b, label="matmul"):
-    """``torch.matmul`` / ``@``: 1-d operands, broadcast batch dims, inner dims that meet."""
+    """``torch.matmul``: the shape is :func:`shapes.matmul`'s; the inner dims are checked."""
     if not (_tensor(a) and _tensor(b)):
         return _unknown_like(a if _tensor(a) else b)
-    if a.shape is None or b.shape is None:
-        # with ``b`` a matrix (or a batch of them), the result ends with its columns whatever ``a``
-        # is; nothing is known from ``a`` alone (``b`` may be a vector)
-        if a.shape is None and b.shape is not None and b.exact_rank and len(b.shape) >= 2:
-            out = b.derive((b.shape[-1],))
-            out.exact_rank = False
-            return out
-        return _unknown_like(a if a.shape is not None else b)
-    na, nb = len(a.shape), len(b.shape)
-    if na == 0 or nb == 0:
-        return _unknown_like(a)
-    if a.exact_rank and b.exact_rank:
-        _inner_check(interp, node, label, a, b, -1, -1 if nb == 1 else -2)
-    if na == 1 and nb == 1:
-        return new_tensor(())
-    if na == 1:
-        return b.derive(tuple(b.shape[:-2]) + (b.shape[-1],)) if a.exact_rank else _unknown_like(b)
-    if nb == 1:
-        return a.derive(tuple(a.shape[:-1])) if b.exact_rank else _unknown_like(a)
-    batch = broadcast_shape([tuple(a.shape[:-2]), tuple(b.shape[:-2])])
-    out = (a if len(a.downs) >= len(b.downs) else b).derive(tuple(batch) + (a.shape[-2], b.shape[-1]))
-    out.exact_rank = a.exact_rank and b.exact_rank
-    return out
+    if a.shape and b.shape and a.exact_rank and b.exact_rank:
+        _inner_check(interp, node, label, a, b, -1, -1 if len(b.shape) == 1 else -2)
+    return C.matmul(a, b)
 
 
 @fn("matmul")
