@@ -429,16 +429,9 @@ def _take_along_dim(interp, args, kwargs, node):
     a = axis(x, d)
     if a is None or len(x.shape) != len(idx.shape) or not x.exact_rank or not idx.exact_rank:
         return _unknown_like(x)
-    out = []
-    for i, (u, v) in enumerate(zip(x.shape, idx.shape)):
-        if i == a:
-            out.append(v)
-        elif is_int(u) and u == 1:
-            out.append(v)
-        elif is_int(v) and v == 1:
-            out.append(u)
-        else:
-            out.append(u if C.dims_equal(u, v) else (u if not isinstance(u, Unknown) else v))
+    xs = tuple(1 if i == a else d for i, d in enumerate(x.shape))
+    out = list(C.broadcast_shapes(xs, tuple(idx.shape)))  # the other dims broadcast
+    out[a] = idx.shape[a]
     return x.derive(tuple(out))
 
 
@@ -1785,7 +1778,10 @@ def _cov(interp, args, kwargs, node):
     if len(x.shape) <= 1:
         return new_tensor(())
     if len(x.shape) == 2:
-        return x.derive((x.shape[0], x.shape[0]))
+        rows = x.shape[0]
+        if is_int(rows):
+            return new_tensor(()) if rows == 1 else x.derive((rows, rows))  # one variable: a 0-d result
+        return _unknown_like(x)
     return _unknown_like(x)
 
 
