@@ -1364,8 +1364,10 @@ def _combinations(interp, args, kwargs, node):
     n, r = _len1(p["input"]), p["r"]
     if not is_int(n) or not is_int(r) or p["with_replacement"] not in (True, False):
         return new_tensor((Unknown("combinations"), r if is_int(r) else Unknown("r")))
+    if r == 0:
+        return new_tensor((0,))
     count = math.comb(n + r - 1, r) if p["with_replacement"] else math.comb(n, r)
-    return new_tensor((count, r)) if count else new_tensor((0,))
+    return new_tensor((count, r))
 
 
 @fn("block_diag")

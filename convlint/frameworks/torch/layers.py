@@ -231,8 +231,8 @@ def pad_apply(interp, site, node, op, x, pads, mode, label, layer=None, rank=Non
                     break
     out = C.pad_last_dims(interp, x, pads, label)
     if isinstance(out, Tensor) and out.shape is not None:
-        # a negative pad crops; torch raises below 0 (below 1 for reflect and replicate)
-        least = 1 if mode in ("reflect", "replicate") else 0
+        # a negative pad crops; torch raises below 0 (and at 0 for a 1-d reflect or replicate pad)
+        least = 1 if mode in ("reflect", "replicate") and isinstance(pads, (tuple, list)) and len(pads) == 2 else 0
         if any(is_int(d) and d < least for d in out.shape) and x.exact_rank:
             reject(interp, site, op, f"padding {tuple(pads)} leaves the input {tuple(x.shape)} with an output {tuple(out.shape)}",
                    "the padded size is not negative" if least == 0 else "the padded size is at least 1", "pad")
