@@ -56,8 +56,15 @@ def _check(runs, codes=None) -> list[Issue]:
 
 # ------------------------------------------------------------------------------------------ analysis
 
-def analyze_file(project: Project, path: str, text: str, *, extra_entries: list[Entry] | None = None, only: str | None = None) -> FileResult:
-    """Analyse one file; findings may point into other files of the project (blocks it imports)."""
+def analyze_file(project: Project, path: str, text: str, *, extra_entries: list[Entry] | None = None, only: str | None = None,
+                 prove_fixes: bool = True) -> FileResult:
+    """Analyse one file; findings may point into other files of the project (blocks it imports).
+
+    A fix is offered only when it is proven on the whole analysis: with the fix applied (in
+    memory), the finding it targets is gone and no new error or warning appears in any entry that
+    runs through the edited line — a block shared by two models with different sizes gets a fix only
+    if one fix is right for both.
+    """
     project.begin(path)
     result = None
     try:
@@ -66,7 +73,46 @@ def analyze_file(project: Project, path: str, text: str, *, extra_entries: list[
         deps = project.end()
         if result is not None:
             result.deps = deps
+    if prove_fixes and result is not None and any(f.fix is not None for f in result.findings):
+        result.findings = _prove_fixes(project, path, text, result, extra_entries or [], only)
     return result
+
+
+def _prove_fixes(project: Project, path: str, text: str, result: FileResult, extra_entries, only) -> list:
+    """Keep each finding's fix only if re-analysing with it applied removes the finding and adds nothing."""
+    from dataclasses import replace
+
+    from convlint.findings import apply_edits
+
+    failing = {(f.code, os.path.abspath(f.path), f.line) for f in result.findings if f.severity in ("error", "warning")}
+    out = []
+    for f in result.findings:
+        if f.fix is None:
+            out.append(f)
+            continue
+        target = os.path.abspath(f.path)
+        main = os.path.abspath(path)
+        try:
+            original = text if target == main else open(target, encoding="utf-8-sig").read()
+            edited = apply_edits(original, f.fix.edits)
+        except (OSError, UnicodeDecodeError, ValueError):
+            out.append(replace(f, fix=None))
+            continue
+        trial = Project(project.root, config=project.config)
+        trial.parse_text(target, edited)
+        try:
+            again = analyze_file(trial, path, edited if target == main else text, extra_entries=extra_entries, only=only, prove_fixes=False)
+        except Exception:  # the trial is a check of the fix, not of the file
+            again = None
+        after = set() if again is None else {(g.code, os.path.abspath(g.path), g.line) for g in again.findings if g.severity in ("error", "warning")}
+        gone = again is not None and (f.code, target, f.line) not in after
+        added = after - failing
+        if gone and not added:
+            out.append(f)
+        else:
+            why = "it would not remove the problem" if not gone else "it would make another layer of the model wrong"
+            out.append(replace(f, fix=None, message=f"{f.message} (no certain fix: {why})"))
+    return out
 
 
 def _analyze(project: Project, path: str, text: str, extra_entries, only) -> FileResult:
@@ -147,7 +193,7 @@ def _config_entries(project: Project, display: str, module) -> list[Entry]:
                 node = stmt
                 kind = "class" if isinstance(stmt, cst.ClassDef) else "function"
         inputs = m.input if isinstance(m.input, dict) else [m.input]
-        out.append(Entry(m.name, kind, node, inputs, m.output, dict(m.init), "config", 1))
+        out.append(Entry(m.name, kind, node, inputs, m.output, dict(m.init), "config", 1, call=dict(m.call), dtypes=dict(m.dtypes)))
     return out
 
 
@@ -363,10 +409,13 @@ def _fix(parsed, spec) -> Fix | None:
                 return None
             if args:
                 last = args[-1]
-                pos = parsed.position(last.value)
+                pos = parsed.position(last)  # the whole argument: a parenthesised value's ")" too
                 if pos is None:
                     return None
-                edits.append((pos[2], pos[3], pos[2], pos[3], f", {name}={src}"))
+                if isinstance(last.comma, cst.Comma):  # ``f(a, b,)``: after the trailing comma
+                    edits.append((pos[2], pos[3], pos[2], pos[3], f" {name}={src},"))
+                else:
+                    edits.append((pos[2], pos[3], pos[2], pos[3], f", {name}={src}"))
             else:
                 pos = parsed.position(call)
                 if pos is None:

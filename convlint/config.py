@@ -31,7 +31,14 @@ is every rule whose ``default_enabled`` is true (CVL008 is off by default). A pr
 also turns on rules that are off by default.
 
 Every problem raises :class:`ConfigError` whose message is one line naming the file, the key and
-the problem; the CLI prints it as ``convlint: error: ...`` and exits 2.
+the problem; the CLI prints it as ``convlint: error: ...`` and exits 2. ``--config`` naming a
+folder (``--config /``) is such an error, saying that it is a folder. A configuration file found
+by the upward search that cannot be read (permissions) is skipped with a warning that names it
+(:attr:`Config.warnings`): the search goes on upward, as if it were not there.
+
+When the selection ends up empty (``--select ''``, ``select = []``, ``--ignore ALL``),
+:attr:`Config.selection_note` says which setting emptied it; ``convlint check`` refuses to run
+with no rule selected.
 """
 
 from __future__ import annotations
@@ -156,6 +163,8 @@ class ModelSpec:
     input: Shape | dict[str, Shape]
     output: Shape | None = None
     init: dict[str, Any] = field(default_factory=dict)
+    call: dict[str, Any] = field(default_factory=dict)  # keyword arguments for forward / __call__ / apply
+    dtypes: dict[str, str] = field(default_factory=dict)  # parameter -> dtype, where declared
 
     def to_json(self) -> dict[str, Any]:
         inp = {k: list(v) for k, v in self.input.items()} if isinstance(self.input, dict) else list(self.input)
@@ -164,6 +173,8 @@ class ModelSpec:
             "input": inp,
             "output": list(self.output) if self.output is not None else None,
             "init": self.init,
+            "call": self.call,
+            "dtypes": self.dtypes,
         }
 
 
@@ -189,7 +200,7 @@ def _shape(value: Any, where: str) -> Shape:
 def _model(entry: Any, where: str, root: Path) -> ModelSpec:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a table, got {_tname(entry)}")
-    allowed = {"target", "input", "output", "init"}
+    allowed = {"target", "input", "output", "init", "call"}
     for key in entry:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r} (expected one of: {', '.join(sorted(allowed))})")
@@ -203,6 +214,7 @@ def _model(entry: Any, where: str, root: Path) -> ModelSpec:
         raise ConfigError(f"{where}.input: required (a shape, or a table parameter -> shape)")
     raw_in = entry["input"]
     inp: Shape | dict[str, Shape]
+    dtypes: dict[str, str] = {}
     if isinstance(raw_in, dict):
         if not raw_in:
             raise ConfigError(f"{where}.input: the table of parameters is empty")
@@ -210,6 +222,16 @@ def _model(entry: Any, where: str, root: Path) -> ModelSpec:
         for k, v in raw_in.items():
             if not _IDENT.match(k):
                 raise ConfigError(f"{where}.input: {k!r} is not a parameter name")
+            if isinstance(v, dict):  # { shape = [1], dtype = "int64" }
+                extra = set(v) - {"shape", "dtype"}
+                if extra or "shape" not in v:
+                    raise ConfigError(f"{where}.input.{k}: expected a shape, or a table {{ shape = [...], dtype = \"...\" }}")
+                dtype = v.get("dtype")
+                if dtype is not None:
+                    if not isinstance(dtype, str) or dtype not in DTYPES:
+                        raise ConfigError(f"{where}.input.{k}.dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
+                    dtypes[k] = dtype
+                v = v["shape"]
             inp[k] = _shape(v, f"{where}.input.{k}")
     else:
         inp = _shape(raw_in, f"{where}.input")
@@ -217,8 +239,15 @@ def _model(entry: Any, where: str, root: Path) -> ModelSpec:
     init = entry.get("init", {})
     if not isinstance(init, dict):
         raise ConfigError(f"{where}.init: expected a table of constructor arguments, got {_tname(init)}")
+    call = entry.get("call", {})
+    if not isinstance(call, dict):
+        raise ConfigError(f"{where}.call: expected a table of keyword arguments for forward/__call__, got {_tname(call)}")
     path = Path(os.path.normpath(root / file_part))
-    return ModelSpec(target, path, name, inp, out, dict(init))
+    return ModelSpec(target, path, name, inp, out, dict(init), dict(call), dtypes)
+
+
+# dtypes a declared input may have (torch and numpy spellings)
+DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64")
 
 
 # --------------------------------------------------------------------------- the config
@@ -244,6 +273,9 @@ class Config:
     confirm: str | None = None
     confirm_sizes: tuple[tuple[str, int], ...] = ()
     confirm_timeout: float | None = None
+    # what the user should hear about, not part of the configuration (not in the fingerprint)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    selection_note: str | None = field(default=None, compare=False)  # why nothing is selected
 
     @property
     def cache_path(self) -> Path:
@@ -355,8 +387,12 @@ def _section(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
     return data
 
 
-def find_config_file(start: str | os.PathLike[str]) -> Path | None:
-    """The nearest config file at or above ``start`` (a file or directory)."""
+def find_config_file(start: str | os.PathLike[str], warnings: list[str] | None = None) -> Path | None:
+    """The nearest config file at or above ``start`` (a file or directory).
+
+    A candidate that exists but cannot be read is skipped; a line naming it is appended to
+    ``warnings`` when given.
+    """
     p = Path(os.path.abspath(start))
     d = p if p.is_dir() else p.parent
     for cand_dir in (d, *d.parents):
@@ -364,12 +400,16 @@ def find_config_file(start: str | os.PathLike[str]) -> Path | None:
             f = cand_dir / name
             if not f.is_file():
                 continue
+            try:
+                with open(f, "rb") as fh:
+                    data = fh.read() if name == "pyproject.toml" else b""
+            except OSError as exc:
+                if warnings is not None:
+                    warnings.append(f"cannot read {f}: {(exc.strerror or type(exc).__name__).lower()}; its settings are not used")
+                continue
             if name != "pyproject.toml":
                 return f
-            try:
-                text = f.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
+            text = data.decode("utf-8", errors="replace")
             if "convlint" in text and re.search(r"^\s*\[\[?\s*tool\s*\.\s*convlint\b", text, re.M):
                 return f
     return None
@@ -459,9 +499,16 @@ def load_config(
     base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
     path: Path | None = None
     sec: dict[str, Any] = {}
+    warnings: list[str] = []
     if config_file is not None:
         path = Path(os.path.abspath(base / config_file))
+        if path.is_dir():
+            inside = [n for n in CONFIG_FILE_NAMES if (path / n).is_file()]
+            hint = f"; did you mean --config {os.path.normpath(os.path.join(os.fspath(config_file), inside[0]))}?" if inside else " (give a pyproject.toml or a convlint.toml)"
+            raise ConfigError(f"--config: {os.fspath(config_file)} is a directory, not a configuration file{hint}")
         if not path.is_file():
+            if os.path.lexists(path):
+                raise ConfigError(f"--config: {os.fspath(config_file)} is not a regular file")
             raise ConfigError(f"--config: no such file: {config_file}")
         found = _section(path, _load_toml(path))
         if found is None:
@@ -469,7 +516,7 @@ def load_config(
         sec = found
     elif not isolated:
         start = base / paths[0] if paths else base
-        path = find_config_file(start if start.exists() else base)
+        path = find_config_file(start if start.exists() else base, warnings)
         if path is not None:
             sec = _section(path, _load_toml(path)) or {}
     root = path.parent if path is not None else base
@@ -484,12 +531,24 @@ def load_config(
         ignore=s.get("ignore", ()) + s.get("extend-ignore", ()),
     )
     enabled = file_layer.apply(enabled, order)
+    note: str | None = None
+    if not enabled:
+        shown = os.path.relpath(path, base) if path is not None and not os.path.relpath(path, base).startswith("..") else str(path)
+        keys = [f"{k} = {_toml_list(s[k])}" for k in ("select", "extend-select", "ignore", "extend-ignore") if k in s]
+        note = f"{', '.join(keys) or 'its selection'} in {shown}"
     cli_layer = SelectionLayer(
         select=parse_selectors(_split(select), order, "--select") if select is not None else None,
         extend_select=parse_selectors(_split(extend_select), order, "--extend-select"),
         ignore=parse_selectors(_split(ignore), order, "--ignore"),
     )
+    before = enabled
     enabled = cli_layer.apply(enabled, order)
+    if not enabled and (before or select is not None):
+        opts = [f"--select {_quote(v)}" for v in select or ()] if select is not None else []
+        opts += [f"--ignore {_quote(v)}" for v in ignore]
+        note = " ".join(opts) if opts else note
+    if enabled:
+        note = None
 
     cache_dir = s.get("cache-dir")
     return Config(
@@ -505,7 +564,20 @@ def load_config(
         cache_dir=Path(os.path.normpath(root / cache_dir)) if cache_dir else None,
         max_file_size=s.get("max-file-size", DEFAULT_MAX_FILE_SIZE),
         models=s.get("model", ()),
+        warnings=tuple(warnings),
+        selection_note=note,
     )
+
+
+def _toml_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _quote(value: str) -> str:
+    """A command-line option value as the user would type it (``''`` for an empty one)."""
+    import shlex
+
+    return shlex.quote(value)
 
 
 def _split(values: Sequence[str] | None) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ class Fix:
     message: str
     replacement: str | None = None
     edits: tuple[tuple[int, int, int, int, str], ...] = ()
+
+    def apply(self, text: str) -> str:
+        """``text`` with the edits applied (raises ValueError when an edit lies outside it)."""
+        return apply_edits(text, self.edits)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,3 +67,23 @@ class Finding:
             "end_column": self.end_column,
             "fix": self.fix.to_json() if self.fix else None,
         }
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def apply_edits(text: str, edits) -> str:
+    """Apply ``(line, column, end_line, end_column, content)`` edits (1-based, end exclusive)."""
+    starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+    def offset(line: int, col: int) -> int:
+        if not 1 <= line <= len(starts) or col < 1:
+            raise ValueError(f"edit outside the text: line {line}, column {col}")
+        return starts[line - 1] + col - 1
+
+    spans = sorted(((offset(a, b), offset(c, d), content) for a, b, c, d, content in edits), reverse=True)
+    for start, end, content in spans:
+        if end < start or end > len(text):
+            raise ValueError("edit outside the text")
+        text = text[:start] + content + text[end:]
+    return text

@@ -12,6 +12,14 @@
 - With ``jobs`` other than 1 and at least :data:`POOL_THRESHOLD` files to analyse, a process pool
   does the analysis (chunked; workers build their own ``Project``); serial otherwise.
 
+- ``progress`` (optional) is called as ``progress(done, total, current)`` while files are analysed:
+  ``done`` files of ``total`` are finished and ``current`` (a display path, or ``None``) is being
+  analysed. The pipeline has no terminal code: the command decides whether and how to show it.
+- Nothing checked is not "all passed": a command-line path (or the default ``.``) under which no
+  file is checked gets an :class:`Unchecked` entry saying why (every file excluded by ``exclude``
+  / ``extend-exclude``, ignored by ``.gitignore``, or no Python files at all); folders that cannot
+  be read are warnings that name them.
+
 The analysis engine is ``convlint.analysis`` (``Project(root=, config=)``, ``analyze_file(project,
 path, text) -> FileResult(findings, deps)``), imported only when a file needs analysis.
 """
@@ -22,7 +30,7 @@ import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from convlint.config import Config
 from convlint.findings import ERROR, Finding
@@ -30,9 +38,31 @@ from convlint.source.discover import discover
 from convlint.source.files import ReadError, SourceFile, read_source
 from convlint.source.prefilter import may_contain_conv
 
-__all__ = ["POOL_THRESHOLD", "CheckResult", "display_path", "effective_jobs", "run_check"]
+__all__ = ["POOL_THRESHOLD", "CheckResult", "Progress", "Unchecked", "display_path", "effective_jobs", "run_check"]
 
 POOL_THRESHOLD = 32  # files to analyse before a process pool pays for itself
+
+Progress = Callable[[int, int, "str | None"], None]
+"""``progress(done, total, current)``: ``done`` of ``total`` files analysed, ``current`` in progress."""
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A command-line path (or the default ``.``) under which no file is checked, and why.
+
+    ``reason`` is ``"exclude"`` (the configuration's ``exclude`` / ``extend-exclude``),
+    ``"gitignore"`` (a ``.gitignore`` or ``.git/info/exclude``), ``"skipped"`` (inside a folder that
+    is always skipped: a virtual environment, ``build/``, ``.git``, ...) or ``"empty"`` (no Python
+    file there at all). ``message`` says it in words, naming the path and the setting.
+    """
+
+    path: str
+    reason: str
+    message: str
+
+    @property
+    def excluded(self) -> bool:
+        return self.reason in ("exclude", "gitignore", "skipped")
 
 
 @dataclass
@@ -53,6 +83,7 @@ class CheckResult:
     files_analyzed: int = 0
     cache_hits: int = 0
     prefiltered_out: int = 0
+    unchecked: list[Unchecked] = field(default_factory=list)
 
 
 def display_path(path: str | os.PathLike[str], cwd: Path, root: Path | None = None) -> str:
@@ -80,6 +111,29 @@ def effective_jobs(jobs: int | None, config: Config) -> int:
 
 def _cvl000(path: Path, reason: str) -> Finding:
     return Finding("CVL000", ERROR, reason, str(path), 1, 1, 1, 1)
+
+
+def _declaration_findings(config: Config) -> list[Finding]:
+    """CVL000 at the ``target = ...`` line of each ``[[tool.convlint.model]]`` that names nothing
+    (no such file, class or function) or gives ``init``/``call`` keywords it does not take."""
+    if not config.models or config.path is None:
+        return []
+    from convlint.source.targets import target_problems
+
+    try:
+        lines = Path(config.path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    out = []
+    for m in config.models:
+        problems = target_problems(Path(m.path), m.name, m.init, m.call)
+        if not problems:
+            continue
+        line = next((i + 1 for i, text in enumerate(lines) if m.target in text and "target" in text), 1)
+        col = lines[line - 1].find(m.target) + 1 if line <= len(lines) and m.target in lines[line - 1] else 1
+        for problem in problems:
+            out.append(Finding("CVL000", ERROR, f"[[tool.convlint.model]] target {m.target!r}: {problem}", str(config.path), line, max(col, 1), line, max(col, 1) + len(m.target)))
+    return out
 
 
 # --------------------------------------------------------------------------- analysis workers
@@ -133,8 +187,12 @@ def run_check(
     use_cache: bool = True,
     jobs: int | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
 ) -> CheckResult:
-    """Check ``paths`` (default ``.``) under ``config``. Never raises for bad input files."""
+    """Check ``paths`` (default ``.``) under ``config``. Never raises for bad input files.
+
+    ``progress(done, total, current)`` is called as files are analysed (see the module doc).
+    """
     base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
     found = discover(
         paths,
@@ -147,9 +205,11 @@ def run_check(
     )
     raw: list[Finding] = [_cvl000(p, "cannot read: No such file or directory") for p in found.missing]
     errors: list[str] = []
-    warnings: list[str] = []
+    warnings: list[str] = [f"cannot read folder {display_path(d, base)}: {why}; its files are not checked" for d, why in _unreadable_dirs(paths, found, config, force_exclude, base)]
+    unchecked = _unchecked(paths, found, config, force_exclude, base)
     texts: dict[Path, str] = {}
     model_files = {m.path for m in config.models}
+    raw += _declaration_findings(config)
 
     cache = None
     if use_cache and config.cache:
@@ -179,7 +239,7 @@ def run_check(
         todo.append(src)
 
     if todo:
-        results, errs, warns = _analyze(todo, config, effective_jobs(jobs, config), base)
+        results, errs, warns = _analyze(todo, config, effective_jobs(jobs, config), base, progress)
         errors.extend(errs)
         warnings.extend(warns)
         for src in todo:
@@ -190,7 +250,8 @@ def run_check(
             if cache is not None:
                 cache.put(src.path, src.sha256, findings, deps)
 
-    findings, sources = _finish(raw, config, base, texts)
+    findings, sources, noqa_warnings = _finish_with_warnings(raw, config, base, texts)
+    warnings.extend(noqa_warnings)
     return CheckResult(
         findings=findings,
         files_checked=len(found.files),
@@ -200,10 +261,179 @@ def run_check(
         files_analyzed=len(todo),
         cache_hits=cache_hits,
         prefiltered_out=prefiltered_out,
+        unchecked=unchecked,
     )
 
 
-def _analyze(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str], list[str]]:
+# --------------------------------------------------------------------------- nothing checked
+
+
+def _under(f: Path, p: Path) -> bool:
+    return f == p or p in f.parents
+
+
+def _unchecked(paths: Sequence[str | os.PathLike[str]], found: Any, config: Config, force_exclude: bool, base: Path) -> list[Unchecked]:
+    """The command-line paths (default ``.``) under which no file is checked, with the reason.
+
+    Only the paths that came out empty are looked at again (discovery re-run without one setting
+    at a time), so this costs nothing on an ordinary run.
+    """
+    out: list[Unchecked] = []
+    missing = set(found.missing)
+    for raw in paths or (".",):
+        p = Path(os.path.normpath(base / os.fspath(raw)))
+        if p in missing or any(_under(f, p) for f in found.files):
+            continue
+        out.append(_why_unchecked(p, config, force_exclude, base))
+    return out
+
+
+def _why_unchecked(p: Path, config: Config, force_exclude: bool, base: Path) -> Unchecked:
+    """Why nothing under ``p`` is checked: discovery again, without one setting at a time."""
+    shown = display_path(p, base)
+    is_dir = p.is_dir()
+    head = f"0 files checked under {shown}: every Python file is" if is_dir else f"0 files checked: {shown} is"
+    cfg = display_path(config.path, base) if config.path is not None else "the configuration"
+    gitignore = config.respect_gitignore
+
+    def finds(*, exclude: Sequence[str] = (), extend_exclude: Sequence[str] = (), respect_gitignore: bool = gitignore) -> bool:
+        try:
+            d = discover([p], root=config.root, exclude=exclude, extend_exclude=extend_exclude, respect_gitignore=respect_gitignore, force_exclude=force_exclude, cwd=base)
+        except Exception:  # a diagnosis must never break the run
+            return False
+        return bool(d.files)
+
+    def settings(*pairs: tuple[str, Sequence[str]]) -> str:
+        return " and ".join(f"{k} = {_toml_list(v)}" for k, v in pairs if v)
+
+    has_excludes = bool(config.exclude or config.extend_exclude)
+    # files come back without the config excludes / without .gitignore / without both
+    no_excludes = has_excludes and finds()
+    no_gitignore = gitignore and finds(exclude=config.exclude, extend_exclude=config.extend_exclude, respect_gitignore=False)
+    neither = has_excludes and gitignore and not (no_excludes or no_gitignore) and finds(respect_gitignore=False)
+    if (no_excludes and not no_gitignore) or neither:  # the excludes alone hide everything
+        # the key whose removal alone brings files back (else both together)
+        keys = []
+        if config.exclude and finds(extend_exclude=config.extend_exclude):
+            keys.append(("exclude", config.exclude))
+        if config.extend_exclude and finds(exclude=config.exclude):
+            keys.append(("extend-exclude", config.extend_exclude))
+        chosen = settings(*(keys or [("exclude", config.exclude), ("extend-exclude", config.extend_exclude)]))
+        return Unchecked(shown, "exclude", f"{head} excluded by {chosen} in {cfg}")
+    if no_gitignore and not no_excludes:  # .gitignore alone hides everything
+        return Unchecked(shown, "gitignore", f"{head} ignored by .gitignore (set respect-gitignore = false to check {'them' if is_dir else 'it'})")
+    if no_gitignore and no_excludes:  # each hides a part
+        both = settings(("exclude", config.exclude), ("extend-exclude", config.extend_exclude))
+        return Unchecked(shown, "exclude", f"{head} excluded by {both} in {cfg} or ignored by .gitignore")
+    if not is_dir:
+        return Unchecked(shown, "skipped", f"{head} inside a folder convlint always skips (a virtual environment, build/, dist/, .git, ...)")
+    if _any_python_file(p):
+        return Unchecked(shown, "skipped", f"0 files checked under {shown}: its Python files are all inside folders convlint always skips (virtual environments, build/, dist/, .git, ...)")
+    return Unchecked(shown, "empty", f"0 files checked under {shown}: there are no Python files (*.py, *.pyi)")
+
+
+def _any_python_file(top: Path, limit: int = 10000) -> bool:
+    """Is there a .py/.pyi file below ``top``? (bounded: looks at ``limit`` entries at most)"""
+    from convlint.source.discover import PY_SUFFIXES
+
+    seen = 0
+    for _, _, files in os.walk(top):
+        for name in files:
+            if name.endswith(PY_SUFFIXES):
+                return True
+        seen += len(files) + 1
+        if seen > limit:
+            return False
+    return False
+
+
+def _toml_list(values: Sequence[str]) -> str:
+    import json
+
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _unreadable_dirs(paths: Sequence[str | os.PathLike[str]], found: Any, config: Config, force_exclude: bool, base: Path) -> list[tuple[Path, str]]:
+    """Folders below the command-line paths that could not be read (and were not excluded).
+
+    Discovery skips them; this names them. When discovery reports them itself (a ``unreadable``
+    attribute of its result) that is used; otherwise the folders are walked again the way
+    discovery walks them (same skips, excludes and .gitignore), looking only at folders.
+    """
+    reported = getattr(found, "unreadable", None)
+    if reported is not None:  # [path] or [(path, reason)]
+        return [(Path(d[0]), str(d[1])) if isinstance(d, tuple) else (Path(d), "cannot be listed") for d in reported]
+    out: list[tuple[Path, str]] = []
+    tops = []
+    for raw in paths or (".",):
+        p = Path(os.path.normpath(base / os.fspath(raw)))
+        if p.is_dir():
+            tops.append(p)
+    if not tops:
+        return out
+    try:
+        from convlint.source import discover as _disc
+
+        walker = _disc._Walker(config.root, [*config.exclude, *config.extend_exclude], config.respect_gitignore)
+    except Exception:  # discovery's internals changed: name only the command-line folders
+        walker = None
+    for top in tops:
+        if force_exclude and walker is not None:
+            try:
+                if walker.path_excluded(top, True):
+                    continue
+            except Exception:
+                pass
+        _scan_dirs(top, walker, out)
+    return sorted(set(out))
+
+
+def _scan_dirs(top: Path, walker: Any, out: list[tuple[Path, str]]) -> None:
+    """Walk the folders below ``top`` as discovery does, recording those that cannot be listed."""
+    try:
+        stack0 = walker.stack_for(top) if walker is not None else []
+    except Exception:
+        stack0, walker = [], None
+    todo: list[tuple[str, list]] = [(os.fspath(top), stack0)]
+    while todo:
+        d, stack = todo.pop()
+        try:
+            with os.scandir(d) as it:
+                entries = [(e.name, e.path) for e in it if _is_dir(e)]
+        except OSError as exc:
+            out.append((Path(d), (exc.strerror or type(exc).__name__).lower()))
+            continue
+        if walker is None:
+            continue  # without discovery's rules, only the command-line folder itself is judged
+        for name, path in entries:
+            try:
+                from convlint.source.discover import _ignored
+
+                if walker.excluded_name(path, True, name) or _ignored(stack, path, True):
+                    continue
+                sub = stack
+                if walker.respect_gitignore:
+                    ig = walker._gitignore_of(Path(path))
+                    if ig is not None:
+                        sub = [*stack, ig]
+            except Exception:
+                return
+            todo.append((path, sub))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def _analyze(
+    todo: list[SourceFile], config: Config, jobs: int, cwd: Path, progress: Progress | None = None
+) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str], list[str]]:
     """Run the analysis over ``todo``; returns results by path, error lines and warning lines."""
     try:
         from convlint.analysis import Project, analyze_file
@@ -212,15 +442,18 @@ def _analyze(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tu
     results: dict[Path, tuple[list[Finding], dict]] = {}
     errors: list[str] = []
     warnings: list[str] = []
+    total = len(todo)
     confirm = getattr(config, "confirm", None)
     if jobs > 1 and len(todo) >= POOL_THRESHOLD and not confirm:  # --confirm: one process imports the frameworks once
         try:
-            res, errs = _analyze_pool(todo, config, jobs, cwd)
+            res, errs = _analyze_pool(todo, config, jobs, cwd, progress)
             return res, errs, warnings
         except Exception as exc:  # e.g. no process support in this environment: go serial
             warnings.append(f"process pool failed ({_describe(exc)}); analysing serially instead")
     project = Project(root=config.root, config=config)
-    for src in todo:
+    for done, src in enumerate(todo):
+        if progress is not None:
+            progress(done, total, display_path(src.path, cwd))
         try:
             results[src.path] = _analyze_one(project, analyze_file, str(src.path), src.text)
         except Exception as exc:
@@ -232,6 +465,8 @@ def _analyze(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tu
                         errors.append(str(exc))
                     continue
             errors.append(f"{display_path(src.path, cwd)}: internal error while analysing: {_describe(exc)}")
+    if progress is not None:
+        progress(total, total, None)
     if confirm:
         from convlint.confirm.confirm import messages
 
@@ -239,7 +474,9 @@ def _analyze(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tu
     return results, errors, warnings
 
 
-def _analyze_pool(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str]]:
+def _analyze_pool(
+    todo: list[SourceFile], config: Config, jobs: int, cwd: Path, progress: Progress | None = None
+) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str]]:
     from concurrent.futures import ProcessPoolExecutor
 
     workers = max(1, min(jobs, len(todo) // 8))
@@ -249,6 +486,9 @@ def _analyze_pool(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) 
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     results: dict[Path, tuple[list[Finding], dict]] = {}
     errors: list[str] = []
+    total, done = len(todo), 0
+    if progress is not None:
+        progress(0, total, None)
     with ProcessPoolExecutor(max_workers=workers, initializer=_pool_init, initargs=(config,)) as pool:
         for chunk_out in pool.map(_pool_chunk, chunks):
             for path, findings, deps, err in chunk_out:
@@ -256,6 +496,9 @@ def _analyze_pool(todo: list[SourceFile], config: Config, jobs: int, cwd: Path) 
                     errors.append(f"{display_path(path, cwd)}: internal error while analysing: {err}")
                 else:
                     results[Path(path)] = (findings, deps)
+            done += len(chunk_out)
+            if progress is not None:
+                progress(done, total, None)
     return results, errors
 
 
@@ -270,8 +513,19 @@ def _absolute(findings: list[Finding], deps: dict[str, str | None], cwd: Path) -
 
 
 def _finish(raw: list[Finding], config: Config, cwd: Path, texts: dict[Path, str]) -> tuple[list[Finding], dict[str, str]]:
-    """Display paths, selection, per-file-ignores, suppression comments, sort."""
-    from convlint.noqa import apply_noqa
+    """:func:`_finish_with_warnings` without the warnings (``convlint.fix`` re-checks with it)."""
+    findings, sources, _ = _finish_with_warnings(raw, config, cwd, texts)
+    return findings, sources
+
+
+def _finish_with_warnings(raw: list[Finding], config: Config, cwd: Path, texts: dict[Path, str]) -> tuple[list[Finding], dict[str, str], list[str]]:
+    """Display paths, selection, per-file-ignores, suppression comments, sort.
+
+    Every file read (not only those with findings) has its suppression comments checked: a
+    malformed ``# convlint: ignore`` is a CVL000 finding and a ``# noqa`` typo a warning wherever it
+    is. Returns the findings, the sources by display path and the warnings.
+    """
+    from convlint.noqa import parse_directives
     from convlint.report import sort_findings
 
     by_file: dict[Path, list[Finding]] = {}
@@ -280,9 +534,12 @@ def _finish(raw: list[Finding], config: Config, cwd: Path, texts: dict[Path, str
         if not config.is_selected(f.code, absolute):
             continue
         by_file.setdefault(absolute, []).append(f)
+    for absolute in texts:
+        by_file.setdefault(absolute, [])
 
     out: list[Finding] = []
     sources: dict[str, str] = {}
+    warnings: dict[str, list[str]] = {}  # by display path; each file's in line order
     for absolute, fs in by_file.items():
         shown = display_path(absolute, cwd)
         fs = [f if f.path == shown else _with_path(f, shown) for f in fs]
@@ -291,10 +548,15 @@ def _finish(raw: list[Finding], config: Config, cwd: Path, texts: dict[Path, str
             src = read_source(absolute, config.max_file_size)
             text = src.text if isinstance(src, SourceFile) else None
         if text is not None:
-            sources[shown] = text
-            fs = [f for f in apply_noqa(fs, text, shown) if config.is_selected(f.code, absolute)]
+            d = parse_directives(text, shown)
+            fs = [f for f in fs if not d.suppresses(f)]
+            fs += [f for f in d.problems if config.is_selected(f.code, absolute)]
+            if d.warnings:
+                warnings[shown] = d.warnings
+            if fs:
+                sources[shown] = text
         out.extend(fs)
-    return sort_findings(out), sources
+    return sort_findings(out), sources, [w for shown in sorted(warnings) for w in warnings[shown]]
 
 
 def _with_path(f: Finding, path: str) -> Finding:

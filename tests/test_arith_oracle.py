@@ -37,6 +37,8 @@ from convlint.arith import (  # noqa: E402
     lax_conv_with_general_padding,
     lax_output,
     output_padding_for_size,
+    padding_only_outputs,
+    solve_conv_transpose,
     solve_padding,
     solve_torch_transpose,
     solve_transpose,
@@ -615,3 +617,70 @@ def test_solve_transpose_canonical_window_is_the_gradient(rank, data):
         assert torch.equal(out, grad)
         count("gradient (torch ConvTranspose exact)")
     count("gradient")
+
+
+# ------------------------------------------------------------- transposed conv i → o, padding-only outputs
+
+
+@examples(120)
+@given(i=st.integers(1, 30), o=st.integers(1, 100), k=st.integers(1, 6), s=st.integers(1, 4), d=st.integers(1, 3))
+def test_solve_conv_transpose_answers_iff_torch_or_lax_reaches_and_builds(i, o, k, s, d):
+    """A transposed conv i → o exists iff torch's ConvTranspose (CPU rules, padding per side in
+    [0, d(k−1)]) reaches o; the answer builds in torch (when it offers torch arguments), lax and
+    flax, and its adjoint direct conv takes o back to i."""
+    e = d * (k - 1)
+    full = {
+        op: torch_layer_checked("torch.nn.ConvTranspose1d", dict(kernel_size=k, stride=s, output_padding=op, dilation=d), (1, 1, i))
+        for op in range(max(s, d))
+    }
+    reach = {r.shape[-1] - t for r in full.values() if r.ok for t in range(2 * e + 1)} - {v for v in range(-200, 1)}
+    sol, err = arith(solve_conv_transpose, i, o, k, s, d)
+    assert (err is None) == (o in reach), (i, o, k, s, d, err)
+    if err is not None:
+        count("solver refusals")
+        return
+    assert 0 <= sol.canonical.pad_lo <= e  # no crop
+    spec = ("NCH", "OIH", "NCH")
+    got = lax_layer("jax.lax.conv_transpose", dict(strides=(s,), padding=(sol.lax_padding,), rhs_dilation=(d,), dimension_numbers=spec), (1, 1, i), (1, 1, k))
+    assert got.shape == (1, 1, o), (got, sol)
+    got = flax_layer("flax.linen.ConvTranspose", dict(features=1, kernel_size=(k,), strides=s, padding=(sol.lax_padding,), kernel_dilation=d), (1, i, 1))
+    assert got.shape == (1, o, 1), (got, sol)
+    if sol.torch_padding is not None:
+        got = torch_layer_checked(
+            "torch.nn.ConvTranspose1d",
+            dict(kernel_size=k, stride=s, padding=sol.torch_padding, output_padding=sol.torch_output_padding, dilation=d), (1, 1, i),
+        )
+        assert got.ok and got.shape == (1, 1, o), (got, sol)
+        if sol.torch_exact:
+            assert torch_conv_transpose(k, s, sol.torch_padding, sol.torch_output_padding, d, rank=1).windows[0] == sol.canonical
+    if sol.adjoint is not None:
+        lo, hi = sol.adjoint.lo, sol.adjoint.hi
+        assert lo >= 0 and hi >= 0
+        got = torch_layer_checked("torch.nn.Conv1d", dict(kernel_size=k, stride=s, dilation=d), (1, 1, o + lo + hi))
+        assert got.shape == (1, 1, i), (got, sol)
+        assert solve_transpose(o, k, s, (lo, hi), d).canonical.output_size(i) == o
+        count("solve_conv_transpose (with a mirror)")
+    else:
+        # no direct conv with non-negative padding takes o back to i
+        assert Window(k, s, d).output_size(o) > i
+    count("solve_conv_transpose")
+
+
+@examples(150)
+@given(i=st.integers(1, 20), k=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 3), lo=st.integers(0, 14), hi=st.integers(0, 14))
+def test_padding_only_outputs_are_the_outputs_torch_computes_from_padding_alone(i, k, s, d, lo, hi):
+    """With all-ones weights and input and no bias, an output is 0 exactly when it read only padding."""
+    import torch
+    import torch.nn.functional as F
+
+    w = Window(k, s, d, 1, lo, hi)
+    if w.output_size(i) < 1:
+        assert padding_only_outputs(w, i) == (0, 0)
+        return
+    y = F.conv1d(F.pad(torch.ones(1, 1, i), (lo, hi)), torch.ones(1, 1, k), stride=s, dilation=d)[0, 0]
+    vals = y.tolist()
+    n = len(vals)
+    leading = next((j for j, v in enumerate(vals) if v != 0), n)
+    trailing = 0 if leading == n else next(t for t, v in enumerate(reversed(vals)) if v != 0)
+    assert padding_only_outputs(w, i) == (leading, trailing), vals
+    count("padding_only_outputs")

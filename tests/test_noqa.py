@@ -51,10 +51,57 @@ def test_bare_convlint_ignore_suppresses_everything_on_the_line():
     assert kept("a = 1  # convlint: ignore\n", finding("CVL004", 1), finding("CVL001", 1)) == []
 
 
-def test_multiline_finding_is_suppressed_by_a_comment_on_its_first_line():
-    src = "x = nn.Conv2d(  # noqa: CVL001\n    3, 8, 3,\n)\ny = nn.Conv2d(\n    3, 8, 3,  # noqa: CVL001\n)\n"
-    got = kept(src, finding("CVL001", 1, end_line=3), finding("CVL001", 4, end_line=6))
-    assert got == [("CVL001", 4)]
+def test_multiline_finding_is_suppressed_by_a_comment_on_any_of_its_lines():
+    # the finding spans the call: a comment on its first, an inner or its closing line counts
+    src = (
+        "x = nn.Conv2d(  # noqa: CVL001\n    3, 8, 3,\n)\n"
+        "y = nn.Conv2d(\n    3, 8, 3,  # noqa: CVL001\n)\n"
+        "z = nn.Conv2d(\n    3, 8, 3,\n)  # convlint: ignore[CVL001]\n"
+    )
+    got = kept(src, finding("CVL001", 1, end_line=3), finding("CVL001", 4, end_line=6), finding("CVL001", 7, end_line=9))
+    assert got == []
+
+
+def test_a_comment_outside_the_findings_lines_does_not_count():
+    src = "a = 1  # noqa: CVL001\nx = nn.Conv2d(\n    3, 8, 3,\n)\nb = 2  # noqa\n"
+    assert kept(src, finding("CVL001", 2, end_line=4)) == [("CVL001", 2)]
+
+
+def test_a_comment_on_an_inner_line_suppresses_only_its_codes():
+    src = "x = nn.Conv2d(\n    3, 8, 3,  # noqa: CVL004\n)\n"
+    assert kept(src, finding("CVL001", 1, end_line=3), finding("CVL004", 1, end_line=3)) == [("CVL001", 1)]
+
+
+def test_a_long_finding_with_many_comments_is_checked_line_by_line():
+    lines = ["x = f("] + [f"    a{i},  # noqa: E501" for i in range(50)] + [")  # noqa: CVL002"]
+    src = "\n".join(lines) + "\n"
+    assert kept(src, finding("CVL002", 1, end_line=52), finding("CVL003", 1, end_line=52)) == [("CVL003", 1)]
+
+
+def test_unknown_cvl_code_in_noqa_is_a_warning_and_suppresses_nothing():
+    src = "a = 1  # noqa: CVL04\nb = 2  # noqa: E501, cvl4\nc = 3  # noqa: CVL00\n"
+    d = parse_directives(src, "m.py", CODES)
+    assert d.warnings == [
+        "m.py:1: unknown rule code 'CVL04' in '# noqa: CVL04' (did you mean CVL004?); it suppresses nothing (convlint's codes are CVL000..CVL010)",
+        "m.py:2: unknown rule code 'CVL4' in '# noqa: E501, cvl4' (did you mean CVL004?); it suppresses nothing (convlint's codes are CVL000..CVL010)",
+        "m.py:3: unknown rule code 'CVL00' in '# noqa: CVL00' (did you mean CVL000?); it suppresses nothing (convlint's codes are CVL000..CVL010)",
+    ]
+    assert d.problems == [], "noqa is shared with other tools: a warning, not a finding"
+    assert kept(src, finding("CVL004", 1), finding("CVL004", 2), finding("CVL000", 3)) == [("CVL004", 1), ("CVL004", 2), ("CVL000", 3)]
+
+
+def test_other_tools_codes_in_noqa_are_not_warned_about():
+    d = parse_directives("a = 1  # noqa: E501, F401 W291\nb = 2  # noqa\nc = 3  # NOQA:CVL004\n", "m.py", CODES)
+    assert d.warnings == []
+
+
+def test_noqa_without_colon_or_with_words_is_a_bare_noqa_with_a_warning():
+    src = "a = 1  # noqa CVL004\nb = 2  # noqa: decoder-mismatch\n"
+    d = parse_directives(src, "m.py", CODES)
+    assert d.by_line == {1: None, 2: None}, "as flake8 reads them: every finding on the line"
+    assert len(d.warnings) == 2
+    assert d.warnings[0].startswith("m.py:1: '# noqa CVL004' has no colon") and "write '# noqa: CVL004'" in d.warnings[0]
+    assert d.warnings[1].startswith("m.py:2: '# noqa: decoder-mismatch' is not a list of rule codes")
 
 
 def test_malformed_convlint_ignore_is_reported_as_cvl000():
@@ -72,6 +119,7 @@ def test_malformed_convlint_ignore_is_reported_as_cvl000():
     assert all(f.severity == "error" and f.message.startswith("bad suppression comment: ") for f in problems)
     assert "unknown rule code 'CVL999'" in problems[0].message
     assert "missing ']'" in problems[1].message
+    assert "'decoder-mismatch' is not a rule code" in problems[4].message
     assert problems[0].column == 8, "the column points at the comment (1-based)"
     assert ("CVL004", 2) in [(f.code, f.line) for f in out], "a malformed comment suppresses nothing"
 

@@ -30,18 +30,34 @@ from convlint.arith.pytorch import (
     torch_conv_transpose,
     transpose_size_range,
 )
+from convlint.arith.request import Answer, Solved, TorchCall, sizes_request, solve_request
 from convlint.arith.solve import (
+    ConvTransposeSolution,
     PaddingSolution,
     TorchTransposeArgs,
     TransposeSolution,
+    direct_min_output,
+    padding_only_outputs,
+    solve_conv_transpose,
     solve_padding,
     solve_torch_transpose,
     solve_transpose,
+    transpose_output_range,
 )
 
 __all__ = [
+    "Answer",
     "ConvArithmeticError",
     "ErrorKind",
+    "ConvTransposeSolution",
+    "Solved",
+    "TorchCall",
+    "direct_min_output",
+    "padding_only_outputs",
+    "sizes_request",
+    "solve_conv_transpose",
+    "solve_request",
+    "transpose_output_range",
     "DimensionNumbers",
     "PaddingSolution",
     "TorchConv",

@@ -274,3 +274,43 @@ def lax_output(input_sizes: Sequence[int], windows: Sequence[Window]) -> tuple[i
             )
         out.append(max(w.output_size(i), 0))
     return tuple(out)
+
+
+def lax_reduce_window(
+    input_sizes: Sequence[int],
+    window_dimensions: Sequence[int],
+    window_strides=None,
+    padding="VALID",
+    base_dilation=None,
+    window_dilation=None,
+) -> tuple[Window, ...]:
+    """``lax.reduce_window`` (pooling) over every dimension of the operand: one window per
+    dimension (size-1 windows on batch and feature dims are the identity).
+
+    A string padding is resolved as lax resolves it: ``padtype_to_pads`` of the undilated operand
+    sizes with the dilated window. Sizes clamp at 0 like the convolutions (:func:`lax_output`).
+    """
+    rank = len(window_dimensions)
+    w = tuple(window_dimensions)
+    require_positive(w, "window_dimensions")
+    s = _vector(window_strides, rank, "window_strides")
+    require_positive(s, "window_strides")
+    bd = _vector(base_dilation, rank, "base_dilation")
+    require_positive(bd, "base_dilation")
+    wd = _vector(window_dilation, rank, "window_dilation")
+    require_positive(wd, "window_dilation")
+    if len(input_sizes) != rank:
+        raise ConvArithmeticError(
+            f"window_dimensions has {rank} values for an operand of rank {len(input_sizes)}",
+            constraint="one window dimension per operand dimension",
+            argument="window_dimensions",
+        )
+    if isinstance(padding, str):
+        eff = [dd * (kk - 1) + 1 for kk, dd in zip(w, wd)]
+        pairs = tuple(padtype_to_pads(input_sizes, eff, s, padding))
+    else:
+        pairs = _explicit_pairs(padding, rank)
+    return tuple(
+        Window(kernel=kk, stride=ss, dilation=dd, input_dilation=bb, pad_lo=lo, pad_hi=hi)
+        for kk, ss, dd, bb, (lo, hi) in zip(w, s, wd, bd, pairs)
+    )

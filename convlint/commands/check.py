@@ -3,6 +3,21 @@
 Exit status: 0 nothing failing (info findings alone are not failing), 1 an error or warning
 finding was reported (with ``--diff``: there is something to fix), 2 a usage, configuration or
 internal error.
+
+Nothing checked is not "all passed":
+
+- No rule selected (``--select ''``, ``select = []``, ``--ignore ALL``): an error naming the
+  setting, exit 2, before anything is read.
+- A path given (or the default ``.``) under which every Python file is excluded (``exclude``,
+  ``extend-exclude``, ``.gitignore``, always-skipped folders): an error naming the path and the
+  setting, exit 2 — a typo in ``exclude`` must not look like a clean repository. With
+  ``--force-exclude`` (what the pre-commit hook runs) excluding is what was asked for: pre-commit
+  passes the staged files whatever the excludes say, so when all of them are excluded the run
+  exits 0 with a warning, as ``ruff check --force-exclude`` does.
+- A folder with no Python file at all: a warning, exit status unchanged.
+- When no file was checked, the text report does not print ``All checks passed!``.
+
+A progress line goes to stderr on a terminal (see :mod:`convlint.commands.progress`).
 """
 
 from __future__ import annotations
@@ -63,10 +78,23 @@ def run(args: argparse.Namespace) -> int:
         cache=False if args.no_cache else None,
     )
     config = with_confirm(config, args)
+    for line in config.warnings:
+        err(f"convlint: warning: {line}")
+    if not config.selected:
+        raise UsageError(f"no rule is selected: {config.selection_note or 'the selection is empty'} (0 rules, nothing to check)")
     use_cache = not args.no_cache and not config.confirm  # a confirmation depends on the installed frameworks
 
     def check() -> Any:
-        return run_check(args.paths, config, force_exclude=args.force_exclude, use_cache=use_cache, jobs=args.jobs)
+        from convlint.commands.progress import progress_for
+
+        progress = progress_for(sys.stderr, fmt=args.format, quiet=args.quiet)
+        try:
+            result = run_check(args.paths, config, force_exclude=args.force_exclude, use_cache=use_cache, jobs=args.jobs, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        _nothing_checked(result, args.force_exclude)
+        return result
 
     result = check()
     fixed = 0
@@ -99,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
             color=args.format == "text" and use_color(stream),
             show_source=args.show_source,
             statistics=args.statistics,
-            quiet=args.quiet or bool(fixed and args.format == "text"),
+            # no "All checks passed!" when nothing was checked: stderr says why
+            quiet=args.quiet or bool(fixed and args.format == "text") or (result.files_checked == 0 and not result.findings),
             files_checked=result.files_checked,
             root=config.root,
             sources=result.sources,
@@ -120,6 +149,26 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     failing = any(f.severity in ("error", "warning") for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _nothing_checked(result: Any, force_exclude: bool) -> None:
+    """Turn the paths under which nothing was checked into errors and warnings (module doc)."""
+    unchecked = getattr(result, "unchecked", [])
+    if not unchecked:
+        return
+    if force_exclude:
+        if result.files_checked == 0 and not result.findings:
+            if len(unchecked) == 1:
+                result.warnings.append(unchecked[0].message)
+            else:
+                n = len(unchecked)
+                result.warnings.append(f"0 files checked: all {n} paths given are excluded (--force-exclude applies exclude, extend-exclude and .gitignore to them)")
+        return
+    for u in unchecked:
+        if u.excluded:
+            result.errors.append(u.message)
+        else:
+            result.warnings.append(u.message)
 
 
 def _messages(result: Any) -> None:

@@ -87,8 +87,12 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
     for spec in inits:
         f, n, k, v = _parse_init(spec)
         init_map.setdefault((f, n), {})[k] = v
+    for file_part, name in targets:
+        if name is not None and os.path.isfile(file_part):
+            _require_target(file_part, name, None, None)
     for spec in inputs:
         f, n, dims = _parse_input(spec)
+        _require_target(f, n, init_map.get((f, n)), None)
         kind = "class"
         extra.setdefault(f, []).append(Entry(n, kind, None, [dims], None, init_map.get((f, n), {}), "option", 1))
         if not any(os.path.abspath(t[0]) == f for t in targets):
@@ -120,6 +124,17 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
 
         sink["messages"] = messages(project)
     return models, runs_all
+
+
+def _require_target(path, name, init, call) -> None:
+    """A usage error when ``path::name`` names nothing (the message lists what the file defines)."""
+    from pathlib import Path
+
+    from convlint.source.targets import target_problems
+
+    problems = target_problems(Path(path), name, init, call)
+    if problems:
+        raise UsageError("; ".join(problems))
 
 
 def _discover_files(discover, target, config):
@@ -167,8 +182,23 @@ def _model_json(run, confirm: bool = False) -> dict:
         "input": json_shape(getattr(inp, "shape", None)) if inp is not None else None,
         "output": json_shape(out.shape) if out is not None else None,
         "layers": layers,
+        "coverage": _coverage_json(run),
         **({"incomplete": run.trace.incomplete} if run.trace.incomplete else {}),
     }
+
+
+def _coverage_json(run) -> dict:
+    """``{"resolved", "total", "lost": [{"path", "line", "reason", "layers"}]}``: the conv-family
+    layers followed with known shapes, and where the engine lost track (root causes only)."""
+    from convlint.interpret.coverage import coverage
+
+    cov = coverage(run)
+    lost = []
+    for loss in cov.lost:
+        pos = _position(loss.site)
+        path = loss.site.module.parsed.path if loss.site is not None and loss.site.module is not None else run.path
+        lost.append({"path": path, "line": pos[0] if pos else None, "reason": loss.reason, "layers": len(loss.layers)})
+    return {"resolved": cov.resolved, "total": cov.total, "lost": lost}
 
 
 def _text(models) -> str:
@@ -193,6 +223,15 @@ def _text(models) -> str:
             out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
         if m.get("incomplete"):
             out.append(f"  (stopped early: {m['incomplete']}; later layers are not shown)")
+        cov = m.get("coverage")
+        if cov and cov["total"]:
+            out.append(f"  {cov['resolved']}/{cov['total']} conv-family layers resolved")
+            for loss in cov["lost"][:5]:
+                where = f"{loss['path']}:{loss['line']}" if loss["line"] else loss["path"]
+                n = loss["layers"]
+                out.append(f"    lost at {where}: {loss['reason']} ({n} layer{'s' if n != 1 else ''} not followed)")
+            if len(cov["lost"]) > 5:
+                out.append(f"    … and {len(cov['lost']) - 5} more places")
         out.append("")
     return "\n".join(out)
 

@@ -2,27 +2,54 @@
 
     convlint solve --in 64 --out 20 -k 5 -s 3 -d 2
 
-prints the direct convolution that takes 64 to 20 and the transposed convolution that brings 20
-back to 64 (the gradient of the direct one), as arguments for torch (``nn.ConvNd`` /
-``nn.ConvTransposeNd``), ``lax.conv_general_dilated``, ``lax.conv_transpose`` and flax
-(``nn.Conv`` / ``nn.ConvTranspose``). When every ``--out`` is at least ``--in`` (and one is
-larger) the request is read as upsampling: the transposed conv takes ``--in`` to ``--out`` and the
-direct conv it undoes goes the other way. With ``-p`` and no ``--out`` it prints the output sizes
-of the direct conv and of the transposed conv with the same arguments. Comma lists give several
-spatial dimensions (``--in 64,48``); a single value is used for every dimension.
+prints a convolution that takes ``--in`` to ``--out`` and its *mirror*, the convolution of the
+other direction, as arguments for torch (``nn.ConvNd`` / ``nn.ConvTransposeNd``),
+``lax.conv_general_dilated``, ``lax.conv_transpose`` and flax (``nn.Conv`` / ``nn.ConvTranspose``).
+Every feasible request is answered, in one of two readings (:mod:`convlint.arith.request` has the
+arithmetic and the exact rules):
+
+- a **direct** conv (non-negative padding) from ``--in`` to ``--out``, mirrored by its exact
+  transpose (its gradient) from ``--out`` back to ``--in``;
+- a **transposed** conv (torch's padding per side in ``[0, d·(k−1)]``, ``output_padding <
+  max(stride, dilation)``) from ``--in`` to ``--out``, mirrored by the direct conv whose gradient
+  it is — when that direct conv needs no negative padding; otherwise there is no mirror and a
+  note says what it would need.
+
+By default an upsampling request (every ``--out ≥ --in``, one larger) tries the transposed reading
+first and any other request the direct one; each falls back to the other. ``--direct`` or
+``--transpose`` asks for one reading only. A request that no allowed reading meets is one line on
+stderr, exit 2, naming the constraint of each reading tried (``[...; ...]``). A padding so large
+that outputs read only zero padding is answered with a ``warning:`` line. With ``-p`` and
+``--out`` the padding is kept (the transposed reading then solves for ``output_padding``); with
+``-p`` and no ``--out`` it prints the output sizes of the direct conv and of the transposed conv
+with the same arguments. Comma lists give several spatial dimensions (``--in 64,48``); a single
+value is used for every dimension.
 
 ``--format json`` prints ``{"direct": {...}, "transpose": {...}}``; each has ``input``,
 ``output`` and one object per framework that applies — ``torch``, ``lax``
 (``conv_general_dilated``), ``lax_conv_transpose`` and ``flax`` — holding that callable's own
-keyword arguments (lists for tuples). Beside them, the direct section has ``torch_pad`` when
-torch's conv cannot pad as asymmetrically as needed: ``F.pad(x, torch_pad)`` comes first (and the
-conv's ``padding`` is 0); the transpose section has ``torch_exact`` with its ``torch`` object:
-whether that ``ConvTranspose`` is exactly the gradient of the direct conv or only restores the
-shape. ``transpose`` is null when no transposed conv applies (a note in the text says why). With
-``--verify`` a top-level ``verify`` list is added.
+keyword arguments (lists for tuples). Beside them:
+
+- ``role``: ``"answer"`` (it takes ``--in`` to ``--out``; without ``--out`` both sections are
+  answers) or ``"mirror"``;
+- ``torch_pad`` (direct): torch's conv cannot pad as asymmetrically as needed: ``F.pad(x,
+  torch_pad)`` comes first (and the conv's ``padding`` is 0);
+- ``torch_exact`` (transpose, with its ``torch`` object): whether that ``ConvTranspose``
+  computes exactly the canonical transposed conv (the other frameworks' answer, and the gradient
+  of the direct conv when there is one) or only gives the same size;
+- ``padding_only_outputs`` and ``warnings`` (only when some output reads only zero padding): per
+  dimension ``[low, high]``, how many outputs at each end read nothing but padding, and the
+  warning lines the text prints.
+
+A section is null when it does not exist (no mirror without cropping, or no transposed conv for
+the given arguments); a top-level ``notes`` list (present when non-empty) says why, and why the
+first reading tried failed when the answer comes from the other. With ``--verify`` a top-level
+``verify`` list is added.
 
 Only the standard library and :mod:`convlint.arith` are imported at start-up; ``--verify``
-imports torch and jax (through :mod:`convlint.confirm.layers`).
+imports torch and jax (through :mod:`convlint.confirm.layers`). This module parses, calls
+:func:`convlint.arith.request.solve_request` / :func:`~convlint.arith.request.sizes_request`, and
+renders: it does no size arithmetic of its own.
 """
 
 from __future__ import annotations
@@ -34,8 +61,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from convlint.arith import ConvArithmeticError, Window, solve_padding, solve_transpose, torch_conv, torch_conv_transpose
-from convlint.arith.pytorch import check_output_padding
+from convlint.arith import ConvArithmeticError
+from convlint.arith.request import Solved, sizes_request, solve_request
 from convlint.errors import UsageError
 
 __all__ = ["Plan", "Section", "add_arguments", "main", "plan", "render_json", "render_text", "run"]
@@ -66,6 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output-padding", metavar="OP[,OP...]", help="output_padding of the transposed conv (with -p, no --out)")
     parser.add_argument("--input-dilation", metavar="N[,N...]", default="1", help="input (lhs) dilation of the direct conv (default 1)")
+    reading = parser.add_mutually_exclusive_group()
+    reading.add_argument("--direct", dest="reading", action="store_const", const="direct", help="answer only with a direct conv from --in to --out")
+    reading.add_argument("--transpose", dest="reading", action="store_const", const="transpose", help="answer only with a transposed conv from --in to --out")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     parser.add_argument("--verify", action="store_true", help="build every answer in torch (meta/CPU) and jax.eval_shape and compare")
 
@@ -121,17 +151,22 @@ class Section:
     input: tuple[int, ...]
     output: tuple[int, ...]
     kernel: tuple[int, ...] = ()
-    frameworks: dict = field(default_factory=dict)
+    frameworks: dict = field(default_factory=dict)  # name -> kwargs (tuples), in display order
     torch_pad: tuple[int, ...] | None = None  # F.pad's pad argument before the torch conv
-    torch_exact: bool | None = None  # the torch ConvTranspose is exactly the gradient  # name -> kwargs (tuples), in display order
+    torch_exact: bool | None = None  # the torch ConvTranspose is exactly the canonical window
     notes: dict = field(default_factory=dict)  # name -> list of extra text lines
+    role: str = "answer"  # "answer": takes --in to --out; "mirror": the other direction
+    kind: str = "direct"  # "direct", "transposed" or "gradient"
+    padding_only: tuple[tuple[int, int], ...] = ()  # per dim: outputs at (low, high) end reading only padding
+    warnings: list = field(default_factory=list)
 
 
 @dataclass
 class Plan:
-    direct: Section
+    direct: Section | None  # None: no direct conv mirrors the transposed answer (a note says why)
     transpose: Section | None  # None: no transposed conv applies (printed as a note, null in JSON)
     notes: list = field(default_factory=list)
+    reading: str = "direct"  # "direct", "transpose" or "sizes"
 
 
 @dataclass(frozen=True)
@@ -144,6 +179,7 @@ class Request:
     padding: tuple[tuple[int, int], ...] | None
     output_padding: tuple[int, ...] | None
     input_dilation: tuple[int, ...]
+    reading: str = "auto"
 
     @property
     def rank(self) -> int:
@@ -161,10 +197,13 @@ def parse_request(args) -> Request:
     out = _ints(getattr(args, "output", None), "--out", minimum=1)
     pads = _pads(getattr(args, "padding", None))
     op = _ints(getattr(args, "output_padding", None), "--output-padding", minimum=0)
+    reading = getattr(args, "reading", None) or "auto"
     if out is None and pads is None:
         raise UsageError("give --out (to solve for the padding) or -p/--padding (to compute the output sizes)")
     if op is not None and out is not None:
         raise UsageError("--output-padding is chosen by the solver when --out is given; leave it out")
+    if out is None and reading != "auto":
+        raise UsageError(f"--{reading} needs --out: without it, -p prints the sizes of both")
     return Request(
         input=sizes,
         output=_broadcast(out, rank, "--out") if out is not None else None,
@@ -174,144 +213,72 @@ def parse_request(args) -> Request:
         padding=_broadcast(pads, rank, "--padding") if pads is not None else None,
         output_padding=_broadcast(op, rank, "--output-padding") if op is not None else None,
         input_dilation=_broadcast(_ints(getattr(args, "input_dilation", "1"), "--input-dilation", minimum=1), rank, "--input-dilation"),
+        reading=reading,
     )
 
 
-def _direct_section(title, i, o, k, s, d, delta, pads) -> Section:
-    sec = Section(title, i, o, k)
-    rank = len(i)
-    if all(v == 1 for v in delta) and rank <= 3:
-        symmetric = all(lo == hi for lo, hi in pads)
-        kw = {"kernel_size": k, "stride": s, "padding": tuple(lo for lo, _ in pads) if symmetric else (0,) * rank, "dilation": d}
-        if not symmetric:
-            sec.torch_pad = tuple(v for lo, hi in reversed(pads) for v in (lo, hi))
-        sec.frameworks["torch"] = kw
-    sec.frameworks["lax"] = {"window_strides": s, "padding": pads, "lhs_dilation": delta, "rhs_dilation": d}
-    sec.frameworks["flax"] = {"kernel_size": k, "strides": s, "padding": pads, "input_dilation": delta, "kernel_dilation": d}
-    return sec
+_TITLES = {
+    ("direct", "direct"): "direct conv",
+    ("direct", "transposed"): "transposed conv (the gradient of the direct conv)",
+    ("direct", "gradient"): "transposed conv (the gradient of the input-dilated direct conv)",
+    ("transpose", "transposed"): "transposed conv",
+    ("transpose", "direct"): "direct conv (the transposed conv is its gradient)",
+    ("sizes", "direct"): "direct conv",
+    ("sizes", "transposed"): "transposed conv, same arguments",
+}
 
 
-def _transpose_section(title, i, o, k, s, d, lax_pads, torch_args, consistent, lax_note) -> Section:
-    """A transposed conv i → o: canonical window lhs_dilation = s, stride 1, padding ``lax_pads``."""
-    sec = Section(title, i, o, k)
-    rank = len(i)
-    if torch_args is not None and rank <= 3:
-        p, op, exact = torch_args
-        sec.frameworks["torch"] = {"kernel_size": k, "stride": s, "padding": p, "output_padding": op, "dilation": d}
-        sec.torch_exact = exact
-    sec.frameworks["lax"] = {"window_strides": (1,) * rank, "padding": lax_pads, "lhs_dilation": s, "rhs_dilation": d}
-    sec.notes["lax"] = [lax_note]
-    sec.frameworks["lax_conv_transpose"] = {"strides": s, "padding": lax_pads, "rhs_dilation": d}
-    if consistent is not None:
-        sec.notes["lax_conv_transpose"] = [("consistent", consistent)]
-    sec.frameworks["flax"] = {"kernel_size": k, "strides": s, "padding": lax_pads, "kernel_dilation": d}
+def _section(reading: str, solved: Solved, mirrored: bool) -> Section:
+    """An arith answer as keyword arguments per framework: a mapping of fields, no arithmetic."""
+    ws = solved.windows
+    rank = len(ws)
+    k = solved.kernel
+    d = tuple(w.dilation for w in ws)
+    pads = solved.padding
+    sec = Section(_TITLES[(reading, solved.kind)], solved.input, solved.output, k, role=solved.role, kind=solved.kind,
+                  padding_only=solved.padding_only, warnings=solved.warnings())
+    t = solved.torch
+    if solved.kind == "direct":
+        s = tuple(w.stride for w in ws)
+        delta = tuple(w.input_dilation for w in ws)
+        if t is not None:
+            sec.frameworks["torch"] = {"kernel_size": k, "stride": s, "padding": t.padding, "dilation": d}
+            sec.torch_pad = t.pre_pad
+        sec.frameworks["lax"] = {"window_strides": s, "padding": pads, "lhs_dilation": delta, "rhs_dilation": d}
+        sec.frameworks["flax"] = {"kernel_size": k, "strides": s, "padding": pads, "input_dilation": delta, "kernel_dilation": d}
+    elif solved.kind == "transposed":
+        s = tuple(w.input_dilation for w in ws)
+        if t is not None:
+            sec.frameworks["torch"] = {"kernel_size": k, "stride": s, "padding": t.padding, "output_padding": t.output_padding, "dilation": d}
+            sec.torch_exact = t.exact
+        sec.frameworks["lax"] = {"window_strides": (1,) * rank, "padding": pads, "lhs_dilation": s, "rhs_dilation": d}
+        sec.notes["lax"] = [
+            "with w's spatial axes flipped and its in/out axes swapped, this is exactly the gradient of the direct conv"
+            if mirrored else
+            "with w's spatial axes flipped and its in/out axes swapped, this computes what ConvTranspose computes"
+        ]
+        sec.frameworks["lax_conv_transpose"] = {"strides": s, "padding": pads, "rhs_dilation": d}
+        if solved.consistent_padding is not None:
+            sec.notes["lax_conv_transpose"] = [("consistent", solved.consistent_padding)]
+        sec.frameworks["flax"] = {"kernel_size": k, "strides": s, "padding": pads, "kernel_dilation": d}
+    else:  # the gradient of an input-dilated conv: lax only
+        sec.frameworks["lax"] = {
+            "window_strides": tuple(w.stride for w in ws), "padding": pads,
+            "lhs_dilation": tuple(w.input_dilation for w in ws), "rhs_dilation": d,
+        }
     return sec
 
 
 def plan(req: Request) -> Plan:
-    """Answer a request; :class:`ConvArithmeticError` or :class:`UsageError` when it cannot be met."""
-    rank = req.rank
-    k, s, d, delta = req.kernel, req.stride, req.dilation, req.input_dilation
-    no_input_dilation = all(v == 1 for v in delta)
-
-    if req.output is None:  # sizes for the given padding
-        pads = req.padding
-        windows = tuple(Window(kk, ss, dd, dl, lo, hi) for kk, ss, dd, dl, (lo, hi) in zip(k, s, d, delta, pads))
-        out = tuple(w.output_size(i) for w, i in zip(windows, req.input))
-        if any(o < 1 for o in out):
-            raise ConvArithmeticError(
-                f"the direct conv has no output for input {_show(req.input)}: the padded input is smaller than the dilated "
-                f"kernel (output would be {_show(out)})",
-                constraint="output size ≥ 1",
-            )
-        if no_input_dilation and all(lo == hi for lo, hi in pads) and rank <= 3:
-            torch_conv(k, s, tuple(lo for lo, _ in pads), d, rank=rank).output(req.input)  # torch's own checks
-        direct = _direct_section("direct conv", req.input, out, k, s, d, delta, pads)
-        transpose = None
-        if no_input_dilation:
-            op = req.output_padding or (0,) * rank
-            check_output_padding(op, s, d)
-            eff = tuple(dd * (kk - 1) for kk, dd in zip(k, d))
-            lax_pads = tuple((e - lo, e - hi + o) for e, (lo, hi), o in zip(eff, pads, op))
-            t_windows = tuple(Window(kk, 1, dd, ss, lo, hi) for kk, ss, dd, (lo, hi) in zip(k, s, d, lax_pads))
-            t_out = tuple(w.output_size(i) for w, i in zip(t_windows, req.input))
-            if any(o < 1 for o in t_out):
-                note = (
-                    f"the transposed conv with the same arguments has no output for input {_show(req.input)} "
-                    f"(it would be {_show(t_out)}): its padding exceeds the dilated kernel"
-                )
-                return Plan(direct, None, [note])
-            torch_args = None
-            if all(lo == hi for lo, hi in pads) and rank <= 3:
-                p = tuple(lo for lo, _ in pads)
-                torch_conv_transpose(k, s, p, op, d, rank=rank).output(req.input)
-                torch_args = (p, op, True)
-            consistent = tuple((lo, hi - o) for (lo, hi), o in zip(pads, op))
-            transpose = _transpose_section(
-                "transposed conv, same arguments", req.input, t_out, k, s, d, lax_pads, torch_args, consistent,
-                "with w's spatial axes flipped and its in/out axes swapped, this computes what ConvTranspose computes",
-            )
-        notes = [] if transpose else ["no transposed conv for an input-dilated direct conv without --out"]
-        return Plan(direct, transpose, notes)
-
-    upsampling = (
-        no_input_dilation and all(o >= i for i, o in zip(req.input, req.output)) and any(o > i for i, o in zip(req.input, req.output))
-    )
-    big, small = (req.output, req.input) if upsampling else (req.input, req.output)
-    # the direct conv takes `big` to `small`
-    if req.padding is not None:
-        pads = req.padding
-        got = tuple(Window(kk, ss, dd, dl, lo, hi).output_size(i) for kk, ss, dd, dl, (lo, hi), i in zip(k, s, d, delta, pads, big))
-        if got != small:
-            raise ConvArithmeticError(
-                f"padding {_show_pads(pads)} takes {_show(big)} to {_show(got)}, not {_show(small)}; leave out -p to solve for it",
-                constraint="the given padding reaches the requested size",
-                argument="padding",
-            )
+    """Answer a request with :mod:`convlint.arith.request`; :class:`ConvArithmeticError` when it cannot be met."""
+    if req.output is None:
+        answer = sizes_request(req.input, req.kernel, req.padding, req.stride, req.dilation, req.input_dilation, req.output_padding)
     else:
-        sols = [solve_padding(i, o, kk, ss, dd, dl) for i, o, kk, ss, dd, dl in zip(big, small, k, s, d, delta)]
-        pads = tuple((sol.lo, sol.hi) for sol in sols)
-    direct = _direct_section("direct conv", big, small, k, s, d, delta, pads)
-    if no_input_dilation:
-        sols_t = [solve_transpose(i, kk, ss, pp, dd) for i, kk, ss, pp, dd in zip(big, k, s, pads, d)]
-        lax_pads = tuple(t.lax_padding for t in sols_t)
-        torch_args = None
-        if all(t.torch_padding is not None for t in sols_t):
-            torch_args = (
-                tuple(t.torch_padding for t in sols_t),
-                tuple(t.torch_output_padding for t in sols_t),
-                all(t.torch_exact for t in sols_t),
-            )
-        consistent = tuple(t.consistent_padding for t in sols_t)
-        transpose = _transpose_section(
-            "transposed conv (the gradient of the direct conv)", small, big, k, s, d, lax_pads, torch_args, consistent,
-            "with w's spatial axes flipped and its in/out axes swapped, this is exactly the gradient of the direct conv",
-        )
-    else:
-        # the gradient of an input-dilated conv is a strided conv over the stride-dilated cotangent
-        windows = []
-        for i, kk, ss, dd, dl, (lo, hi) in zip(big, k, s, d, delta, pads):
-            w = Window(kk, ss, dd, dl, lo, hi)
-            r = w.dropped(i)
-            e = dd * (kk - 1)
-            windows.append(Window(kk, dl, dd, ss, e - lo, e - hi + r))
-        t_out = tuple(w.output_size(o) for w, o in zip(windows, small))
-        if t_out != big:
-            raise ConvArithmeticError(f"internal error: the transpose maps {_show(small)} to {_show(t_out)}", constraint="solver consistency")
-        transpose = Section("transposed conv (the gradient of the input-dilated direct conv)", small, big, k)
-        transpose.frameworks["lax"] = {
-            "window_strides": delta,
-            "padding": tuple((w.pad_lo, w.pad_hi) for w in windows),
-            "lhs_dilation": s,
-            "rhs_dilation": d,
-        }
-    notes = []
-    if upsampling:
-        notes.append(
-            f"--out exceeds --in: the transposed conv takes {_show(small)} to {_show(big)}, undoing the direct conv from {_show(big)} to {_show(small)}"
-        )
-    return Plan(direct, transpose, notes)
-
+        answer = solve_request(req.input, req.output, req.kernel, req.stride, req.dilation, req.input_dilation, req.padding, req.reading)
+    both = answer.direct is not None and answer.transpose is not None and answer.reading != "sizes"
+    direct = _section(answer.reading, answer.direct, both) if answer.direct is not None else None
+    transpose = _section(answer.reading, answer.transpose, both) if answer.transpose is not None else None
+    return Plan(direct, transpose, list(answer.notes), answer.reading)
 
 # ------------------------------------------------------------------------------------------ output
 
@@ -361,11 +328,15 @@ def _consistent_supported() -> bool:
         return False
 
 
+def _sections(p: Plan) -> list[Section]:
+    """The answer first, then its mirror."""
+    secs = [sec for sec in (p.direct, p.transpose) if sec is not None]
+    return sorted(secs, key=lambda sec: sec.role != "answer")
+
+
 def render_text(p: Plan, verify: list | None = None) -> str:
     lines = []
-    for sec in (p.direct, p.transpose):
-        if sec is None:
-            continue
+    for sec in _sections(p):
         rank = len(sec.input)
         lines.append(f"{sec.title}: {_show(sec.input)} → {_show(sec.output)}")
         fw = sec.frameworks
@@ -383,9 +354,9 @@ def render_text(p: Plan, verify: list | None = None) -> str:
                     lines.append("           " + _call(f"nn.Conv{rank}d", "in_ch, out_ch", kw, rank, torch_style=True))
                 else:
                     lines.append("  torch:   " + _call(f"nn.Conv{rank}d", "in_ch, out_ch", kw, rank, torch_style=True))
-        elif rank <= 3 and sec is p.transpose and "lax_conv_transpose" in fw:
+        elif rank <= 3 and sec.kind == "transposed":
             lines.append(f"  torch:   no ConvTranspose{rank}d (symmetric padding, output_padding < max(stride, dilation)) gives this; use lax or flax")
-        elif rank <= 3 and sec is p.direct:
+        elif rank <= 3 and sec.kind == "direct":
             lines.append(f"  torch:   nn.Conv{rank}d has no input dilation; use lax or flax")
         if "lax" in fw:
             kw = dict(fw["lax"])
@@ -411,6 +382,8 @@ def render_text(p: Plan, verify: list | None = None) -> str:
         if any(lo < 0 for lo, _ in lax_pads):
             lines.append("  note:    a negative padding crops; XLA:CPU f32 convs with a negative low padding have read out of")
             lines.append("           bounds (openxla/xla#48713): check the values, or crop the input yourself and pad with 0")
+        for warning in sec.warnings:
+            lines.append(f"  warning: {warning}")
         lines.append("")
     for note in p.notes:
         lines.append(f"note: {note}")
@@ -444,7 +417,13 @@ def render_json(p: Plan, verify: list | None = None) -> str:
             entry["torch_pad"] = list(sec.torch_pad)
         if sec.torch_exact is not None:
             entry["torch_exact"] = sec.torch_exact
+        entry["role"] = sec.role
+        if any(a or b for a, b in sec.padding_only):
+            entry["padding_only_outputs"] = _jsonable(sec.padding_only)
+            entry["warnings"] = list(sec.warnings)
         doc[key] = entry
+    if p.notes:
+        doc["notes"] = list(p.notes)
     if verify is not None:
         doc["verify"] = verify
     return _dump(doc) + "\n"
@@ -557,7 +536,7 @@ def run(args) -> int:
         missing = missing_frameworks("torch", "jax", "flax")
         if missing:
             extras = sorted({"torch" if m == "torch" else "jax" for m in missing})
-            return _fail(f"--verify needs {', '.join(missing)}: pip install 'convlint[{','.join(extras)}]'")
+            return _fail(f"--verify needs {', '.join(missing)}: pip install {' '.join(missing)} (what the convlint[{','.join(extras)}] extras add; in a convlint clone: pip install -e '.[{','.join(extras)}]')")
         try:
             verify = verify_plan(answer)
         except Exception as exc:

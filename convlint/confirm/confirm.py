@@ -128,7 +128,7 @@ def _need(st: _State, framework: str, op: str) -> None:
         st.available[framework] = not missing_frameworks(*names)
     if not st.available[framework]:
         what = "flax" if framework == "flax" else framework
-        raise ConfirmUnavailable(f"--confirm needs {what} to check {op}: pip install 'convlint[{_EXTRA[framework]}]'")
+        raise ConfirmUnavailable(f"--confirm needs {what} to check {op}: pip install {'torch' if _EXTRA[framework] == 'torch' else 'jax flax'} (what the convlint[{_EXTRA[framework]}] extra adds; in a convlint clone: pip install -e '.[{_EXTRA[framework]}]')")
 
 
 # ------------------------------------------------------------------------------------------ layers

@@ -234,8 +234,8 @@ class Frameworks:
             return C.matmul(left, right)
         if lt is not None and rt is not None:
             if lt.shape is None or rt.shape is None:
-                known = lt if lt.shape is not None else rt
-                return C.broadcast_unknown(known if known.shape is not None else lt)
+                known, other = (lt, rt) if lt.shape is not None else (rt, lt)
+                return C.broadcast_unknown(known, other)
             shape = C.broadcast(interp, lt, rt, site, f"'{op.value}'")
             base = lt if len(lt.downs) >= len(rt.downs) else rt
             out = base.derive(shape)
@@ -249,7 +249,7 @@ class Frameworks:
             return t
         # an operand of unknown value (a scale read from a config, a tensor from an unmodelled
         # helper): broadcasting keeps every dim of ``t`` it cannot change
-        return C.broadcast_unknown(t)
+        return C.broadcast_unknown(t, other)
 
     def instance_binop(self, interp, op, left, right, node):
         return Unknown("operator on a module")

@@ -87,6 +87,7 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
         spatial_in=spatial_in,
         spatial_out=tuple(spatial_out),
         input_label=last_layer(x) if isinstance(x, Tensor) else None,
+        input_lost=x.lost if isinstance(x, Tensor) else (x if isinstance(x, Unknown) else None),
     )
     interp.trace.events.append(ev)
     if not isinstance(x, Tensor):
@@ -108,11 +109,12 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
             partner = downs[-1]
             out.downs = downs[:-1]
         elif x.fresh:
+            # script code on literal-shaped arrays (the seed's JAX example): pair in trace order
             for cand in reversed(interp.trace.downs):
                 if not cand.extra.get("paired") and len(cand.axes) == len(axes):
                     partner = cand
                     break
-        step = PairStep(ev, tuple(out_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "in": tuple(in_shape[a] for a in axes)})
+        step = PairStep(ev, tuple(out_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "in": tuple(in_shape[a] for a in axes), "by_order": not downs})
         if partner is not None:
             partner.extra["paired"] = True
             step.partner = partner
@@ -123,6 +125,20 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
                 out.pending = x.pending + (step,)
             interp.trace.ups.append(step)
     return out
+
+
+def promote_entry(x, rank: int, channels=None, channels_last: bool = False):
+    """A model input whose rank is not declared (a model convlint runs on its own): the first
+    rank-aware layer fixes it — a symbolic batch ``B``, the layer's own input channel count (else
+    a symbolic ``C``) and symbolic spatial sizes, so that everything that holds for every size is
+    checked."""
+    if not (isinstance(x, Tensor) and x.shape is None and x.entry):
+        return x
+    names = ("H", "W") if rank == 2 else ("L",) if rank == 1 else ("D", "H", "W") if rank == 3 else tuple(f"S{i}" for i in range(rank))
+    ch = x.entry_channels if is_size(x.entry_channels) else channels if is_size(channels) else Sym.var("C")
+    spatial = tuple(Sym.var(n) for n in names)
+    shape = (Sym.var("B"), *spatial, ch) if channels_last else (Sym.var("B"), ch, *spatial)
+    return Tensor(shape, x.layout, history=(("input", shape),), framework=x.framework)
 
 
 def repair(t: Tensor) -> Tensor:
@@ -160,20 +176,31 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
         elif (is_int(x) and x > 1) or (is_int(y) and y > 1):
             out.append(x if is_int(x) and x > 1 else y)  # the other is 1 or the same size
         else:
-            out.append(Unknown("broadcast"))  # either may be 1
+            # either may be 1: unknown (keeping an operand's unknown, and its cause, when there is one)
+            out.append(x if isinstance(x, Unknown) else y if isinstance(y, Unknown) else Unknown("broadcast"))
     interp.trace.record(MergeEvent(site, op_label, [operand(a), operand(b)], joined=None, broadcast=True))
     return tuple(out)
 
 
-def broadcast_unknown(t: Tensor) -> Tensor:
+def broadcast_unknown(t: Tensor, other=None) -> Tensor:
     """``t`` combined elementwise with an operand of unknown shape or value: dims other than 1
     cannot change (broadcasting would fail); a 1 may grow; leading dims may be added."""
     if t.shape is None:
         return t.derive(None)
-    shape = tuple(Unknown("broadcast with an unknown operand") if is_int(d) and d == 1 else d for d in t.shape)
+    cause = unknown_of(other)
+    shape = tuple(Unknown("broadcast with an unknown operand", cause=cause) if is_int(d) and d == 1 else d for d in t.shape)
     out = t.derive(shape)
     out.exact_rank = False
     return out
+
+
+def unknown_of(v):
+    """The unknown behind a value: itself, or why a tensor's rank is unknown."""
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, Tensor) and v.shape is None:
+        return v.lost
+    return None
 
 
 def concat(interp, tensors, dim, site, op_label, stack=False):

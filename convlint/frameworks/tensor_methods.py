@@ -11,6 +11,7 @@ numpy's conventions (``axis=``, ``x.transpose(0, 3, 1, 2)``, ``x.max(axis)`` wit
 
 from __future__ import annotations
 
+from convlint.frameworks import array_methods
 from convlint.frameworks import shapes as C
 from convlint.frameworks.base import CPU, is_int
 from convlint.frameworks.torch import functions as TF
@@ -19,7 +20,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import is_size
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import Unknown
+from convlint.interpret.values import MISSING, Unknown
 
 __all__ = ["ATTRIBUTES", "METHODS", "JAX_METHODS", "SAME_SHAPE", "UNMODELLED_METHODS", "tensor_attr", "method_kind"]
 
@@ -55,6 +56,10 @@ def _method(name: str, t: Tensor):
 
 def tensor_attr(interp, t: Tensor, name: str):
     """``t.name``: an attribute value, or a bound method."""
+    if t.framework in ("jax", "flax"):  # jax arrays: numpy semantics (x.size, x.repeat, x.at[...])
+        v = array_methods.attr(interp, t, name)
+        if v is not MISSING:
+            return v
     attr = ATTRIBUTES.get(name)
     if attr is not None:
         return attr(t)

@@ -286,8 +286,14 @@ def _isinstance(interp, args, kwargs, node):
                 return Unknown("isinstance of an unknown")
             if isinstance(obj, (str, bytes, list, tuple, dict, set, range, LazyIter)):
                 return True if t.name == "Iterable" or isinstance(obj, (str, bytes, list, tuple, range)) else False
-            if isinstance(obj, (int, float, bool, type(None), Sym)):
-                return False
+            if isinstance(obj, (int, float, bool, type(None), Sym, ClassVal, FunctionVal, PartialVal, Builtin)):
+                return False  # numbers, classes and functions are not collections
+            if isinstance(obj, Instance):
+                it, _ = obj.cls.lookup("__iter__")
+                if it is not MISSING or "__container__" in obj.attrs:
+                    return True
+                builtin_base = any(isinstance(b, Builtin) for c in obj.cls.mro() for b in c.bases)
+                return Unknown("isinstance of an instance against a collection type") if builtin_base else False
             return Unknown("isinstance against an abstract collection")
         if isinstance(t, Builtin) and t.name == "partial":
             if isinstance(obj, PartialVal):
@@ -329,6 +335,10 @@ def _hasattr(interp, args, kwargs, node):
             return True
         v, _ = args[0].cls.lookup(args[1])
         return True if v is not MISSING else Unknown("hasattr")
+    if len(args) == 2 and isinstance(args[1], str) and not isinstance(args[0], Unknown):
+        v = interp.getattr(args[0], args[1], None)
+        if not isinstance(v, Unknown):
+            return True  # a framework module's catalogued function, a layer's parameter, ...
     return Unknown("hasattr")
 
 

@@ -14,6 +14,7 @@ from convlint.interpret import builtins as pybuiltins
 from convlint.interpret.flow import Break, Continue, Dead, Return
 from convlint.interpret.lattice import join
 from convlint.interpret.scope import Scope
+from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, SuperVal, Unknown
 
 __all__ = ["CallEvaluator", "MAX_DEPTH"]
@@ -48,7 +49,13 @@ class CallEvaluator:
             else:
                 args.append(self.eval(a.value, scope))
         self.trace.reached.add(id(node))
-        return self.call(func, args, kwargs, node)
+        result = self.call(func, args, kwargs, node)
+        if isinstance(result, Unknown):
+            if result.site is None:
+                result = result.at(self.site(node))
+        elif isinstance(result, Tensor):
+            result.located(self.site(node), _callee_name(func))
+        return result
 
     def call(self, func, args, kwargs, node):
         self.tick()
@@ -85,7 +92,7 @@ class CallEvaluator:
         return self._unknown_call(Unknown("call of an unsupported value"), args, kwargs)
 
     def _unknown_call(self, func: Unknown, args, kwargs):
-        return Unknown(func.reason)
+        return Unknown(func.reason, cause=func)
 
     def bind_params(self, fn: FunctionVal, args, kwargs) -> dict | None:
         params = fn.node.params
@@ -228,6 +235,18 @@ class CallEvaluator:
 _STAR_UNKNOWN = Unknown("*args of an unknown iterable")
 
 
+
+
+def _callee_name(func) -> str:
+    for attr in ("qualname", "op", "name"):
+        v = getattr(func, attr, None)
+        if isinstance(v, str):
+            return v
+    if isinstance(func, BoundMethod):
+        return _callee_name(func.func)
+    if isinstance(func, Instance):
+        return func.cls.name
+    return "this call"
 
 
 _GENERATOR_CACHE: dict = {}  # id(FunctionDef) -> (node, is a generator)

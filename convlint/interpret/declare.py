@@ -37,6 +37,8 @@ class Entry:
     init: dict = field(default_factory=dict)
     source: str = "pragma"  # "pragma" | "config" | "jaxtyping" | "option" | "auto"
     line: int = 1
+    call: dict = field(default_factory=dict)  # keyword arguments for forward / __call__ / apply
+    dtypes: dict = field(default_factory=dict)  # input parameter (or position) -> dtype
 
 
 def parse_shape(text: str, line: int) -> tuple:
@@ -95,27 +97,27 @@ def parse_pragma(body: str, line: int) -> dict | None:
             i += 1
         if i >= n:
             break
-        m = re.match(r"(input|output|init)\b", body[i:])
+        m = re.match(r"(input|output|init|call)\b", body[i:])
         if not m:
             word = re.match(r"\S+", body[i:]).group(0)
-            raise DeclarationError(f"unknown convlint pragma key {word!r}: expected input=(…), output=(…) or init(…)", line)
+            raise DeclarationError(f"unknown convlint pragma key {word!r}: expected input=(…), output=(…), init(…) or call(…)", line)
         key = m.group(1)
         if key in out:
             raise DeclarationError(f"{key} is given twice", line)
         i += len(key)
         while i < n and body[i] == " ":
             i += 1
-        if key == "init":
+        if key in ("init", "call"):
             j = _balanced(body, i, line)
             try:
                 call = ast.parse("f" + body[i:j], mode="eval").body
                 if call.args:
-                    raise DeclarationError("init(…) takes keyword arguments only", line)
-                out["init"] = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+                    raise DeclarationError(f"{key}(…) takes keyword arguments only", line)
+                out[key] = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
             except (SyntaxError, ValueError) as e:
                 if isinstance(e, DeclarationError):
                     raise
-                raise DeclarationError(f"bad init(…): {body[i:j]!r} must hold name=literal pairs", line)
+                raise DeclarationError(f"bad {key}(…): {body[i:j]!r} must hold name=literal pairs", line)
             i = j
         elif i < n and body[i] == "=":
             i += 1
@@ -128,12 +130,16 @@ def parse_pragma(body: str, line: int) -> dict | None:
             named = {}
             while True:
                 m2 = re.match(r"\s*([A-Za-z_]\w*)\s*=\s*", body[i:])
-                if not m2 or m2.group(1) in ("output", "init"):
+                if not m2 or m2.group(1) in ("output", "init", "call"):
                     break
                 i += m2.end()
                 j = _balanced(body, i, line)
                 named[m2.group(1)] = parse_shape(body[i:j], line)
                 i = j
+                m3 = re.match(r":([A-Za-z0-9_]+)", body[i:])  # ``labels=(1,):int64``
+                if m3:
+                    out.setdefault("dtypes", {})[m2.group(1)] = m3.group(1)
+                    i += m3.end()
             if not named:
                 raise DeclarationError("input needs =(shape) or name=(shape) pairs", line)
             out["input"] = named
@@ -231,7 +237,8 @@ def declared_entries(parsed, position=None) -> tuple[list[Entry], list[Declarati
                         continue
                     used.add(cand)
                     inputs = decl["input"]
-                    entries.append(Entry(name, kind, node, inputs if isinstance(inputs, dict) else [inputs], decl.get("output"), decl.get("init", {}), "pragma", line))
+                    entries.append(Entry(name, kind, node, inputs if isinstance(inputs, dict) else [inputs], decl.get("output"), decl.get("init", {}), "pragma", line,
+                                         call=decl.get("call", {}), dtypes=decl.get("dtypes", {})))
                     break
         for line, (body, col) in pragmas.items():
             if line in used:

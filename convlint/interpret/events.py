@@ -60,6 +60,7 @@ class LayerEvent:
     spatial_in: tuple = ()
     spatial_out: tuple = ()
     input_label: str | None = None  # the layer that produced the input (for messages)
+    input_lost: Any = None  # when the input's rank is unknown: the Unknown saying where it was lost
 
     @property
     def label(self) -> str:
@@ -142,6 +143,8 @@ class UnresolvedEvent:
     op: str
     reasons: tuple
     never_reached: bool = False
+    causes: tuple = ()  # the Unknown values behind the reasons (with the sites where they were lost)
+    layer: Any = None
 
 
 @dataclass(eq=False)

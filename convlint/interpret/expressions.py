@@ -81,12 +81,13 @@ class ExpressionEvaluator:
             if v is MISSING:
                 if name in ("True", "False", "None"):
                     return {"True": True, "False": False, "None": None}[name]
-                return Unknown(f"name {name!r} is not defined here")
+                return Unknown(f"name {name!r} is not defined here", self.site(node))
         return unwrap(v)
 
     def _ex_Attribute(self, node: cst.Attribute, scope: Scope):
         obj = self.eval(node.value, scope)
-        return self.getattr(obj, node.attr.value, node)
+        v = self.getattr(obj, node.attr.value, node)
+        return v.at(self.site(node)) if isinstance(v, Unknown) and v.site is None else v
 
     def getattr(self, obj, name: str, node=None, import_from: bool = False):
         if isinstance(obj, Unknown):
@@ -124,6 +125,10 @@ class ExpressionEvaluator:
         if isinstance(obj, ClassVal):
             v, _owner = obj.lookup(name)
             if v is MISSING:
+                if name in ("__name__", "__qualname__"):
+                    return obj.name
+                if name == "__module__":
+                    return obj.module.name if obj.module is not None else Unknown("__module__")
                 return Unknown(f"{obj.name}.{name} is not defined")
             if isinstance(v, MethodDescriptor):
                 return BoundMethod(v.func, obj) if v.kind == "classmethod" else v.func
@@ -138,7 +143,16 @@ class ExpressionEvaluator:
                 if name in c.attrs:
                     return self._bind(c.attrs[name], obj.self_val)
             return self.fw.super_attr(self, obj, name)
-        if isinstance(obj, BoundMethod) or isinstance(obj, FunctionVal):
+        if isinstance(obj, BoundMethod) and name in ("__func__", "__self__"):
+            return obj.func if name == "__func__" else obj.self_val
+        fn = obj.func if isinstance(obj, BoundMethod) else obj
+        if isinstance(fn, FunctionVal):
+            if name == "__name__":
+                return fn.name
+            if name == "__qualname__":
+                return fn.qualname
+            if name == "__module__":
+                return fn.module.name if fn.module is not None else Unknown("__module__")
             return Unknown(f"attribute {name} of a function")
         return pybuiltins.attr_of(self, obj, name)
 

@@ -49,8 +49,9 @@ def plain(v) -> bool:
     return isinstance(v, (int, float, str, bytes, bool, type(None), complex))
 
 
-def join(a, b):
-    """The value of a name after two paths met: equal values stay, others become unknown."""
+def join(a, b, site=None):
+    """The value of a name after two paths met: equal values stay, others become unknown
+    (located at ``site``, the statement where the paths met)."""
     if a is b:
         return a
     if a is MISSING:
@@ -67,15 +68,15 @@ def join(a, b):
     except Exception:  # pragma: no cover
         pass
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
-        return tuple(join(x, y) for x, y in zip(a, b))
+        return tuple(join(x, y, site) for x, y in zip(a, b))
     if isinstance(a, Sym) and isinstance(b, Sym) and a == b:
         return a
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape):
-            shape = tuple(x if (x == y and type(x) is type(y)) else Unknown("differs between branches") for x, y in zip(a.shape, b.shape))
-            return a.derive(shape, pending=tuple(set(a.pending) | set(b.pending)))
-        return a.derive(None)
-    return Unknown("differs between branches")
+            shape = tuple(x if (x == y and type(x) is type(y)) else Unknown("differs between branches", site) for x, y in zip(a.shape, b.shape))
+            return a.derive(shape, pending=tuple(set(a.pending) | set(b.pending)), exact_rank=a.exact_rank and b.exact_rank)
+        return a.derive(None, lost=Unknown("the rank differs between branches", site))
+    return Unknown("differs between branches", site)
 
 
 

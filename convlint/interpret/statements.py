@@ -16,7 +16,7 @@ from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import ModuleScope, Scope
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, MethodDescriptor, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, MethodDescriptor, PartialVal, Unknown
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -122,12 +122,26 @@ class StatementEvaluator:
         qual = f"{owner.name}.{node.name.value}" if owner is not None else node.name.value
         fn = FunctionVal(node, self.current_module, closure, defaults, node.name.value, qual, owner, decos)
         value = fn
-        for d in node.decorators:
+        for d in reversed(node.decorators):
             dn = _deco_name(d.decorator)
-            for kind in ("property", "staticmethod", "classmethod"):
-                if dn.endswith(kind):
-                    value = MethodDescriptor(kind, fn)
+            kind = next((k for k in ("property", "staticmethod", "classmethod") if dn.endswith(k)), None)
+            if kind is not None:
+                value = MethodDescriptor(kind, fn)
+            elif isinstance(value, FunctionVal):
+                value = self._decorate(d.decorator, value, scope)
         scope.vars[node.name.value] = value
+
+    def _decorate(self, deco_node, target, scope: Scope):
+        """Apply a user-defined decorator (``@register_model`` fills a registry); the target stays
+        as it is when the decorator is a framework's, unknown, or returns something unusable."""
+        deco = self.eval(deco_node, scope)
+        if not isinstance(deco, (FunctionVal, ClassVal, BoundMethod, PartialVal)):
+            return target
+        try:
+            result = self.call(deco, [target], {}, deco_node)
+        except (Return, Break, Continue, Dead):
+            return target
+        return result if isinstance(result, (FunctionVal, ClassVal, BoundMethod, PartialVal)) and not _is_wrapper(result, target) else target
 
     def _stmt_ClassDef(self, node: cst.ClassDef, scope: Scope) -> None:
         bases = [self.eval(b.value, scope) for b in node.bases]
@@ -159,6 +173,11 @@ class StatementEvaluator:
         cls.fields = [f for f in inherited if f[0] not in names] + own
         if any(_deco_name(d.decorator).split(".")[-1] == "dataclass" for d in node.decorators):
             cls.attrs.setdefault("__dataclass__", True)
+        for d in reversed(node.decorators):  # ``@register("unet")``: the registration happens
+            if _deco_name(d.decorator).split(".")[-1] != "dataclass":
+                decorated = self._decorate(d.decorator, cls, scope)
+                if isinstance(decorated, ClassVal):
+                    scope.vars[node.name.value] = cls = decorated
 
     def _stmt_If(self, node: cst.If, scope: Scope) -> None:
         cond = self.truth(self.eval(node.test, scope))
@@ -180,9 +199,9 @@ class StatementEvaluator:
                 elif isinstance(orelse, cst.Else):
                     self.exec_block(orelse.body.body, scope)
 
-            self.branch(scope, run_a, run_b)
+            self.branch(scope, run_a, run_b, self.site(node))
 
-    def branch(self, scope: Scope, run_a, run_b) -> None:
+    def branch(self, scope: Scope, run_a, run_b, site=None) -> None:
         """Run two alternative paths from the same state and join what they leave behind."""
         objs = self._mutable_roots(scope)
         before = self._snapshot(scope, objs)
@@ -204,8 +223,8 @@ class StatementEvaluator:
         if not live:
             if rets and len(rets) == 2:
                 self._restore(scope, objs, rets[0][2])
-                self._merge_into(scope, objs, rets[1][2])
-                raise Return(join(rets[0][1], rets[1][1]))
+                self._merge_into(scope, objs, rets[1][2], site)
+                raise Return(join(rets[0][1], rets[1][1], site))
             if rets:
                 self._restore(scope, objs, rets[0][2])
                 raise Return(rets[0][1])
@@ -218,7 +237,7 @@ class StatementEvaluator:
             scope.returns.append(r[1])
         self._restore(scope, objs, live[0][2])
         for r in live[1:]:
-            self._merge_into(scope, objs, r[2])
+            self._merge_into(scope, objs, r[2], site)
 
     def _mutable_roots(self, scope: Scope) -> list:
         roots = []
@@ -272,25 +291,25 @@ class StatementEvaluator:
                 o.attrs.clear()
                 o.attrs.update(s)
 
-    def _merge_into(self, scope: Scope, objs, other) -> None:
+    def _merge_into(self, scope: Scope, objs, other, site=None) -> None:
         vars_, snap = other
         for k in set(scope.vars) | set(vars_):
-            scope.vars[k] = join(scope.vars.get(k, MISSING), vars_.get(k, MISSING))
+            scope.vars[k] = join(scope.vars.get(k, MISSING), vars_.get(k, MISSING), site)
         for o in objs:
             s = snap.get(id(o))
             if s is None:
                 continue
             if isinstance(o, list):
                 if len(o) == len(s):
-                    o[:] = [join(a, b) for a, b in zip(o, s)]
+                    o[:] = [join(a, b, site) for a, b in zip(o, s)]
                 else:
                     o[:] = [Unknown("list differs between branches")]
             elif isinstance(o, dict):
                 for k in set(o) | set(s):
-                    o[k] = join(o.get(k, MISSING), s.get(k, MISSING))
+                    o[k] = join(o.get(k, MISSING), s.get(k, MISSING), site)
             elif isinstance(o, Instance):
                 for k in set(o.attrs) | set(s):
-                    o.attrs[k] = join(o.attrs.get(k, MISSING), s.get(k, MISSING))
+                    o.attrs[k] = join(o.attrs.get(k, MISSING), s.get(k, MISSING), site)
 
     def _stmt_For(self, node: cst.For, scope: Scope) -> None:
         it = self.eval(node.iter, scope)
@@ -304,7 +323,7 @@ class StatementEvaluator:
                 except (Break, Continue):
                     pass
 
-            self.branch(scope, once, lambda: None)
+            self.branch(scope, once, lambda: None, self.site(node))
             return
         broke = False
         for n, item in enumerate(items):
@@ -338,7 +357,7 @@ class StatementEvaluator:
                     except (Break, Continue):
                         pass
 
-                self.branch(scope, once, lambda: None)
+                self.branch(scope, once, lambda: None, self.site(node))
                 return
             try:
                 self.exec_block(node.body.body, scope)
@@ -419,6 +438,15 @@ class StatementEvaluator:
             obj.attrs[name] = value
         else:
             self.fw.setattr_other(self, obj, name, value)
+
+
+def _is_wrapper(result, target) -> bool:
+    """A decorator's ``def wrapper(*args, **kwargs)``: calling it would lose the target's signature
+    for nothing convlint needs; the target itself is kept."""
+    if not isinstance(result, FunctionVal) or result is target or not isinstance(result.node, cst.FunctionDef):
+        return False
+    params = result.node.params
+    return isinstance(params.star_arg, cst.Param) and not params.params and not params.posonly_params
 
 
 def _dotted(node) -> str:

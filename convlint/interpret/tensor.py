@@ -34,6 +34,8 @@ class Tensor:
     # (``x * scale``), which may have added leading dims. Dims counted from the end stay right;
     # rules do not report what depends on the rank (or on dims counted from the front).
     exact_rank: bool = True
+    lost: object = None  # when ``shape`` is None: an Unknown saying where and why the shape was lost
+    entry_channels: object = None  # a model input of unknown rank: its channel count, when the model names it
 
     @property
     def rank(self) -> int | None:
@@ -44,7 +46,20 @@ class Tensor:
         if label is not None:
             hist = (hist + ((label, shape),))[-HISTORY_LIMIT:]
         changes.setdefault("before_pad", None)
+        if shape is not None:
+            changes.setdefault("lost", None)
         return replace(self, shape=shape, history=hist, entry=False, **changes)
+
+    def located(self, site, what: str) -> Tensor:
+        """This tensor with its unknowns located at ``site`` (where an expression produced them)."""
+        if self.shape is None:
+            if self.lost is None:
+                self.lost = Unknown(f"{what} gives a tensor of unknown rank", site)
+            elif self.lost.site is None:
+                self.lost = self.lost.at(site)
+        elif any(isinstance(d, Unknown) and d.site is None for d in self.shape):
+            self.shape = tuple(d.at(site) if isinstance(d, Unknown) else d for d in self.shape)
+        return self
 
 
 @dataclass(eq=False)

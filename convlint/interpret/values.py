@@ -15,12 +15,27 @@ if TYPE_CHECKING:
 
 
 class Unknown:
-    """A value the interpreter could not determine; ``reason`` says why (for CVL008)."""
+    """A value the interpreter could not determine; ``reason`` says why, and ``site`` (set by the
+    interpreter when the value first comes out of an expression) says where it was lost — the root
+    cause that ``convlint shapes`` and CVL008 report."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "site", "cause")
 
-    def __init__(self, reason: str = "unknown"):
+    def __init__(self, reason: str = "unknown", site=None, cause=None):
         self.reason = reason
+        self.site = site
+        self.cause = cause  # the unknown this one follows from (an unknown input, an unknown callee)
+
+    def at(self, site) -> Unknown:
+        """This unknown, located at ``site`` if it has no location yet."""
+        return self if self.site is not None else Unknown(self.reason, site, self.cause)
+
+    def root(self) -> Unknown:
+        """The first unknown of the chain this one follows from: where the engine lost track."""
+        u, seen = self, 0
+        while isinstance(u.cause, Unknown) and seen < 64:
+            u, seen = u.cause, seen + 1
+        return u
 
     def __repr__(self) -> str:
         return f"Unknown({self.reason!r})"

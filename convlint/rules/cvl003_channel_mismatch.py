@@ -44,7 +44,14 @@ class Net(nn.Module):
 )
 
 
+def _variables(*sizes) -> set:
+    from convlint.interpret.symbolic import Sym
+
+    return set().union(*(s.variables() for s in sizes if isinstance(s, Sym)))
+
+
 def check(run) -> list:
+    from convlint.frameworks.shapes import mismatch
     from convlint.interpret.tensor import fmt_shape
 
     out = []
@@ -52,9 +59,10 @@ def check(run) -> list:
         if isinstance(ev, ChannelEvent):
             if isinstance(ev.groups, int) and ev.groups > 1 and isinstance(ev.got, int) and ev.got % ev.groups:
                 out.append(Issue("CVL003", ev.site, f"{ev.label}: {ev.got} {ev.what} are not divisible by {ev.groups} groups (input shape {fmt_shape(ev.input)})", key=("groups", ev.got)))
-            elif isinstance(ev.expected, int) and isinstance(ev.got, int) and ev.expected != ev.got:
+            elif mismatch(ev.expected, ev.got):
                 src = f" (from {ev.source}, shape {fmt_shape(ev.input)})" if ev.source else f" (input shape {fmt_shape(ev.input)})"
-                out.append(Issue("CVL003", ev.site, f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{src}", key=(ev.expected, ev.got)))
+                every = " for every value of " + ", ".join(sorted(_variables(ev.expected, ev.got))) if _variables(ev.expected, ev.got) else ""
+                out.append(Issue("CVL003", ev.site, f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{every}{src}", key=(str(ev.expected), str(ev.got))))
         elif isinstance(ev, RankEvent) and ev.got not in ev.accepted:
             if ev.what:
                 msg = f"{ev.label} has {ev.what} but gets a {ev.got}-d input {fmt_shape(ev.input)}"

@@ -13,10 +13,17 @@ RULE = Rule(
     what="""
 Walks the forward path: each strided conv or pool pushes the size it received; each upsampling step
 (`ConvTranspose` with stride > 1, `Upsample`, `interpolate` by a factor, `lax.conv_transpose`, a
-`conv_general_dilated` with `lhs_dilation`, flax `ConvTranspose`) pops the size it should restore. A
-mismatch that is not repaired afterwards (by `F.pad`, a crop, or a resize to an explicit size) is reported
-at the upsampling layer, with the chain of sizes and — for a torch `ConvTranspose` — the `padding` /
-`output_padding` that restores the size.
+`conv_general_dilated` with `lhs_dilation`, flax `ConvTranspose`) pops the size it should restore. A step
+that does not restore it, and is not repaired afterwards (by `F.pad`, a crop, or a resize to an explicit
+size), is reported only when the mismatch has a consequence: the tensors collide at a merge (a skip
+connection), the model's output differs from its declared `output=`, or an autoencoder (same rank and
+channels in and out) returns a size other than its input's. A decoder that is not a step-by-step mirror
+of its encoder (four steps down, three up) but restores the size is not reported.
+
+One root cause, one finding: of the steps behind a consequence, the first one that is wrong on its own
+(given the size it should receive) carries the finding and its fix (for a torch `ConvTranspose`, the
+`padding` / `output_padding`; for `lax`/flax, explicit padding pairs); the later steps that only inherit
+its mismatch are counted in its message.
 """,
     why="""
 An encoder/decoder pair that only works for even sizes, or a `ConvTranspose` that returns 62×62 instead of
@@ -80,18 +87,103 @@ def _sole_layer_of_its_site(run, layer) -> bool:
     return sum(1 for other in run.trace.layers if other.site.node is node) <= 1
 
 
-def _collisions(run) -> dict:
-    """Upsampling step -> the site of a merge it makes collide (CVL005 reports the merge)."""
+def _consequences(run) -> list:
+    """``(steps, where)`` for each real consequence of unrepaired upsampling mismatches: a merge
+    that collides (``where`` is the merge's site), or a model output that differs from its input
+    (an autoencoder) or from its declared output (``where`` is None)."""
     from convlint.rules.cvl005_merge_mismatch import mismatched_axis
 
-    out: dict = {}
+    out = []
     for ev in run.trace.of(MergeEvent):
         if mismatched_axis(ev) is None:
             continue
-        for op in ev.operands:
-            for step in op.pending:
-                if step.mismatch is not None and not step.repaired:
-                    out.setdefault(id(step), ev.site)
+        steps = [s for op in ev.operands for s in op.pending if s.mismatch is not None and not s.repaired]
+        if steps:
+            out.append((steps, ev.site, "merge"))
+    # script code on literal-shaped arrays (a transpose written to undo a conv): the step itself
+    # is what the script computes
+    scripted = [s for s in run.trace.ups if s.extra.get("by_order") and s.mismatch is not None and not s.repaired]
+    for s in scripted:
+        out.append(([s], None, "script"))
+    t = _first_tensor(run.output)
+    if t is not None and t.shape is not None:
+        steps = [s for s in t.pending if s.mismatch is not None and not s.repaired]
+        if steps and (_differs_from_input(run, t) or _differs_from_declared(run, t)):
+            out.append((steps, None, "output"))
+    return out
+
+
+def _first_tensor(v):
+    from convlint.rules.cvl009_output_mismatch import first_tensor
+
+    return first_tensor(v)
+
+
+def _differs_from_input(run, t) -> bool:
+    """An autoencoder (same rank and channels in and out) whose output size is not its input's."""
+    from convlint.frameworks.shapes import mismatch
+
+    x = run.input
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != len(t.shape) or len(shape) < 3:
+        return False
+    ch = 1 if getattr(x, "layout", None) != "channels_last" else len(shape) - 1
+    if mismatch(shape[ch], t.shape[ch]) or not _same(shape[ch], t.shape[ch]):
+        return False
+    spatial = [a for a in range(1, len(shape)) if a != ch]
+    return any(mismatch(shape[a], t.shape[a]) for a in spatial)
+
+
+def _differs_from_declared(run, t) -> bool:
+    from convlint.frameworks.shapes import mismatch
+    from convlint.interpret.symbolic import Sym
+
+    declared = run.entry.output
+    if declared is None or len(declared) != len(t.shape):
+        return False
+    want = tuple(d if isinstance(d, int) else Sym.var(d) for d in declared)
+    return any(mismatch(g, w) for g, w in zip(t.shape, want))
+
+
+def _same(a, b) -> bool:
+    return a == b and type(a) is type(b)
+
+
+def _maps(ev, din):
+    """What the upsampling layer of ``ev`` gives for input sizes ``din`` (None when not computable)."""
+    if not din or not all(isinstance(v, int) for v in din):
+        return None
+    if ev.windows and len(ev.windows) == len(din):
+        return tuple(w.output_size(i) for w, i in zip(ev.windows, din))
+    scale = ev.params.get("scale_factor") if ev.params else None
+    if scale is not None and ev.params.get("size") is None:
+        factors = scale if isinstance(scale, (tuple, list)) else (scale,) * len(din)
+        if len(factors) == len(din) and all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in factors):
+            return tuple(int(i * f) for i, f in zip(din, factors))
+    return None
+
+
+def _intended_input(step):
+    """The sizes an upsampling step should receive: its partner's output (if the layers before it
+    are right), else what it received."""
+    din = step.partner.extra.get("out") if step.partner is not None else None
+    if not din or not all(isinstance(v, int) for v in din):
+        din = step.extra.get("in", ())
+    return din
+
+
+def _roots(steps) -> list:
+    """``(root, inherited)`` pairs: each step that is wrong on its own (given the input it should
+    receive) is a root cause; a later step that would be right once the roots before it are fixed
+    inherits the mismatch of the nearest root before it."""
+    out: list = []
+    for s in steps:
+        got = _maps(s.event, _intended_input(s))
+        own_fault = got is None or s.mismatch is None or tuple(got) != tuple(s.mismatch[1])
+        if own_fault or not out:
+            out.append((s, []))
+        else:
+            out[-1][1].append(s)
     return out
 
 
@@ -100,41 +192,51 @@ def check(run) -> list:
     from convlint.frameworks.base import Layer
 
     out = []
-    collisions = _collisions(run)
-    for step in run.trace.ups:
-        if step.mismatch is None or step.repaired:
-            continue
-        got, want = step.mismatch
-        ev = step.event
-        partner = step.partner.event if step.partner is not None else None
-        where = ""
-        if partner is not None:
-            where = f" the {_label(partner)}{_line(partner.site, ev.site)} it mirrors took {_fmt(want)}"
-        example = ""
-        if any(isinstance(v, Sym) for v in (*got, *want)):
-            for g, w in zip(got, want):
-                ex = differ_example(g, w)
-                if ex is not None:
-                    env = ", ".join(f"{k}={v}" for k, v in ex[2].items())
-                    example = f" (for every input size; e.g. {env}: {ex[0]} instead of {ex[1]})"
-                    break
-        chain = ""
-        if partner is not None and all(isinstance(v, int) for v in (*got, *want)):
-            din = step.extra.get("in", ())
-            chain = f": {_fmt(want)} → {_fmt(din)} → {_fmt(got)}" if din else ""
-        merged = collisions.get(id(step))
-        msg = f"{_label(ev)} gives {_fmt(got)}, but{where}{chain}{example}"
-        if merged is not None:
-            msg += f"; the tensors collide at the merge{_line(merged, ev.site)}"
-        fix = None
-        # the fix assumes what comes before is right: the layer should receive its partner's
-        # output (an earlier bug may have changed what it receives now)
-        din = step.partner.extra.get("out") if step.partner is not None else None
-        if not din or not all(isinstance(v, int) for v in din):
-            din = step.extra.get("in", ())
-        if ev.layer is None or (isinstance(ev.layer, Layer) and _sole_layer_of_its_site(run, ev.layer)):
-            fix = upsampling_fix(ev, din, want)
-        if fix is not None:
-            msg += f"; {fix.message} to restore {_fmt(want)}"
-        out.append(Issue("CVL004", ev.site, msg, fix, key=(got, want)))
+    order = {id(s): n for n, s in enumerate(run.trace.ups)}
+    reported: set = set()
+    for steps, where, kind in _consequences(run):
+        steps = sorted(dict.fromkeys(steps), key=lambda s: order.get(id(s), 0))
+        for root, inherited in _roots(steps):
+            if id(root) in reported:
+                continue
+            reported.add(id(root))
+            out.append(_finding(run, root, inherited, where, kind, upsampling_fix, Layer))
     return out
+
+
+def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
+    got, want = root.mismatch
+    ev = root.event
+    partner = root.partner.event if root.partner is not None else None
+    mirrors = ""
+    if partner is not None:
+        mirrors = f" the {_label(partner)}{_line(partner.site, ev.site)} it mirrors took {_fmt(want)}"
+    example = ""
+    if any(isinstance(v, Sym) for v in (*got, *want)):
+        for g, w in zip(got, want):
+            ex = differ_example(g, w)
+            if ex is not None:
+                env = ", ".join(f"{k}={v}" for k, v in ex[2].items())
+                example = f" (for every input size; e.g. {env}: {ex[0]} instead of {ex[1]})"
+                break
+    chain = ""
+    if partner is not None and all(isinstance(v, int) for v in (*got, *want)):
+        din = root.extra.get("in", ())
+        chain = f": {_fmt(want)} → {_fmt(din)} → {_fmt(got)}" if din else ""
+    msg = f"{_label(ev)} gives {_fmt(got)}, but{mirrors}{chain}{example}"
+    if kind == "merge":
+        msg += f"; the tensors collide at the merge{_line(where, ev.site)}"
+    elif kind == "output":
+        msg += "; the model's output differs from " + ("its declared output" if run.entry.output is not None else "its input")
+    if inherited:
+        n = len(inherited)
+        msg += f"; {n} later upsampling step{'s' if n > 1 else ''} inherit{'' if n > 1 else 's'} it"
+    fix = None
+    # the fix assumes what comes before is right: the layer should receive its partner's
+    # output (an earlier bug may have changed what it receives now)
+    din = _intended_input(root)
+    if ev.layer is None or (isinstance(ev.layer, Layer) and _sole_layer_of_its_site(run, ev.layer)):
+        fix = upsampling_fix(ev, din, want)
+    if fix is not None:
+        msg += f"; {fix.message} to restore {_fmt(want)}"
+    return Issue("CVL004", ev.site, msg, fix, key=(got, want))

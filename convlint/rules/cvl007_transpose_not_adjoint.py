@@ -11,9 +11,11 @@ RULE = Rule(
     summary="A transposed conv restores the shape but is not the transpose of its paired conv.",
     what="""
 For each upsampling conv paired with a downsampling conv of the same kernel size and stride, checks that it
-is the transpose (the gradient) of that conv: the same kernel dilation, and padding `d·(k−1) − p` on the low
-side. Reported when the shape comes out right by another route — e.g. restoring a dilation-2 conv with a
-dilation-1 kernel and larger padding, as in the blog post this project grew from.
+is the transpose (the gradient) of that conv: the same kernel dilation, and — for `lax` convolutions written
+as the gradient of their conv — padding `d·(k−1) − p` on the low side. Reported when the shape comes out
+right by another route — e.g. restoring a dilation-2 conv with a dilation-1 kernel and larger padding, as in
+the blog post this project grew from. A torch or flax decoder layer that restores the size with padding of
+its own (a GAN generator, an autoencoder) is not reported: it is not meant to be the gradient.
 """,
     why="""
 A decoder meant to mirror its encoder (tied weights, invertible or adjoint-based methods, a port between
@@ -61,7 +63,11 @@ def check(run) -> list:
                 problems = []
                 break
             want_lo = d.dilation * (d.kernel - 1) - d.pad_lo
-            if u.dilation != d.dilation or u.pad_lo != want_lo:
+            # a decoder layer with its own padding that happens to restore the size is ordinary
+            # (GAN generators, autoencoders); a different kernel dilation, or a lax port written as
+            # the gradient of its conv, is not
+            padding_matters = step.event.op.startswith("jax.lax.")
+            if u.dilation != d.dilation or (padding_matters and u.pad_lo != want_lo):
                 what = []
                 if u.dilation != d.dilation:
                     what.append(f"kernel dilation {u.dilation} where the conv has {d.dilation}")

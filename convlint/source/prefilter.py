@@ -15,7 +15,10 @@ It matches, word-bounded and case-sensitive (a case-insensitive ``conv`` would m
 - flax.linen: ``Conv``, ``ConvTranspose``, ``ConvLocal``, ``max_pool``, ``avg_pool``;
 - user blocks whose CamelCase name contains ``Conv`` (``DoubleConv``, ``ConvBlock``,
   ``BasicConv2d``): a model assembled from imported blocks has no framework name of its own;
-- ``jaxtyping`` (an annotated input declares a model) and a ``# convlint:`` pragma.
+- ``jaxtyping`` (an annotated input declares a model) and a ``# convlint:`` pragma;
+- script code that may run a model from another file: a tensor made from a literal shape
+  (``torch.randn(1, 3, 64, 64)``, ``jnp.ones((1, 64, 64, 3))``), flax ``.init(``/``.init_with_output(``,
+  ``jax.eval_shape(`` — a smoke test or a ``__main__`` block is how a config-driven model is declared.
 
 Each alternative starts with a literal character and checks the word boundary with a
 look-behind *after* it, so that ``re`` can scan for the first characters quickly; alternatives
@@ -46,6 +49,9 @@ CONV_PATTERN: re.Pattern[bytes] = re.compile(
     | _window\b(?<=reduce_window)
     | j(?<!\wj)axtyping\b
     | \#[ \t]*convlint[ \t]*:
+    | (?:randn|rand|ones|zeros|empty)\((?=\(?\s*\d)                      # torch.randn(1, 3, 64, 64), jnp.ones((1, 64, 64, 3))
+    | \.init(?:_with_output)?\(                                     # flax Model(...).init(key, x)
+    | e(?<!\we)val_shape\(
     """
 )
 

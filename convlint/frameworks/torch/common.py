@@ -159,10 +159,11 @@ def reject(interp, site, op: str, message: str, constraint: str, argument: str |
 
 
 def channel_check(interp, label, site, expected, got, x: Tensor, axis_: int, what: str = "input channels") -> bool:
-    """Record that a layer built for ``expected`` channels receives ``got``; True if they differ."""
-    if is_int(expected) and is_int(got):
+    """Record that a layer built for ``expected`` channels receives ``got`` (sizes or symbolic sizes);
+    True if they differ for every value."""
+    if is_size(expected) and is_size(got):
         interp.trace.record(ChannelEvent(site, label, expected, got, x.shape, axis_, C.last_layer(x), what))
-        return expected != got
+        return C.mismatch(expected, got)
     return False
 
 
@@ -202,12 +203,10 @@ def clamped(sizes) -> tuple:
     return tuple(Unknown("empty output") if is_int(o) and o < 1 else o for o in sizes)
 
 
-def promote(x, rank: int):
-    """A model input whose rank is not declared: the first rank-aware layer fixes it."""
-    if isinstance(x, Tensor) and x.shape is None and x.entry:
-        names = ("H", "W") if rank == 2 else ("L",) if rank == 1 else ("D", "H", "W")
-        return Tensor((Unknown("batch"), Unknown("channels"), *(Sym.var(n) for n in names)), CHANNELS_FIRST, framework=FRAMEWORK)
-    return x
+def promote(x, rank: int, channels=None):
+    """A model input whose rank is not declared: the first rank-aware layer fixes it
+    (:func:`shapes.promote_entry`)."""
+    return C.promote_entry(x, rank, channels)
 
 
 # ---------------------------------------------------------------------------------------- elementwise
@@ -217,11 +216,10 @@ def combine(interp, site, label: str, t: Tensor, other) -> Tensor:
     if other is None or isinstance(other, (bool, int, float, complex, Sym, str)):
         return t
     if not isinstance(other, Tensor):
-        return C.broadcast_unknown(t)  # an operand of unknown value keeps every dim it cannot change
+        return C.broadcast_unknown(t, other)  # an operand of unknown value keeps every dim it cannot change
     if t.shape is None or other.shape is None:
-        known = t if t.shape is not None else other
-        out = C.broadcast_unknown(known if known.shape is not None else t)
-        return out
+        known, unknown = (t, other) if t.shape is not None else (other, t)
+        return C.broadcast_unknown(known, unknown) if known.shape is not None else t.derive(None)
     shape = C.broadcast(interp, t, other, site, label)
     base = t if len(t.downs) >= len(other.downs) else other
     out = base.derive(shape)

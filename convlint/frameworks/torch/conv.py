@@ -39,7 +39,8 @@ def make_conv_layer(op, rank, transposed, lazy):
         interp.trace.layers.append(layer)
         unresolved = layer.extra.get("unresolved")
         if unresolved and not layer.extra.get("invalid"):
-            interp.trace.record(UnresolvedEvent(site, op, tuple(_unresolved_reason(k, p[k]) for k in unresolved)))
+            interp.trace.record(UnresolvedEvent(site, op, tuple(_unresolved_reason(k, p[k]) for k in unresolved),
+                                                causes=tuple(u for u in (first_unknown(p[k]) for k in unresolved) if u is not None), layer=layer))
         return layer
 
     return build
@@ -119,17 +120,18 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     out_ch = layer.params.get("out_channels")
     out_ch = out_ch if is_size(out_ch) else Unknown("out_channels")
     if isinstance(x, Tensor):
-        x = promote(x, rank)
+        x = promote(x, rank, layer.params.get("in_channels"))
     if not isinstance(x, Tensor) or x.shape is None or (not x.exact_rank and len(x.shape) < rank + 1):
         # an input of unknown shape: the layer still fixes its channels, counted from the end
         # (the input may be batched or not) — and its spatial sizes when those are known
-        spatial = tuple(Unknown("input of unknown shape") for _ in range(rank))
+        cause = C.unknown_of(x)
+        spatial = tuple(Unknown("input of unknown shape", cause=cause) for _ in range(rank))
         raw = None
         if isinstance(x, Tensor) and x.shape is not None and len(x.shape) == rank and conv is not None:
             raw = tuple(window_out(w, i) for w, i in zip(conv.windows, x.shape))
             spatial = clamped(raw)
         shape = (out_ch, *spatial)
-        xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
+        xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK, lost=cause)
         out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=xin, out_shape=shape,
                        windows=conv.windows if raw is not None else (), axes=range(rank) if raw is not None else (), spatial_out=raw)
         out.exact_rank = False

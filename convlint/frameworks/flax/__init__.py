@@ -1,23 +1,32 @@
 """Flax linen: ``nn.Conv`` / ``nn.ConvTranspose`` / ``nn.ConvLocal`` with input features taken from
-the input (channels last), ``nn.Dense``, ``nn.avg_pool`` / ``nn.max_pool``, norms and activations.
+the input (channels last), the other layers (:mod:`.layers`), pooling, activations and lifted
+transforms (:mod:`.functions`). Every public callable of ``flax.linen`` is modelled,
+shape-preserving or unknown with a reason (:data:`REGISTRY`).
+
 Modules are dataclasses: constructor arguments fill the annotated fields; ``setup`` runs before
-first use; ``@nn.compact`` layers are built and applied in one statement."""
+first use; ``@nn.compact`` layers are built and applied in one statement. A script's entry points
+— ``Model().init(key, x)``, ``.init_with_output``, ``.apply(variables, x, method=…, mutable=…)``,
+``.tabulate``, ``jax.eval_shape(model.init, key, x)`` — call the module on the given inputs."""
 
 from __future__ import annotations
 
-from convlint.arith.core import ConvArithmeticError, Window
+from convlint.arith.core import ConvArithmeticError
 from convlint.arith.flax import flax_conv, flax_conv_transpose, kernel_tuple
-from convlint.arith.lax import padtype_to_pads
 from convlint.frameworks import shapes as C
-from convlint.frameworks.base import FwClass, Layer, Op, Signature, as_tuple, framework_base, is_int, known, window_out
+from convlint.frameworks.base import FwClass, Layer, Signature, as_tuple, framework_base, is_int, known, window_out
+from convlint.frameworks.flax import functions as F
+from convlint.frameworks.flax import layers as L
+from convlint.frameworks.jax.registry import Registry
 from convlint.interpret.events import ChannelEvent, ConfigEvent, RankEvent
 from convlint.interpret.symbolic import Sym
 from convlint.interpret import builtins as pyb
 from convlint.interpret.tensor import CHANNELS_LAST, Tensor
-from convlint.interpret.values import MISSING, FunctionVal, Instance, Unknown
+from convlint.frameworks.jax import arrays as A
+from convlint.interpret.values import MISSING, BoundMethod, FunctionVal, Instance, Unknown
 
 FRAMEWORK = "flax"
 CATALOGUE: dict = {}
+REGISTRY = Registry(CATALOGUE)
 MODULES = {"flax", "flax.linen", "flax.nnx"}
 ALIASES = {"flax.linen.linear": "flax.linen", "flax.linen.module": "flax.linen"}
 
@@ -25,16 +34,12 @@ CONV_SIG = Signature.of("features", "kernel_size", ("strides", 1), ("padding", "
 CONVT_SIG = Signature.of("features", "kernel_size", ("strides", None), ("padding", "SAME"), ("kernel_dilation", None), ("use_bias", True))
 
 
-def _reg(name, fn, kind="function", sig=None, family=None):
-    CATALOGUE[name] = Op(name, fn, kind, sig, family)
-
-
 def _conv_build(op, transpose):
     sig = CONVT_SIG if transpose else CONV_SIG
 
     def build(interp, args, kwargs, node):
         p = sig.bind(args, kwargs)
-        layer = Layer(op, p, interp.site(node), FRAMEWORK, _conv_apply, extra={"transpose": transpose, "call": node, "sig": sig})
+        layer = L.make_layer(interp, op, p, node, _conv_apply, kwargs, transpose=transpose, call=node, sig=sig)
         ks = p["kernel_size"]
         if known(ks):
             try:
@@ -59,6 +64,12 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     if x.shape is None or not known(*(p[k] for k in keys)):
         rank = len(p["kernel_size"]) if isinstance(p["kernel_size"], (tuple, list)) else None
         shape = None
+        if x.shape is None and is_int(p["features"]):
+            # the input's rank is not known: the features are still the last dim
+            out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
+            out = out.derive((p["features"],))
+            out.exact_rank = False
+            return out
         if x.shape is not None:
             shape = tuple(x.shape[:-1]) + (p["features"] if is_int(p["features"]) else Unknown("features"),)
             shape = tuple(shape[:1]) + tuple(Unknown("flax conv") for _ in shape[1:-1]) + shape[-1:]
@@ -69,6 +80,14 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     rank = len(k)
     n = len(x.shape)
+    if n < rank + 1 and not x.exact_rank:
+        # a lower bound on the rank (an operand of unknown shape met it): the spatial dims are
+        # not all known, the features still are
+        feats = p["features"] if is_int(p["features"]) else Unknown("features")
+        out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
+        out = out.derive(tuple(Unknown("flax conv") for _ in range(rank)) + (feats,))
+        out.exact_rank = False
+        return out
     if n < rank + 1:
         interp.trace.record(RankEvent(layer.site, label, (), n, x.shape, f"a {rank}-d kernel"))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
@@ -87,7 +106,8 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     if isinstance(pad, str) and pad not in ("VALID", "CIRCULAR", "REFLECT", "CAUSAL") and not all(is_int(s) for s in sizes):
         # SAME-like padding: the pads depend on the size, the output is ceil(i / s) (or i·s transposed)
         strides = [w.stride for w in windows] if not transpose else [w.input_dilation for w in windows]
-        spatial = tuple((s * st if transpose else ((s + (st - 1)) // st)) if isinstance(s, Sym) else Unknown("size") for s, st in zip(sizes, strides))
+        spatial = tuple(window_out(w, s) if is_int(s) else (s * st if transpose else ((s + (st - 1)) // st)) if isinstance(s, Sym) else Unknown("size")
+                        for w, s, st in zip(windows, sizes, strides))
         windows_used = ()
     else:
         spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
@@ -114,97 +134,62 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
                     transposed=transpose, spatial_out=raw)
 
 
-def _pool(op, kind):
-    sig = Signature.of("inputs", "window_shape", ("strides", None), ("padding", "VALID"))
-
-    def fn(interp, args, kwargs, node):
-        p = sig.bind(args, kwargs)
-        x = p["inputs"]
-        site = interp.site(node)
-        if not isinstance(x, Tensor):
-            return Tensor(None)
-        ws = as_tuple(p["window_shape"])
-        if x.shape is None or not known(ws, p["strides"], p["padding"]) or not isinstance(ws, tuple):
-            return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None)
-        rank = len(ws)
-        n = len(x.shape)
-        axes = list(range(n - 1 - rank, n - 1))
-        strides = as_tuple(p["strides"]) if p["strides"] is not None else (1,) * rank
-        sizes = tuple(x.shape[a] for a in axes)
-        pad = as_tuple(p["padding"])
-        if isinstance(pad, str):
-            if pad.upper() == "VALID":
-                pairs = [(0, 0)] * rank
-            elif all(is_int(s) for s in sizes):
-                pairs = padtype_to_pads(sizes, ws, strides, pad)
-            else:
-                pairs = None
-        else:
-            pairs = [tuple(q) for q in pad]
-        if pairs is None:
-            spatial = tuple(((s + (st - 1)) // st) if isinstance(s, Sym) else Unknown("pool") for s, st in zip(sizes, strides))
-            windows = ()
-        else:
-            windows = tuple(Window(k, s, 1, 1, lo, hi) for k, s, (lo, hi) in zip(ws, strides, pairs))
-            spatial = tuple(window_out(w, i) for w, i in zip(windows, sizes))
-        raw = spatial
-        spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)  # jax gives a zero-size array
-        kindv = "down" if any(s > 1 for s in strides) else None
-        return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=tuple(x.shape[: n - 1 - rank]) + spatial + (x.shape[-1],),
-                        windows=windows, kind=kindv, axes=axes, adjoint=("pool", windows, None), spatial_out=raw)
-
-    return fn
-
-
-def _dense_build(interp, args, kwargs, node):
-    p = Signature.of("features", ("use_bias", True)).bind(args, kwargs)
-    return Layer("flax.linen.Dense", p, interp.site(node), FRAMEWORK, _dense_apply)
-
-
-def _dense_apply(interp, layer, args, kwargs, node):
-    x = args[0] if args else kwargs.get("inputs", Unknown("input"))
-    if not isinstance(x, Tensor):
-        return Tensor(None)
-    f = layer.params["features"]
-    out = None if x.shape is None else tuple(x.shape[:-1]) + (f if is_int(f) else Unknown("features"),)
-    return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=out)
-
-
-def _preserve_build(op):
-    def build(interp, args, kwargs, node):
-        return Layer(op, {}, interp.site(node), FRAMEWORK, lambda i, l, a, k, n: a[0] if a and isinstance(a[0], (Tensor, Unknown)) else Tensor(None))
-
-    return build
-
-
-def _preserve_fn(interp, args, kwargs, node):
-    x = args[0] if args else Unknown("input")
-    return x if isinstance(x, (Tensor, Unknown)) else Unknown("scalar")
-
-
 def _sequential(interp, args, kwargs, node):
-    from convlint.frameworks.base import Container
-
+    """``nn.Sequential(layers)``: a layer that calls each in turn (a tuple result is passed on as
+    positional arguments, a dict as keywords — as flax does), with the entry points of a module."""
     layers = args[0] if args else kwargs.get("layers", [])
     items = interp.iterate(layers)
-    return Container("sequential", list(items) if items is not None else [Unknown("layers")], interp.site(node))
+    items = list(items) if items is not None else None
+
+    def apply(i, layer, a, k, n):
+        if items is None:
+            return Unknown("Sequential of unknown layers")
+        if not items:
+            return Unknown("empty Sequential")
+        out = i.call(items[0], list(a), k, n)
+        for item in items[1:]:
+            if isinstance(out, tuple):
+                out = i.call(item, list(out), {}, n)
+            elif isinstance(out, dict) and all(isinstance(key, str) for key in out):
+                out = i.call(item, [], dict(out), n)
+            else:
+                out = i.call(item, [out], {}, n)
+        return out
+
+    return L.make_layer(interp, "flax.linen.Sequential", {"layers": items if items is not None else Unknown("layers")}, node, apply, kwargs)
 
 
 def _register():
-    _reg("flax.linen.Conv", _conv_build("flax.linen.Conv", False), "layer", CONV_SIG, "conv")
-    _reg("flax.linen.ConvLocal", _conv_build("flax.linen.ConvLocal", False), "layer", CONV_SIG, "conv")
-    _reg("flax.linen.ConvTranspose", _conv_build("flax.linen.ConvTranspose", True), "layer", CONVT_SIG, "conv")
-    _reg("flax.linen.Dense", _dense_build, "layer")
-    _reg("flax.linen.avg_pool", _pool("flax.linen.avg_pool", "avg"), family="pool")
-    _reg("flax.linen.max_pool", _pool("flax.linen.max_pool", "max"), family="pool")
-    _reg("flax.linen.min_pool", _pool("flax.linen.min_pool", "min"), family="pool")
-    for name in ("BatchNorm", "LayerNorm", "GroupNorm", "RMSNorm", "Dropout", "InstanceNorm"):
-        _reg(f"flax.linen.{name}", _preserve_build(f"flax.linen.{name}"), "layer")
-    for name in ("relu", "gelu", "silu", "swish", "sigmoid", "tanh", "elu", "leaky_relu", "softplus", "softmax", "log_softmax", "normalize"):
-        _reg(f"flax.linen.{name}", _preserve_fn)
-    CATALOGUE["flax.linen.Module"] = FwClass("flax.linen.Module", "flax")
-    _reg("flax.linen.Sequential", _sequential, "container")
-    CATALOGUE["flax.linen.compact"] = Op("flax.linen.compact", lambda i, a, k, n: a[0] if a else Unknown("decorator"))
+    R = REGISTRY
+    ns = "flax.linen"
+    R.model(f"{ns}.Conv", _conv_build(f"{ns}.Conv", False), CONV_SIG, "conv", "layer")
+    R.model(f"{ns}.ConvLocal", _conv_build(f"{ns}.ConvLocal", False), CONV_SIG, "conv", "layer")
+    R.model(f"{ns}.ConvTranspose", _conv_build(f"{ns}.ConvTranspose", True), CONVT_SIG, "conv", "layer")
+    R.model(f"{ns}.Dense", L.dense, L.DENSE_SIG, kind="layer")
+    R.model(f"{ns}.DenseGeneral", L.dense_general, L.DENSE_GENERAL_SIG, kind="layer")
+    R.model(f"{ns}.Einsum", L.einsum_layer, L.EINSUM_SIG, kind="layer")
+    R.model(f"{ns}.Embed", L.embed, L.EMBED_SIG, kind="layer")
+    R.model(f"{ns}.GroupNorm", L.group_norm, L.GROUPNORM_SIG, kind="layer")
+    for name in ("BatchNorm", "LayerNorm", "RMSNorm", "InstanceNorm", "Dropout", "PReLU"):
+        R.preserve(f"{ns}.{name}", L.preserving(f"{ns}.{name}"), kind="layer")
+    for name in ("SpectralNorm", "WeightNorm"):
+        R.model(f"{ns}.{name}", L.wrapper(f"{ns}.{name}"), L.WRAP_SIG, kind="layer")
+    R.model(f"{ns}.BatchApply", L.batch_apply)
+    R.model(f"{ns}.MultiHeadDotProductAttention", L.attention(f"{ns}.MultiHeadDotProductAttention"), L.MHA_SIG, kind="layer")
+    R.model(f"{ns}.MultiHeadAttention", L.attention(f"{ns}.MultiHeadAttention"), L.MHA_SIG, kind="layer")
+    R.model(f"{ns}.SelfAttention", L.attention(f"{ns}.SelfAttention", self_attention=True), L.MHA_SIG, kind="layer")
+    for name, kind in (("LSTMCell", "lstm"), ("OptimizedLSTMCell", "lstm"), ("GRUCell", "gru"), ("MGUCell", "gru"), ("SimpleCell", "gru"),
+                       ("ConvLSTMCell", "convlstm")):
+        R.model(f"{ns}.{name}", L.cell(f"{ns}.{name}", kind), kind="layer")
+    R.model(f"{ns}.RNN", L.rnn, L.RNN_SIG, kind="layer")
+    R.model(f"{ns}.Bidirectional", L.bidirectional, kind="layer")
+    R.model(f"{ns}.Sequential", _sequential, kind="layer")
+    R.unknowns(ns, "Fp8DirectDotGeneralOp Fp8DotGeneral Fp8DotGeneralOp Fp8Einsum NANOOFp8DotGeneralOp",
+               "fp8 dot-general operators (quantisation internals) are not modelled")
+    R.unknown(f"{ns}.RNNCellBase", "the base class of recurrent cells: a subclass defines its own shapes")
+    CATALOGUE[f"{ns}.Module"] = FwClass(f"{ns}.Module", "flax")
+    R.status[f"{ns}.Module"] = "modelled"
+    F.register(R)
 
 
 _register()
@@ -257,8 +242,20 @@ class FlaxModules:
         return inst
 
     def attr_missing(self, interp, inst, name):
-        if name in ("param", "variable", "make_rng", "sow", "is_initializing", "perturb"):
+        if name == "param":
+            return pyb.Builtin("param", _param)
+        if name in ("variable", "make_rng", "sow", "is_initializing", "perturb", "is_mutable_collection", "has_variable", "has_rng"):
             return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"flax {name}"))
+        if name in ENTRY_POINTS:
+            return L.entry_points(lambda i, a, k, n: i.call(inst, list(a), k, n), lambda m: _method(interp, inst, m))[name]
+        if name == "bind":
+            return pyb.Builtin("bind", lambda i, a, k, n: inst)
+        if name == "unbind":
+            return pyb.Builtin("unbind", lambda i, a, k, n: (inst, Unknown("flax variables")))
+        if name == "clone":
+            return pyb.Builtin("clone", lambda i, a, k, n: _clone(inst, k))
+        if name in ("variables", "scope"):
+            return Unknown(f"flax {name}")
         return MISSING
 
     def prepare(self, interp, inst) -> None:
@@ -268,6 +265,32 @@ class FlaxModules:
         setup, _ = inst.cls.lookup("setup")
         if isinstance(setup, FunctionVal):
             interp.call_function(setup, [inst], {}, None)
+
+
+ENTRY_POINTS = ("init", "init_with_output", "apply", "tabulate", "lazy_init")
+
+
+def _method(interp, inst, m):
+    """The callable behind ``method=``: a method name, or a function taking the module first."""
+    if isinstance(m, str):
+        return interp.getattr(inst, m)
+    if isinstance(m, FunctionVal):
+        return BoundMethod(m, inst)
+    return m
+
+
+def _clone(inst, overrides):
+    new = Instance(inst.cls, dict(inst.attrs))
+    new.attrs.update({k: v for k, v in overrides.items() if k not in ("*", "**", "parent")})
+    return new
+
+
+def _param(interp, args, kwargs, node):
+    """``self.param(name, init_fn, *init_args)``: an initializer given a shape makes an array of it."""
+    init_args = list(args[2:])
+    shape = init_args[0] if init_args else kwargs.get("shape")
+    s = A.shape_arg(shape) if isinstance(shape, (tuple, list)) else None
+    return A.new(s, "jax") if s is not None else Unknown("flax parameter")
 
 
 SEMANTICS = FlaxModules()
