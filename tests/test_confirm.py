@@ -71,7 +71,7 @@ def test_a_rejection_convlint_reported_is_agreement_meta_silent_output_padding()
 
 
 def test_a_wrong_static_size_is_cvl010(monkeypatch):
-    import convlint.frameworks.torch as fw_torch
+    import convlint.frameworks.torch.conv as fw_torch
 
     real = fw_torch.window_out
     monkeypatch.setattr(fw_torch, "window_out", lambda w, i: real(w, i) + 1 if isinstance(i, int) else real(w, i))
@@ -157,7 +157,7 @@ def test_a_run_time_shape_error_is_cvl010_on_the_layer_that_raised(fx):
 def test_a_wrong_static_size_only_a_whole_run_can_see_is_cvl010_in_model_mode(monkeypatch):
     # F.max_pool2d is recorded without its arguments, so --confirm=layers cannot build it alone;
     # running the model compares it
-    import convlint.frameworks.torch as fw_torch
+    import convlint.frameworks.torch.pool as fw_torch
 
     real = fw_torch.pool_output_size
     monkeypatch.setattr(fw_torch, "pool_output_size", lambda *a: real(*a) + 1)

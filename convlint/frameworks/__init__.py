@@ -126,6 +126,8 @@ class Frameworks:
             if name == "__module__":
                 return obj.qualname.rsplit(".", 1)[0]
             return Unknown(f"attribute {name} of {obj.qualname}")
+        if isinstance(obj, C.NamedResult):
+            return obj.attr(name)
         return MISSING
 
     def dir_of(self, obj):

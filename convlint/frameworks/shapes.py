@@ -160,8 +160,9 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
         return None
     sa, sb = a.shape, b.shape
     n = max(len(sa), len(sb))
-    sa = (1,) * (n - len(sa)) + tuple(sa)
-    sb = (1,) * (n - len(sb)) + tuple(sb)
+    # an operand whose rank is a lower bound has unknown dims in front, not 1s
+    sa = (1 if a.exact_rank else Unknown("dim beyond a lower-bound rank"),) * (n - len(sa)) + tuple(sa)
+    sb = (1 if b.exact_rank else Unknown("dim beyond a lower-bound rank"),) * (n - len(sb)) + tuple(sb)
     out = []
     for x, y in zip(sa, sb):
         if x == 1 and is_int(x):
@@ -172,8 +173,11 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
             out.append(x)
         elif mismatch(x, y):
             out.append(Unknown("broadcast mismatch"))
+        elif (is_int(x) and x > 1) or (is_int(y) and y > 1):
+            out.append(x if is_int(x) and x > 1 else y)  # the other is 1 or the same size
         else:
-            out.append(x if not isinstance(x, Unknown) else y if not isinstance(y, Unknown) else x)
+            # either may be 1: unknown (keeping an operand's unknown, and its cause, when there is one)
+            out.append(x if isinstance(x, Unknown) else y if isinstance(y, Unknown) else Unknown("broadcast"))
     interp.trace.record(MergeEvent(site, op_label, [operand(a), operand(b)], joined=None, broadcast=True))
     return tuple(out)
 
@@ -242,8 +246,8 @@ def numel(shape):
     for d in shape:
         if is_int(d):
             total *= d
-        elif isinstance(d, Sym) and (is_int(total) or isinstance(total, Sym)):
-            total = d * total if is_int(total) else Unknown("product of sizes")
+        elif isinstance(d, Sym) and is_int(total):
+            total = d * total
         else:
             return Unknown("element count")
     return total
@@ -374,18 +378,64 @@ def pairs_fix(call, windows, din, want, padding_value, index: int, message_op: s
     return FixSpec(message=f"set padding={src}", call=call, set_args={"padding": src}, positional_index={"padding": index})
 
 
+def broadcast_shapes(*shapes) -> tuple | None:
+    """numpy broadcasting of known shapes (aligned from the end, missing dims 1), without events:
+    a dim that is certainly different is unknown, and so is one that may be 1 on either side."""
+    if any(s is None for s in shapes):
+        return None
+    n = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(n):
+        dim = 1
+        for s in shapes:
+            j = len(s) - n + i
+            if j < 0:
+                continue
+            v = s[j]
+            if is_int(dim) and dim == 1:
+                dim = v
+            elif (is_int(v) and v == 1) or dims_equal(dim, v):
+                continue
+            elif mismatch(dim, v):
+                dim = Unknown("broadcast mismatch")
+            elif is_int(v) and v > 1:
+                dim = v  # the other is 1 or the same size
+            elif not (is_int(dim) and dim > 1):
+                dim = Unknown("broadcast")  # either may be 1
+        out.append(dim)
+    return tuple(out)
+
+
 def matmul(a, b):
-    """``@`` / ``torch.matmul`` / ``torch.bmm``: batch dims broadcast, the inner dims meet."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a.shape is None or b.shape is None:
+    """``@`` / ``torch.matmul`` / ``jnp.matmul``: a 1-d operand is a vector, batch dims broadcast,
+    the inner dims meet (checking them is the caller's: it records the event)."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         return Tensor(None)
-    if len(a.shape) < 2 or len(b.shape) < 2:
+    if a.shape is None or b.shape is None or (len(a.shape) <= 1 and not a.exact_rank) or (len(b.shape) <= 1 and not b.exact_rank):
+        # with ``b`` a matrix (or a batch of them) the result ends with its columns, whatever ``a``
+        # is; nothing is known from ``a`` alone (``b`` may be a vector)
+        if b.shape is not None and b.exact_rank and len(b.shape) >= 2:
+            out = b.derive((b.shape[-1],))
+            out.exact_rank = False
+            return out
+        return (a if a.shape is None else b).derive(None)
+    na, nb = len(a.shape), len(b.shape)
+    if na == 0 or nb == 0:
         return a.derive(None)
-    ba, bb = a.shape[:-2], b.shape[:-2]
-    n = max(len(ba), len(bb))
-    ba = (1,) * (n - len(ba)) + tuple(ba)
-    bb = (1,) * (n - len(bb)) + tuple(bb)
-    batch = tuple(y if (is_int(x) and x == 1) else x for x, y in zip(ba, bb))
-    return a.derive(batch + (a.shape[-2], b.shape[-1]))
+    if na == 1 and nb == 1:
+        return Tensor((), a.layout, framework=a.framework)
+    if na == 1:
+        return b.derive(tuple(b.shape[:-2]) + (b.shape[-1],))
+    if nb == 1:
+        return a.derive(tuple(a.shape[:-1]))
+    batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    if not (a.exact_rank and b.exact_rank):
+        # a lower-bound rank: its batch dims beyond the known ones are unknown, not 1
+        k = min(len(a.shape) if not a.exact_rank else len(b.shape), len(b.shape) if not b.exact_rank else len(a.shape)) - 2
+        batch = batch[len(batch) - max(k, 0):] if k > 0 else ()
+    out = (a if len(a.downs) >= len(b.downs) else b).derive(tuple(batch) + (a.shape[-2], b.shape[-1]))
+    out.exact_rank = a.exact_rank and b.exact_rank
+    return out
 
 
 def split_sizes(x: Tensor, sizes, dim):
@@ -449,3 +499,18 @@ def einops_shape(pattern: str, x: Tensor, axes: dict, mode: str = "rearrange"):
             total = total * v if is_size(total) and is_size(v) else Unknown("einops axis")
         shape.append(total)
     return x.derive(tuple(shape))
+
+
+class NamedResult(tuple):
+    """A tuple of results whose items also have names (torch's ``torch.return_types``:
+    ``x.max(dim=1).values``, ``torch.topk(x, 3).indices``)."""
+
+    fields: tuple = ()
+
+    def __new__(cls, items, fields):
+        obj = super().__new__(cls, items)
+        obj.fields = tuple(fields)
+        return obj
+
+    def attr(self, name: str):
+        return self[self.fields.index(name)] if name in self.fields else Unknown(f"result field {name}")
