@@ -245,11 +245,18 @@ def test_pairing_a_real_static_trace_with_run_time_events():
 def test_a_run_time_shape_error_convlint_missed_is_cvl010_on_the_layer(capsys):
     from convlint.cli import main
 
+    line = _line(HERE / "crnn.py", "self.rnn = nn.LSTM(")
+    # convlint models nn.LSTM and reports the wrong input_size itself; the run confirms it
     res, project = _analyze(HERE / "crnn.py")
     assert C.messages(project) == []
-    (f,) = _found(res, "CVL010")
-    assert f[1] == _line(HERE / "crnn.py", "self.rnn = nn.LSTM(")
-    assert f[3] == "running CRNN on (4, 1, 32, 128): LSTM (rnn) on (4, 32, 1024) raised RuntimeError: input.size(-1) must be equal to input_size. Expected 256, got 1024"
+    (f,) = _found(res)
+    assert (f[1], f[2]) == (line, "CVL003") and "confirmed by --confirm=model: torch raises RuntimeError: input.size(-1) must be equal to input_size" in f[3]
+    # without that static finding, the run-time error is CVL010 on the layer that raised
+    issues, project = _without_static(HERE / "crnn.py", "CRNN", line)
+    assert C.messages(project) == []
+    (iss,) = [i for i in issues if i.code == "CVL010"]
+    assert C._issue_place(iss)[1] == line
+    assert iss.message == "running CRNN on (4, 1, 32, 128): LSTM (rnn) on (4, 32, 1024) raised RuntimeError: input.size(-1) must be equal to input_size. Expected 256, got 1024"
     assert main(["check", "--confirm=model", "--no-cache", "-q", str(HERE / "crnn.py")]) == 1
     capsys.readouterr()
 
