@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from convlint.findings import ERROR, Finding
+from convlint.source.files import python_lines
 
 __all__ = ["Directives", "apply_noqa", "parse_directives"]
 
@@ -97,14 +98,14 @@ def _comments(text: str) -> Iterable[tuple[int, int, str]]:
     """(line, 0-based column, text) of every comment; after a tokenize error, a line scan."""
     last_line = 0
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        for tok in tokenize.generate_tokens(io.StringIO(python_lines(text)).readline):
             if tok.type == tokenize.COMMENT:
                 yield tok.start[0], tok.start[1], tok.string
             last_line = tok.start[0]
     except (tokenize.TokenError, SyntaxError, ValueError):
         # An unparsable file: fall back to a plain scan of the lines not yet tokenized
         # (a '#' inside a string may be taken for a comment there; the file has a CVL000 anyway).
-        for no, line in enumerate(text.splitlines(), start=1):
+        for no, line in enumerate(python_lines(text).split("\n"), start=1):
             if no <= last_line:
                 continue
             col = line.find("#")

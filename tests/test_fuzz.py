@@ -50,10 +50,7 @@ HEAVY_BATCH = 25
 
 # Engine crashes the fuzzer found (internal errors in code this suite does not own), by the
 # frame that raised: a long-sweep case that hits one is an expected failure, any other is a bug.
-KNOWN_ENGINE_CRASHES = {
-    "declare.py:100": "convlint/interpret/declare.py:100 parse_pragma: a pragma comment followed by a lone CR "
-    "('# convlint: input=(1, 3, 8, 8)\\rclass A: ...') raises AttributeError ('\\r' is neither skipped nor matched)",
-}
+KNOWN_ENGINE_CRASHES: dict[str, str] = {}  # "file.py:line" → what crashes there (none known)
 
 
 def _case(n: int, base: Path, mutators) -> tuple[Path, str, str]:
@@ -153,13 +150,40 @@ def test_heavy_mutations_in_a_child_process(cases: range, tmp_path: Path) -> Non
 # ----------------------------------------------------------------------------- engine crashes found
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_ENGINE_CRASHES["declare.py:100"])
-def test_engine_crash_a_pragma_followed_by_a_lone_cr(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_a_pragma_followed_by_a_lone_cr_is_read_as_python_reads_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    # found by the fuzzer: the pragma's comment token ran on past the CR (an AttributeError once)
     (tmp_path / "m.py").write_bytes(b"# convlint: input=(1, 3, 8, 8)\rclass A:\n    pass\n")
     monkeypatch.chdir(tmp_path)
     status = main(["check", "--no-cache", "m.py"])
-    _, err = capsys.readouterr()
-    assert status in (0, 1) and "internal error" not in err, err
+    out, err = capsys.readouterr()
+    assert status == 0 and "internal error" not in err, out + err
+
+
+@pytest.mark.parametrize("eol", ["\r", "\r\n"])
+def test_files_with_cr_line_endings_get_findings_pragmas_and_fixes_on_python_s_lines(eol: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    src = (
+        "from torch import nn\n\n\n"
+        "class AE(nn.Module):  # convlint: input=(2, 1, 28, 28)\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.down = nn.Conv2d(1, 4, 3, stride=2, padding=1)\n"
+        "        self.up = nn.ConvTranspose2d(4, 1, 3, stride=2, padding=1)\n"
+        "        self.other = nn.ConvTranspose2d(4, 1, 3, stride=2, padding=1)  # noqa: CVL004\n\n"
+        "    def forward(self, x):\n"
+        "        return self.up(self.down(x))\n"
+    ).replace("\n", eol)
+    (tmp_path / "m.py").write_bytes(src.encode())
+    monkeypatch.chdir(tmp_path)
+    status = main(["check", "--no-cache", "--format", "json", "m.py"])
+    out, err = capsys.readouterr()
+    assert status == 1, err
+    found = [(f["code"], f["line"]) for f in json.loads(out)]
+    assert found == [("CVL004", 8)], found
+    assert main(["check", "--no-cache", "--fix", "m.py"]) == 0
+    fixed = (tmp_path / "m.py").read_bytes().decode()
+    ast.parse(fixed)
+    assert fixed.replace("\r\n", "\n").replace("\r", "\n").split("\n")[7].endswith("padding=1, output_padding=1)")
+    assert fixed.count(eol) == src.count(eol)
 
 
 def test_the_mutations_are_reproducible() -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from convlint.source.files import python_lines
+
 PRAGMA = re.compile(r"#\s*convlint\s*:\s*(?P<body>.*)$")
 JAXTYPING_NAMES = {"Float", "Int", "Bool", "Shaped", "Num", "Real", "Inexact", "Complex", "UInt", "Integer", "Float32", "Float64", "Float16", "BFloat16", "Int32", "Int64", "UInt8"}
 
@@ -159,7 +161,7 @@ def pragma_lines(text: str) -> dict[int, tuple[str, int]]:
     import tokenize
 
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        for tok in tokenize.generate_tokens(io.StringIO(python_lines(text)).readline):
             if tok.type == tokenize.COMMENT:
                 m = PRAGMA.match(tok.string)
                 if m:
@@ -182,6 +184,7 @@ def _def_lines(text: str, kind: str, name: str) -> list[int]:
     """1-based lines where ``class name`` / ``def name`` starts at module level."""
     kw = "class" if kind == "class" else r"(?:async\s+)?def"
     pat = re.compile(rf"^{kw}\s+{re.escape(name)}\b", re.M)
+    text = python_lines(text)
     return [text.count("\n", 0, m.start()) + 1 for m in pat.finditer(text)]
 
 
@@ -210,7 +213,7 @@ def declared_entries(parsed, position=None) -> tuple[list[Entry], list[Declarati
     errors: list[DeclarationError] = []
     pragmas = pragma_lines(parsed.text)
     used: set[int] = set()
-    text_lines = parsed.text.splitlines()
+    text_lines = python_lines(parsed.text).split("\n")
     seen_count: dict = {}
     def_line: dict = {}
     for kind, name, node in _decl_targets(parsed.tree):

@@ -27,6 +27,7 @@ __all__ = [
     "read_source",
     "decode_source",
     "sha256_bytes",
+    "python_lines",
 ]
 
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024  # bytes
@@ -58,6 +59,17 @@ class ReadError:
 
     path: Path
     reason: str
+
+
+def python_lines(text: str) -> str:
+    """``text`` with every line break Python's tokenizer knows (CRLF, a lone CR, LF) made ``\\n``.
+
+    Line numbers counted in the result agree with ``ast``/LibCST positions; columns are unchanged.
+    The file itself is never rewritten with it (fixes keep the file's own line endings).
+    """
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -140,8 +140,6 @@ def _strides(cfg, transpose, n):
 
 
 def _same_size(i, s):
-    from convlint.interpret.symbolic import Sym
-
     if is_int(i):
         return -(-i // s)
     if isinstance(i, Sym):

@@ -1457,7 +1457,6 @@ FUNCTIONS["mv"] = _strict_product("mv", 2, 1)
 def _add_product(label, ra, rb):
     """``addmm(input, m1, m2)`` & co: the product, the input broadcast to it."""
     def f(interp, args, kwargs, node):
-        x = tensor_arg(args, kwargs)
         a = args[1] if len(args) > 1 else kwargs.get("mat1", kwargs.get("batch1", kwargs.get("mat", kwargs.get("vec1"))))
         b = args[2] if len(args) > 2 else kwargs.get("mat2", kwargs.get("batch2", kwargs.get("vec", kwargs.get("vec2"))))
         if label == "addr":
