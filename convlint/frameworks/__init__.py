@@ -19,6 +19,7 @@ from convlint.frameworks import shapes as C
 from convlint.frameworks import torch as _torch
 from convlint.frameworks.base import Container, Device, FwClass, FwModule, Layer, Op, container_of, framework_base, is_int
 from convlint.frameworks.tensor_methods import tensor_attr
+from convlint.interpret.flow import Dead
 from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
@@ -158,6 +159,15 @@ class Frameworks:
                 return v
         return Unknown(f"{inst.cls.name}.{name} is not set")
 
+    def has_attribute(self, interp, inst: Instance, name: str):
+        """``hasattr`` of a framework model instance for a name it does not set: True, False or Unknown."""
+        if framework_base(inst.cls) is not None:
+            return Unknown("hasattr of a framework layer subclass")
+        sem = _SEMANTICS.get(inst.cls.framework)
+        known = getattr(sem, "has_attribute", None)
+        answer = known(inst, name) if known is not None else None
+        return Unknown("hasattr") if answer is None else answer
+
     def super_attr(self, interp, sup: SuperVal, name):
         base = framework_base(sup.cls)
         inst = sup.self_val
@@ -178,6 +188,15 @@ class Frameworks:
                 return pyb.Builtin("super." + name, fwd)
         if name in ("__init__", "setup", "__post_init__"):
             return pyb.Builtin("super." + name, lambda i, a, k, n: None)
+        if name == "__getattr__" and isinstance(inst, Instance) and inst.cls.framework == "torch":
+            # ``nn.Module.__getattr__``: its parameters, buffers and submodules (the interpreter keeps
+            # them as attributes) or AttributeError; it only runs once the normal lookup has failed
+            def module_getattr(i, a, k, n):
+                if a and isinstance(a[0], str) and a[0] in inst.attrs:
+                    return inst.attrs[a[0]]
+                raise Dead()
+
+            return pyb.Builtin("nn.Module.__getattr__", module_getattr)
         return Unknown(f"super().{name}")
 
     def on_setattr(self, interp, inst, name, value):

@@ -38,6 +38,10 @@ class ModuleSemantics(Protocol):
     def prepare(self, interp, inst) -> None:
         """Before attributes are read or the instance is called (flax: run ``setup``)."""
 
+    def has_attribute(self, inst, name: str) -> bool | None:
+        """Whether the framework's ``Module`` gives an instance the attribute ``name`` it does not
+        set itself (``hasattr``), or None when that is not known."""
+
 
 class Framework(Protocol):
     """What a framework module (``convlint.frameworks.torch``, ``.jax``, ``.flax``, ``.einops``) provides."""

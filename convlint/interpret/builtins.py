@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
 
 from convlint.interpret.lattice import is_known
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
-from convlint.interpret.values import MISSING, ClassVal, FunctionVal, Instance, PartialVal, Unknown
+from convlint.interpret.flow import raised
+from convlint.interpret.values import DICT_BASES, MISSING, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, Unknown, mapping_of
 
 
 class Builtin:
@@ -63,7 +68,7 @@ def _int(v):
 def _len(interp, args, kwargs, node):
     if len(args) != 1:
         return Unknown("len()")
-    v = args[0]
+    v = mapping_of(args[0])
     if isinstance(v, (list, tuple, dict, str, set)):
         return len(v)
     if isinstance(v, LazyIter):
@@ -151,7 +156,7 @@ def _tuple(interp, args, kwargs, node):
 def _dict(interp, args, kwargs, node):
     out = {}
     if args:
-        src = args[0]
+        src = mapping_of(args[0])
         if isinstance(src, dict):
             out.update(src)
         else:
@@ -337,17 +342,34 @@ def _getattr(interp, args, kwargs, node):
     if len(args) >= 2 and isinstance(args[1], str):
         v = interp.getattr(args[0], args[1], None)
         if isinstance(v, Unknown) and len(args) == 3 and not isinstance(args[0], Unknown):
-            return args[2]
+            has = _hasattr(interp, args[:2], {}, node)
+            return args[2] if has is False or raised(v) else v
         return v
     return Unknown("getattr with an unknown name")
 
 
 def _hasattr(interp, args, kwargs, node):
     if len(args) == 2 and isinstance(args[1], str) and isinstance(args[0], Instance):
-        if args[1] in args[0].attrs:
+        inst, name = args
+        if name in inst.attrs:
             return True
-        v, _ = args[0].cls.lookup(args[1])
-        return True if v is not MISSING else Unknown("hasattr")
+        v, _ = inst.cls.lookup(name)
+        if v is not MISSING:
+            return True
+        fwv = interp.fw.getattr(interp, inst, name)
+        if fwv is not MISSING:
+            return True if not isinstance(fwv, Unknown) else Unknown("hasattr")  # a framework attribute
+        getattr_fn, _ = inst.cls.lookup("__getattr__")
+        if isinstance(getattr_fn, FunctionVal):
+            got = interp.call(getattr_fn, [inst, name], {}, node)
+            if raised(got):
+                return False  # a running program's hasattr: the raise was the AttributeError it catches
+            return True if not isinstance(got, Unknown) else Unknown("hasattr")
+        if inst.cls.framework is not None:
+            return interp.fw.has_attribute(interp, inst, name)
+        if all(isinstance(b, ClassVal) or getattr(b, "name", None) in DICT_BASES for c in inst.cls.mro() for b in c.bases):
+            return False  # every class it derives from is known: no such attribute
+        return Unknown("hasattr")
     if len(args) == 2 and isinstance(args[1], str) and not isinstance(args[0], Unknown):
         v = interp.getattr(args[0], args[1], None)
         if not isinstance(v, Unknown):
@@ -595,6 +617,8 @@ def attr_of(interp, obj, name: str):
         return {"func": obj.func, "args": tuple(obj.args), "keywords": dict(obj.kwargs)}[name]
     if isinstance(obj, (int, float)) and name in ("real", "imag"):
         return getattr(obj, name)
+    if isinstance(obj, (SignatureVal, ParameterVal, InspectParameterType)):
+        return _inspect_attr(obj, name)
     return interp.fw.attr_other(interp, obj, name)
 
 
@@ -777,7 +801,7 @@ def _copy(deep: bool):
         if isinstance(v, set):
             return set(v)
         if isinstance(v, Instance):
-            out = memo[id(v)] = Instance(v.cls, setup_done=v.setup_done)
+            out = memo[id(v)] = Instance(v.cls, setup_done=v.setup_done, data=None if v.data is None else dict(v.data))
             out.attrs.update({k: (copy_value(x, memo) if deep else x) for k, x in v.attrs.items()})
             return out
         if hasattr(v, "params") and hasattr(v, "apply") and hasattr(v, "extra"):  # a framework Layer
@@ -813,6 +837,135 @@ for _name in ("split", "match", "search", "fullmatch", "findall", "finditer", "s
 for _name in ("IGNORECASE", "I", "MULTILINE", "M", "DOTALL", "S", "VERBOSE", "X", "ASCII", "A"):
     STDLIB[f"re.{_name}"] = getattr(re, _name)
 STDLIB["typing.cast"] = Builtin("cast", lambda i, a, k, n: a[1] if len(a) == 2 else Unknown("cast()"))
+
+# Package availability checks (``importlib.util.find_spec("torch_npu") is not None``), on the path
+# convlint follows: the model's framework is installed and runs on CPU, so an accelerator plug-in
+# package is absent (as ``torch.cuda.is_available()`` is False). Any other package: unknown.
+ACCELERATOR_PACKAGES = frozenset({
+    "torch_npu", "torch_mlu", "torch_neuronx", "torch_xla", "torch_musa", "intel_extension_for_pytorch",
+    "habana_frameworks", "torch_directml", "torch_sdaa", "apex", "xformers", "flash_attn", "triton", "deepspeed",
+})
+INSTALLED_PACKAGES = frozenset({"torch", "jax", "jaxlib", "flax", "numpy"})
+
+
+def _find_spec(interp, args, kwargs, node):
+    name = args[0] if args else kwargs.get("name")
+    if isinstance(name, str):
+        top = name.split(".", 1)[0]
+        if top in ACCELERATOR_PACKAGES:
+            return None
+        if top in INSTALLED_PACKAGES and "." not in name:
+            return ExternalRef("importlib.machinery.ModuleSpec")  # some spec: not None
+    return Unknown(f"whether {name if isinstance(name, str) else 'a package'} is installed")
+
+
+STDLIB["importlib.util.find_spec"] = Builtin("find_spec", _find_spec)
+
+
+# ``inspect.signature`` of a function defined in the project: its parameters, in order, with the
+# defaults the interpreter evaluated (``inspect.Parameter.empty`` where there is none).
+class InspectEmpty:
+    def __repr__(self):
+        return "inspect.Parameter.empty"
+
+
+INSPECT_EMPTY = InspectEmpty()
+_PARAM_KINDS = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD", "VAR_POSITIONAL", "KEYWORD_ONLY", "VAR_KEYWORD")
+
+
+@dataclass(frozen=True)
+class ParameterVal:
+    name: str
+    kind: str
+    default: Any
+
+
+class InspectParameterType:
+    """``inspect.Parameter``: its ``empty`` marker and kind constants."""
+
+    def __repr__(self):
+        return "inspect.Parameter"
+
+
+INSPECT_PARAMETER = InspectParameterType()
+
+
+@dataclass(frozen=True)
+class SignatureVal:
+    parameters: tuple  # ParameterVal, in order
+
+
+def _signature(interp, args, kwargs, node):
+    fn = args[0] if args else kwargs.get("obj")
+    drop_first = False
+    if isinstance(fn, ClassVal):
+        init, _ = fn.lookup("__init__")
+        fn, drop_first = init, True
+    elif type(fn).__name__ == "BoundMethod":
+        fn, drop_first = fn.func, True
+    if kwargs.get("follow_wrapped", True) is not True:
+        return Unknown("inspect.signature(follow_wrapped=...)")
+    for _ in range(32):  # ``__wrapped__`` chains, as inspect.unwrap follows them
+        if not isinstance(fn, FunctionVal) or fn.wrapped is None:
+            break
+        fn = fn.wrapped
+    if not isinstance(fn, FunctionVal) or not isinstance(fn.node, cst.FunctionDef):
+        return Unknown("inspect.signature of a value outside the project")
+    ps = fn.node.params
+    out = []
+    for kind, group in (("POSITIONAL_ONLY", ps.posonly_params), ("POSITIONAL_OR_KEYWORD", ps.params)):
+        out += [ParameterVal(p.name.value, kind, fn.defaults.get(p.name.value, INSPECT_EMPTY)) for p in group]
+    if isinstance(ps.star_arg, cst.Param):
+        out.append(ParameterVal(ps.star_arg.name.value, "VAR_POSITIONAL", INSPECT_EMPTY))
+    out += [ParameterVal(p.name.value, "KEYWORD_ONLY", fn.defaults.get(p.name.value, INSPECT_EMPTY)) for p in ps.kwonly_params]
+    if ps.star_kwarg is not None:
+        out.append(ParameterVal(ps.star_kwarg.name.value, "VAR_KEYWORD", INSPECT_EMPTY))
+    return SignatureVal(tuple(out[1:] if drop_first and out else out))
+
+
+def _inspect_attr(obj, name):
+    if isinstance(obj, SignatureVal):
+        if name == "parameters":
+            return {p.name: p for p in obj.parameters}
+        return Unknown(f"Signature.{name}")
+    if isinstance(obj, ParameterVal):
+        if name in ("name", "default", "kind"):
+            return getattr(obj, name)
+        if name == "annotation":
+            return INSPECT_EMPTY
+        return Unknown(f"Parameter.{name}")
+    if name == "empty":
+        return INSPECT_EMPTY
+    if name in _PARAM_KINDS:
+        return name
+    return Unknown(f"inspect.Parameter.{name}")
+
+
+STDLIB["inspect.signature"] = Builtin("signature", _signature)
+
+
+def _wraps(interp, args, kwargs, node):
+    """``functools.wraps(f)``: a decorator that marks its function as wrapping ``f``."""
+    wrapped = args[0] if args else kwargs.get("wrapped")
+
+    def decorate(i, a, k, n):
+        if len(a) == 1 and isinstance(a[0], FunctionVal):
+            import dataclasses
+
+            return dataclasses.replace(a[0], wrapped=wrapped)
+        return a[0] if len(a) == 1 else Unknown("functools.wraps(...)()")
+
+    return Builtin(WRAPS_DECORATOR, decorate)
+
+
+WRAPS_DECORATOR = "functools.wraps()"
+STDLIB["functools.wraps"] = Builtin("wraps", _wraps)
+STDLIB["inspect.Parameter"] = INSPECT_PARAMETER
+STDLIB["inspect._empty"] = INSPECT_EMPTY
+STDLIB["inspect.isclass"] = Builtin("isclass", lambda i, a, k, n: isinstance(a[0], ClassVal) or isinstance(a[0], Builtin) and a[0].name in _PYTYPES if a and not isinstance(a[0], Unknown) else Unknown("isclass"))
+STDLIB["inspect.isfunction"] = Builtin("isfunction", lambda i, a, k, n: isinstance(a[0], FunctionVal) if a and not isinstance(a[0], Unknown) else Unknown("isfunction"))
+STDLIB_MODULES.add("inspect")
+STDLIB_MODULES.update({"importlib", "importlib.util"})
 
 
 __all__ = ["BUILTINS", "STDLIB", "STDLIB_MODULES", "Builtin", "LazyIter", "SUPER", "attr_of", "FunctionVal"]

@@ -11,12 +11,12 @@ from __future__ import annotations
 import libcst as cst
 
 from convlint.interpret import builtins as pybuiltins
-from convlint.interpret.flow import Break, Continue, Dead, Return
+from convlint.interpret.flow import RAISES, Break, Continue, Dead, Return
 from convlint.interpret.lattice import join
 from convlint.interpret.scope import Scope
 from convlint.interpret.tensor import Tensor
 from convlint.frameworks.base import Layer
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, SuperVal, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, SuperVal, Unknown, dict_base, mapping_of
 
 __all__ = ["CallEvaluator", "MAX_DEPTH"]
 
@@ -40,7 +40,7 @@ class CallEvaluator:
                 else:
                     args.extend(items)
             elif a.star == "**":
-                m = self.eval(a.value, scope)
+                m = mapping_of(self.eval(a.value, scope))
                 if isinstance(m, dict) and all(isinstance(k, str) for k in m):
                     kwargs.update(m)
                 else:
@@ -174,7 +174,7 @@ class CallEvaluator:
                     for r in frame.returns[1:]:
                         result = join(result, r)
                     return result
-                return Unknown(f"{fn.qualname} raises on this path")
+                return Unknown(f"{fn.qualname}{RAISES}")
             except (Break, Continue):
                 result = None
             for r in frame.returns:
@@ -220,13 +220,16 @@ class CallEvaluator:
         fwv = self.fw.instantiate(self, cls, args, kwargs, node)
         if fwv is not MISSING:
             return fwv
-        inst = Instance(cls)
+        inst = Instance(cls, data={} if dict_base(cls) else None)
         init, _owner = cls.lookup("__init__")
         if init is MISSING and cls.lookup("__dataclass__")[0] is True:
             self._dataclass_init(cls, inst, args, kwargs, node)
             return inst
         if isinstance(init, FunctionVal):
             self.call_function(init, [inst, *args], kwargs, node)
+        elif init is MISSING and inst.data is not None:  # dict's own __init__
+            items = pybuiltins.BUILTINS["dict"].fn(self, [mapping_of(a) for a in args], kwargs, node)
+            inst.data = items if isinstance(items, dict) else None
         elif init is MISSING:
             self.fw.base_init(self, cls, inst, args, kwargs, node)
         return inst

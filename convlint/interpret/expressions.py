@@ -13,17 +13,20 @@ import operator
 import libcst as cst
 
 from convlint.interpret import builtins as pybuiltins
-from convlint.interpret.flow import BudgetExceeded, UnknownLength
+from convlint.interpret.flow import BudgetExceeded, UnknownLength, raised
 from convlint.interpret.lattice import comparable, hashable, is_known, join
 from convlint.interpret.ops import CST_BINOPS, CST_CMPOPS, BinOp
 from convlint.interpret.scope import Scope
 from convlint.interpret.statements import MAX_LOOP
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown, unwrap
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown, mapping_of, unwrap
 from convlint.source.project import ModuleInfo, NamespacePackage
 
 __all__ = ["ExpressionEvaluator"]
+
+# methods of ``dict`` a dict-subclass instance answers from its items
+_DICT_METHODS = frozenset({"get", "items", "keys", "values", "copy", "pop", "update", "setdefault", "__contains__", "__len__", "__iter__"})
 
 
 class ExpressionEvaluator:
@@ -114,12 +117,28 @@ class ExpressionEvaluator:
                 return obj.attrs[name]
             if name == "__class__":
                 return obj.cls
+            if name == "__dict__":  # a snapshot of the instance's own attributes
+                return {k: v for k, v in obj.attrs.items() if not (k.startswith("__") and k.endswith("__"))}
             v, _owner = obj.cls.lookup(name)
+            if v is MISSING and obj.data is not None and name in _DICT_METHODS:
+                return pybuiltins.attr_of(self, obj.data, name)
             if v is MISSING:
                 if not obj.setup_done:
                     self.fw.prepare_instance(self, obj)  # flax: ``setup`` defines attributes
                     if name in obj.attrs:
                         return obj.attrs[name]
+                getattr_fn, _ = obj.cls.lookup("__getattr__")
+                if (isinstance(getattr_fn, FunctionVal) and (id(obj), name) not in self._in_getattr
+                        and not (obj.cls.framework and self.fw.has_attribute(self, obj, name) is True)):
+                    # Python calls ``__getattr__`` when the normal lookup (the class's, its framework
+                    # base's) fails; an AttributeError it raises is the attribute's absence
+                    self._in_getattr.add((id(obj), name))
+                    try:
+                        got = self.call(getattr_fn, [obj, name], {}, None)
+                    finally:
+                        self._in_getattr.discard((id(obj), name))
+                    if not isinstance(got, Unknown) or raised(got):
+                        return got
                 return self.fw.instance_attr_missing(self, obj, name)
             return self._bind(v, obj)
         if isinstance(obj, ClassVal):
@@ -142,6 +161,24 @@ class ExpressionEvaluator:
             for c in mro[start:]:
                 if name in c.attrs:
                     return self._bind(c.attrs[name], obj.self_val)
+            inst = obj.self_val
+            if isinstance(inst, Instance) and inst.data is not None:  # dict's own methods
+                if name == "__init__":
+                    def dict_init(i, a, k, n):
+                        items = pybuiltins.BUILTINS["dict"].fn(i, [mapping_of(x) for x in a], k, n)
+                        if isinstance(items, dict):
+                            inst.data.update(items)
+                        else:
+                            inst.data = None  # items not known: the instance is no longer a known mapping
+                        return None
+
+                    return pybuiltins.Builtin("dict.__init__", dict_init)
+                if name == "__setattr__":
+                    return pybuiltins.Builtin("object.__setattr__", lambda i, a, k, n: self.setattr(inst, a[0], a[1]) if len(a) == 2 and isinstance(a[0], str) else None)
+                if name in ("__setitem__", "__getitem__"):
+                    return pybuiltins.Builtin(f"dict.{name}", lambda i, a, k, n: self.dict_item(inst, name, a))
+                if name in _DICT_METHODS:
+                    return pybuiltins.attr_of(self, inst.data, name)
             return self.fw.super_attr(self, obj, name)
         if isinstance(obj, BoundMethod) and name in ("__func__", "__self__"):
             return obj.func if name == "__func__" else obj.self_val
@@ -155,6 +192,18 @@ class ExpressionEvaluator:
                 return fn.module.name if fn.module is not None else Unknown("__module__")
             return Unknown(f"attribute {name} of a function")
         return pybuiltins.attr_of(self, obj, name)
+
+    def dict_item(self, inst, name, args):
+        """``dict.__getitem__`` / ``dict.__setitem__`` on a dict-subclass instance's items."""
+        if inst.data is None or not args or not is_known(args[0]) or not hashable(args[0]):
+            if name == "__setitem__":
+                inst.data = None
+            return Unknown(f"dict.{name}")
+        if name == "__setitem__":
+            if len(args) == 2:
+                inst.data[args[0]] = args[1]
+            return None
+        return inst.data[args[0]] if args[0] in inst.data else Unknown(f"key {args[0]!r} not in dict")
 
     def _bind(self, v, self_val):
         if isinstance(v, FunctionVal):
@@ -211,6 +260,8 @@ class ExpressionEvaluator:
             fn, _ = obj.cls.lookup("__getitem__")
             if isinstance(fn, FunctionVal):
                 return self.call(fn, [obj, key], {}, node)
+            if fn is MISSING and obj.data is not None:
+                return self.subscript(obj.data, key, node)
         return Unknown("subscript of an unsupported value")
 
     def _ex_Tuple(self, node: cst.Tuple, scope: Scope):
@@ -404,6 +455,7 @@ class ExpressionEvaluator:
             same = left is right
             return same if isinstance(op, cst.Is) else not same
         if isinstance(op, (cst.In, cst.NotIn)):
+            right = mapping_of(right)
             if not is_known(left) or not isinstance(right, (list, tuple, dict, str, set)) or not is_known(right):
                 if isinstance(right, dict) and is_known(left) and hashable(left):
                     r = left in right
@@ -505,6 +557,7 @@ class ExpressionEvaluator:
 
     def iterate(self, v):
         """A Python list of the items of ``v``, or None when they are not known."""
+        v = mapping_of(v)
         if isinstance(v, (list, tuple)):
             return list(v)
         if isinstance(v, range):

@@ -29,5 +29,13 @@ class Dead(Exception):
     """The path raised (``raise``, a failing ``assert``) or otherwise cannot continue."""
 
 
+RAISES = " raises on this path"  # ends the reason of a call's result when every path of it raised
+
+
+def raised(v) -> bool:
+    """Whether ``v`` is the result of a call that raised on every path."""
+    return type(v).__name__ == "Unknown" and str(getattr(v, "reason", "")).endswith(RAISES)
+
+
 class UnknownLength(Exception):
     """A starred unknown inside a literal: the literal's length is not known."""

@@ -46,6 +46,7 @@ class Interpreter(StatementEvaluator, ExpressionEvaluator, CallEvaluator):
         self.building = 0  # constructors being run (a model built outside any other names its layers)
         self.caller_scope = None  # the scope of the call being made (where its arguments' origins are)
         self.current_module = None
+        self._in_getattr: set = set()  # (instance id, name) whose user ``__getattr__`` is running
 
     # ------------------------------------------------------------------ budget / helpers
     def tick(self, n: int = 1) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from convlint.interpret import builtins as pybuiltins
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
@@ -136,6 +137,8 @@ class StatementEvaluator:
         as it is when the decorator is a framework's, unknown, or returns something unusable."""
         deco = self.eval(deco_node, scope)
         framework = self.fw.is_framework_value(deco)  # ``@jax.vmap``, ``@jax.jit``: function transforms
+        if isinstance(deco, pybuiltins.Builtin) and deco.name == pybuiltins.WRAPS_DECORATOR:
+            return deco.fn(self, [target], {}, deco_node)
         if not (isinstance(deco, (FunctionVal, ClassVal, BoundMethod, PartialVal)) or framework):
             return target
         try:
@@ -423,6 +426,10 @@ class StatementEvaluator:
             self.setattr(obj, target.attr.value, value)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, scope)
+            if isinstance(obj, Instance) and obj.data is not None:
+                setitem, _ = obj.cls.lookup("__setitem__")
+                if setitem is MISSING:
+                    obj = obj.data
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, scope)
                 if isinstance(obj, dict) and is_known(key) and hashable(key):

@@ -70,6 +70,7 @@ class FunctionVal:
     qualname: str
     owner: Any = None  # ClassVal for methods
     decorators: tuple[str, ...] = ()
+    wrapped: Any = None  # ``functools.wraps(f)``: the function this one wraps (``__wrapped__``)
 
     def __repr__(self) -> str:
         return f"<function {self.qualname}>"
@@ -82,6 +83,25 @@ class MethodDescriptor:
 
     kind: str  # "property" | "staticmethod" | "classmethod"
     func: FunctionVal
+
+
+DICT_BASES = frozenset({"dict", "OrderedDict", "defaultdict", "UserDict"})
+
+
+def dict_base(cls: "ClassVal") -> bool:
+    """Whether a user class derives from ``dict`` (or ``OrderedDict``): its instances hold items."""
+    for c in cls.mro():
+        for b in c.bases:
+            if not isinstance(b, ClassVal) and getattr(b, "name", None) in DICT_BASES:
+                return True
+    return False
+
+
+def mapping_of(v):
+    """The items of a dict-subclass instance whose class leaves item access to ``dict``; else ``v``."""
+    if isinstance(v, Instance) and v.data is not None and v.cls.lookup("__getitem__")[0] is MISSING:
+        return v.data
+    return v
 
 
 def unwrap(v):
@@ -125,6 +145,8 @@ class Instance:
     cls: ClassVal
     attrs: dict[str, Any] = field(default_factory=dict)
     setup_done: bool = False
+    # an instance of a subclass of ``dict`` / ``OrderedDict``: its items (a real dict of values)
+    data: dict | None = None
 
     def __repr__(self) -> str:
         return f"<{self.cls.name} instance>"

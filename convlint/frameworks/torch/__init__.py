@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from convlint.frameworks.base import Container, Layer
 from convlint.frameworks.torch import attention, conv, layers, losses, namespace, norm, pool, recurrent, resample
-from convlint.frameworks.torch.common import CATALOGUE, FRAMEWORK, PRESERVING, SELF_METHODS, UNMODELLED
+from convlint.frameworks.torch.common import CATALOGUE, FRAMEWORK, MODULE_ATTRIBUTES, PRESERVING, SELF_METHODS, UNMODELLED
 from convlint.frameworks.torch.conv import transpose_fix, upsampling_fix
 from convlint.frameworks.torch.functions import chunk_parts
 from convlint.frameworks.base import Signature
@@ -89,11 +89,15 @@ class TorchModules:
             return False  # convlint follows the eval-mode path
         if name in SELF_METHODS:  # ``model.to(device).eval()`` is the model
             return pyb.Builtin(name, lambda i, a, k, n: inst)
-
-        return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"nn.Module.{name}"))
+        if name in MODULE_ATTRIBUTES:
+            return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"nn.Module.{name}"))
+        return Unknown(f"{inst.cls.name}.{name} is not set")
 
     def prepare(self, interp, inst) -> None:
         return None
+
+    def has_attribute(self, inst, name: str) -> bool | None:
+        return name in MODULE_ATTRIBUTES
 
 
 SEMANTICS = TorchModules()

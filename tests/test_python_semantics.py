@@ -1,0 +1,264 @@
+"""The interpreter follows the Python that model code uses to carry its configuration: subclasses
+of ``dict``, ``__getattr__``, ``hasattr``, ``functools.wraps`` + ``inspect.signature`` (diffusers'
+``@register_to_config``), ``importlib.util.find_spec``. Python itself is the oracle: each snippet
+runs for real, and every name the interpreter resolves must hold the value Python computed.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from convlint.analysis import Project, analyze_file
+from convlint.config import Config
+from convlint.frameworks import FRAMEWORKS
+from convlint.interpret.interpreter import Interpreter
+from convlint.interpret.values import Unknown
+
+torch = pytest.importorskip("torch")
+
+
+def _plain(v):
+    """A Python value the interpreter computed, as Python would print it (None when not plain)."""
+    if isinstance(v, (bool, int, float, str, type(None))):
+        return v
+    if isinstance(v, (list, tuple)):
+        items = [_plain(x) for x in v]
+        return type(v)(items) if all(x is not _NOT_PLAIN for x in items) else _NOT_PLAIN
+    if isinstance(v, dict):
+        items = {k: _plain(x) for k, x in v.items()}
+        return items if all(x is not _NOT_PLAIN for x in items.values()) else _NOT_PLAIN
+    if hasattr(v, "shape") and hasattr(v, "derive") and v.shape is not None and all(isinstance(d, int) for d in v.shape):
+        return ("tensor", tuple(v.shape))
+    return _NOT_PLAIN
+
+
+_NOT_PLAIN = object()
+
+
+def _python(v):
+    if isinstance(v, torch.Tensor):
+        return ("tensor", tuple(v.shape))
+    if isinstance(v, dict):
+        return {k: _python(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_python(x) for x in v)
+    return v
+
+
+def _both(tmp_path: Path, source: str, names: list[str]) -> tuple[dict, dict]:
+    source = textwrap.dedent(source)
+    path = tmp_path / "snippet.py"
+    path.write_text(source)
+    real: dict = {"__name__": "snippet"}
+    exec(compile(source, str(path), "exec"), real)
+    project = Project(str(tmp_path), config=Config.default(str(tmp_path)))
+    analyze_file(project, str(path), source)
+    project.begin(str(path))
+    scope = Interpreter(project, FRAMEWORKS).module_globals(project.info(str(path)))
+    got = {n: scope.vars.get(n) for n in names}
+    return got, {n: _python(real[n]) for n in names}
+
+
+def _agree(tmp_path, source, must_know: list[str], may_know: tuple[str, ...] = ()):
+    got, real = _both(tmp_path, source, [*must_know, *may_know])
+    for name in must_know:
+        assert not isinstance(got[name], Unknown), f"{name}: {got[name]}"
+        assert _plain(got[name]) == real[name], f"{name}: convlint {got[name]!r}, Python {real[name]!r}"
+    for name in may_know:  # unknown is allowed; a known value must be Python's
+        if not isinstance(got[name], Unknown) and _plain(got[name]) is not _NOT_PLAIN:
+            assert _plain(got[name]) == real[name], f"{name}: convlint {got[name]!r}, Python {real[name]!r}"
+
+
+def test_dict_subclasses_hold_their_items(tmp_path):
+    _agree(tmp_path, """
+        from collections import OrderedDict
+
+        class FrozenDict(OrderedDict):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                for key, value in self.items():
+                    setattr(self, key, value)
+                self.__frozen = True
+
+            def __setattr__(self, name, value):
+                if hasattr(self, "__frozen") and self.__frozen:
+                    raise Exception("frozen")
+                super().__setattr__(name, value)
+
+        class AttrDict(dict):
+            def __getattr__(self, name):
+                return self[name]
+
+        class Plain(dict):
+            pass
+
+        cfg = FrozenDict({"channels": 8, "k": 3}, extra=1)
+        n = len(cfg)
+        channels = cfg.channels
+        k = cfg["k"]
+        keys = list(cfg.keys())
+        has_k = "k" in cfg
+        as_dict = dict(cfg)
+        unpacked = dict(**cfg)
+        a = AttrDict(width=4)
+        width = a.width
+        a["depth"] = 2
+        depth = a.get("depth")
+        p = Plain([("x", 1)])
+        p["y"] = 2
+        items = sorted(p.items())
+        total = sum(p.values())
+    """, ["n", "channels", "k", "keys", "has_k", "as_dict", "unpacked", "width", "depth", "items", "total"])
+
+
+def test_getattr_and_hasattr_follow_python(tmp_path):
+    _agree(tmp_path, """
+        import torch
+        from torch import nn
+
+        class Lazy:
+            def __init__(self):
+                self.table = {"a": 1}
+
+            def __getattr__(self, name):
+                if name in self.table:
+                    return self.table[name]
+                raise AttributeError(name)
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(1, 2, 3)
+
+        class WithSkip(Block):
+            def __init__(self):
+                super().__init__()
+                self.skip_conv = nn.Conv2d(1, 2, 1)
+
+        class Config:
+            scale = 2
+
+        lz = Lazy()
+        a = lz.a
+        has_a = hasattr(lz, "a")
+        has_b = hasattr(lz, "b")
+        has_table = hasattr(lz, "table")
+        b = Block()
+        has_skip = hasattr(b, "skip_conv")
+        has_conv = hasattr(b, "conv")
+        has_forward_hook = hasattr(b, "register_forward_hook")
+        has_training = hasattr(b, "training")
+        w_has_skip = hasattr(WithSkip(), "skip_conv")
+        c = Config()
+        has_scale = hasattr(c, "scale")
+        has_other = hasattr(c, "other")
+        own = sorted(c.__dict__)
+        c.x = 1
+        own_after = sorted(c.__dict__)
+    """, ["a", "has_a", "has_b", "has_table", "has_skip", "has_conv", "has_forward_hook", "has_training", "w_has_skip",
+          "has_scale", "has_other", "own", "own_after"])
+
+
+def test_register_to_config_pattern_is_followed_to_the_model_shapes(tmp_path):
+    _agree(tmp_path, """
+        import functools
+        import inspect
+        from collections import OrderedDict
+
+        import torch
+        from torch import nn
+
+
+        class FrozenDict(OrderedDict):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                for key, value in self.items():
+                    setattr(self, key, value)
+
+
+        class ConfigMixin:
+            config_name = "config.json"
+
+            def register_to_config(self, **kwargs):
+                if not hasattr(self, "_internal_dict"):
+                    internal_dict = kwargs
+                else:
+                    internal_dict = {**self._internal_dict, **kwargs}
+                self._internal_dict = FrozenDict(internal_dict)
+
+            @property
+            def config(self):
+                return self._internal_dict
+
+
+        class ModelMixin(nn.Module):
+            def __getattr__(self, name):
+                is_in_config = "_internal_dict" in self.__dict__ and hasattr(self.__dict__["_internal_dict"], name)
+                if is_in_config and name not in self.__dict__:
+                    return self._internal_dict[name]
+                return super().__getattr__(name)
+
+
+        def register_to_config(init):
+            @functools.wraps(init)
+            def inner_init(self, *args, **kwargs):
+                init_kwargs = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+                ignore = getattr(self, "ignore_for_config", [])
+                new_kwargs = {}
+                signature = inspect.signature(init)
+                parameters = {
+                    name: p.default for i, (name, p) in enumerate(signature.parameters.items()) if i > 0 and name not in ignore
+                }
+                for arg, name in zip(args, parameters.keys()):
+                    new_kwargs[name] = arg
+                new_kwargs.update({k: init_kwargs.get(k, d) for k, d in parameters.items() if k not in ignore and k not in new_kwargs})
+                getattr(self, "register_to_config")(**new_kwargs)
+                init(self, *args, **init_kwargs)
+
+            return inner_init
+
+
+        class Model(ModelMixin, ConfigMixin):
+            @register_to_config
+            def __init__(self, in_channels=3, out_channels=8, sample_size=16, *, center=False):
+                super().__init__()
+                self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+
+            def forward(self, x):
+                if self.config.center:
+                    x = 2 * x - 1.0
+                if hasattr(self, "skip_conv"):
+                    return self.skip_conv(x), x
+                return self.conv(x).reshape(x.shape[0], -1, self.config.sample_size, self.config.sample_size)
+
+
+        m = Model(4, sample_size=12)
+        params = list(inspect.signature(Model.__init__).parameters)
+        kinds = [p.kind == inspect.Parameter.KEYWORD_ONLY for p in inspect.signature(Model.__init__).parameters.values()]
+        defaults = [p.default is inspect.Parameter.empty for p in inspect.signature(Model.__init__).parameters.values()]
+        config = dict(m.config)
+        size = m.config.sample_size
+        direct = m.sample_size
+        y = m(torch.randn(2, 4, 12, 12))
+    """, ["params", "kinds", "defaults", "config", "size", "direct", "y"])
+
+
+def test_find_spec_follows_the_cpu_path(tmp_path):
+    got, _real = _both(tmp_path, """
+        import importlib.util
+
+        npu = importlib.util.find_spec("torch_npu") is not None
+        has_torch = importlib.util.find_spec("torch") is not None
+        other = importlib.util.find_spec("some_package_nobody_has") is not None
+    """, ["npu", "has_torch", "other"])
+    # the path convlint follows: the framework installed, no accelerator plug-in, anything else unknown
+    assert got["npu"] is False and got["has_torch"] is True and isinstance(got["other"], Unknown)
+
+
+def test_the_module_attribute_list_is_the_installed_torch_s():
+    from convlint.frameworks.torch.common import MODULE_ATTRIBUTES
+
+    assert MODULE_ATTRIBUTES == set(dir(torch.nn.Module()))
