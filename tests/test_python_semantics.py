@@ -262,3 +262,25 @@ def test_the_module_attribute_list_is_the_installed_torch_s():
     from convlint.frameworks.torch.common import MODULE_ATTRIBUTES
 
     assert MODULE_ATTRIBUTES == set(dir(torch.nn.Module()))
+
+
+def test_isinstance_against_array_types_follows_python(tmp_path):
+    _agree(tmp_path, """
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+        import torch
+        from torch import nn
+
+        x = torch.randn(2)
+        j = jnp.ones((2,))
+        a = isinstance(x, torch.Tensor)
+        b = isinstance(x, np.ndarray)
+        c = isinstance(j, jnp.ndarray)
+        d = isinstance(j, jax.Array)
+        e = isinstance(j, torch.Tensor)
+        f = isinstance(x, jax.Array)
+        g = isinstance(3, torch.Tensor)
+        h = isinstance(nn.Conv2d(1, 1, 1), torch.Tensor)
+        i = isinstance(x, (int, torch.Tensor))
+    """, ["a", "b", "c", "d", "e", "f", "g", "h", "i"])

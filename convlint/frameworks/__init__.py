@@ -24,7 +24,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
-from convlint.interpret.values import MISSING, ClassVal, Instance, SuperVal, Unknown
+from convlint.interpret.values import MISSING, ClassVal, ExternalRef, Instance, SuperVal, Unknown
 
 __all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
 
@@ -72,6 +72,13 @@ def canonical(qualname: str) -> str:
     if qualname.startswith("torch.max_pool") or qualname.startswith("torch.avg_pool"):
         return "torch.nn.functional." + qualname[len("torch.") :]
     return qualname
+
+
+# the array types, by the framework whose tensors are instances of them (numpy's: none of convlint's)
+ARRAY_TYPES = {
+    "torch.Tensor": "torch", "jax.Array": "jax", "jax.numpy.ndarray": "jax", "jaxlib.xla_extension.ArrayImpl": "jax",
+    "numpy.ndarray": "numpy",
+}
 
 
 class Frameworks:
@@ -251,6 +258,14 @@ class Frameworks:
         return None
 
     def isinstance_check(self, interp, obj, t):
+        qual = getattr(t, "qualname", None) if isinstance(t, (Op, FwClass, ExternalRef)) else None
+        if qual in ARRAY_TYPES:  # ``isinstance(x, torch.Tensor)``, ``isinstance(t, jnp.ndarray)``
+            if isinstance(obj, Tensor):
+                fam = obj.framework if obj.framework != "flax" else "jax"
+                return None if fam is None else ARRAY_TYPES[qual] == fam
+            if isinstance(obj, (Layer, Container, Instance, ClassVal, int, float, str, bytes, type(None), list, tuple, dict)):
+                return False
+            return None
         if isinstance(t, Op) and isinstance(obj, Layer):
             return obj.op == t.qualname
         if isinstance(t, Op) and isinstance(obj, Container):

@@ -359,6 +359,10 @@ def _hasattr(interp, args, kwargs, node):
         fwv = interp.fw.getattr(interp, inst, name)
         if fwv is not MISSING:
             return True if not isinstance(fwv, Unknown) else Unknown("hasattr")  # a framework attribute
+        if inst.cls.framework is not None:
+            has = interp.fw.has_attribute(interp, inst, name)
+            if has is True:
+                return True
         getattr_fn, _ = inst.cls.lookup("__getattr__")
         if isinstance(getattr_fn, FunctionVal):
             got = interp.call(getattr_fn, [inst, name], {}, node)

@@ -127,9 +127,11 @@ class ExpressionEvaluator:
                     self.fw.prepare_instance(self, obj)  # flax: ``setup`` defines attributes
                     if name in obj.attrs:
                         return obj.attrs[name]
+                base_attr = self.fw.instance_attr_missing(self, obj, name)  # the framework's Module's
+                if not isinstance(base_attr, Unknown):
+                    return base_attr
                 getattr_fn, _ = obj.cls.lookup("__getattr__")
-                if (isinstance(getattr_fn, FunctionVal) and (id(obj), name) not in self._in_getattr
-                        and not (obj.cls.framework and self.fw.has_attribute(self, obj, name) is True)):
+                if isinstance(getattr_fn, FunctionVal) and (id(obj), name) not in self._in_getattr:
                     # Python calls ``__getattr__`` when the normal lookup (the class's, its framework
                     # base's) fails; an AttributeError it raises is the attribute's absence
                     self._in_getattr.add((id(obj), name))
@@ -139,7 +141,7 @@ class ExpressionEvaluator:
                         self._in_getattr.discard((id(obj), name))
                     if not isinstance(got, Unknown) or raised(got):
                         return got
-                return self.fw.instance_attr_missing(self, obj, name)
+                return base_attr
             return self._bind(v, obj)
         if isinstance(obj, ClassVal):
             v, _owner = obj.lookup(name)

@@ -136,6 +136,10 @@ def _register():
     R.model("jax.value_and_grad", _grad(True))
     for name in ("device_put", "block_until_ready"):
         R.preserve(f"jax.{name}", _numpy.same)
+    # the array type: ``isinstance(x, jnp.ndarray)`` is answered (frameworks.ARRAY_TYPES)
+    for name in ("jax.Array", "jax.numpy.ndarray"):
+        if name not in R.catalogue:
+            R.unknown(name, "the array type (isinstance checks on it are answered; calling it is not followed)")
 
 
 _register()

@@ -166,7 +166,7 @@ def register():
         unmodelled(f"torch.{name}", "a storage type: untyped memory, not a shaped tensor", "type")
     for name in LEGACY_TENSOR_TYPES:
         unmodelled(f"torch.{name}", "a legacy typed tensor class (isinstance and .type() checks stay unknown)", "type")
-    unmodelled("torch.Tensor", "the tensor type (isinstance checks on it stay unknown; its legacy constructor is not followed)", "type")
+    unmodelled("torch.Tensor", "the tensor type (isinstance checks on it are answered; its legacy constructor is not followed)", "type")
     unmodelled("torch.Size", "the shape type, a tuple (isinstance checks on it stay unknown)", "type")
     for name in ("dtype", "layout", "memory_format", "qscheme", "finfo", "iinfo"):
         unmodelled(f"torch.{name}", "a dtype/layout descriptor, not a tensor", "type")
