@@ -758,3 +758,54 @@ class PatchEmbed(nn.Module):
 """)
     codes = [(f.code, f.line) for f in _findings(p)]
     assert ("CVL008", 8) in codes and not any(c == "CVL001" for c, _ in codes)
+
+
+FLAX_VARIABLE = '''
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class RunningNorm(nn.Module):
+    """A hand-written batch norm (flaxmodels' style): running statistics in ``self.variable``."""
+
+    use_running_average: bool = True
+
+    @nn.compact
+    def __call__(self, x):
+        shape = (x.shape[-1],)
+        ra_mean = self.variable("batch_stats", "mean", lambda s: jnp.zeros(s, jnp.float32), shape)
+        ra_var = self.variable("batch_stats", "var", lambda s: jnp.ones(s, jnp.float32), shape)
+        if self.use_running_average:
+            mean, var = ra_mean.value, ra_var.value
+        else:
+            mean = jnp.mean(x, axis=(0, 1, 2))
+            var = jnp.var(x, axis=(0, 1, 2))
+            ra_mean.value = mean
+        scale = self.param("scale", nn.initializers.ones, shape)
+        return (x - mean.reshape((1, 1, 1, -1))) * jnp.reciprocal(jnp.sqrt(var + 1e-5)) * scale
+
+
+class Net(nn.Module):  # convlint: input=(2, 16, 16, 3)
+    @nn.compact
+    def __call__(self, x):
+        x = nn.Conv(8, (3, 3), strides=(2, 2))(x)
+        x = RunningNorm()(x)
+        return nn.Conv(4, (3, 3), padding="VALID")(x)
+'''
+
+
+def test_flax_variables_hold_what_their_initializer_makes(tmp_path):
+    jax = pytest.importorskip("jax")
+    pytest.importorskip("flax")
+    p = _write(tmp_path, FLAX_VARIABLE)
+    spec = importlib.util.spec_from_file_location("_convlint_flax_variable_fixture", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model = mod.Net()
+    x = jax.ShapeDtypeStruct((2, 16, 16, 3), jax.numpy.float32)
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jax.numpy.zeros((2, 16, 16, 3))))
+    out = jax.eval_shape(model.apply, variables, x)
+    static = _static(p, "Net")
+    assert tuple(static["output"]) == tuple(out.shape)
+    assert static["coverage"]["resolved"] == static["coverage"]["total"] == 2
+    assert _codes(p) == []

@@ -17,7 +17,7 @@ from convlint.frameworks import flax as _flax
 from convlint.frameworks import jax as _jax
 from convlint.frameworks import shapes as C
 from convlint.frameworks import torch as _torch
-from convlint.frameworks.base import Container, Device, FwClass, FwModule, Layer, Op, container_of, framework_base, is_int
+from convlint.frameworks.base import Container, Device, FwClass, FwModule, Layer, Op, VariableBox, container_of, framework_base, is_int
 from convlint.frameworks.tensor_methods import tensor_attr
 from convlint.interpret.flow import Dead
 from convlint.interpret import builtins as pyb
@@ -151,6 +151,8 @@ class Frameworks:
     def attr_other(self, interp, obj, name):
         if isinstance(obj, Device) and name in ("type", "index"):
             return getattr(obj, name)
+        if isinstance(obj, VariableBox) and name == "value":
+            return obj.value
         return Unknown(f"attribute {name} of {type(obj).__name__}")
 
     def instance_attr_missing(self, interp, inst: Instance, name):
@@ -212,6 +214,8 @@ class Frameworks:
     def setattr_other(self, interp, obj, name, value):
         if isinstance(obj, Layer):
             obj.params[name] = value
+        elif isinstance(obj, VariableBox) and name == "value":
+            obj.value = value
         return None
 
     # ---------------------------------------------------------------- subscripts / iteration

@@ -108,6 +108,13 @@ class FwClass:
 
 
 @dataclass(eq=False)
+class VariableBox:
+    """A framework variable read through ``.value`` (flax ``self.variable(...)``)."""
+
+    value: Any
+
+
+@dataclass(eq=False)
 class Layer:
     """A framework layer built at ``site`` with resolved parameters."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from convlint.arith.core import ConvArithmeticError
 from convlint.arith.flax import flax_conv, flax_conv_transpose, kernel_tuple
 from convlint.frameworks import shapes as C
-from convlint.frameworks.base import FwClass, Layer, Signature, as_tuple, framework_base, is_int, known, window_out
+from convlint.frameworks.base import FwClass, Layer, Signature, VariableBox, as_tuple, framework_base, is_int, known, window_out
 from convlint.frameworks.flax import functions as F
 from convlint.frameworks.flax import layers as L
 from convlint.frameworks.jax.registry import Registry
@@ -244,7 +244,9 @@ class FlaxModules:
     def attr_missing(self, interp, inst, name):
         if name == "param":
             return pyb.Builtin("param", _param)
-        if name in ("variable", "make_rng", "sow", "is_initializing", "perturb", "is_mutable_collection", "has_variable", "has_rng"):
+        if name == "variable":
+            return pyb.Builtin("variable", _variable)
+        if name in ("make_rng", "sow", "is_initializing", "perturb", "is_mutable_collection", "has_variable", "has_rng"):
             return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"flax {name}"))
         if name in ENTRY_POINTS:
             return L.entry_points(lambda i, a, k, n: i.call(inst, list(a), k, n), lambda m: _method(interp, inst, m))[name]
@@ -291,6 +293,17 @@ def _param(interp, args, kwargs, node):
     shape = init_args[0] if init_args else kwargs.get("shape")
     s = A.shape_arg(shape) if isinstance(shape, (tuple, list)) else None
     return A.new(s, "jax") if s is not None else Unknown("flax parameter")
+
+
+def _variable(interp, args, kwargs, node):
+    """``self.variable(col, name, init_fn, *init_args, unbox=True, **init_kwargs)``: a box whose
+    ``.value`` is ``init_fn(*init_args)`` (no random key, unlike ``param``): the value it holds in
+    every later ``apply`` of a consistent program has that shape too."""
+    init_fn = args[2] if len(args) > 2 else kwargs.get("init_fn")
+    init_kwargs = {k: v for k, v in kwargs.items() if k not in ("col", "name", "init_fn", "unbox")}
+    if init_fn is None or isinstance(init_fn, Unknown):
+        return VariableBox(Unknown("a flax variable without an initializer"))
+    return VariableBox(interp.call(init_fn, list(args[3:]), init_kwargs, node))
 
 
 SEMANTICS = FlaxModules()
