@@ -175,6 +175,10 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
             out.append(Unknown("broadcast mismatch"))
         elif (is_int(x) and x > 1) or (is_int(y) and y > 1):
             out.append(x if is_int(x) and x > 1 else y)  # the other is 1 or the same size
+        elif isinstance(x, Sym) and isinstance(y, Sym) and always_differ(x, 1):
+            out.append(x)  # x is never 1: wherever the merge is valid, y is x or 1
+        elif isinstance(x, Sym) and isinstance(y, Sym) and always_differ(y, 1):
+            out.append(y)
         else:
             # either may be 1: unknown (keeping an operand's unknown, and its cause, when there is one)
             out.append(x if isinstance(x, Unknown) else y if isinstance(y, Unknown) else Unknown("broadcast"))

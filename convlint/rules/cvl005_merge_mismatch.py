@@ -81,6 +81,14 @@ def unrepaired_cause(ev: MergeEvent):
 
 
 def check(run) -> list:
+    """The findings of this rule, and a model that accepts no input size because of CVL005's kind of
+    constraint (:func:`convlint.interpret.sizing.no_size_issues`)."""
+    from convlint.interpret.sizing import no_size_issues
+
+    return _check(run) + no_size_issues(run, "CVL005")
+
+
+def _check(run) -> list:
     from convlint.interpret.tensor import fmt_dim
 
     out = []
