@@ -197,6 +197,7 @@ class Trace:
     ups: list = field(default_factory=list)  # upsampling PairSteps
     layers: list = field(default_factory=list)  # conv-family layers built
     incomplete: str | None = None
+    size_losses: list = field(default_factory=list)  # (site, why): a merge of tensors whose shapes were not followed
 
     def record(self, event) -> None:
         self.checks.append(event)

@@ -172,6 +172,8 @@ def size_constraints(run) -> tuple[list, list]:
     losses: list = []
     if trace.incomplete:
         losses.append(f"the run stopped early ({trace.incomplete})")
+    for _site, why in getattr(trace, "size_losses", ()):
+        losses.append(why)
     for ev in trace.events:
         if ev.family in ("conv", "pool", "resize"):
             if ev.input is not None and ev.output is None or (ev.input is not None and _has_unknown(ev.spatial_out)):
@@ -188,15 +190,16 @@ def size_constraints(run) -> tuple[list, list]:
         if isinstance(ev, MergeEvent):
             prov = Provenance(f"the merge {ev.op}", ev.site, "CVL005")
             ops = ev.operands
-            if any(_has_unknown(op.shape) for op in ops):
-                if any(_sym(d) for op in ops if op.shape for d in op.shape):
-                    losses.append(f"{ev.op}: an operand's sizes are unknown")
+            if any(op.shape is None for op in ops):
+                losses.append(f"{ev.op}: an operand's rank is unknown")
                 continue
+            if any(_has_unknown(op.shape) for op in ops) and any(_sym(d) for op in ops for d in op.shape):
+                losses.append(f"{ev.op}: an operand's sizes are unknown")
             if ev.broadcast:
                 a, b = ops[0].shape, ops[1].shape
                 for x, y in zip(reversed(a), reversed(b)):
                     if (_sym(x) or _sym(y)) and is_size(x) and is_size(y) and x != y:
-                        cs.append(S.broadcasts(x, y, prov))
+                        cs.append(S.broadcasts(x, y, prov))  # an unknown pair adds nothing (counted as a loss above)
                 continue
             if not all(op.exact_rank for op in ops):
                 continue
@@ -207,7 +210,7 @@ def size_constraints(run) -> tuple[list, list]:
                 for axis, (x, y) in enumerate(zip(first, op.shape)):
                     if axis == ev.joined:
                         continue
-                    if (_sym(x) or _sym(y)) and x != y:
+                    if (_sym(x) or _sym(y)) and is_size(x) and is_size(y) and x != y:
                         cs.append(S.equal(x, y, prov))
         elif isinstance(ev, SizeEvent):
             cs.append(S.divisible(ev.size, ev.modulus, Provenance(ev.label, ev.site, ev.code)))
@@ -286,7 +289,8 @@ def model_sizes(run) -> ModelSizes:
         except ValueError as e:
             result[name] = VarSizes(name, None, False, why + [str(e)])
             continue
-        result[name] = VarSizes(name, sset, not why, why)
+        # the recorded constraints are all necessary: a set they leave empty is empty for certain
+        result[name] = VarSizes(name, sset, not why or sset.empty, why)
     out = ModelSizes(result, cs, not losses, losses)
     try:
         run._model_sizes = out
