@@ -256,7 +256,11 @@ def _sizes_text(m) -> list:
     sizes = m["sizes"]
     if not sizes:
         return ["  sizes: no symbolic input size (declare one: input=(1, 3, H, W))"]
-    lines = ["  sizes: " + "; ".join(v["text"] if v["exact"] or v["text"] == "no size" else f"{v['text']} (necessary; maybe not enough)" for v in sizes.values())]
+    def rule(name, v):
+        text = f"{name}: no size" if v["text"] in ("no size", "not decided") else v["text"]
+        return text if v["exact"] or v["text"] == "no size" else f"{text} (necessary; maybe not enough)"
+
+    lines = ["  sizes: " + "; ".join(rule(name, v) for name, v in sizes.items())]
     for name, v in sizes.items():
         for reason in v.get("reasons", []):
             by = reason["by"]

@@ -303,7 +303,7 @@ class SizeSet:
         if self.empty:
             return "no size"
         if self.finite:
-            return f"{h} = {self.below_min[0]}" if len(self.below_min) == 1 else f"{h} ∈ {{{', '.join(map(str, self.below_min))}}}"
+            return _listed(h, self.below_min)
         parts = []
         if self.min > 1 or self.period == 1:
             parts.append(f"{h} ≥ {self.min}")
@@ -311,7 +311,7 @@ class SizeSet:
             parts.append(f"{h} ≡ {_or(self.residues)} (mod {self.period})")
         core = ", ".join(parts)
         if self.below_min:
-            small = f"{h} = {self.below_min[0]}" if len(self.below_min) == 1 else f"{h} ∈ {{{', '.join(map(str, self.below_min))}}}"
+            small = _listed(h, self.below_min)
             return f"{small} or {core}"
         return core
 
@@ -348,6 +348,15 @@ class SizeSet:
 
     def __str__(self) -> str:
         return self.text
+
+
+def _listed(h: str, values: Sequence[int]) -> str:
+    """``H = 8``, ``H ∈ {8, 12}``, or a run of more than 3 consecutive sizes as ``33 ≤ H ≤ 64``."""
+    if len(values) == 1:
+        return f"{h} = {values[0]}"
+    if len(values) > 3 and values[-1] - values[0] == len(values) - 1:
+        return f"{values[0]} ≤ {h} ≤ {values[-1]}"
+    return f"{h} ∈ {{{', '.join(map(str, values))}}}"
 
 
 def _or(values: Sequence[int]) -> str:

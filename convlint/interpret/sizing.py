@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convlint.interpret import sizes as S
-from convlint.interpret.events import LayerEvent, MergeEvent, SizeEvent
+from convlint.interpret.events import ChannelEvent, LayerEvent, MergeEvent, SizeEvent
 from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.values import Unknown
 
@@ -175,6 +175,12 @@ def size_constraints(run) -> tuple[list, list]:
     for _site, why in getattr(trace, "size_losses", ()):
         losses.append(why)
     for ev in trace.events:
+        if (ev.input is not None and _has_unknown(ev.input)) or (ev.output is not None and _has_unknown(ev.output)):
+            losses.append(f"{ev.label}: a size of its input or output is unknown")
+        params = getattr(ev.layer, "params", None) or ev.params or {}
+        unknown = [k for k, v in params.items() if isinstance(v, Unknown) or (isinstance(v, (tuple, list)) and any(isinstance(x, Unknown) for x in v))]
+        if unknown:
+            losses.append(f"{ev.label}: its {unknown[0]} is unknown (what it checks is not known)")
         if ev.family in ("conv", "pool", "resize"):
             if ev.input is not None and ev.output is None or (ev.input is not None and _has_unknown(ev.spatial_out)):
                 if any(_sym(d) for d in (ev.input or ())):
@@ -212,6 +218,10 @@ def size_constraints(run) -> tuple[list, list]:
                         continue
                     if (_sym(x) or _sym(y)) and is_size(x) and is_size(y) and x != y:
                         cs.append(S.equal(x, y, prov))
+        elif isinstance(ev, ChannelEvent):
+            # a layer built for n features fed a symbolic count (a Linear after a flatten)
+            if (_sym(ev.got) or _sym(ev.expected)) and is_size(ev.got) and is_size(ev.expected) and ev.got != ev.expected and ev.groups is None:
+                cs.append(S.equal(ev.got, ev.expected, Provenance(f"{ev.label} (built for {ev.expected} {ev.what})", ev.site, "CVL003")))
         elif isinstance(ev, SizeEvent):
             cs.append(S.divisible(ev.size, ev.modulus, Provenance(ev.label, ev.site, ev.code)))
     declared = getattr(run.entry, "output", None)
