@@ -54,6 +54,21 @@ def _check(runs, codes=None) -> list[Issue]:
     return issues
 
 
+def _suggest_sizes(interp, module, runs) -> None:
+    """A declared input whose sizes break the model: the findings it causes gain the valid sizes
+    and the nearest ones (:func:`convlint.interpret.sizing.suggest_sizes`)."""
+    from convlint.interpret.sizing import SIZE_CODES, suggest_sizes
+
+    for r in runs:
+        hit = [i for i in r.issues if i.code in SIZE_CODES and "no input size" not in i.message]
+        if not hit or r.entry.source == "auto":
+            continue
+        hint = suggest_sizes(interp, module, r)
+        if hint:
+            for i in hit:
+                i.message += f" ({hint})"
+
+
 # ------------------------------------------------------------------------------------------ analysis
 
 def analyze_file(project: Project, path: str, text: str, *, extra_entries: list[Entry] | None = None, only: str | None = None,
@@ -155,6 +170,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     for r in runs:
         reached |= r.trace.reached
     issues += _check(runs)
+    _suggest_sizes(interp, module, runs)
     if only is None:
         issues += _static_pass(interp, module, reached)
     confirm = getattr(project, "confirm", None) or getattr(project.config, "confirm", None)

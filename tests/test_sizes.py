@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from convlint.arith.core import Window
 from convlint.arith.pytorch import torch_conv, torch_conv_transpose, torch_pool
-from convlint.interpret.sizes import SizeSet, at_least, divisible, equal, valid_sizes, window_output
+from convlint.interpret.sizes import SizeSet, at_least, broadcasts, divisible, equal, valid_sizes, window_output
 from convlint.interpret.symbolic import Sym
 
 SWEEP = os.environ.get("CONVLINT_SWEEP") == "1"
@@ -139,7 +139,9 @@ def expressions(draw, depth: int = 4):
 
 @st.composite
 def constraints(draw):
-    kind = draw(st.sampled_from(["at_least", "equal", "divisible"]))
+    kind = draw(st.sampled_from(["at_least", "equal", "divisible", "broadcast"]))
+    if kind == "broadcast":
+        return broadcasts(draw(expressions()), draw(expressions()), provenance=kind)
     if kind == "at_least":
         return at_least(draw(expressions()), draw(st.integers(-3, 12)), provenance=kind)
     if kind == "equal":

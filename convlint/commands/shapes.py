@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--init", action="append", default=[], metavar="FILE::NAME:KEY=VALUE", help="a constructor argument for a model given by --input (a Python literal)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--sizes",
+        action="store_true",
+        help="state which values of each symbolic input size (H, W, …) the model accepts, and which layer or merge imposes each part",
+    )
     parser.add_argument("--config", metavar="FILE", help="read the configuration from FILE")
     add_confirm_arguments(parser)
 
@@ -61,7 +66,7 @@ def _parse_init(spec: str):
     return os.path.abspath(file_part), name, key, lit
 
 
-def collect(paths, inputs=(), inits=(), config=None, sink=None):
+def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False):
     """Analyse and return ``(models_json, runs)`` for the given paths.
 
     With ``config.confirm``, a ``sink`` dict receives the CVL010 ``findings`` and the
@@ -115,7 +120,7 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None):
                     continue
                 if run.entry.kind == "module" and not any(ev.input is not None and ev.output is not None for ev in run.trace.events):
                     continue  # script code that builds nothing with known shapes
-                models.append(_model_json(run, confirm=bool(getattr(config, "confirm", None))))
+                models.append(_model_json(run, confirm=bool(getattr(config, "confirm", None)), sizes=sizes))
                 runs_all.append(run)
             if sink is not None:
                 sink.setdefault("findings", []).extend(f for f in res.findings if f.code == "CVL010")
@@ -148,7 +153,7 @@ def _position(site):
     return site.module.parsed.position(site.node)
 
 
-def _model_json(run, confirm: bool = False) -> dict:
+def _model_json(run, confirm: bool = False, sizes: bool = False) -> dict:
     from convlint.rules.cvl009_output_mismatch import first_tensor
 
     module = run.module
@@ -184,7 +189,15 @@ def _model_json(run, confirm: bool = False) -> dict:
         "layers": layers,
         "coverage": _coverage_json(run),
         **({"incomplete": run.trace.incomplete} if run.trace.incomplete else {}),
+        **({"sizes": _sizes_json(run)} if sizes else {}),
     }
+
+
+def _sizes_json(run) -> dict:
+    """``{"H": {"text", "min", "period", "residues", "below_min", "exact", "reasons"}, …}`` (contracts.md)."""
+    from convlint.interpret.sizing import model_sizes
+
+    return {name: v.to_json() for name, v in model_sizes(run).vars.items()}
 
 
 def _coverage_json(run) -> dict:
@@ -223,6 +236,8 @@ def _text(models) -> str:
             out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
         if m.get("incomplete"):
             out.append(f"  (stopped early: {m['incomplete']}; later layers are not shown)")
+        if "sizes" in m:
+            out += _sizes_text(m)
         cov = m.get("coverage")
         if cov and cov["total"]:
             out.append(f"  {cov['resolved']}/{cov['total']} conv-family layers resolved")
@@ -236,6 +251,32 @@ def _text(models) -> str:
     return "\n".join(out)
 
 
+def _sizes_text(m) -> list:
+    """The ``--sizes`` lines of one model: the rule per symbolic size, then what imposes each part."""
+    sizes = m["sizes"]
+    if not sizes:
+        return ["  sizes: no symbolic input size (declare one: input=(1, 3, H, W))"]
+    def rule(name, v):
+        text = f"{name}: no size" if v["text"] in ("no size", "not decided") else v["text"]
+        return text if v["exact"] or v["text"] == "no size" else f"{text} (necessary; maybe not enough)"
+
+    lines = ["  sizes: " + "; ".join(rule(name, v) for name, v in sizes.items())]
+    for name, v in sizes.items():
+        for reason in v.get("reasons", []):
+            by = reason["by"]
+            if len(by) == 1:
+                who = f"{by[0]} needs"
+            elif len(by) == 2:
+                who = f"{by[0]} and {by[1]} need"
+            else:
+                who = f"{by[0]} and {len(by) - 1} more after it need"
+            lines.append(f"    {who} {reason['text']}")
+        if not v["exact"]:
+            why = v.get("why") or []
+            lines.append(f"    {name}: not every constraint on it is known" + (f" ({why[0]})" if why else ""))
+    return lines
+
+
 def _dims(s: str) -> str:
     return s.replace("None", "?")
 
@@ -246,7 +287,7 @@ def run(args) -> int:
     config = load_config([p.split("::")[0] for p in args.paths], config_file=args.config)
     config = with_confirm(config, args)
     sink: dict = {}
-    models, _runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None)
+    models, _runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None, sizes=getattr(args, "sizes", False))
     status = 0
     findings = sink.get("findings", [])
     for line in sink.get("messages", []):

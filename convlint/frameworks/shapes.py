@@ -34,6 +34,14 @@ def mismatch(a, b) -> bool:
     return False
 
 
+def broadcast_mismatch(a, b) -> bool:
+    """Sizes that cannot broadcast together for any value: certainly different, and neither can
+    be 1 (a symbolic size that is 1 for some value broadcasts there)."""
+    if not mismatch(a, b):
+        return False
+    return all(not isinstance(d, Sym) or always_differ(d, 1) for d in (a, b))
+
+
 def trail(t: Tensor, axis: int) -> str:
     """``28 → 14 → 7 → 13`` for one dimension along the tensor's history."""
     sizes = []
@@ -157,6 +165,7 @@ def operand(t: Tensor) -> Operand:
 def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
     """numpy/torch broadcasting of two shapes; records the merge (CVL005 decides on it)."""
     if a is None or b is None or a.shape is None or b.shape is None:
+        interp.trace.size_losses.append((site, f"{op_label} of a tensor of unknown rank"))
         return None
     sa, sb = a.shape, b.shape
     n = max(len(sa), len(sb))
@@ -171,15 +180,34 @@ def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):
             out.append(x)
         elif dims_equal(x, y):
             out.append(x)
-        elif mismatch(x, y):
+        elif broadcast_mismatch(x, y):
             out.append(Unknown("broadcast mismatch"))
         elif (is_int(x) and x > 1) or (is_int(y) and y > 1):
             out.append(x if is_int(x) and x > 1 else y)  # the other is 1 or the same size
+        elif isinstance(x, Sym) and isinstance(y, Sym) and _broadcasts_to(x, y):
+            out.append(x)
+        elif isinstance(x, Sym) and isinstance(y, Sym) and _broadcasts_to(y, x):
+            out.append(y)
         else:
             # either may be 1: unknown (keeping an operand's unknown, and its cause, when there is one)
             out.append(x if isinstance(x, Unknown) else y if isinstance(y, Unknown) else Unknown("broadcast"))
     interp.trace.record(MergeEvent(site, op_label, [operand(a), operand(b)], joined=None, broadcast=True))
     return tuple(out)
+
+
+def _broadcasts_to(x: Sym, y: Sym) -> bool:
+    """Whether broadcasting sizes ``x`` and ``y`` (of one variable) gives ``x`` wherever it is valid:
+    no value makes ``x`` 1 while ``y`` is a real size of 2 or more (where ``y`` is 1 or equal to
+    ``x`` the result is ``x``; anywhere else the merge raises)."""
+    names = x.variables() | y.variables()
+    if len(names) != 1:
+        return False
+    from convlint.interpret import sizes
+
+    try:
+        return sizes.solve(next(iter(names)), [sizes.equal(x, 1), sizes.at_least(y, 2)]).empty
+    except ValueError:
+        return False
 
 
 def broadcast_unknown(t: Tensor, other=None) -> Tensor:
@@ -209,9 +237,12 @@ def concat(interp, tensors, dim, site, op_label, stack=False):
     if len(ts) != len(tensors) or not ts:
         return Tensor(None)
     if any(t.shape is None for t in ts) or not is_int(dim):
+        if len(ts) > 1:
+            interp.trace.size_losses.append((site, f"{op_label} of tensors of unknown rank"))
         return ts[0].derive(None)
     n = len(ts[0].shape)
     if any(len(t.shape) != n for t in ts):
+        interp.trace.size_losses.append((site, f"{op_label} of tensors of different ranks"))
         return ts[0].derive(None)
     d = dim if dim >= 0 else (n + 1 if stack else n) + dim
     if not 0 <= d <= (n if stack else n - 1):
@@ -396,7 +427,7 @@ def broadcast_shapes(*shapes) -> tuple | None:
                 dim = v
             elif (is_int(v) and v == 1) or dims_equal(dim, v):
                 continue
-            elif mismatch(dim, v):
+            elif broadcast_mismatch(dim, v):
                 dim = Unknown("broadcast mismatch")
             elif is_int(v) and v > 1:
                 dim = v  # the other is 1 or the same size

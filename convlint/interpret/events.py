@@ -5,7 +5,7 @@ Framework shape functions never decide what is a finding. They compute shapes wi
 its canonical windows and raw output sizes), a channel count compared with what a layer was built
 for (:class:`ChannelEvent`), a configuration the framework rejects (:class:`ConfigEvent`),
 tensors joined (:class:`MergeEvent`), a layer whose arguments could not be resolved
-(:class:`UnresolvedEvent`). Tensors carry the stack of downsampling steps along their data flow,
+(:class:`UnresolvedEvent`), a symbolic size that must divide evenly (:class:`SizeEvent`). Tensors carry the stack of downsampling steps along their data flow,
 so that upsampling steps are paired with the step they mirror (:class:`~convlint.interpret.tensor.PairStep`,
 in :attr:`Trace.downs` / :attr:`Trace.ups`).
 
@@ -26,6 +26,7 @@ __all__ = [
     "MergeEvent",
     "Operand",
     "UnresolvedEvent",
+    "SizeEvent",
     "Trace",
     "Issue",
     "FixSpec",
@@ -148,6 +149,19 @@ class UnresolvedEvent:
 
 
 @dataclass(eq=False)
+class SizeEvent:
+    """A shape function needs a symbolic size divisible by ``modulus`` (``pixel_unshuffle``, a
+    reshape whose inferred size must come out whole). :mod:`convlint.interpret.sizing` reads it;
+    ``code`` is the rule that reports a concrete size breaking it."""
+
+    site: Any
+    label: str  # "pixel_unshuffle (downscale_factor 2)"
+    size: Any  # a Sym
+    modulus: int
+    code: str = "CVL001"
+
+
+@dataclass(eq=False)
 class Issue:
     """A rule violation, before positions are resolved (:mod:`convlint.analysis` does that)."""
 
@@ -183,6 +197,7 @@ class Trace:
     ups: list = field(default_factory=list)  # upsampling PairSteps
     layers: list = field(default_factory=list)  # conv-family layers built
     incomplete: str | None = None
+    size_losses: list = field(default_factory=list)  # (site, why): a merge of tensors whose shapes were not followed
 
     def record(self, event) -> None:
         self.checks.append(event)

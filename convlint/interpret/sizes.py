@@ -5,7 +5,8 @@ interpret.symbolic.Sym` expressions. Each layer that can fail adds a :class:`Con
 
 - ``expr ≥ 1`` (:func:`at_least`) — a conv or pool output must not be empty;
 - ``a == b`` (:func:`equal`) — a merge (cat, add) or a declared output size;
-- ``expr % m == 0`` (:func:`divisible`) — a reshape or ``pixel_unshuffle`` that needs divisibility.
+- ``expr % m == 0`` (:func:`divisible`) — a reshape or ``pixel_unshuffle`` that needs divisibility;
+- ``a == b or a == 1 or b == 1`` (:func:`broadcasts`) — an elementwise merge with broadcasting.
 
 Each carries a ``provenance`` that this module never looks into (a label and a location, say).
 :func:`valid_sizes` returns the exact set ``{n ≥ 1 : every constraint holds}`` as a :class:`SizeSet`.
@@ -27,6 +28,8 @@ bounded by its values on ``0 ≤ r < P``: ``q_min ≤ q(n) ≤ q_max``. Per cons
   for every ``n > (q_max − P·b)/(−Δ)``; if ``Δ = 0``, ``E`` itself is ``P``-periodic.
 - ``a == b``: the same for ``D = a − b``: if ``Δ ≠ 0`` then ``|P·D(n)| ≥ |Δ|·n − max|q| > 0`` for
   every ``n > max|q| / |Δ|`` (never again equal); if ``Δ = 0``, ``D`` is periodic.
+- ``a == b or a == 1 or b == 1``: each of the three equalities is periodic past its threshold,
+  so their disjunction is periodic (lcm of the periods) past the largest threshold.
 - ``E % m == 0``: ``E(n + P·m) = E(n) + m·Δ ≡ E(n) (mod m)``: periodic with period ``P·m``
   for every ``n``.
 
@@ -54,6 +57,7 @@ __all__ = [
     "ConstraintReport",
     "SizeSet",
     "at_least",
+    "broadcasts",
     "divisible",
     "equal",
     "quasi_linear",
@@ -72,7 +76,8 @@ MAX_EVALUATIONS = 1 << 21  # sizes evaluated up to the threshold and one period 
 @dataclass(frozen=True)
 class Constraint:
     """One predicate on a size expression. ``kind``: ``"at_least"`` (``left ≥ bound``),
-    ``"equal"`` (``left == right``) or ``"divisible"`` (``left % modulus == 0``).
+    ``"equal"`` (``left == right``), ``"broadcast"`` (``left == right`` or either is 1) or
+    ``"divisible"`` (``left % modulus == 0``).
     ``provenance`` is opaque: whatever the caller wants messages to name."""
 
     kind: str
@@ -92,6 +97,9 @@ class Constraint:
             return a == _value(self.right, env, n)
         if self.kind == "divisible":
             return a % self.modulus == 0
+        if self.kind == "broadcast":
+            b = _value(self.right, env, n)
+            return a == b or a == 1 or b == 1
         raise ValueError(self.kind)
 
     def variables(self) -> frozenset[str]:
@@ -106,6 +114,8 @@ class Constraint:
             return f"{self.left} ≥ {self.bound}"
         if self.kind == "equal":
             return f"{self.left} == {self.right}"
+        if self.kind == "broadcast":
+            return f"{self.left} == {self.right} (or either is 1)"
         return f"{self.left} ≡ 0 (mod {self.modulus})"
 
 
@@ -117,6 +127,11 @@ def at_least(expr, bound: int = 1, provenance: Any = None) -> Constraint:
 def equal(a, b, provenance: Any = None) -> Constraint:
     """``a == b``: two sizes a merge joins, or a size and the declared one."""
     return Constraint("equal", a, b, provenance=provenance)
+
+
+def broadcasts(a, b, provenance: Any = None) -> Constraint:
+    """``a == b or a == 1 or b == 1``: two sizes an elementwise merge broadcasts together."""
+    return Constraint("broadcast", a, b, provenance=provenance)
 
 
 def divisible(expr, modulus: int, provenance: Any = None) -> Constraint:
@@ -168,6 +183,12 @@ def _analyse(c: Constraint, name: str) -> tuple[int, int]:
     if c.kind == "divisible":
         period, _, _, _ = quasi_linear(c.left, name)
         return period * c.modulus, 0
+    if c.kind == "broadcast":
+        period, threshold = 1, 0
+        for a, b in ((c.left, c.right), (c.left, 1), (c.right, 1)):
+            p, t = _analyse(equal(a, b), name)
+            period, threshold = math.lcm(period, p), max(threshold, t)
+        return period, threshold
     expr = c.left - c.right if c.kind == "equal" else c.left
     period, delta, qmin, qmax = quasi_linear(expr, name)
     if delta == 0:
@@ -282,7 +303,7 @@ class SizeSet:
         if self.empty:
             return "no size"
         if self.finite:
-            return f"{h} = {self.below_min[0]}" if len(self.below_min) == 1 else f"{h} ∈ {{{', '.join(map(str, self.below_min))}}}"
+            return _listed(h, self.below_min)
         parts = []
         if self.min > 1 or self.period == 1:
             parts.append(f"{h} ≥ {self.min}")
@@ -290,7 +311,7 @@ class SizeSet:
             parts.append(f"{h} ≡ {_or(self.residues)} (mod {self.period})")
         core = ", ".join(parts)
         if self.below_min:
-            small = f"{h} = {self.below_min[0]}" if len(self.below_min) == 1 else f"{h} ∈ {{{', '.join(map(str, self.below_min))}}}"
+            small = _listed(h, self.below_min)
             return f"{small} or {core}"
         return core
 
@@ -327,6 +348,15 @@ class SizeSet:
 
     def __str__(self) -> str:
         return self.text
+
+
+def _listed(h: str, values: Sequence[int]) -> str:
+    """``H = 8``, ``H ∈ {8, 12}``, or a run of more than 3 consecutive sizes as ``33 ≤ H ≤ 64``."""
+    if len(values) == 1:
+        return f"{h} = {values[0]}"
+    if len(values) > 3 and values[-1] - values[0] == len(values) - 1:
+        return f"{values[0]} ≤ {h} ≤ {values[-1]}"
+    return f"{h} ∈ {{{', '.join(map(str, values))}}}"
 
 
 def _or(values: Sequence[int]) -> str:

@@ -40,6 +40,14 @@ class Encoder(nn.Module):  # convlint: input=(1, 3, 8, 8)
 
 
 def check(run) -> list:
+    """The findings of this rule, and a model that accepts no input size because of CVL002's kind of
+    constraint (:func:`convlint.interpret.sizing.no_size_issues`)."""
+    from convlint.interpret.sizing import no_size_issues
+
+    return _check(run) + no_size_issues(run, "CVL002")
+
+
+def _check(run) -> list:
     from convlint.interpret.symbolic import Sym, always_below_one
     from convlint.interpret.tensor import fmt_shape
 

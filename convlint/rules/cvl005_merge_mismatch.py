@@ -45,7 +45,7 @@ class Block(nn.Module):  # convlint: input=(1, 8, 32, 32)
 def mismatched_axis(ev: MergeEvent):
     """``(axis, i, j)``: the first dimension where operands ``i`` and ``j`` of the merge certainly
     differ and may not (for every value of a symbolic size), or None."""
-    from convlint.frameworks.shapes import mismatch
+    from convlint.frameworks.shapes import broadcast_mismatch, mismatch
 
     ops = ev.operands
     if ev.broadcast:
@@ -56,7 +56,7 @@ def mismatched_axis(ev: MergeEvent):
         for axis, (x, y) in enumerate(zip(a, b)):
             if (isinstance(x, int) and x == 1) or (isinstance(y, int) and y == 1):
                 continue
-            if mismatch(x, y):
+            if broadcast_mismatch(x, y):
                 return (axis, 0, 1)
         return None
     if not all(op.exact_rank for op in ops):
@@ -81,6 +81,14 @@ def unrepaired_cause(ev: MergeEvent):
 
 
 def check(run) -> list:
+    """The findings of this rule, and a model that accepts no input size because of CVL005's kind of
+    constraint (:func:`convlint.interpret.sizing.no_size_issues`)."""
+    from convlint.interpret.sizing import no_size_issues
+
+    return _check(run) + no_size_issues(run, "CVL005")
+
+
+def _check(run) -> list:
     from convlint.interpret.tensor import fmt_dim
 
     out = []

@@ -59,6 +59,14 @@ def first_tensor(v):
 
 
 def check(run) -> list:
+    """The findings of this rule, and a model that accepts no input size because of CVL009's kind of
+    constraint (:func:`convlint.interpret.sizing.no_size_issues`)."""
+    from convlint.interpret.sizing import no_size_issues
+
+    return _check(run) + no_size_issues(run, "CVL009")
+
+
+def _check(run) -> list:
     from convlint.frameworks.shapes import mismatch, trail
     from convlint.interpret.symbolic import Sym
 

@@ -83,8 +83,9 @@ def lax_conv_op(op, transpose):
                     windows = lax_conv_general_dilated(conc, rhs_sp, cfg["window_strides"], cfg["padding"], cfg.get("lhs_dilation"), cfg.get("rhs_dilation"))
                 else:
                     windows = lax_conv_general_dilated(conc, rhs_sp, cfg["window_strides"], cfg["padding"])
-                if isinstance(cfg.get("padding"), str) and not all(is_int(s) for s in lhs_sp):
-                    # SAME padding depends on the input size: only its output size is simple
+                if isinstance(cfg.get("padding"), str) and not all(is_int(s) for s in lhs_sp) and not (transpose and cfg["padding"] in ("SAME", "VALID")):
+                    # SAME padding depends on the input size: only its output size is simple (a
+                    # transposed conv's 'SAME'/'VALID' padding depends on the kernel and stride only)
                     windows = windows if cfg["padding"] == "VALID" else None
             except ConvArithmeticError as e:
                 interp.trace.record(ConfigEvent(site, name, e))

@@ -19,6 +19,7 @@ from convlint.frameworks.torch.common import (
     FRAMEWORK, add, as_dims, axis, channel_check, elementwise, mul, new_tensor, reject,
     sizes_from_args, tensor_arg, unknown_dims,
 )
+from convlint.interpret.events import SizeEvent
 from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
 from convlint.interpret.values import Unknown
@@ -611,7 +612,11 @@ def reshape_to(interp, node, x, shape, label="reshape"):
                 out[i] = total // rest
         elif isinstance(total, Sym) and is_int(rest) and rest > 0:
             q = total // rest
-            out[i] = q if isinstance(q, Sym) and q.op != "floordiv" else Unknown("inferred dim")
+            if rest > 1 and len(total.variables()) == 1:
+                interp.trace.record(SizeEvent(interp.site(node), f"torch.{label} to {tuple(dims)}", total, rest))
+                out[i] = q  # the size is valid only where rest divides total: then q is exact
+            else:
+                out[i] = q if isinstance(q, Sym) and q.op != "floordiv" else Unknown("inferred dim")
         else:
             out[i] = Unknown("inferred dim")
     elif is_int(total) and is_int(rest) and total != rest:

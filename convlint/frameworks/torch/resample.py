@@ -11,6 +11,7 @@ from convlint.frameworks.base import Layer, Signature, is_int
 from convlint.frameworks.torch.common import (
     FRAMEWORK, axis, channel_check, mul, new_tensor, rank_check, reg, reject, tensor_arg, unknown_dims, unmodelled,
 )
+from convlint.interpret.events import SizeEvent
 from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
 from convlint.interpret.values import Unknown
@@ -206,6 +207,10 @@ def pixel_shuffle(interp, op, layer, site, node, x, r, inverse):
                 reject(interp, site, op, f"pixel_unshuffle needs spatial sizes divisible by downscale_factor={r}, but gets {h}×{w}",
                        "H and W divisible by downscale_factor", "downscale_factor")
                 break
+        for d in (h, w):
+            if isinstance(d, Sym) and r > 1:
+                label = layer.name if layer is not None and getattr(layer, "name", None) else op.rsplit(".", 1)[-1]
+                interp.trace.record(SizeEvent(site, f"{label} (downscale_factor {r})", d, r))
         new = (mul(c, r * r), h // r if is_size(h) else h, w // r if is_size(w) else w)
     else:
         if is_int(c) and r > 0 and c % (r * r):
