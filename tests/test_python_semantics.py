@@ -284,3 +284,42 @@ def test_isinstance_against_array_types_follows_python(tmp_path):
         h = isinstance(nn.Conv2d(1, 1, 1), torch.Tensor)
         i = isinstance(x, (int, torch.Tensor))
     """, ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
+
+
+def test_small_constant_tensors_keep_the_elements_python_reads(tmp_path):
+    # timm's drop-path schedules: ``[x.item() for x in torch.linspace(0, rate, n)]`` decides
+    # between DropPath and Identity; only elements torch computes exactly are known
+    _agree(tmp_path, """
+        import torch
+
+        dpr = [x.item() for x in torch.linspace(0, 0.0, 4)]
+        stages = [x.tolist() for x in torch.linspace(0, 0, 6).split([1, 2, 3])]
+        first_last = torch.linspace(0, 0.3, 5)[0].item(), torch.linspace(0, 0.3, 5)[-1].item()
+        ar = torch.arange(5).tolist()
+        ar2 = torch.arange(2, 11, 3).tolist()
+        sl = torch.arange(6)[1:4].tolist()
+        one = torch.linspace(2, 2, 1).item()
+        r = torch.arange(3)
+        alias = r
+        alias += 1
+        after_aug = r.tolist()
+        q = torch.arange(3)
+        q[0] = 7
+        after_set = q.tolist()
+        w = torch.arange(3)
+        w.mul_(2)
+        after_inplace = w.tolist()
+    """, ["dpr", "stages", "first_last", "ar", "ar2", "sl", "one"], may_know=("after_aug", "after_set", "after_inplace"))
+
+
+@pytest.mark.parametrize("start,end,steps", [(0, 0.1, 3), (0.0, 0.2, 12), (-1, 1, 7), (0, 1e-3, 2), (0.5, 0.5, 9)])
+def test_linspace_elements_convlint_knows_are_torch_s(tmp_path, start, end, steps):
+    got, real = _both(tmp_path, f"""
+        import torch
+
+        xs = [x.item() for x in torch.linspace({start}, {end}, {steps})]
+    """, ["xs"])
+    xs = got["xs"]
+    assert isinstance(xs, list) and len(xs) == len(real["xs"])
+    known = [(i, v) for i, v in enumerate(xs) if not isinstance(v, Unknown)]
+    assert known and all(v == real["xs"][i] for i, v in known), (xs, real["xs"])

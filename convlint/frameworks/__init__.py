@@ -235,7 +235,13 @@ class Frameworks:
                 return Container(obj.kind, obj.items[key], obj.site, obj.name)
             return Unknown("container index")
         if isinstance(obj, Tensor):
-            return tensor_index(interp, obj, key)
+            out = tensor_index(interp, obj, key)
+            if obj.values is not None and obj.shape is not None and len(obj.shape) == 1 and isinstance(out, Tensor):
+                if is_int(key) and -len(obj.values) <= key < len(obj.values):
+                    out.values = (obj.values[key],)  # an element of a constant vector
+                elif isinstance(key, slice) and out.shape == (len(obj.values[key]),):
+                    out.values = obj.values[key]
+            return out
         return MISSING
 
     def iterate(self, interp, v):
@@ -243,7 +249,11 @@ class Frameworks:
         if isinstance(v, Container):
             return v.values() if v.kind != "moduledict" else list(v.items.keys())
         if isinstance(v, Tensor) and v.shape and is_int(v.shape[0]) and 0 < v.shape[0] <= 64:
-            return [v.derive(tuple(v.shape[1:])) for _ in range(v.shape[0])]  # along the first dim
+            rows = [v.derive(tuple(v.shape[1:])) for _ in range(v.shape[0])]  # along the first dim
+            if v.values is not None and len(v.shape) == 1:
+                for row, x in zip(rows, v.values):
+                    row.values = (x,)
+            return rows
         return None
 
     def length(self, interp, v):

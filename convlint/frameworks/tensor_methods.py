@@ -60,6 +60,10 @@ def tensor_attr(interp, t: Tensor, name: str):
         v = array_methods.attr(interp, t, name)
         if v is not MISSING:
             return v
+    if name.endswith("_") and not name.endswith("__") and t.values is not None:
+        t.values = None  # an in-place method (``t.add_(1)``): the elements are no longer known
+    if name in ("item", "tolist") and t.values is not None and t.shape is not None and len(t.shape) <= 1:
+        return pyb.Builtin(f"Tensor.{name}", lambda i, a, k, n: _elements(t, name))
     attr = ATTRIBUTES.get(name)
     if attr is not None:
         return attr(t)
@@ -68,6 +72,13 @@ def tensor_attr(interp, t: Tensor, name: str):
         why = UNMODELLED_METHODS.get(name)
         return pyb.Builtin(f"Tensor.{name}", lambda i, a, k, n: Unknown(f"Tensor.{name}" + (f": {why}" if why else "")))
     return pyb.Builtin(f"Tensor.{name}", lambda i, a, k, n: method(i, t, a, _aliases(k), n))
+
+
+def _elements(t: Tensor, name: str):
+    """``item()`` / ``tolist()`` of a small constant tensor whose elements are known."""
+    if len(t.shape) == 0 or name == "item":
+        return t.values[0] if len(t.values) == 1 else Unknown(f"Tensor.{name} of a tensor with more than one element")
+    return list(t.values)
 
 
 def _aliases(kwargs: dict) -> dict:

@@ -57,6 +57,8 @@ class StatementEvaluator:
             cur = self.eval(s.target, scope)
             rhs = self.eval(s.value, scope)
             op = CST_AUGOPS.get(type(s.operator))
+            if isinstance(cur, Tensor) and cur.values is not None:
+                cur.values = None  # ``t += 1`` is in place: aliases of ``t`` change too
             if isinstance(cur, list) and isinstance(s.operator, cst.AddAssign):
                 if isinstance(rhs, (list, tuple)):
                     cur.extend(rhs)
@@ -430,6 +432,8 @@ class StatementEvaluator:
                 setitem, _ = obj.cls.lookup("__setitem__")
                 if setitem is MISSING:
                     obj = obj.data
+            if isinstance(obj, Tensor) and obj.values is not None:
+                obj.values = None  # ``t[i] = v`` writes into a constant tensor: its elements are no longer known
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, scope)
                 if isinstance(obj, dict) and is_known(key) and hashable(key):

@@ -36,6 +36,9 @@ class Tensor:
     exact_rank: bool = True
     lost: object = None  # when ``shape`` is None: an Unknown saying where and why the shape was lost
     entry_channels: object = None  # a model input of unknown rank: its channel count, when the model names it
+    # the elements of a small constant tensor of rank 0 or 1 (``torch.linspace(0, 0, 4)``,
+    # ``torch.arange(3)``) where each is known exactly (an Unknown where one is not); None otherwise
+    values: tuple | None = None
 
     @property
     def rank(self) -> int | None:
@@ -46,6 +49,7 @@ class Tensor:
         if label is not None:
             hist = (hist + ((label, shape),))[-HISTORY_LIMIT:]
         changes.setdefault("before_pad", None)
+        changes.setdefault("values", None)
         if shape is not None:
             changes.setdefault("lost", None)
         return replace(self, shape=shape, history=hist, entry=False, **changes)

@@ -876,7 +876,13 @@ def _parts(x, d, sizes, why):
     a = axis(x, d)
     if a is None:
         return tuple(x.derive(unknown_dims(len(x.shape), why)) for _ in sizes)
-    return tuple(x.derive(tuple(x.shape[:a]) + (s if is_size(s) else Unknown(why),) + tuple(x.shape[a + 1 :])) for s in sizes)
+    parts = tuple(x.derive(tuple(x.shape[:a]) + (s if is_size(s) else Unknown(why),) + tuple(x.shape[a + 1 :])) for s in sizes)
+    if x.values is not None and len(x.shape) == 1 and all(is_int(s) for s in sizes) and sum(sizes) == len(x.values):
+        at = 0
+        for part, s in zip(parts, sizes):  # a split of a constant vector: its elements, in order
+            part.values = x.values[at : at + s]
+            at += s
+    return parts
 
 
 def chunk_parts(x, k, d):
@@ -1942,12 +1948,18 @@ def _arange(interp, args, kwargs, node):
         if k in kwargs:
             vals = vals + [kwargs[k]] if k != "start" else [kwargs[k]] + vals
     if len(vals) == 1 and is_size(vals[0]):
-        return new_tensor((vals[0],), fresh=True)
+        out = new_tensor((vals[0],), fresh=True)
+        if is_int(vals[0]) and vals[0] <= MAX_VALUES and kwargs.get("dtype") is None:
+            out.values = tuple(range(vals[0]))  # int64 elements: exact
+        return out
     if len(vals) in (1, 2, 3) and all(_num(v) for v in vals):
         start, end, step = (0, vals[0], 1) if len(vals) == 1 else (vals[0], vals[1], vals[2] if len(vals) == 3 else 1)
         if step == 0:
             return Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
-        return new_tensor((max(math.ceil((end - start) / step), 0),), fresh=True)
+        out = new_tensor((max(math.ceil((end - start) / step), 0),), fresh=True)
+        if all(is_int(v) for v in (start, end, step)) and kwargs.get("dtype") is None and out.shape[0] <= MAX_VALUES:
+            out.values = tuple(range(start, end, step))  # int64 elements: exact
+        return out
     if len(vals) == 2 and isinstance(vals[1], Sym) and is_int(vals[0]):
         return new_tensor((vals[1] - vals[0],), fresh=True)
     return new_tensor((Unknown("arange length"),), fresh=True)
@@ -1963,11 +1975,38 @@ def _range(interp, args, kwargs, node):
     return new_tensor((Unknown("range length"),), fresh=True)
 
 
-@fn("linspace", "logspace")
-def _linspace(interp, args, kwargs, node):
+@fn("logspace")
+def _logspace(interp, args, kwargs, node):
     p = Signature.of("start", "end", "steps").bind(args, kwargs)
     n = p["steps"]
     return new_tensor((n if is_size(n) else Unknown("steps"),), fresh=True)
+
+
+@fn("linspace")
+def _linspace(interp, args, kwargs, node):
+    p = Signature.of("start", "end", "steps").bind(args, kwargs)
+    n = p["steps"]
+    out = new_tensor((n if is_size(n) else Unknown("steps"),), fresh=True)
+    start, end = p["start"], p["end"]
+    if is_int(n) and 0 < n <= MAX_VALUES and _num(start) and _num(end) and kwargs.get("dtype") is None:
+        # float32 elements; known exactly: the first (start) and last (end), and all of them when
+        # start == end (the inner ones depend on float32 rounding in torch's kernel)
+        s, e = float32(start), float32(end)
+        if s == e:
+            out.values = (s,) * n
+        else:
+            out.values = (s,) + (Unknown("an inner element of linspace"),) * (n - 2) + ((e,) if n > 1 else ())
+    return out
+
+
+MAX_VALUES = 4096  # elements a constant tensor keeps
+
+
+def float32(x) -> float:
+    """``x`` rounded to float32, as ``tensor.item()`` of a float32 tensor returns it."""
+    import struct
+
+    return struct.unpack("f", struct.pack("f", float(x)))[0]
 
 
 @fn("scalar_tensor")
