@@ -19,7 +19,7 @@ from convlint.findings import Finding, Fix
 from convlint.frameworks import CONV_FAMILY, Frameworks
 from convlint.frameworks.base import Op
 from convlint.interpret.declare import Entry, declared_entries
-from convlint.interpret.entries import ModelRun, run_entry
+from convlint.interpret.entries import ModelRun, run_entry, pytest_entries
 from convlint.interpret.events import Issue, Trace, UnresolvedEvent
 from convlint.interpret.flow import BudgetExceeded, Dead, Return
 from convlint.interpret.interpreter import Interpreter
@@ -39,8 +39,12 @@ class FileResult:
     runs: list = field(default_factory=list)
 
 
-def _check(runs, codes=None) -> list[Issue]:
-    """Every rule's ``check`` over every run (only ``codes`` when given)."""
+def _check(runs, codes=None, label=None) -> list[Issue]:
+    """Every rule's ``check`` over every run (only ``codes`` when given).
+
+    With ``label(run)``, an issue in another file than the run's entry names the entry in its
+    message (``… (entry: tests/test_model.py::test_forward)``): the finding is reported where the
+    layer is, and says which model, script or test gave it its sizes."""
     from convlint.rules import rule_modules
 
     issues: list[Issue] = []
@@ -49,9 +53,31 @@ def _check(runs, codes=None) -> list[Issue]:
             continue
         for r in runs:
             found = mod.check(r)
+            if label is not None:
+                for iss in found:
+                    m = iss.site.module if iss.site is not None else None
+                    if m is not None and os.path.abspath(m.path) != os.path.abspath(r.path):
+                        iss.message = f"{iss.message} (entry: {label(r)})"
             r.issues += found
             issues += found
     return issues
+
+
+ENTRY_SUFFIX = " (entry: "
+
+
+def _entry_label(project: Project, run) -> str:
+    """``path::name`` of a run's entry, the path relative to the project root (as pytest names a
+    test); the path alone for script code."""
+    path = os.path.abspath(run.path)
+    try:
+        shown = os.path.relpath(path, project.root)
+        if shown.startswith(".."):
+            shown = path
+    except ValueError:
+        shown = path
+    shown = shown.replace(os.sep, "/")
+    return shown if run.entry.kind == "module" else f"{shown}::{run.entry.name}"
 
 
 # ------------------------------------------------------------------------------------------ analysis
@@ -132,8 +158,10 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     given = {e.name for e in extra_entries}
     entries = [e for e in entries if e.name not in given]
     entries += [_located(e, parsed.tree) for e in extra_entries]
+    # a test file's test functions that run a model (smoke tests declare config-driven models)
+    entries += [e for e in pytest_entries(parsed.path, parsed.tree) if e.name not in given]
     if only is not None:
-        entries = [e for e in entries if e.name == only]
+        entries = [e for e in entries if e.name == only or (e.kind == "test" and e.name.split("[")[0] == only)]
 
     # script code first: executing the module's top level is the `<module>` entry
     script = Entry("<module>", "module", parsed.tree, None, None, {}, "auto", 1)
@@ -154,7 +182,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     runs = [r for r in runs if r.entry.source != "auto"] + [r for r in runs if r.entry.source == "auto"]
     for r in runs:
         reached |= r.trace.reached
-    issues += _check(runs)
+    issues += _check(runs, label=lambda r: _entry_label(project, r))
     if only is None:
         issues += _static_pass(interp, module, reached)
     confirm = getattr(project, "confirm", None) or getattr(project.config, "confirm", None)

@@ -27,6 +27,7 @@ path, text) -> FileResult(findings, deps)``), imported only when a file needs an
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -556,7 +557,25 @@ def _finish_with_warnings(raw: list[Finding], config: Config, cwd: Path, texts: 
             if fs:
                 sources[shown] = text
         out.extend(fs)
-    return sort_findings(out), sources, [w for shown in sorted(warnings) for w in warnings[shown]]
+    return _one_per_cause(sort_findings(out)), sources, [w for shown in sorted(warnings) for w in warnings[shown]]
+
+
+_ENTRY_NOTE = re.compile(r" \(entry: [^()]*\)")
+
+
+def _one_per_cause(findings: list[Finding]) -> list[Finding]:
+    """One finding per place and problem: the same problem in a shared block, seen from two
+    entries analysed from different files (a model file and its smoke test), differs only in the
+    entry its message names; the first (in sorted order) is kept."""
+    seen: set = set()
+    out = []
+    for f in findings:
+        key = (f.code, f.path, f.line, f.column, _ENTRY_NOTE.sub("", f.message))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return out
 
 
 def _with_path(f: Finding, path: str) -> Finding:
