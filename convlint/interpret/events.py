@@ -26,6 +26,7 @@ __all__ = [
     "MergeEvent",
     "Operand",
     "UnresolvedEvent",
+    "AssertEvent",
     "Trace",
     "Issue",
     "FixSpec",
@@ -145,6 +146,16 @@ class UnresolvedEvent:
     never_reached: bool = False
     causes: tuple = ()  # the Unknown values behind the reasons (with the sites where they were lost)
     layer: Any = None
+
+
+@dataclass(eq=False)
+class AssertEvent:
+    """A shape ``assert`` the engine decided false on known shapes (the path ends there, as in
+    Python): ``test`` is its source, ``values`` the ``(expression, value)`` pairs that show why."""
+
+    site: Any  # the assert statement
+    test: str
+    values: tuple = ()
 
 
 @dataclass(eq=False)
