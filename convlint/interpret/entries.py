@@ -55,6 +55,8 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
     interp.steps = 0
     fw = interp.fw
     run = ModelRun(entry, module.path, trace, module=module)
+    interp.script_entry = entry.kind in ("module", "test")  # models it applies are recorded
+    interp.model_depth = 0
     try:
         scope = interp.module_globals(module)
         if entry.kind == "module":

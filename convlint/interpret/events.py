@@ -193,6 +193,7 @@ class Trace:
     downs: list = field(default_factory=list)  # downsampling PairSteps in execution order
     ups: list = field(default_factory=list)  # upsampling PairSteps
     layers: list = field(default_factory=list)  # conv-family layers built
+    applications: list = field(default_factory=list)  # (input, output) of each model script code applied
     incomplete: str | None = None
 
     def record(self, event) -> None:
