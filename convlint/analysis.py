@@ -1,7 +1,8 @@
 """One file's analysis: parse, run its entries, run the rules, resolve positions and fixes.
 
 Entries are the file's script code (``<module>``), its declared models (pragmas, jaxtyping,
-``[[tool.convlint.model]]``) and every framework module class it defines (run with its
+``[[tool.convlint.model]]``), its test functions when pytest would collect the file (smoke tests that
+build and run a model) and every framework module class it defines (run with its
 defaults and an input of unknown size, which still checks configurations, channels and pairs
 that mismatch for every size). Conv-family calls no entry reached are interpreted once more
 inside their enclosing function with its parameters' defaults (the static pass: CVL001 and
