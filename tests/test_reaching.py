@@ -130,3 +130,37 @@ def test_a_package_reexport_is_followed_to_the_module_that_defines_the_name(tmp_
     (tmp_path / "test_vae.py").write_text("from pkg import VAE\n")
     files = sorted(tmp_path.rglob("*.py"))
     assert [p.name for p in importers([tmp_path / "pkg" / "parts.py"], files, tmp_path)] == ["unet.py", "__init__.py", "test_unet.py"]
+
+
+def test_a_depthwise_block_run_with_symbolic_sizes_is_not_a_rejected_configuration(tmp_path):
+    """groups=in_channels with in_channels symbolic (a model class run on its own, reached from a
+    staged file) is a positive size the arithmetic cannot check, not a CVL001 (was a false alarm
+    on timm's conv2d_same.py when separable_conv.py imports it)."""
+    (tmp_path / "pyproject.toml").write_text("[tool.convlint]\ncache = false\n")
+    (tmp_path / "conv.py").write_text("import torch.nn as nn\n\n\ndef make(cin, cout, k, **kw):\n    return nn.Conv2d(cin, cout, k, **kw)\n")
+    (tmp_path / "sep.py").write_text(textwrap.dedent("""
+        import torch.nn as nn
+        from conv import make
+
+
+        class SepConv(nn.Module):
+            def __init__(self, in_channels, out_channels):
+                super().__init__()
+                self.dw = make(in_channels, in_channels, 3, padding=1, groups=in_channels)
+                self.pw = nn.Conv2d(in_channels, out_channels, 1)
+
+            def forward(self, x):
+                return self.pw(self.dw(x))
+    """))
+    r = convlint(tmp_path, "check", "--format", "json", "conv.py")
+    assert r.returncode == 0 and json.loads(r.stdout) == [], r.stdout + r.stderr
+    torch = __import__("pytest").importorskip("torch")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import sep  # noqa: PLC0415
+
+        assert tuple(sep.SepConv(8, 16)(torch.randn(1, 8, 10, 10)).shape) == (1, 16, 10, 10)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for m in ("sep", "conv"):
+            sys.modules.pop(m, None)
