@@ -1,7 +1,8 @@
 """One file's analysis: parse, run its entries, run the rules, resolve positions and fixes.
 
 Entries are the file's script code (``<module>``), its declared models (pragmas, jaxtyping,
-``[[tool.convlint.model]]``) and every framework module class it defines (run with its
+``[[tool.convlint.model]]``), its test functions when pytest would collect the file (smoke tests that
+build and run a model) and every framework module class it defines (run with its
 defaults and an input of unknown size, which still checks configurations, channels and pairs
 that mismatch for every size). Conv-family calls no entry reached are interpreted once more
 inside their enclosing function with its parameters' defaults (the static pass: CVL001 and
@@ -19,7 +20,7 @@ from convlint.findings import Finding, Fix
 from convlint.frameworks import CONV_FAMILY, Frameworks
 from convlint.frameworks.base import Op
 from convlint.interpret.declare import Entry, declared_entries
-from convlint.interpret.entries import ModelRun, run_entry
+from convlint.interpret.entries import ModelRun, run_entry, pytest_entries
 from convlint.interpret.events import Issue, Trace, UnresolvedEvent
 from convlint.interpret.flow import BudgetExceeded, Dead, Return
 from convlint.interpret.interpreter import Interpreter
@@ -39,8 +40,12 @@ class FileResult:
     runs: list = field(default_factory=list)
 
 
-def _check(runs, codes=None) -> list[Issue]:
-    """Every rule's ``check`` over every run (only ``codes`` when given)."""
+def _check(runs, codes=None, label=None) -> list[Issue]:
+    """Every rule's ``check`` over every run (only ``codes`` when given).
+
+    With ``label(run)``, an issue in another file than the run's entry names the entry in its
+    message (``… (entry: tests/test_model.py::test_forward)``): the finding is reported where the
+    layer is, and says which model, script or test gave it its sizes."""
     from convlint.rules import rule_modules
 
     issues: list[Issue] = []
@@ -49,6 +54,11 @@ def _check(runs, codes=None) -> list[Issue]:
             continue
         for r in runs:
             found = mod.check(r)
+            if label is not None:
+                for iss in found:
+                    m = iss.site.module if iss.site is not None else None
+                    if m is not None and os.path.abspath(m.path) != os.path.abspath(r.path):
+                        iss.message = f"{iss.message} (entry: {label(r)})"
             r.issues += found
             issues += found
     return issues
@@ -67,6 +77,23 @@ def _suggest_sizes(interp, module, runs) -> None:
         if hint:
             for i in hit:
                 i.message += f" ({hint})"
+
+
+ENTRY_SUFFIX = " (entry: "
+
+
+def _entry_label(project: Project, run) -> str:
+    """``path::name`` of a run's entry, the path relative to the project root (as pytest names a
+    test); the path alone for script code."""
+    path = os.path.abspath(run.path)
+    try:
+        shown = os.path.relpath(path, project.root)
+        if shown.startswith(".."):
+            shown = path
+    except ValueError:
+        shown = path
+    shown = shown.replace(os.sep, "/")
+    return shown if run.entry.kind == "module" else f"{shown}::{run.entry.name}"
 
 
 # ------------------------------------------------------------------------------------------ analysis
@@ -147,8 +174,10 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     given = {e.name for e in extra_entries}
     entries = [e for e in entries if e.name not in given]
     entries += [_located(e, parsed.tree) for e in extra_entries]
+    # a test file's test functions that run a model (smoke tests declare config-driven models)
+    entries += [e for e in pytest_entries(parsed.path, parsed.tree) if e.name not in given]
     if only is not None:
-        entries = [e for e in entries if e.name == only]
+        entries = [e for e in entries if e.name == only or (e.kind == "test" and e.name.split("[")[0] == only)]
 
     # script code first: executing the module's top level is the `<module>` entry
     script = Entry("<module>", "module", parsed.tree, None, None, {}, "auto", 1)
@@ -169,7 +198,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     runs = [r for r in runs if r.entry.source != "auto"] + [r for r in runs if r.entry.source == "auto"]
     for r in runs:
         reached |= r.trace.reached
-    issues += _check(runs)
+    issues += _check(runs, label=lambda r: _entry_label(project, r))
     _suggest_sizes(interp, module, runs)
     if only is None:
         issues += _static_pass(interp, module, reached)

@@ -27,6 +27,7 @@ path, text) -> FileResult(findings, deps)``), imported only when a file needs an
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,23 +218,32 @@ def run_check(
 
         cache = Cache.for_config(config)
 
+    # the files that import a given file (transitively): their entries run its code
+    given = {Path(os.path.normpath(p)) for p in found.files}
+    reaching, why_not = _reaching(paths, found.files, config, base)
+    if why_not:
+        warnings.append(why_not)
+
     todo: list[SourceFile] = []
     prefiltered_out = 0
     cache_hits = 0
-    for path in found.files:
+    for path in [*found.files, *reaching]:
+        importer = path in reaching
         src = read_source(path, config.max_file_size)
         if isinstance(src, ReadError):
-            raw.append(_cvl000(path, src.reason))
+            if not importer:
+                raw.append(_cvl000(path, src.reason))
             continue
         if not may_contain_conv(src.data) and path not in model_files:
-            prefiltered_out += 1
+            prefiltered_out += not importer
             continue
-        texts[path] = src.text
+        if not importer:
+            texts[path] = src.text
         if cache is not None:
             cache.note_hash(path, src.sha256)
             hit = cache.get(path, src.sha256)
             if hit is not None:
-                raw.extend(hit.findings)
+                raw.extend(_in_given(hit.findings, given) if importer else hit.findings)
                 cache_hits += 1
                 continue
         todo.append(src)
@@ -246,7 +256,7 @@ def run_check(
             if src.path not in results:
                 continue
             findings, deps = _absolute(*results[src.path], base)
-            raw.extend(findings)
+            raw.extend(_in_given(findings, given) if src.path in reaching else findings)
             if cache is not None:
                 cache.put(src.path, src.sha256, findings, deps)
 
@@ -263,6 +273,49 @@ def run_check(
         prefiltered_out=prefiltered_out,
         unchecked=unchecked,
     )
+
+
+# --------------------------------------------------------------------------- what reaches a file
+
+
+def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], config: Config, base: Path) -> tuple[list[Path], str | None]:
+    """The project's files that import one of ``files`` directly or through others, when the
+    command line names only part of the project (``convlint check parts.py``, as a pre-commit hook
+    does): their entries (the model that runs ``parts.py``'s blocks, its smoke test) are analysed
+    too, and what they report in ``files`` is kept. Nothing when the whole project is checked
+    (a command-line folder holds the project root) or no file is inside the project.
+
+    Returns the files (sorted) and a warning when the project is too large to scan."""
+    root = Path(os.path.abspath(config.root))
+    if not files:
+        return [], None
+    for raw in paths or (".",):
+        p = Path(os.path.normpath(base / os.fspath(raw)))
+        if p.is_dir() and (p == root or p in root.parents):
+            return [], None
+    inside = [f for f in files if root in Path(f).parents]
+    if not inside:
+        return [], None
+    from convlint.source.importers import MAX_FILES, MAX_REACHING, importers
+
+    try:
+        project = discover([root], root=root, exclude=config.exclude, extend_exclude=config.extend_exclude, respect_gitignore=config.respect_gitignore, force_exclude=True, cwd=base)
+    except Exception as exc:  # following importers is an extra: it must not break the check
+        return [], f"the files importing {display_path(inside[0], base)} could not be listed ({_describe(exc)}); they were not analysed"
+    if len(project.files) > MAX_FILES:
+        return [], f"the project has more than {MAX_FILES} Python files: the files importing the given ones were not analysed"
+    given = {Path(os.path.normpath(f)) for f in files}
+    found = [f for f in importers(inside, project.files, root) if f not in given]
+    if len(found) > MAX_REACHING:
+        shown = display_path(inside[0], base) + (f" and {len(inside) - 1} more" if len(inside) > 1 else "")
+        note = f"{len(found)} files import {shown} directly or through others; the {MAX_REACHING} nearest were analysed (`convlint check .` checks them all)"
+        return sorted(found[:MAX_REACHING]), note
+    return sorted(found), None
+
+
+def _in_given(findings: list[Finding], given: set[Path]) -> list[Finding]:
+    """What an importer's analysis found in the given files (its own files are not being checked)."""
+    return [f for f in findings if Path(os.path.normpath(f.path)) in given]
 
 
 # --------------------------------------------------------------------------- nothing checked
@@ -556,7 +609,25 @@ def _finish_with_warnings(raw: list[Finding], config: Config, cwd: Path, texts: 
             if fs:
                 sources[shown] = text
         out.extend(fs)
-    return sort_findings(out), sources, [w for shown in sorted(warnings) for w in warnings[shown]]
+    return _one_per_cause(sort_findings(out)), sources, [w for shown in sorted(warnings) for w in warnings[shown]]
+
+
+_ENTRY_NOTE = re.compile(r" \(entry: [^()]*\)")
+
+
+def _one_per_cause(findings: list[Finding]) -> list[Finding]:
+    """One finding per place and problem: the same problem in a shared block, seen from two
+    entries analysed from different files (a model file and its smoke test), differs only in the
+    entry its message names; the first (in sorted order) is kept."""
+    seen: set = set()
+    out = []
+    for f in findings:
+        key = (f.code, f.path, f.line, f.column, _ENTRY_NOTE.sub("", f.message))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return out
 
 
 def _with_path(f: Finding, path: str) -> Finding:

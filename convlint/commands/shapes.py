@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="state which values of each symbolic input size (H, W, …) the model accepts, and which layer or merge imposes each part",
     )
+    parser.add_argument("--list", action="store_true", help="list the models found (declared, run with defaults or symbolic sizes, or needing constructor arguments) instead of their shapes")
     parser.add_argument("--config", metavar="FILE", help="read the configuration from FILE")
     add_confirm_arguments(parser)
 
@@ -66,11 +67,12 @@ def _parse_init(spec: str):
     return os.path.abspath(file_part), name, key, lit
 
 
-def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False):
+def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False, every=False):
     """Analyse and return ``(models_json, runs)`` for the given paths.
 
     With ``config.confirm``, a ``sink`` dict receives the CVL010 ``findings`` and the
-    confirmation's ``messages``.
+    confirmation's ``messages``. With ``every``, the runs of model classes convlint ran on its own
+    (no declaration) are returned too (``shapes --list``).
     """
     from convlint.analysis import Project, analyze_file
     from convlint.interpret.declare import Entry
@@ -116,9 +118,9 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False):
             entries = list(extra.get(ap, []))
             res = analyze_file(project, path, text, only=name, extra_entries=entries)
             for run in res.runs:
-                if name is None and run.entry.source == "auto" and run.entry.kind != "module":
+                if name is None and run.entry.source == "auto" and run.entry.kind != "module" and not every:
                     continue
-                if run.entry.kind == "module" and not any(ev.input is not None and ev.output is not None for ev in run.trace.events):
+                if run.entry.kind in ("module", "test") and not any(ev.input is not None and ev.output is not None for ev in run.trace.events):
                     continue  # script code that builds nothing with known shapes
                 models.append(_model_json(run, confirm=bool(getattr(config, "confirm", None)), sizes=sizes))
                 runs_all.append(run)
@@ -214,6 +216,53 @@ def _coverage_json(run) -> dict:
     return {"resolved": cov.resolved, "total": cov.total, "lost": lost}
 
 
+def _list_json(run) -> dict:
+    """One model of ``shapes --list``: how convlint analyses it, and what a constructor needs."""
+    from convlint.interpret.entries import required_parameters, symbolic_arguments
+    from convlint.interpret.values import ClassVal
+
+    m = _model_json(run)
+    entry = run.entry
+    kind = {"module": "script", "test": "test"}.get(entry.kind, entry.kind)
+    out = {"path": m["path"], "name": m["name"], "line": m["line"], "kind": kind, "status": "declared", "input": m["input"],
+           "symbolic": [], "needs": [], "coverage": {k: m["coverage"][k] for k in ("resolved", "total")}}
+    if entry.kind in ("module", "test"):
+        out["status"] = "entry"
+    elif entry.source == "auto":
+        cls = run.module.scope.vars.get(entry.name) if run.module is not None and run.module.scope is not None else None
+        required = [p.name.value for p in required_parameters(cls)] if isinstance(cls, ClassVal) else []
+        symbolic = list(symbolic_arguments(cls, None)) if isinstance(cls, ClassVal) else []
+        needs = [p for p in required if p not in symbolic]
+        out["symbolic"] = symbolic
+        out["needs"] = needs
+        out["status"] = "needs-arguments" if needs else "symbolic" if symbolic else "defaults"
+    return out
+
+
+def _list_text(models) -> str:
+    if not models:
+        return "No models found.\n"
+    rows = [("model", "kind", "status", "input / constructor")]
+    for m in models:
+        if m["status"] == "needs-arguments":
+            what = "needs " + ", ".join(m["needs"]) + (f" (sizes symbolic: {', '.join(m['symbolic'])})" if m["symbolic"] else "")
+        elif m["status"] == "symbolic":
+            what = "symbolic " + ", ".join(m["symbolic"])
+        else:
+            what = _dims(fmt_shape(tuple(m["input"]))) if m["input"] is not None else ""
+        cov = m["coverage"]
+        if cov["total"]:
+            what += f"  [{cov['resolved']}/{cov['total']} conv-family layers resolved]"
+        rows.append((f"{m['path']}:{m['line']} {m['name']}", m["kind"], m["status"], what.strip()))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    need = sum(m["status"] == "needs-arguments" for m in models)
+    if need:
+        lines.append("")
+        lines.append(f"{need} model(s) need constructor arguments: declare them with init(...) in a pragma or [[tool.convlint.model]], or with a smoke test (see the README).")
+    return "\n".join(lines) + "\n"
+
+
 def _text(models) -> str:
     if not models:
         return "No models found: declare one with `# convlint: input=(…)` on its class line, or pass --input FILE::NAME=SHAPE.\n"
@@ -287,6 +336,16 @@ def run(args) -> int:
     config = load_config([p.split("::")[0] for p in args.paths], config_file=args.config)
     config = with_confirm(config, args)
     sink: dict = {}
+    if getattr(args, "list", False):
+        _models, runs = collect(args.paths, args.input, args.init, config, every=True)
+        listed = [_list_json(r) for r in runs]
+        if args.format == "json":
+            sys.stdout.write(json.dumps({"models": listed}, indent=2) + "\n")
+        else:
+            from convlint.report import escape_controls
+
+            sys.stdout.write(escape_controls(_list_text(listed), keep="\n"))
+        return 0
     models, _runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None, sizes=getattr(args, "sizes", False))
     status = 0
     findings = sink.get("findings", [])

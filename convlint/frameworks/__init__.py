@@ -340,7 +340,17 @@ class Frameworks:
 
     def call_instance(self, interp, inst: Instance, args, kwargs, node):
         sem = _SEMANTICS.get(inst.cls.framework) or _torch.SEMANTICS
-        return sem.call(interp, inst, args, kwargs, node)
+        depth = getattr(interp, "model_depth", 0)
+        interp.model_depth = depth + 1
+        try:
+            out = sem.call(interp, inst, args, kwargs, node)
+        finally:
+            interp.model_depth = depth
+        # script code (a __main__ block, a smoke test) applying a model to a tensor: the model's
+        # input and output, compared by the rules as a declared model's are
+        if depth == 0 and getattr(interp, "script_entry", False) and args and isinstance(args[0], Tensor) and interp.trace is not None:
+            interp.trace.applications.append((args[0], out))
+        return out
 
     def instantiate(self, interp, cls: ClassVal, args, kwargs, node):
         sem = _SEMANTICS.get(cls.framework)

@@ -831,6 +831,18 @@ def _copy(deep: bool):
 for _name in _FUNCTION_TYPES:
     STDLIB[f"types.{_name}"] = Builtin(_name, lambda i, a, k, n: Unknown("types constructor"))
 STDLIB_MODULES.add("types")
+
+# ``types.SimpleNamespace(in_ch=3, width=16)``: a config object whose attributes are its keywords
+_NAMESPACE = ClassVal(None, None, "SimpleNamespace", [])
+
+
+def _simple_namespace(interp, args, kwargs, node):
+    if args or "*" in kwargs or "**" in kwargs:
+        return Unknown("SimpleNamespace() of a mapping or unknown keywords")
+    return Instance(_NAMESPACE, dict(kwargs))
+
+
+STDLIB["types.SimpleNamespace"] = Builtin("SimpleNamespace", _simple_namespace)
 STDLIB["copy.copy"] = _copy(False)
 STDLIB["copy.deepcopy"] = _copy(True)
 STDLIB_MODULES.add("copy")

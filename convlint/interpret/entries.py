@@ -4,6 +4,11 @@ An :class:`~convlint.interpret.declare.Entry` is a declared model (pragma, jaxty
 ``[[tool.convlint.model]]``, ``--input``), the analysed file's script code (``<module>``), or a
 model class convlint runs on its own with its defaults and an input of unknown size. Running it
 gives a :class:`ModelRun`: the trace the rules read, and the input and output.
+
+Test functions are entries too (:func:`pytest_entries`): in a file pytest would collect
+(``test_*.py``, ``*_test.py``), each ``test*`` function (and ``test*`` method of a ``Test*`` class)
+whose body may build and run a model is called — with the values of a literal
+``@pytest.mark.parametrize``, one run per case, and an unknown for every fixture argument.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import ClassVal, FunctionVal, Instance, Unknown, unwrap
 
-__all__ = ["ModelRun", "run_entry", "make_tensor"]
+__all__ = ["ModelRun", "run_entry", "make_tensor", "pytest_entries", "is_test_file"]
 
 
 @dataclass
@@ -50,9 +55,14 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
     interp.steps = 0
     fw = interp.fw
     run = ModelRun(entry, module.path, trace, module=module)
+    interp.script_entry = entry.kind in ("module", "test")  # models it applies are recorded
+    interp.model_depth = 0
     try:
         scope = interp.module_globals(module)
         if entry.kind == "module":
+            return run
+        if entry.kind == "test":
+            _run_test(interp, module, scope, entry, run)
             return run
         target = unwrap(_resolve_target(interp, scope, entry.name))
         if isinstance(target, FunctionVal) and entry.inputs is not None:
@@ -200,3 +210,131 @@ def _entry_args(entry: Entry, fn_node, framework, is_method, fw):
     if isinstance(entry.inputs, dict):
         return [], {k: make_tensor(v, framework, fw) for k, v in entry.inputs.items()}
     return [make_tensor(v, framework, fw) for v in entry.inputs], {}
+
+
+# ------------------------------------------------------------------------------------------ tests
+
+_TEST_FILE = re.compile(r"^(?:test_.*|.*_test)\.py$")
+# a test body worth running: it may build a conv-family layer or model, or make a literal-shaped
+# input (torch.randn(1, 3, 64, 64), jnp.ones(...), jax.random.normal(key, shape)), or init/apply a
+# flax model, or trace one with jax.eval_shape
+_RUNS_A_MODEL = re.compile(rb"\.apply\(|\.init(?:_with_output)?\(|eval_shape\(|random\.(?:normal|uniform)\(|(?:randn|rand|ones|zeros|empty)\(")
+MAX_CASES = 16  # parametrize cases followed one by one; beyond, the arguments are unknown
+
+
+def is_test_file(path: str) -> bool:
+    """A file pytest collects by default (``python_files = test_*.py *_test.py``)."""
+    return _TEST_FILE.match(os.path.basename(path)) is not None
+
+
+def pytest_entries(path: str, tree: cst.Module) -> list:
+    """The test functions of a test file that may run a model, as ``kind="test"`` entries (one per
+    literal parametrize case). An entry's ``init`` holds the case's arguments."""
+    from convlint.source.prefilter import may_contain_conv
+
+    if not is_test_file(path):
+        return []
+    out = []
+
+    def add(fn: cst.FunctionDef, qual: str) -> None:
+        code = cst.Module([]).code_for_node(fn).encode("utf-8", "surrogatepass")
+        if not (_RUNS_A_MODEL.search(code) or may_contain_conv(code)):
+            return
+        cases = _parametrize_cases(fn)
+        if len(cases) == 1:
+            out.append(Entry(qual, "test", fn, None, None, cases[0][1], "test", 1))
+        else:
+            for case_id, values in cases:
+                out.append(Entry(f"{qual}[{case_id}]", "test", fn, None, None, values, "test", 1))
+
+    for stmt in tree.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value.startswith("test"):
+            add(stmt, stmt.name.value)
+        elif isinstance(stmt, cst.ClassDef) and stmt.name.value.startswith("Test"):
+            for item in stmt.body.body:
+                if isinstance(item, cst.FunctionDef) and item.name.value.startswith("test"):
+                    add(item, f"{stmt.name.value}.{item.name.value}")
+    return out
+
+
+def _parametrize_cases(fn: cst.FunctionDef) -> list:
+    """``[(case id, {argument: value})]``: the product of the function's literal
+    ``@pytest.mark.parametrize`` decorators in pytest's order (the decorator nearest the function
+    gives the first part of the id and varies slowest; parts joined with ``-``); ``[("", {})]`` when there is none or one is not literal
+    (its arguments are then unknown, like fixtures)."""
+    import ast
+    import itertools
+
+    tables = []
+    for d in fn.decorators:
+        call = d.decorator
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "parametrize"):
+            continue
+        positional = [a for a in call.args if a.keyword is None]
+        if len(positional) < 2 or any(a.star for a in call.args):
+            continue
+        try:
+            names = ast.literal_eval(cst.Module([]).code_for_node(positional[0].value))
+            values = ast.literal_eval(cst.Module([]).code_for_node(positional[1].value))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue  # not literal: its arguments stay unknown
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",") if n.strip()]
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) or not isinstance(values, (list, tuple)):
+            continue
+        rows = []
+        for v in values:
+            row = (v,) if len(names) == 1 else v
+            if not isinstance(row, (list, tuple)) or len(row) != len(names):
+                rows = None
+                break
+            rows.append(row)
+        if rows:
+            tables.append((list(names), rows))
+    if not tables:
+        return [("", {})]
+    if any(True for _ in itertools.islice(itertools.product(*(rows for _, rows in tables)), MAX_CASES, None)):
+        return [("", {})]  # too many cases to follow one by one: the arguments stay unknown
+    # pytest lists the ids of the decorator nearest the function first
+    tables.reverse()
+    cases = []
+    for combo in itertools.product(*(rows for _, rows in tables)):
+        values, ids = {}, []
+        for (names, _), row in zip(tables, combo):
+            values.update(zip(names, row))
+            ids += [_case_id(v, n, i) for i, (n, v) in enumerate(zip(names, row))]
+        cases.append(("-".join(ids), values))
+    return cases
+
+
+def _case_id(v, name: str, i: int) -> str:
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        return str(v)
+    return f"{name}{i}"
+
+
+def _run_test(interp, module, scope, entry: Entry, run: ModelRun) -> None:
+    """Call a test function: its parametrize values, an unknown for each fixture."""
+    fn_node = entry.node
+    head, _, method = entry.name.split("[")[0].partition(".")
+    target = unwrap(scope.lookup(head) if hasattr(scope, "lookup") else scope.vars.get(head))
+    args = []
+    if method:
+        if not isinstance(target, ClassVal):
+            return
+        fn = unwrap(target.attrs.get(method))
+        args = [Instance(target)]
+    else:
+        fn = target
+    if not isinstance(fn, FunctionVal) or fn.node is not fn_node:
+        return
+    params = [*fn_node.params.posonly_params, *fn_node.params.params][1 if method else 0:]
+    kwargs = {}
+    for p in params + list(fn_node.params.kwonly_params):
+        name = p.name.value
+        if name in entry.init:
+            kwargs[name] = entry.init[name]
+        elif p.default is None:
+            kwargs[name] = Unknown(f"pytest fixture {name!r}")
+    with interp.in_module(module):
+        run.output = interp.call(fn, args, kwargs, fn_node)

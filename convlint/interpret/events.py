@@ -27,6 +27,7 @@ __all__ = [
     "Operand",
     "UnresolvedEvent",
     "SizeEvent",
+    "AssertEvent",
     "Trace",
     "Issue",
     "FixSpec",
@@ -162,6 +163,16 @@ class SizeEvent:
 
 
 @dataclass(eq=False)
+class AssertEvent:
+    """A shape ``assert`` the engine decided false on known shapes (the path ends there, as in
+    Python): ``test`` is its source, ``values`` the ``(expression, value)`` pairs that show why."""
+
+    site: Any  # the assert statement
+    test: str
+    values: tuple = ()
+
+
+@dataclass(eq=False)
 class Issue:
     """A rule violation, before positions are resolved (:mod:`convlint.analysis` does that)."""
 
@@ -196,6 +207,7 @@ class Trace:
     downs: list = field(default_factory=list)  # downsampling PairSteps in execution order
     ups: list = field(default_factory=list)  # upsampling PairSteps
     layers: list = field(default_factory=list)  # conv-family layers built
+    applications: list = field(default_factory=list)  # (input, output) of each model script code applied
     incomplete: str | None = None
     size_losses: list = field(default_factory=list)  # (site, why): a merge of tensors whose shapes were not followed
 

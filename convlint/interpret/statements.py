@@ -90,8 +90,16 @@ class StatementEvaluator:
         elif isinstance(s, cst.Del):
             pass
         elif isinstance(s, cst.Assert):
-            if self.truth(self.eval(s.test, scope)) is False:
-                raise Dead()  # the assertion fails: this path stops as Python would
+            verdict = self.truth(self.eval(s.test, scope))
+            if verdict is False:  # the assertion fails: this path stops as Python would
+                from convlint.interpret.asserts import record_false
+
+                record_false(self, s, scope)  # a shape assert decided false is a finding (CVL011)
+                raise Dead()
+            if verdict is None:  # undecided: a fact about the path that goes on
+                from convlint.interpret.asserts import narrow
+
+                narrow(self, s.test, scope)
         elif isinstance(s, (cst.Global, cst.Nonlocal, cst.Pass)):
             pass
 

@@ -108,8 +108,16 @@ def _consequences(run) -> list:
     t = _first_tensor(run.output)
     if t is not None and t.shape is not None:
         steps = [s for s in t.pending if s.mismatch is not None and not s.repaired]
-        if steps and (_differs_from_input(run, t) or _differs_from_declared(run, t)):
+        if steps and (_differs_from_input(run.input, t) or _differs_from_declared(run, t)):
             out.append((steps, None, "output"))
+    # script code and smoke tests applying a model (``model(x)``, flax ``.init(key, x)``): each
+    # application's output is compared with its input, as a declared autoencoder's
+    for x, result in getattr(run.trace, "applications", ()):
+        t = _first_tensor(result)
+        if t is not None and t.shape is not None:
+            steps = [s for s in t.pending if s.mismatch is not None and not s.repaired]
+            if steps and _differs_from_input(x, t):
+                out.append((steps, None, "output"))
     return out
 
 
@@ -119,11 +127,10 @@ def _first_tensor(v):
     return first_tensor(v)
 
 
-def _differs_from_input(run, t) -> bool:
+def _differs_from_input(x, t) -> bool:
     """An autoencoder (same rank and channels in and out) whose output size is not its input's."""
     from convlint.frameworks.shapes import mismatch
 
-    x = run.input
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != len(t.shape) or len(shape) < 3:
         return False

@@ -15,6 +15,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from convlint.source.importers import search_roots
 from convlint.source.index import ModuleIndex, build_index
 from convlint.source.prescreen import parse_python, prescreen
 
@@ -276,28 +277,7 @@ class Project:
         return ".".join(parts) or p.stem
 
     def _search_roots(self, importer) -> list[Path]:
-        roots = []
-        if importer is not None:
-            d = Path(os.path.abspath(importer.path)).parent
-            roots.append(d)
-            # the top of the importer's package: the first ancestor without __init__.py
-            top = d
-            while (top / "__init__.py").exists() and top.parent != top:
-                top = top.parent
-            roots.append(top)
-            # namespace packages have no __init__.py: any ancestor up to the project root may be
-            # where the import is rooted (scripts run from the repository's top, ``src/`` layouts)
-            up = d
-            while up != up.parent and (up == self.root or self.root in up.parents):
-                roots.append(up)
-                up = up.parent
-        roots.append(self.root)
-        roots.append(self.root / "src")
-        out = []
-        for r in roots:
-            if r not in out:
-                out.append(r)
-        return out
+        return search_roots(importer.path if importer is not None else None, self.root)
 
     def find_module(self, dotted: str, level: int, importer, package_of: bool = False):
         """The ModuleInfo for an import of the project's own code, or None."""

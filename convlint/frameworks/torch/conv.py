@@ -15,7 +15,7 @@ from convlint.frameworks.torch.common import (
 )
 from convlint.interpret.events import FixSpec, RankEvent, UnresolvedEvent
 from convlint.interpret.lattice import first_unknown
-from convlint.interpret.symbolic import is_size
+from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
 from convlint.interpret.values import Unknown
 
@@ -94,15 +94,18 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         return None
     in_ch = p.get("in_channels") if is_int(p.get("in_channels")) else None
     out_ch = p.get("out_channels") if is_int(p.get("out_channels")) else None
+    # a symbolic group count (``groups=in_channels`` of a model run with symbolic sizes) is a
+    # positive size the arithmetic cannot check: not a rejected configuration
+    groups = None if isinstance(p["groups"], Sym) else p["groups"]
     try:
         if layer.extra["transposed"]:
             return torch_conv_transpose(
                 p["kernel_size"], p["stride"], p["padding"], p["output_padding"] if output_padding is None else output_padding, p["dilation"],
-                rank=rank, groups=p["groups"], in_channels=in_ch, out_channels=out_ch, padding_mode=p["padding_mode"],
+                rank=rank, groups=groups, in_channels=in_ch, out_channels=out_ch, padding_mode=p["padding_mode"],
             )
         return torch_conv(
             p["kernel_size"], p["stride"], p["padding"], p["dilation"],
-            rank=rank, groups=p["groups"], in_channels=in_ch, out_channels=out_ch, padding_mode=p["padding_mode"],
+            rank=rank, groups=groups, in_channels=in_ch, out_channels=out_ch, padding_mode=p["padding_mode"],
         )
     except ConvArithmeticError as e:
         if report:

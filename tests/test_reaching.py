@@ -1,0 +1,166 @@
+"""Checking a file checks what reaches it: ``convlint check parts.py`` (a pre-commit hook passes only
+the staged files) analyses the project's files that import parts.py, directly or through others,
+and reports what they find in parts.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from convlint.source.importers import importers, imports_of
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def convlint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CONVLINT_DEBUG")}
+    return subprocess.run([sys.executable, "-m", "convlint", *args], cwd=cwd, env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=300)
+
+
+def unet_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "unet", repo)
+    (repo / "pyproject.toml").write_text("[tool.convlint]\ncache = false\n")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    return repo
+
+
+def test_staging_only_parts_reports_the_bug_the_unet_runs_into(tmp_path):
+    repo = unet_repo(tmp_path)
+    # the hook's command line: only the staged file, with the excludes applied to it
+    r = convlint(repo, "check", "--force-exclude", "--format", "json", "parts.py")
+    assert r.returncode == 1, r.stderr
+    found = json.loads(r.stdout)
+    assert {(f["path"], f["code"], f["line"]) for f in found} == {("parts.py", "CVL006", 30), ("parts.py", "CVL004", 42), ("parts.py", "CVL005", 47)}
+    assert all(f["message"].endswith("(entry: model.py::UNet)") for f in found)
+    # model.py's own bug (its head) is not in a file that was given: not reported
+    assert not any(f["path"] == "model.py" for f in found)
+
+
+def test_a_planted_bug_in_parts_only_a_smoke_test_reaches(tmp_path):
+    repo = unet_repo(tmp_path)
+    model = (repo / "model.py").read_text().replace("  # convlint: input=(4, 3, 100, 100) init(n_channels=3, n_classes=2)", "")
+    (repo / "model.py").write_text(model.replace("nn.Conv2d(width // 2,", "nn.Conv2d(width,"))
+    # a 96×96 input joins at every level; the planted bug: Down pools with a 3×3 window, stride 2
+    (repo / "parts.py").write_text((repo / "parts.py").read_text().replace("nn.MaxPool2d(2)", "nn.MaxPool2d(3, stride=2)"))
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_unet.py").write_text(textwrap.dedent("""
+        import torch
+
+        from model import UNet
+
+
+        def test_forward():
+            y = UNet(n_channels=3, n_classes=2)(torch.randn(1, 3, 96, 96))
+            assert y.shape == (1, 2, 96, 96)
+    """))
+    r = convlint(repo, "check", "--format", "json", "parts.py")
+    found = json.loads(r.stdout)
+    assert r.returncode == 1, r.stderr
+    assert {f["code"] for f in found} >= {"CVL005"}
+    assert all(f["path"] == "parts.py" for f in found)
+    assert any(f["message"].endswith("(entry: tests/test_unet.py::test_forward)") for f in found)
+    # the oracle: torch fails at that cat
+    torch = __import__("pytest").importorskip("torch")
+    sys.path.insert(0, str(repo))
+    try:
+        import model as unet_model  # noqa: PLC0415
+
+        with __import__("pytest").raises(RuntimeError, match="Sizes of tensors must match"):
+            unet_model.UNet(3, 2)(torch.randn(1, 3, 96, 96))
+    finally:
+        sys.path.remove(str(repo))
+        for m in ("model", "parts"):
+            sys.modules.pop(m, None)
+
+
+def test_checking_the_whole_project_is_unchanged(tmp_path):
+    repo = unet_repo(tmp_path)
+    r = convlint(repo, "check", "--format", "json", ".")
+    found = json.loads(r.stdout)
+    assert sorted((f["path"], f["line"]) for f in found) == [("model.py", 26), ("parts.py", 30), ("parts.py", 42), ("parts.py", 47)]
+
+
+def test_imports_are_read_without_parsing():
+    text = textwrap.dedent("""
+        import torch, a.b as ab
+        from . import sibling
+        from ..pkg.mod import (
+            Up,
+            Down as D,
+        )
+        from x import *  # noqa
+        def f():
+            from lazy import thing
+    """)
+    assert imports_of(text) == [
+        (0, "torch", None), (0, "a.b", None), (1, "", "sibling"), (2, "pkg.mod", "Up"), (2, "pkg.mod", "Down"), (0, "x", "*"), (0, "lazy", "thing"),
+    ]
+
+
+def test_importers_are_transitive_and_resolved_like_the_interpreter(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "parts.py").write_text("import torch\n")
+    (tmp_path / "pkg" / "model.py").write_text("from .parts import Up\n")
+    (tmp_path / "pkg" / "other.py").write_text("from pkg import model\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_model.py").write_text("from pkg.model import Net\n")
+    (tmp_path / "unrelated.py").write_text("import parts\n")  # no parts.py next to it or at the root
+    (tmp_path / "cycle_a.py").write_text("import cycle_b\nfrom pkg import parts\n")
+    (tmp_path / "cycle_b.py").write_text("import cycle_a\n")
+    files = sorted(tmp_path.rglob("*.py"))
+    got = importers([tmp_path / "pkg" / "parts.py"], files, tmp_path)
+    # nearest first: the direct importers, then those that import them
+    assert [p.relative_to(tmp_path).as_posix() for p in got] == ["cycle_a.py", "pkg/model.py", "cycle_b.py", "pkg/other.py", "tests/test_model.py"]
+
+
+def test_a_package_reexport_is_followed_to_the_module_that_defines_the_name(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from .unet import UNet\nfrom .vae import VAE\n")
+    (tmp_path / "pkg" / "unet.py").write_text("from .parts import Up\n")
+    (tmp_path / "pkg" / "parts.py").write_text("Up = 1\n")
+    (tmp_path / "pkg" / "vae.py").write_text("VAE = 1\n")
+    (tmp_path / "test_unet.py").write_text("from pkg import UNet\n")
+    (tmp_path / "test_vae.py").write_text("from pkg import VAE\n")
+    files = sorted(tmp_path.rglob("*.py"))
+    assert [p.name for p in importers([tmp_path / "pkg" / "parts.py"], files, tmp_path)] == ["unet.py", "__init__.py", "test_unet.py"]
+
+
+def test_a_depthwise_block_run_with_symbolic_sizes_is_not_a_rejected_configuration(tmp_path):
+    """groups=in_channels with in_channels symbolic (a model class run on its own, reached from a
+    staged file) is a positive size the arithmetic cannot check, not a CVL001 (was a false alarm
+    on timm's conv2d_same.py when separable_conv.py imports it)."""
+    (tmp_path / "pyproject.toml").write_text("[tool.convlint]\ncache = false\n")
+    (tmp_path / "conv.py").write_text("import torch.nn as nn\n\n\ndef make(cin, cout, k, **kw):\n    return nn.Conv2d(cin, cout, k, **kw)\n")
+    (tmp_path / "sep.py").write_text(textwrap.dedent("""
+        import torch.nn as nn
+        from conv import make
+
+
+        class SepConv(nn.Module):
+            def __init__(self, in_channels, out_channels):
+                super().__init__()
+                self.dw = make(in_channels, in_channels, 3, padding=1, groups=in_channels)
+                self.pw = nn.Conv2d(in_channels, out_channels, 1)
+
+            def forward(self, x):
+                return self.pw(self.dw(x))
+    """))
+    r = convlint(tmp_path, "check", "--format", "json", "conv.py")
+    assert r.returncode == 0 and json.loads(r.stdout) == [], r.stdout + r.stderr
+    torch = __import__("pytest").importorskip("torch")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import sep  # noqa: PLC0415
+
+        assert tuple(sep.SepConv(8, 16)(torch.randn(1, 8, 10, 10)).shape) == (1, 16, 10, 10)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for m in ("sep", "conv"):
+            sys.modules.pop(m, None)

@@ -1,0 +1,106 @@
+"""`convlint shapes --list`: the models found, how each is analysed (declared, a script or test
+entry, its defaults, symbolic sizes) and what a constructor needs when convlint cannot build it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+MODELS = '''
+import torch.nn as nn
+
+
+class Declared(nn.Module):  # convlint: input=(1, 3, 16, 16)
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Defaults(nn.Module):
+    def __init__(self, width=8):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Symbolic(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size=3):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class NeedsConfig(nn.Module):
+    def __init__(self, cfg, dim, act):
+        super().__init__()
+        self.conv = nn.Conv2d(cfg.in_ch, dim, 3)
+
+    def forward(self, x):
+        return act(self.conv(x))
+
+
+def helper(x):
+    return x
+'''
+
+
+def shapes(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CONVLINT_DEBUG")}
+    return subprocess.run([sys.executable, "-m", "convlint", "shapes", *args], cwd=cwd, env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=300)
+
+
+def test_list_json_says_how_each_model_is_analysed_and_what_it_needs(tmp_path):
+    (tmp_path / "models.py").write_text(MODELS)
+    r = shapes(tmp_path, "--list", "--format", "json", "models.py")
+    assert r.returncode == 0, r.stderr
+    got = {m["name"]: m for m in json.loads(r.stdout)["models"]}
+    assert set(got) == {"Declared", "Defaults", "Symbolic", "NeedsConfig"}
+    assert got["Declared"]["status"] == "declared" and got["Declared"]["input"] == [1, 3, 16, 16]
+    assert got["Defaults"]["status"] == "defaults" and got["Defaults"]["needs"] == []
+    assert got["Symbolic"]["status"] == "symbolic" and got["Symbolic"]["symbolic"] == ["in_channels", "out_channels"]
+    assert got["NeedsConfig"]["status"] == "needs-arguments"
+    assert got["NeedsConfig"]["needs"] == ["cfg", "act"] and got["NeedsConfig"]["symbolic"] == ["dim"]
+    assert {m["kind"] for m in got.values()} == {"class"}
+    assert got["NeedsConfig"]["line"] == 32 and got["NeedsConfig"]["path"] == "models.py"
+    assert got["Declared"]["coverage"] == {"resolved": 1, "total": 1}
+
+
+def test_list_text_names_what_a_constructor_needs_and_lists_test_entries(tmp_path):
+    (tmp_path / "models.py").write_text(MODELS)
+    (tmp_path / "test_models.py").write_text(textwrap.dedent('''
+        import torch
+        from models import NeedsConfig
+
+
+        class Cfg:
+            in_ch = 3
+
+
+        def test_forward():
+            NeedsConfig(Cfg(), 8, torch.relu)(torch.randn(1, 3, 16, 16))
+    '''))
+    r = shapes(tmp_path, "--list", ".")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any("NeedsConfig" in l and "needs-arguments" in l and "needs cfg, act (sizes symbolic: dim)" in l for l in lines)
+    assert any("test_models.py:10 test_forward" in l and "test" in l and "entry" in l for l in lines)
+    assert "1 model(s) need constructor arguments" in r.stdout
+
+
+def test_list_of_a_folder_without_models(tmp_path):
+    (tmp_path / "util.py").write_text("def f(x):\n    return x\n")
+    r = shapes(tmp_path, "--list", ".")
+    assert r.returncode == 0 and r.stdout == "No models found.\n"
+    r = shapes(tmp_path, "--list", "--format", "json", ".")
+    assert json.loads(r.stdout) == {"models": []}
