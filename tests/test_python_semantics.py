@@ -323,3 +323,49 @@ def test_linspace_elements_convlint_knows_are_torch_s(tmp_path, start, end, step
     assert isinstance(xs, list) and len(xs) == len(real["xs"])
     known = [(i, v) for i, v in enumerate(xs) if not isinstance(v, Unknown)]
     assert known and all(v == real["xs"][i] for i, v in known), (xs, real["xs"])
+
+
+def test_module_tree_walks_follow_torch(tmp_path):
+    # MUNIT-style decoders size their MLP by walking ``self.modules()``
+    _agree(tmp_path, """
+        import torch
+        from torch import nn
+
+
+        class AdaIN(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.num_features = n
+                self.weight = None
+                self.register_buffer("running_mean", torch.zeros(n))
+
+
+        class Block(nn.Sequential):
+            def __init__(self, c):
+                super().__init__(nn.Conv2d(c, c, 3, padding=1), AdaIN(c), nn.ReLU())
+                self.extra = nn.Identity()
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                shared = nn.Conv2d(4, 4, 1)
+                self.blocks = nn.ModuleList([Block(4), Block(4)])
+                self.heads = nn.ModuleDict({"a": shared, "b": nn.Linear(4, 2)})
+                self.again = shared
+                self.plain = [nn.Conv2d(4, 4, 1)]  # a plain list is not registered
+                self.scale = 2.0
+                self.gamma = nn.Parameter(torch.Tensor(4).uniform_())
+                n = sum(2 * m.num_features for m in self.modules() if m.__class__.__name__ == "AdaIN")
+                self.mlp = nn.Linear(8, n)
+
+
+        net = Net()
+        kinds = [m.__class__.__name__ for m in net.modules()]
+        names = [name for name, _ in net.named_modules()]
+        child_names = [name for name, _ in net.named_children()]
+        children = [type(m).__name__ for m in net.children()]
+        block_kids = [name for name, _ in net.blocks[0].named_children()]
+        mlp_out = net.mlp(torch.randn(1, 8))
+        legacy = (torch.Tensor(3, 4), torch.Tensor([[1, 2, 3]]), torch.Tensor())
+    """, ["kinds", "names", "child_names", "block_kids", "mlp_out", "legacy"], may_know=("children",))

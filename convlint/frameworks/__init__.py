@@ -157,7 +157,7 @@ class Frameworks:
 
     def instance_attr_missing(self, interp, inst: Instance, name):
         container = container_of(inst)
-        if container is not None:
+        if container is not None and name not in MODULE_TREE_METHODS:  # the tree starts at the instance
             v = container_attr(interp, container, name)
             if not isinstance(v, Unknown):
                 return v
@@ -469,10 +469,100 @@ def tensor_index(interp, t: Tensor, key):
     return res
 
 
+# ---------------------------------------------------------------------- the module tree (torch)
+
+CONTAINER_CLASSES = {"sequential": "torch.nn.Sequential", "modulelist": "torch.nn.ModuleList", "moduledict": "torch.nn.ModuleDict"}
+# catalogue layers that have submodules in torch (their tree is not modelled)
+_COMPOSITE_LAYERS = ("torch.nn.MultiheadAttention", "torch.nn.Transformer")
+
+
+def _is_torch_module(v) -> bool:
+    return isinstance(v, (Layer, Container)) or (isinstance(v, Instance) and v.cls.framework == "torch")
+
+
+def module_children(v):
+    """``(name, module)`` of a torch module's direct submodules in registration order, as
+    ``named_children`` gives them (duplicates included); None when they are not known."""
+    if isinstance(v, Layer):
+        if v.op.startswith(_COMPOSITE_LAYERS) or v.op in _torch.UNMODELLED:
+            return None
+        return []
+    if isinstance(v, Container):
+        items = list(v.items.items()) if isinstance(v.items, dict) else list(enumerate(v.items))
+        if not all(_is_torch_module(x) for _, x in items):
+            return None
+        return [(str(k), x) for k, x in items]
+    if isinstance(v, Instance) and v.cls.framework == "torch":
+        out = []
+        for k, x in v.attrs.items():
+            if k == "__container__":
+                inner = module_children(x)
+                if inner is None:
+                    return None
+                out += inner
+            elif k == "__layer__" or x is None or isinstance(x, (bool, int, float, str, bytes, Tensor, tuple, list, dict, set)):
+                continue  # not a module (a plain list of modules is not registered either)
+            elif _is_torch_module(x):
+                out.append((k, x))
+            else:
+                return None  # an attribute of unknown value may be a module
+        return out
+    return None
+
+
+def named_modules(v, prefix: str = ""):
+    """``named_modules()``: pre-order, each module once; None when the tree is not known."""
+    out, seen = [], set()
+
+    def walk(m, name, depth):
+        if id(m) in seen:
+            return True
+        if depth > 64:
+            return False
+        seen.add(id(m))
+        out.append((name, m))
+        kids = module_children(m)
+        if kids is None:
+            return False
+        return all(walk(c, f"{name}.{k}" if name else k, depth + 1) for k, c in kids)
+
+    return out if walk(v, prefix, 0) else None
+
+
+def module_tree_method(v, name: str):
+    """``modules`` / ``named_modules`` / ``children`` / ``named_children`` of a torch module."""
+    def run(i, a, k, n):
+        if name in ("modules", "named_modules"):
+            if name == "named_modules" and (a or k):  # memo / prefix / remove_duplicate: not followed
+                return Unknown("named_modules with arguments")
+            tree = named_modules(v)
+            if tree is None:
+                return Unknown(f"{name}() of a module whose submodules are not all known")
+            return pyb.LazyIter([m for _, m in tree] if name == "modules" else [(p, m) for p, m in tree])
+        kids = module_children(v)
+        if kids is None:
+            return Unknown(f"{name}() of a module whose submodules are not all known")
+        seen, out = set(), []
+        for k, m in kids:
+            if id(m) not in seen:
+                seen.add(id(m))
+                out.append(m if name == "children" else (k, m))
+        return pyb.LazyIter(out)
+
+    return pyb.Builtin(name, run)
+
+
+MODULE_TREE_METHODS = ("modules", "named_modules", "children", "named_children")
+
+
 def layer_attr(interp, layer: Layer, name: str):
     attrs = layer.extra.get("attrs")
     if attrs and name in attrs:
         return attrs[name]
+    if name == "__class__" and layer.framework == "torch":
+        return FRAMEWORKS.lookup(layer.op) or Unknown(f"{layer.op}.__class__")
+    if name in MODULE_TREE_METHODS and layer.framework == "torch":
+        return module_tree_method(layer, name)
     if name in layer.params:
         return layer.params[name]
     if name == "weight":
@@ -545,8 +635,10 @@ def container_attr(interp, c: Container, name: str):
         return pyb.Builtin("add_module", add)
     if name in ("items", "keys", "values") and isinstance(c.items, dict):
         return pyb.Builtin(name, lambda i, a, k, n: pyb.LazyIter(getattr(c.items, name)()))
-    if name == "children":
-        return pyb.Builtin(name, lambda i, a, k, n: pyb.LazyIter(c.values()))
+    if name in MODULE_TREE_METHODS:
+        return module_tree_method(c, name)
+    if name == "__class__":
+        return FRAMEWORKS.lookup(CONTAINER_CLASSES[c.kind]) or Unknown("__class__")
     if isinstance(c.items, dict) and name in c.items:
         return c.items[name]
     return Unknown(f"{c.kind}.{name}")

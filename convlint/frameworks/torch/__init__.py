@@ -89,6 +89,10 @@ class TorchModules:
             return False  # convlint follows the eval-mode path
         if name in SELF_METHODS:  # ``model.to(device).eval()`` is the model
             return pyb.Builtin(name, lambda i, a, k, n: inst)
+        if name in ("modules", "named_modules", "children", "named_children"):
+            from convlint.frameworks import module_tree_method
+
+            return module_tree_method(inst, name)
         if name in MODULE_ATTRIBUTES:
             return pyb.Builtin(name, lambda i, a, k, n: Unknown(f"nn.Module.{name}"))
         return Unknown(f"{inst.cls.name}.{name} is not set")

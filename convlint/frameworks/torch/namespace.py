@@ -166,7 +166,7 @@ def register():
         unmodelled(f"torch.{name}", "a storage type: untyped memory, not a shaped tensor", "type")
     for name in LEGACY_TENSOR_TYPES:
         unmodelled(f"torch.{name}", "a legacy typed tensor class (isinstance and .type() checks stay unknown)", "type")
-    unmodelled("torch.Tensor", "the tensor type (isinstance checks on it are answered; its legacy constructor is not followed)", "type")
+    reg("torch.Tensor", _legacy_tensor)  # the tensor type: isinstance checks are answered (frameworks.ARRAY_TYPES)
     unmodelled("torch.Size", "the shape type, a tuple (isinstance checks on it stay unknown)", "type")
     for name in ("dtype", "layout", "memory_format", "qscheme", "finfo", "iinfo"):
         unmodelled(f"torch.{name}", "a dtype/layout descriptor, not a tensor", "type")
@@ -193,3 +193,19 @@ def register():
     unmodelled("torch.slice_inverse", "an internal view-replay op of torch.compile", "tensor")
     unmodelled("torch.vmap", "a function transform: the batched function's shapes are not followed")
     unmodelled("torch.while_loop", "a loop whose trip count depends on the data")
+
+
+def _legacy_tensor(interp, args, kwargs, node):
+    """``torch.Tensor(3, 4)`` (uninitialised, of that size), ``torch.Tensor([[1, 2]])`` (data),
+    ``torch.Tensor()`` (empty): the legacy constructor."""
+    from convlint.frameworks.torch.functions import _from_data, _sized, new_tensor
+
+    if kwargs:
+        return Tensor(None, framework="torch")
+    if not args:
+        return new_tensor((0,), fresh=True)
+    if len(args) == 1 and not isinstance(args[0], int):
+        return _from_data(interp, args, {}, node)
+    if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+        return _sized(interp, args, {}, node)
+    return Tensor(None, framework="torch")
