@@ -369,3 +369,25 @@ def test_module_tree_walks_follow_torch(tmp_path):
         mlp_out = net.mlp(torch.randn(1, 8))
         legacy = (torch.Tensor(3, 4), torch.Tensor([[1, 2, 3]]), torch.Tensor())
     """, ["kinds", "names", "child_names", "block_kids", "mlp_out", "legacy"], may_know=("children",))
+
+
+def test_numpy_on_plain_numbers_gives_numpy_s_values(tmp_path):
+    # encodec: ``hop_length = np.prod(ratios)`` sizes the quantizer
+    _agree(tmp_path, """
+        import math
+        import numpy as np
+
+        ratios = [8, 5, 4, 2]
+        hop = np.prod(ratios)
+        n_q = int(1000 * 6.0 // (math.ceil(24000 / hop) * 10))
+        total = np.sum([1, 2.5])
+        top = np.max((3, 9, 4))
+        up = np.ceil(7 / 2)
+        down = np.floor(-1.5)
+        root = np.sqrt(16)
+        i = np.int64(7.9)
+        f = np.float64(0.1) == 0.1
+        tau = 2 * np.pi
+        empty = np.prod([])
+        empty_is_float = isinstance(np.prod([]), float)
+    """, ["hop", "n_q", "total", "top", "up", "down", "root", "i", "f", "tau", "empty", "empty_is_float"])

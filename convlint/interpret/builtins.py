@@ -960,6 +960,63 @@ def _inspect_attr(obj, name):
 STDLIB["inspect.signature"] = Builtin("signature", _signature)
 
 
+# numpy on plain Python numbers (``np.prod(self.ratios)``, ``np.ceil(n / 2)``): the scalar results
+# numpy gives, as Python numbers; anything on an array (or with ``axis=``/``dtype=``) is unknown.
+def _np_reduce(name, fn):
+    def f(interp, args, kwargs, node):
+        if len(args) == 1 and not kwargs:
+            items = args[0] if isinstance(args[0], (list, tuple)) else None
+            if items is not None and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in items):
+                if items:
+                    return fn(items)
+                if name in ("prod", "sum"):
+                    return float(fn(items))  # numpy's empty product/sum is a float64
+        return Unknown(f"numpy.{name}")
+
+    return Builtin(name, f)
+
+
+def _np_scalar(name, fn, to_float=True):
+    def f(interp, args, kwargs, node):
+        if len(args) == 1 and not kwargs and isinstance(args[0], (int, float)) and not isinstance(args[0], bool):
+            try:
+                v = fn(args[0])
+            except (ValueError, OverflowError, ZeroDivisionError):
+                return Unknown(f"numpy.{name}")
+            return float(v) if to_float else v
+        return Unknown(f"numpy.{name}")
+
+    return Builtin(name, f)
+
+
+STDLIB["numpy.prod"] = _np_reduce("prod", math.prod)
+STDLIB["numpy.sum"] = _np_reduce("sum", sum)
+STDLIB["numpy.max"] = STDLIB["numpy.amax"] = _np_reduce("max", max)
+STDLIB["numpy.min"] = STDLIB["numpy.amin"] = _np_reduce("min", min)
+for _name, _fn in (("ceil", math.ceil), ("floor", math.floor), ("sqrt", math.sqrt), ("log", math.log), ("log2", math.log2),
+                   ("exp", math.exp), ("trunc", math.trunc)):
+    STDLIB[f"numpy.{_name}"] = _np_scalar(_name, _fn)
+STDLIB["numpy.abs"] = _np_scalar("abs", abs, to_float=False)
+def _int_in(bits):
+    def conv(v):
+        out = int(v)
+        if not -(2 ** (bits - 1)) <= out < 2 ** (bits - 1):
+            raise OverflowError(v)  # numpy would wrap or refuse: not followed
+        return out
+
+    return conv
+
+
+for _name, _bits in (("int64", 64), ("intp", 64), ("int32", 32)):
+    STDLIB[f"numpy.{_name}"] = _np_scalar(_name, _int_in(_bits), to_float=False)
+STDLIB["numpy.float64"] = _np_scalar("float64", float)  # (float32 compares and computes by NEP 50's rules: not followed)
+STDLIB["numpy.pi"] = math.pi
+STDLIB["numpy.e"] = math.e
+STDLIB["numpy.inf"] = math.inf
+STDLIB["numpy.ndarray"] = ExternalRef("numpy.ndarray")  # the array type: isinstance checks are answered
+STDLIB_MODULES.add("numpy")
+
+
 def _wraps(interp, args, kwargs, node):
     """``functools.wraps(f)``: a decorator that marks its function as wrapping ``f``."""
     wrapped = args[0] if args else kwargs.get("wrapped")
