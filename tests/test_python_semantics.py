@@ -391,3 +391,17 @@ def test_numpy_on_plain_numbers_gives_numpy_s_values(tmp_path):
         empty = np.prod([])
         empty_is_float = isinstance(np.prod([]), float)
     """, ["hop", "n_q", "total", "top", "up", "down", "root", "i", "f", "tau", "empty", "empty_is_float"])
+
+
+def test_config_dicts_answer_keys_as_attributes(tmp_path):
+    _agree(tmp_path, """
+        import ml_collections
+
+        cfg = ml_collections.ConfigDict({"patches": {"size": (8, 8)}, "hidden": 32})
+        size = cfg.patches.size
+        hidden = cfg["hidden"]
+        cfg.depth = 4
+        depth = cfg.depth
+        keys = sorted(cfg.keys())
+        frozen = ml_collections.FrozenConfigDict({"a": 1}).a
+    """, ["size", "hidden", "depth", "keys", "frozen"])

@@ -843,6 +843,42 @@ def _simple_namespace(interp, args, kwargs, node):
 
 
 STDLIB["types.SimpleNamespace"] = Builtin("SimpleNamespace", _simple_namespace)
+
+
+# ``ml_collections.ConfigDict``: a dict whose keys are also attributes; nested dicts become
+# ConfigDicts too (the JAX research code's config object)
+_CONFIG_DICT = ClassVal(None, None, "ConfigDict", [Builtin("dict", lambda i, a, k, n: None)], attrs={"__attribute_items__": True})
+_FROZEN_CONFIG_DICT = ClassVal(None, None, "FrozenConfigDict", [_CONFIG_DICT], attrs={"__attribute_items__": True})
+
+
+def _config_dict(cls):
+    def convert(v, depth=0):
+        if isinstance(v, dict) and depth < 16:
+            if not all(isinstance(k, str) for k in v):
+                return None
+            items = {k: convert(x, depth + 1) for k, x in v.items()}
+            if any(x is None and v[k] is not None for k, x in items.items()):
+                return None
+            return Instance(cls, data=items)
+        if isinstance(v, Instance) and v.data is not None and v.cls.lookup("__attribute_items__")[0] is True:
+            return Instance(cls, data={k: convert(x, depth + 1) for k, x in v.data.items()})
+        return v
+
+    def make(interp, args, kwargs, node):
+        src = args[0] if args else kwargs.get("initial_dictionary", {})
+        src = {} if src is None else mapping_of(src)
+        if not isinstance(src, dict) or any(k not in ("initial_dictionary", "type_safe", "convert_dict", "allow_dotted_keys") for k in kwargs):
+            return Unknown(f"{cls.name}() of an unknown mapping")
+        out = convert(dict(src))
+        return out if out is not None else Unknown(f"{cls.name}() with non-string keys")
+
+    return Builtin(cls.name, make)
+
+
+for _mod in ("ml_collections", "ml_collections.config_dict"):
+    STDLIB[f"{_mod}.ConfigDict"] = _config_dict(_CONFIG_DICT)
+    STDLIB[f"{_mod}.FrozenConfigDict"] = _config_dict(_FROZEN_CONFIG_DICT)
+    STDLIB_MODULES.add(_mod)
 STDLIB["copy.copy"] = _copy(False)
 STDLIB["copy.deepcopy"] = _copy(True)
 STDLIB_MODULES.add("copy")

@@ -122,6 +122,8 @@ class ExpressionEvaluator:
             v, _owner = obj.cls.lookup(name)
             if v is MISSING and obj.data is not None and name in _DICT_METHODS:
                 return pybuiltins.attr_of(self, obj.data, name)
+            if v is MISSING and obj.data is not None and name in obj.data and obj.cls.lookup("__attribute_items__")[0] is True:
+                return obj.data[name]  # a ConfigDict's keys are its attributes
             if v is MISSING:
                 if not obj.setup_done:
                     self.fw.prepare_instance(self, obj)  # flax: ``setup`` defines attributes

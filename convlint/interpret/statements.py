@@ -455,7 +455,9 @@ class StatementEvaluator:
             self.assign(target.value, value, scope)
 
     def setattr(self, obj, name: str, value) -> None:
-        if isinstance(obj, Instance):
+        if isinstance(obj, Instance) and obj.data is not None and obj.cls.lookup("__attribute_items__")[0] is True:
+            obj.data[name] = value  # ``config.width = 64`` on a ConfigDict sets its key
+        elif isinstance(obj, Instance):
             obj.attrs[name] = value
             self.fw.on_setattr(self, obj, name, value)
         elif isinstance(obj, ClassVal):
