@@ -20,7 +20,7 @@ from convlint.frameworks import CONV_FAMILY, Frameworks
 from convlint.frameworks.base import Op
 from convlint.interpret.declare import Entry, declared_entries
 from convlint.interpret.entries import ModelRun, run_entry
-from convlint.interpret.events import Issue, Trace, UnresolvedEvent
+from convlint.interpret.events import Issue, Trace, UnresolvedEvent, where_supplied
 from convlint.interpret.flow import BudgetExceeded, Dead, Return
 from convlint.interpret.interpreter import Interpreter
 from convlint.interpret.values import ClassVal, FunctionVal, Instance, Site, Unknown, unwrap
@@ -337,6 +337,12 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
     out = {}
     for iss in issues:
         site = iss.site
+        # a layer built in a helper from values its caller passed: the finding belongs at that call
+        supplied = where_supplied(iss.layer, iss.arguments)
+        related: tuple = ()
+        if supplied is not None and supplied.module is not None and supplied.module.parsed is not None:
+            related = _helper_line(iss.layer, site)
+            site = supplied
         if config is not None and hasattr(config, "is_selected") and site.module is not None:
             # positions cost a pass over the module: none for findings nobody will see
             if not config.is_selected(iss.code, os.path.abspath(site.module.path)):
@@ -353,8 +359,8 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
                 continue
         fix = None
         if iss.fix is not None:
-            fix = _fix(parsed, iss.fix)
-        f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix)
+            fix = _fix(parsed, iss.fix) if supplied is None else _fix_at_caller(parsed, iss.fix, iss.layer, supplied)
+        f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix, related=related)
         # one finding per rule and place: a line that builds several layers (a helper called in
         # a loop) reports the first and counts the others; the same problem seen by two entries
         # (same sizes: the issue's key) is one use
@@ -367,9 +373,69 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
     for f, others, _key in out.values():
         if others:
             n = len(others)
-            f = Finding(f.code, f.severity, f"{f.message} (and {n} more use{'s' if n > 1 else ''} of this line)", f.path, f.line, f.column, f.end_line, f.end_column, None)  # several uses: no certain fix
+            f = Finding(f.code, f.severity, f"{f.message} (and {n} more use{'s' if n > 1 else ''} of this line)", f.path, f.line, f.column, f.end_line, f.end_column, None,
+                        related=f.related)  # several uses: no certain fix
         merged.append(f)
     return sorted(merged, key=Finding.sort_key)
+
+
+def _helper_line(layer, site) -> tuple:
+    """The related location of a finding reported at the caller: the helper's line that builds the layer."""
+    from convlint.findings import Related
+
+    parsed = site.module.parsed if site.module is not None else None
+    pos = parsed.position(site.node) if parsed is not None and site.node is not None else None
+    if pos is None:
+        return ()
+    op = getattr(layer, "op", "layer").rsplit(".", 1)[-1]
+    helper = _enclosing_function(parsed, site.node)
+    where = f" inside {helper}()" if helper else ""
+    return (Related(f"the {op} is built from this call's arguments{where}", parsed.path, *pos),)
+
+
+def _enclosing_function(parsed, node) -> str | None:
+    """The name of the innermost function definition around ``node`` (None at module level)."""
+    tree = getattr(parsed, "tree", None)
+    if tree is None:
+        return None
+    stack = [(tree, None)]
+    while stack:
+        cur, fn = stack.pop()
+        if cur is node:
+            return fn
+        if isinstance(cur, cst.FunctionDef):
+            fn = cur.name.value
+        for child in children(cur):
+            stack.append((child, fn))
+    return None
+
+
+def _fix_at_caller(parsed, spec, layer, supplied) -> Fix | None:
+    """The fix of a layer built in a helper, made where its caller wrote the values: each argument
+    to set is replaced in the calling expression (a literal), or added as a keyword to the call
+    whose ``**kwargs`` reach the layer."""
+    from convlint.interpret.values import Origin
+
+    origins = layer.extra.get("origins") or {}
+    edits = []
+    inserts = []
+    for name, src in spec.set_args.items():
+        o = origins.get(name)
+        if isinstance(o, Origin):
+            if o.site.module is not supplied.module or not _literal(o.site.node):
+                return None
+            pos = parsed.position(o.site.node)
+            if pos is None:
+                return None
+            edits.append((pos[0], pos[1], pos[2], pos[3], src))
+        else:
+            inserts.append((name, src))
+    if inserts:
+        more = _fix(parsed, type(spec)(spec.message, supplied.node, dict(inserts)))
+        if more is None:
+            return None
+        edits.extend(more.edits)
+    return Fix(spec.message, spec.replacement, tuple(edits))
 
 
 def _literal(node) -> bool:

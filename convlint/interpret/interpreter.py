@@ -44,7 +44,7 @@ class Interpreter(StatementEvaluator, ExpressionEvaluator, CallEvaluator):
         self.active_calls: set = set()
         self.call_stack: list = []
         self.building = 0  # constructors being run (a model built outside any other names its layers)
-        self.caller_scope = None  # the scope of the call being made (where its arguments' origins are)
+        self.call_context = None  # (scope, call node, callee, number of positional values) of the call being made: where its arguments' origins are
         self.current_module = None
 
     # ------------------------------------------------------------------ budget / helpers

@@ -58,5 +58,6 @@ def check(run) -> list:
     for ev in run.trace.of(ConfigEvent):
         err = ev.error
         msg = f"{ev.label}: {err.message}" + (f"; {err.fix}" if err.fix else "") + ev.context
-        out.append(Issue("CVL001", ev.site, msg, key=(err.constraint,)))
+        arg = getattr(err, "argument", None)
+        out.append(Issue("CVL001", ev.site, msg, key=(err.constraint,), layer=ev.layer, arguments=(arg,) if arg else ()))
     return out

@@ -62,7 +62,8 @@ def check(run) -> list:
             elif mismatch(ev.expected, ev.got):
                 src = f" (from {ev.source}, shape {fmt_shape(ev.input)})" if ev.source else f" (input shape {fmt_shape(ev.input)})"
                 every = " for every value of " + ", ".join(sorted(_variables(ev.expected, ev.got))) if _variables(ev.expected, ev.got) else ""
-                out.append(Issue("CVL003", ev.site, f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{every}{src}", key=(str(ev.expected), str(ev.got))))
+                out.append(Issue("CVL003", ev.site, f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{every}{src}", key=(str(ev.expected), str(ev.got)),
+                                 layer=ev.layer, arguments=(ev.argument,) if ev.argument else ()))
         elif isinstance(ev, RankEvent) and ev.got not in ev.accepted:
             if ev.what:
                 msg = f"{ev.label} has {ev.what} but gets a {ev.got}-d input {fmt_shape(ev.input)}"

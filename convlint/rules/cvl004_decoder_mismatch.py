@@ -87,6 +87,17 @@ def _sole_layer_of_its_site(run, layer) -> bool:
     return sum(1 for other in run.trace.layers if other.site.node is node) <= 1
 
 
+def _sole_layer_of_its_caller(run, layer, arguments) -> bool:
+    """A layer built in a helper (called several times) whose arguments to change were passed by
+    one call of the helper: the fix edits that call, certain only if that call built no other layer."""
+    from convlint.interpret.events import where_supplied
+
+    where = where_supplied(layer, arguments)
+    if where is None:
+        return False
+    return sum(1 for other in run.trace.layers if (w := where_supplied(other, arguments)) is not None and w.node is where.node) <= 1
+
+
 def _consequences(run) -> list:
     """``(steps, where)`` for each real consequence of unrepaired upsampling mismatches: a merge
     that collides (``where`` is the merge's site), or a model output that differs from its input
@@ -235,8 +246,11 @@ def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
     # the fix assumes what comes before is right: the layer should receive its partner's
     # output (an earlier bug may have changed what it receives now)
     din = _intended_input(root)
-    if ev.layer is None or (isinstance(ev.layer, Layer) and _sole_layer_of_its_site(run, ev.layer)):
+    if ev.layer is None or isinstance(ev.layer, Layer):
         fix = upsampling_fix(ev, din, want)
+        if fix is not None and ev.layer is not None and not _sole_layer_of_its_site(run, ev.layer) \
+                and not _sole_layer_of_its_caller(run, ev.layer, tuple(fix.set_args)):
+            fix = None
     if fix is not None:
         msg += f"; {fix.message} to restore {_fmt(want)}"
-    return Issue("CVL004", ev.site, msg, fix, key=(got, want))
+    return Issue("CVL004", ev.site, msg, fix, key=(got, want), layer=ev.layer, arguments=tuple(fix.set_args) if fix is not None else ())

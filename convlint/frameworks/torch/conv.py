@@ -106,7 +106,7 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         )
     except ConvArithmeticError as e:
         if report:
-            rejected(interp, layer.site, layer.op, e)
+            rejected(interp, layer.site, layer.op, e, layer=layer)
             layer.extra["invalid"] = True
         return None
 
@@ -142,7 +142,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         interp.trace.record(RankEvent(layer.site, label, (rank + 2, rank + 1), n, x.shape))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     ch_axis = n - rank - 1
-    channel_check(interp, label, layer.site, layer.params.get("in_channels"), x.shape[ch_axis], x, ch_axis)
+    channel_check(interp, label, layer.site, layer.params.get("in_channels"), x.shape[ch_axis], x, ch_axis, layer=layer, argument="in_channels")
     spatial_axes = list(range(n - rank, n))
     sizes = tuple(x.shape[a] for a in spatial_axes)
     output_size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
@@ -172,7 +172,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
             except ConvArithmeticError as e:
                 if e.kind is not ErrorKind.EMPTY:
                     src = C.last_layer(x)
-                    rejected(interp, layer.site, layer.op, e, f" (input {fmt(x.shape)} from {src})" if src else "")
+                    rejected(interp, layer.site, layer.op, e, f" (input {fmt(x.shape)} from {src})" if src else "", layer=layer)
                     spatial = tuple(Unknown("rejected") for _ in spatial)
     out_shape = tuple(x.shape[:ch_axis]) + (out_ch,) + spatial
     kind = None
