@@ -246,11 +246,13 @@ def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
     # the fix assumes what comes before is right: the layer should receive its partner's
     # output (an earlier bug may have changed what it receives now)
     din = _intended_input(root)
+    arguments: tuple = ()  # what the repair changes: the finding belongs where those values were written
     if ev.layer is None or isinstance(ev.layer, Layer):
         fix = upsampling_fix(ev, din, want)
+        arguments = tuple(fix.set_args) if fix is not None else ()
         if fix is not None and ev.layer is not None and not _sole_layer_of_its_site(run, ev.layer) \
-                and not _sole_layer_of_its_caller(run, ev.layer, tuple(fix.set_args)):
+                and not _sole_layer_of_its_caller(run, ev.layer, arguments):
             fix = None
     if fix is not None:
         msg += f"; {fix.message} to restore {_fmt(want)}"
-    return Issue("CVL004", ev.site, msg, fix, key=(got, want), layer=ev.layer, arguments=tuple(fix.set_args) if fix is not None else ())
+    return Issue("CVL004", ev.site, msg, fix, key=(got, want), layer=ev.layer, arguments=arguments)
