@@ -388,26 +388,9 @@ def _helper_line(layer, site) -> tuple:
     if pos is None:
         return ()
     op = getattr(layer, "op", "layer").rsplit(".", 1)[-1]
-    helper = _enclosing_function(parsed, site.node)
-    where = f" inside {helper}()" if helper else ""
+    helper = getattr(layer, "extra", {}).get("built_in")
+    where = f" inside {helper}()" if helper and not helper.startswith("<") else ""
     return (Related(f"the {op} is built from this call's arguments{where}", parsed.path, *pos),)
-
-
-def _enclosing_function(parsed, node) -> str | None:
-    """The name of the innermost function definition around ``node`` (None at module level)."""
-    tree = getattr(parsed, "tree", None)
-    if tree is None:
-        return None
-    stack = [(tree, None)]
-    while stack:
-        cur, fn = stack.pop()
-        if cur is node:
-            return fn
-        if isinstance(cur, cst.FunctionDef):
-            fn = cur.name.value
-        for child in children(cur):
-            stack.append((child, fn))
-    return None
 
 
 def _fix_at_caller(parsed, spec, layer, supplied) -> Fix | None:

@@ -264,3 +264,39 @@ def test_a_helper_call_in_a_loop_gets_no_fix_at_the_shared_line(tmp_path):
     got = findings(root, "ae.py")
     assert [(f["code"], f["line"]) for f in got] == [("CVL004", line_of(src, "up(4, 4, 0)"))]
     assert got[0]["fix"] is None  # the one literal builds both layers: a shared line gets no fix
+
+
+def test_a_parameter_the_block_uses_several_times_is_its_own_wiring(tmp_path):
+    # the classic ResnetBlock bug: the second norm is given in_channels instead of out_channels;
+    # the caller's 32 is right (the first norm and conv use it): the line to change is in the block
+    src = """\
+        import torch.nn as nn
+
+
+        def Normalize(ch):
+            return nn.GroupNorm(8, ch)
+
+
+        class ResBlock(nn.Module):
+            def __init__(self, in_channels, out_channels):
+                super().__init__()
+                self.norm1 = Normalize(in_channels)
+                self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+                self.norm2 = Normalize(in_channels)
+
+            def forward(self, x):
+                return self.norm2(self.conv1(self.norm1(x)))
+
+
+        class Net(nn.Module):  # convlint: input=(1, 32, 8, 8)
+            def __init__(self):
+                super().__init__()
+                self.block = ResBlock(32, 64)
+
+            def forward(self, x):
+                return self.block(x)
+    """
+    root = project(tmp_path, {"net.py": src})
+    (f,) = findings(root, "net.py")
+    assert (f["code"], f["line"]) == ("CVL003", line_of(src, "self.norm2 = "))
+    assert [r["line"] for r in f["related"]] == [line_of(src, "nn.GroupNorm(8, ch)")]

@@ -60,6 +60,8 @@ class CallEvaluator:
             sig = getattr(func, "signature", None)
             if sig is not None:
                 result.extra["origins"] = self.layer_origins(node, scope, [p[0] for p in sig.params])
+                fn = self.current_function
+                result.extra["built_in"] = fn.name if fn is not None else None
         if isinstance(result, Unknown):
             if result.site is None:
                 result = result.at(self.site(node))
@@ -155,6 +157,8 @@ class CallEvaluator:
         self.active_calls.add(key)
         prev_module = self.current_module
         self.current_module = fn.module
+        prev_function = self.current_function
+        self.current_function = fn
         try:
             if isinstance(fn.node, cst.Lambda):
                 return self.eval(fn.node.body, frame)
@@ -181,6 +185,7 @@ class CallEvaluator:
             return result
         finally:
             self.current_module = prev_module
+            self.current_function = prev_function
             self.depth -= 1
             self.call_stack.pop()
             if key not in self.call_stack:
@@ -251,7 +256,12 @@ class CallEvaluator:
         if params.star_kwarg is not None:
             rest.setdefault("**", self.site(node))
             out[params.star_kwarg.name.value] = rest
-        return out
+        # a parameter the function uses once is passed through (a helper such as ``conv3x3(cin,
+        # cout)`` or ``WNConv1d(*a, **k)``): a finding about its value belongs to the caller. One
+        # used in several places (``in_channels`` for a norm, a conv and a shortcut) is the
+        # function's own wiring: a finding about one use belongs in the function.
+        uses = _name_uses(fn.node)
+        return {k: v for k, v in out.items() if uses.get(k, 0) <= 1}
 
     def instantiate(self, cls: ClassVal, args, kwargs, node):
         """Build an instance; a model built outside any other constructor names its layers."""
@@ -354,6 +364,30 @@ def _callee_name(func) -> str:
 
 
 _GENERATOR_CACHE: dict = {}  # id(FunctionDef) -> (node, is a generator)
+_USES_CACHE: dict = {}  # id(FunctionDef) -> (node, {name: number of loads in its body})
+
+
+def _name_uses(node) -> dict:
+    """How many times each name is read in a function's body (nested functions included)."""
+    key = id(node)
+    hit = _USES_CACHE.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    from convlint.source.walk import walk
+
+    counts: dict = {}
+    labels = set()  # names that are not variables: ``x.attr``, ``f(key=...)``
+    for n in walk(node.body):
+        if isinstance(n, cst.Attribute):
+            labels.add(id(n.attr))
+        elif isinstance(n, cst.Arg) and n.keyword is not None:
+            labels.add(id(n.keyword))
+        elif isinstance(n, cst.Name) and id(n) not in labels:
+            counts[n.value] = counts.get(n.value, 0) + 1
+    if len(_USES_CACHE) > 4096:
+        _USES_CACHE.clear()
+    _USES_CACHE[key] = (node, counts)
+    return counts
 
 
 def _is_generator(node) -> bool:
