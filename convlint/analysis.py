@@ -357,6 +357,7 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
             pos = parsed.position(site.node)
             if pos is None:
                 continue
+        related += _related(iss.related)
         fix = None
         if iss.fix is not None:
             fix = _fix(parsed, iss.fix) if supplied is None else _fix_at_caller(parsed, iss.fix, iss.layer, supplied)
@@ -391,6 +392,18 @@ def _helper_line(layer, site) -> tuple:
     helper = getattr(layer, "extra", {}).get("built_in")
     where = f" inside {helper}()" if helper and not helper.startswith("<") else ""
     return (Related(f"the {op} is built from this call's arguments{where}", parsed.path, *pos),)
+
+
+def _related(pairs) -> tuple:
+    from convlint.findings import Related
+
+    out = []
+    for message, site in pairs:
+        parsed = site.module.parsed if site is not None and site.module is not None else None
+        pos = parsed.position(site.node) if parsed is not None and site.node is not None else None
+        if pos is not None:
+            out.append(Related(message, parsed.path, *pos))
+    return tuple(out)
 
 
 def _fix_at_caller(parsed, spec, layer, supplied) -> Fix | None:

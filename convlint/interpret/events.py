@@ -162,6 +162,7 @@ class Issue:
     key: tuple = ()  # dedup key beyond (code, site)
     layer: Any = None  # the Layer at fault, if any: with ``arguments``, where the finding belongs
     arguments: tuple = ()  # the layer's parameters whose values are at fault (``("in_channels",)``)
+    related: tuple = ()  # ((message, Site), ...): other places that matter (the declaration a CVL009 compares with)
 
 
 @dataclass(eq=False)
