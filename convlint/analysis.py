@@ -237,6 +237,7 @@ def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[
     done_fns = set()
     trace = Trace()
     interp.trace = trace
+    interp.declared = False  # a function run with its parameters' defaults: a None there is a placeholder
     for call, fns, _op in calls:
         if not fns:
             continue

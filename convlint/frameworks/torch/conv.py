@@ -84,6 +84,19 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
     if not known(*(p[k] for k in keys)):
         layer.extra["unresolved"] = [k for k in keys if not known(p[k])]
         return None
+    nones = [k for k in _NONE_FATAL if p.get(k, 0) is None]
+    facts = [k for k in nones if getattr(interp, "declared", False) or _written_none(layer, k)]
+    if facts:
+        # a None that reaches the layer on a declared path (or is written at the call) is what
+        # torch gets: it cannot build the layer, or its forward raises a TypeError
+        if report:
+            k = facts[0]
+            when = "cannot build the layer" if k in _NONE_AT_BUILD else "builds the layer, but its forward raises a TypeError"
+            rejected(interp, layer.site, layer.op, ConvArithmeticError(
+                f"{k}=None reaches the layer: torch {when}", constraint=f"{k} is not None", argument=k,
+                fix=f"pass {k} ({'an int' if k in ('in_channels', 'out_channels', 'groups') else 'an int or a tuple of ints'})"), layer=layer)
+            layer.extra["invalid"] = True
+        return None
     placeholders = [k for k in ("kernel_size", "stride", "padding", "dilation") if p[k] is None]
     if placeholders:
         # ``kernel_size=patch_size`` with ``patch_size=None`` by default: a value the real caller
@@ -109,6 +122,29 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
             rejected(interp, layer.site, layer.op, e, layer=layer)
             layer.extra["invalid"] = True
         return None
+
+
+_NONE_AT_BUILD = ("in_channels", "out_channels", "kernel_size", "groups")  # torch 2.x: TypeError in __init__
+_NONE_FATAL = (*_NONE_AT_BUILD, "stride", "padding", "dilation")  # these three: TypeError at the first forward
+
+
+def _written_none(layer: Layer, name: str) -> bool:
+    """Whether the call that builds ``layer`` writes ``None`` for ``name`` itself."""
+    import libcst as cst
+
+    call, sig = layer.extra.get("call"), layer.extra.get("sig")
+    if not isinstance(call, cst.Call) or sig is None:
+        return False
+    expr = None
+    for i, a in enumerate(call.args):
+        if a.star:
+            break
+        if a.keyword is not None:
+            if a.keyword.value == name:
+                expr = a.value
+        elif sig.index(name) == i:
+            expr = a.value
+    return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 def _conv_apply(interp, layer: Layer, args, kwargs, node):
