@@ -85,6 +85,9 @@ def _prove_fixes(project: Project, path: str, text: str, result: FileResult, ext
     from convlint.findings import apply_edits
 
     failing = {(f.code, os.path.abspath(f.path), f.line) for f in result.findings if f.severity in ("error", "warning")}
+    wrong_outputs = _output_problems(result.runs)
+    # a lone finding about a wrong output must make it right with its fix (with several, each fixes its part)
+    output_findings = sum(1 for f in result.findings if f.code == "CVL004" and _OUTPUT_CONSEQUENCE in f.message)
     out = []
     for f in result.findings:
         if f.fix is None:
@@ -107,11 +110,35 @@ def _prove_fixes(project: Project, path: str, text: str, result: FileResult, ext
         after = set() if again is None else {(g.code, os.path.abspath(g.path), g.line) for g in again.findings if g.severity in ("error", "warning")}
         gone = again is not None and (f.code, target, f.line) not in after
         added = after - failing
+        if again is not None:
+            # a model's output that is wrong after the fix and was not before is something new;
+            # a fix for a wrong output must make it right (a decoder step that now mirrors its
+            # encoder step but leaves the output wrong is no fix)
+            still = _output_problems(again.runs)
+            if still - wrong_outputs:
+                added = added | {("output", name) for name in still - wrong_outputs}
+            if output_findings == 1 and f.code == "CVL004" and _OUTPUT_CONSEQUENCE in f.message and not (still < wrong_outputs):
+                gone = False
         if gone and not added:
             out.append(f)
         else:
             why = "it would not remove the problem" if not gone else "it would make another layer of the model wrong"
             out.append(replace(f, fix=None, message=f"{f.message} (no certain fix: {why})"))
+    return out
+
+
+_OUTPUT_CONSEQUENCE = "the model's output differs from"  # CVL004's words for an output consequence
+
+
+def _output_problems(runs) -> set:
+    """Entries whose output differs from their declared output or, for an autoencoder, from their input."""
+    from convlint.rules.cvl004_decoder_mismatch import _differs_from_declared, _differs_from_input, _first_tensor
+
+    out = set()
+    for r in runs:
+        t = _first_tensor(r.output)
+        if t is not None and t.shape is not None and (_differs_from_input(r, t) or _differs_from_declared(r, t)):
+            out.add(r.entry.name)
     return out
 
 

@@ -207,12 +207,153 @@ def check(run) -> list:
     reported: set = set()
     for steps, where, kind in _consequences(run):
         steps = sorted(dict.fromkeys(steps), key=lambda s: order.get(id(s), 0))
-        for root, inherited in _roots(steps):
+        roots = _roots(steps)
+        if kind == "output":
+            repair = _output_repair(run, roots, upsampling_fix, Layer)
+            if repair is not None:
+                if all(id(s) not in reported for s in steps):
+                    out.append(repair)
+                reported.update(id(s) for s in steps)
+                continue
+        for root, inherited in roots:
             if id(root) in reported:
                 continue
             reported.add(id(root))
             out.append(_finding(run, root, inherited, where, kind, upsampling_fix, Layer))
     return out
+
+
+# ---------------------------------------------------------------------------------------- outputs
+
+def _output_repair(run, roots, upsampling_fix, Layer):
+    """For a model whose output differs from its input (or its declared output): the one upsampling
+    step whose own repair makes the output right, the other layers unchanged — or None (then the
+    mirror pairing decides).
+
+    The mirror pairing is trusted when each root it names has its mirror repair and, together,
+    they give the right output. A decoder that is not a step-by-step mirror (four steps down and three up, a ×4 then a
+    ×2 step) has no such root: the steps are tried from the output backwards, and the nearest one
+    that one repair makes right carries the finding — the smallest change, which leaves every other
+    layer's input as it is. Only torch ``ConvTranspose`` chains without merges are searched (their
+    windows do not depend on the input size); the fix is still proven by re-analysis.
+    """
+    from convlint.interpret.events import MergeEvent
+
+    if run.trace.of(MergeEvent):
+        return None
+    t = _first_tensor(run.output)
+    if t is None or t.shape is None:
+        return None
+    target = _target(run, t)
+    if target is None:
+        return None
+    path = _path(run, t)
+    if path is None:
+        return None
+    if roots and all(r.mismatch is not None and upsampling_fix(r.event, _intended_input(r), r.mismatch[1]) is not None for r, _ in roots):
+        # every root has its mirror repair: if they make the output right together, the decoder
+        # is a mirror and the pairing explains the output — report it as such
+        last = roots[-1][0]
+        k = next((i for i, (ev, _s) in enumerate(path) if ev is last.event), None)
+        axes = last.event.spatial_axes
+        if k is not None and _through(path[k + 1:], tuple(last.mismatch[1]), axes) == tuple(target[a] for a in axes):
+            return None
+    for k in range(len(path) - 1, -1, -1):
+        ev = path[k][0]
+        if ev is None or not ev.transposed or not ev.windows or not isinstance(ev.layer, Layer) or ev.framework != "torch":
+            continue
+        axes = ev.spatial_axes
+        goal = tuple(target[a] for a in axes)
+        din = tuple(ev.spatial_in)
+        if not all(isinstance(v, int) for v in (*goal, *din)):
+            continue
+        for want in _preimages(path[k + 1:], goal, axes, tuple(ev.spatial_out)):
+            fix = upsampling_fix(ev, din, want)
+            if fix is None:
+                continue
+            got = tuple(ev.spatial_out)
+            if not _sole_layer_of_its_site(run, ev.layer) and not _sole_layer_of_its_caller(run, ev.layer, tuple(fix.set_args)):
+                fix_spec = None
+            else:
+                fix_spec = fix
+            axis = axes[0]
+            from convlint.frameworks.shapes import trail
+
+            what = "its declared output" if run.entry.output is not None else "its input"
+            msg = (f"{_label(ev)} gives {_fmt(got)} from {_fmt(din)}, so the model's output differs from {what} "
+                   f"({trail(t, axis)} instead of {target[axis]}); {fix.message} to give {_fmt(want)}")
+            if fix_spec is None:
+                msg = msg.replace(f"; {fix.message} to give", "; it would need")
+            return Issue("CVL004", ev.site, msg, fix_spec, key=(got, want), layer=ev.layer, arguments=tuple(fix.set_args))
+    return None
+
+
+def _target(run, t):
+    """The output the model should return: its declared output, else (an autoencoder) its input."""
+    from convlint.interpret.symbolic import Sym
+
+    if run.entry.output is not None and len(run.entry.output) == len(t.shape):
+        return tuple(d if isinstance(d, int) else Sym.var(d) for d in run.entry.output)
+    if _differs_from_input(run, t):
+        return tuple(run.input.shape)
+    return None
+
+
+def _path(run, t):
+    """``[(LayerEvent or None, shape)]`` along the output's history (same rank as the output)."""
+    events = {id(ev.output): ev for ev in run.trace.events if ev.output is not None}
+    n = len(t.shape)
+    out = [(events.get(id(shape)), shape) for _label, shape in t.history if shape is not None and len(shape) == n]
+    return out or None
+
+
+def _through(later, sizes, axes):
+    """The sizes along ``axes`` after the layers ``later`` for sizes ``sizes`` right before them
+    (None when a layer's result for other sizes is not known)."""
+    sizes = tuple(sizes)
+    prev = None
+    for ev, shape in later:
+        if ev is not None and ev.windows and tuple(ev.spatial_axes) == tuple(axes) and "Adaptive" not in ev.op and ev.framework == "torch":
+            try:
+                sizes = tuple(w.output_size(i) for w, i in zip(ev.windows, sizes))
+            except Exception:
+                return None
+            if any(not isinstance(v, int) or v < 1 for v in sizes):
+                return None
+        elif ev is not None and ev.family == "resize":
+            mapped = _maps(ev, sizes)
+            if mapped is None:
+                return None
+            sizes = tuple(mapped)
+        else:
+            # a layer that keeps the sizes (an activation, a norm, a stride-1 'same' layer)
+            before = prev if prev is not None else (ev.input if ev is not None else None)
+            if before is None or len(before) != len(shape) or any(before[a] != shape[a] for a in axes):
+                return None
+        prev = shape
+    return sizes
+
+
+def _preimages(later, goal, axes, base, limit: int = 3):
+    """The sizes right before ``later`` that give ``goal`` (at most ``limit`` per axis; none when
+    the search cannot be certain)."""
+    import itertools
+
+    per_axis = []
+    for j, g in enumerate(goal):
+        found = []
+        for r in range(1, 4 * g + 65):
+            probe = list(base)  # the other axes keep the sizes they have
+            probe[j] = r
+            got = _through(later, tuple(probe), axes)
+            if got is None:
+                return []
+            if got[j] == g:
+                found.append(r)
+        if not found or len(found) > limit:
+            return []
+        per_axis.append(found)
+    return [tuple(c) for c in itertools.product(*per_axis)]
 
 
 def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
