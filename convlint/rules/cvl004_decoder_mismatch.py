@@ -23,7 +23,10 @@ of its encoder (four steps down, three up) but restores the size is not reported
 One root cause, one finding: of the steps behind a consequence, the first one that is wrong on its own
 (given the size it should receive) carries the finding and its fix (for a torch `ConvTranspose`, the
 `padding` / `output_padding`; for `lax`/flax, explicit padding pairs); the later steps that only inherit
-its mismatch are counted in its message.
+its mismatch are counted in its message. When the decoder is not a mirror — the mirror repairs of the
+steps it names would not, together, make a wrong output right — the finding is on the step nearest the output
+whose own repair makes the output right with every other layer unchanged (a torch `ConvTranspose` chain
+without merges; the smallest change), and its fix gives the size that step must produce.
 """,
     why="""
 An encoder/decoder pair that only works for even sizes, or a `ConvTranspose` that returns 62×62 instead of
@@ -45,13 +48,24 @@ class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
 Set the argument convlint prints (here `output_padding=1`: 28 → 14 → 27 becomes 28), or resize the
 upsampled tensor to the skip's size before joining.
 """,
-    valid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",),
+    valid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+        # not a mirror: four steps down (28 → 10 → 5 → 3 → 2), three up (2 → 5 → 15 → 28), and the input restored
+        "import torch.nn as nn\n\nclass TutorialAE(nn.Module):  # convlint: input=(4, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.encoder = nn.Sequential(\n            nn.Conv2d(1, 16, 3, stride=3, padding=1), nn.ReLU(),  # 28 -> 10\n            nn.MaxPool2d(2, stride=2),  # 10 -> 5\n            nn.Conv2d(16, 8, 3, stride=2, padding=1), nn.ReLU(),  # 5 -> 3\n            nn.MaxPool2d(2, stride=1),  # 3 -> 2\n        )\n        self.decoder = nn.Sequential(\n            nn.ConvTranspose2d(8, 16, 3, stride=2), nn.ReLU(),  # 2 -> 5\n            nn.ConvTranspose2d(16, 8, 5, stride=3, padding=1), nn.ReLU(),  # 5 -> 15\n            nn.ConvTranspose2d(8, 1, 2, stride=2, padding=1),  # 15 -> 28\n        )\n\n    def forward(self, x):\n        return self.decoder(self.encoder(x))\n",
+        "import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2, padding=1),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+    ),
     invalid=(
         Invalid(
             'import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n',
             line=7,
             message="gives 27×27, but the Conv2d 'down' (line 6) it mirrors took 28×28",
             fixed='import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n',
+        ),
+        Invalid(
+            # not a mirror (three steps down, two up): the step nearest the output that one repair makes right
+            "import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+            line=13,
+            message="ConvTranspose1d 'up.1' gives 66 from 32, so the model's output differs from its input (64 → 32 → 16 → 8 → 32 → 66 instead of 64); set padding=1 to give 64",
+            fixed="import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2, padding=1),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
         ),
     ),
 )
