@@ -300,3 +300,57 @@ def test_a_parameter_the_block_uses_several_times_is_its_own_wiring(tmp_path):
     (f,) = findings(root, "net.py")
     assert (f["code"], f["line"]) == ("CVL003", line_of(src, "self.norm2 = "))
     assert [r["line"] for r in f["related"]] == [line_of(src, "nn.GroupNorm(8, ch)")]
+
+
+def test_in_channels_fix_through_a_helper_makes_the_model_run(tmp_path):
+    import torch
+
+    src = """\
+        import torch
+        import torch.nn as nn
+        from torch.nn.utils import weight_norm
+
+
+        def WNConv1d(*args, **kwargs):
+            return weight_norm(nn.Conv1d(*args, **kwargs))
+
+
+        class Enc(nn.Module):  # convlint: input=(1, 1, 64)
+            def __init__(self):
+                super().__init__()
+                self.a = WNConv1d(1, 64, 7, padding=3)
+                self.b = WNConv1d(32, 64, 3, padding=1)
+
+            def forward(self, x):
+                return self.b(self.a(x))
+    """
+    root = project(tmp_path, {"enc.py": src})
+    (f,) = findings(root, "enc.py")
+    assert (f["code"], f["line"], f["fix"]["replacement"]) == ("CVL003", line_of(src, "self.b = "), "in_channels=64")
+    with pytest.raises(RuntimeError):
+        load(root / "enc.py", "Enc")()(torch.zeros(1, 1, 64))
+    assert convlint(root, "check", "enc.py", "--fix").returncode == 0
+    assert "self.b = WNConv1d(64, 64, 3, padding=1)" in (root / "enc.py").read_text()
+    with torch.no_grad():
+        assert tuple(load(root / "enc.py", "Enc")()(torch.zeros(1, 1, 64)).shape) == (1, 64, 64)
+
+
+def test_no_in_channels_fix_when_the_count_feeds_a_later_layer_too(tmp_path):
+X
+    src = """\
+        import torch.nn as nn
+
+
+        class Net(nn.Module):  # convlint: input=(1, 3, 16, 16)
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Conv2d(3, 16, 3, padding=1)
+                self.b = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+
+            def forward(self, x):
+                return self.b(self.a(x))
+    """
+    root = project(tmp_path, {"net.py": src})
+    got = findings(root, "net.py")
+    assert [(f["code"], f["line"]) for f in got] == [("CVL003", line_of(src, "self.b = "))]
+    assert got[0]["fix"] is None  # groups=8: in_channels=16 alone is not certain
