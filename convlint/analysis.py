@@ -21,7 +21,7 @@ from convlint.frameworks import CONV_FAMILY, Frameworks
 from convlint.frameworks.base import Op
 from convlint.interpret.declare import Entry, declared_entries
 from convlint.interpret.entries import ModelRun, run_entry, pytest_entries
-from convlint.interpret.events import Issue, Trace, UnresolvedEvent
+from convlint.interpret.events import Issue, Trace, UnresolvedEvent, where_supplied
 from convlint.interpret.flow import BudgetExceeded, Dead, Return
 from convlint.interpret.interpreter import Interpreter
 from convlint.interpret.values import ClassVal, FunctionVal, Instance, Site, Unknown, unwrap
@@ -127,6 +127,9 @@ def _prove_fixes(project: Project, path: str, text: str, result: FileResult, ext
     from convlint.findings import apply_edits
 
     failing = {(f.code, os.path.abspath(f.path), f.line) for f in result.findings if f.severity in ("error", "warning")}
+    wrong_outputs = _output_problems(result.runs)
+    # a lone finding about a wrong output must make it right with its fix (with several, each fixes its part)
+    output_findings = sum(1 for f in result.findings if f.code == "CVL004" and _OUTPUT_CONSEQUENCE in f.message)
     out = []
     for f in result.findings:
         if f.fix is None:
@@ -149,11 +152,35 @@ def _prove_fixes(project: Project, path: str, text: str, result: FileResult, ext
         after = set() if again is None else {(g.code, os.path.abspath(g.path), g.line) for g in again.findings if g.severity in ("error", "warning")}
         gone = again is not None and (f.code, target, f.line) not in after
         added = after - failing
+        if again is not None:
+            # a model's output that is wrong after the fix and was not before is something new;
+            # a fix for a wrong output must make it right (a decoder step that now mirrors its
+            # encoder step but leaves the output wrong is no fix)
+            still = _output_problems(again.runs)
+            if still - wrong_outputs:
+                added = added | {("output", name) for name in still - wrong_outputs}
+            if output_findings == 1 and f.code == "CVL004" and _OUTPUT_CONSEQUENCE in f.message and not (still < wrong_outputs):
+                gone = False
         if gone and not added:
             out.append(f)
         else:
             why = "it would not remove the problem" if not gone else "it would make another layer of the model wrong"
             out.append(replace(f, fix=None, message=f"{f.message} (no certain fix: {why})"))
+    return out
+
+
+_OUTPUT_CONSEQUENCE = "the model's output differs from"  # CVL004's words for an output consequence
+
+
+def _output_problems(runs) -> set:
+    """Entries whose output differs from their declared output or, for an autoencoder, from their input."""
+    from convlint.rules.cvl004_decoder_mismatch import _differs_from_declared, _differs_from_input, _first_tensor
+
+    out = set()
+    for r in runs:
+        t = _first_tensor(r.output)
+        if t is not None and t.shape is not None and (_differs_from_input(r, t) or _differs_from_declared(r, t)):
+            out.add(r.entry.name)
     return out
 
 
@@ -282,6 +309,7 @@ def _static_pass(interp: Interpreter, module: ModuleInfo, reached: set) -> list[
     done_fns = set()
     trace = Trace()
     interp.trace = trace
+    interp.declared = False  # a function run with its parameters' defaults: a None there is a placeholder
     for call, fns, _op in calls:
         if not fns:
             continue
@@ -382,6 +410,12 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
     out = {}
     for iss in issues:
         site = iss.site
+        # a layer built in a helper from values its caller passed: the finding belongs at that call
+        supplied = where_supplied(iss.layer, iss.arguments)
+        related: tuple = ()
+        if supplied is not None and supplied.module is not None and supplied.module.parsed is not None:
+            related = _helper_line(iss.layer, site)
+            site = supplied
         if config is not None and hasattr(config, "is_selected") and site.module is not None:
             # positions cost a pass over the module: none for findings nobody will see
             if not config.is_selected(iss.code, os.path.abspath(site.module.path)):
@@ -396,10 +430,11 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
             pos = parsed.position(site.node)
             if pos is None:
                 continue
+        related += _related(iss.related)
         fix = None
         if iss.fix is not None:
-            fix = _fix(parsed, iss.fix)
-        f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix)
+            fix = _fix(parsed, iss.fix) if supplied is None else _fix_at_caller(parsed, iss.fix, iss.layer, supplied)
+        f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix, related=related)
         # one finding per rule and place: a line that builds several layers (a helper called in
         # a loop) reports the first and counts the others; the same problem seen by two entries
         # (same sizes: the issue's key) is one use
@@ -412,9 +447,64 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
     for f, others, _key in out.values():
         if others:
             n = len(others)
-            f = Finding(f.code, f.severity, f"{f.message} (and {n} more use{'s' if n > 1 else ''} of this line)", f.path, f.line, f.column, f.end_line, f.end_column, None)  # several uses: no certain fix
+            f = Finding(f.code, f.severity, f"{f.message} (and {n} more use{'s' if n > 1 else ''} of this line)", f.path, f.line, f.column, f.end_line, f.end_column, None,
+                        related=f.related)  # several uses: no certain fix
         merged.append(f)
     return sorted(merged, key=Finding.sort_key)
+
+
+def _helper_line(layer, site) -> tuple:
+    """The related location of a finding reported at the caller: the helper's line that builds the layer."""
+    from convlint.findings import Related
+
+    parsed = site.module.parsed if site.module is not None else None
+    pos = parsed.position(site.node) if parsed is not None and site.node is not None else None
+    if pos is None:
+        return ()
+    op = getattr(layer, "op", "layer").rsplit(".", 1)[-1]
+    helper = getattr(layer, "extra", {}).get("built_in")
+    where = f" inside {helper}()" if helper and not helper.startswith("<") else ""
+    return (Related(f"the {op} is built from this call's arguments{where}", parsed.path, *pos),)
+
+
+def _related(pairs) -> tuple:
+    from convlint.findings import Related
+
+    out = []
+    for message, site in pairs:
+        parsed = site.module.parsed if site is not None and site.module is not None else None
+        pos = parsed.position(site.node) if parsed is not None and site.node is not None else None
+        if pos is not None:
+            out.append(Related(message, parsed.path, *pos))
+    return tuple(out)
+
+
+def _fix_at_caller(parsed, spec, layer, supplied) -> Fix | None:
+    """The fix of a layer built in a helper, made where its caller wrote the values: each argument
+    to set is replaced in the calling expression (a literal), or added as a keyword to the call
+    whose ``**kwargs`` reach the layer."""
+    from convlint.interpret.values import Origin
+
+    origins = layer.extra.get("origins") or {}
+    edits = []
+    inserts = []
+    for name, src in spec.set_args.items():
+        o = origins.get(name)
+        if isinstance(o, Origin):
+            if o.site.module is not supplied.module or not _literal(o.site.node):
+                return None
+            pos = parsed.position(o.site.node)
+            if pos is None:
+                return None
+            edits.append((pos[0], pos[1], pos[2], pos[3], src))
+        else:
+            inserts.append((name, src))
+    if inserts:
+        more = _fix(parsed, type(spec)(spec.message, supplied.node, dict(inserts)))
+        if more is None:
+            return None
+        edits.extend(more.edits)
+    return Fix(spec.message, spec.replacement, tuple(edits))
 
 
 def _literal(node) -> bool:

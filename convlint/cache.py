@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from convlint.findings import Finding, Fix
+from convlint.findings import Finding, Fix, Related
 
 __all__ = [
     "CACHEDIR_TAG",
@@ -66,7 +66,7 @@ CACHEDIR_TAG = (
     "#\thttps://bford.info/cachedir/\n"
 )
 _GITIGNORE = "# Automatically created by convlint.\n*\n"
-_FORMAT = 2
+_FORMAT = 3  # 3: findings carry related locations (a helper's line)
 _MAGIC = b"convlint-cache 2\n"
 _MAX_ENTRY = 16 * 1024 * 1024  # bytes: a bigger entry is not read
 _MAX_DEP = 64 * 1024 * 1024  # bytes: a bigger dependency is not hashed (a miss)
@@ -77,6 +77,7 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
     """A finding as JSON, lossless (``Finding.to_json`` plus ``notes``)."""
     d = f.to_json()
     d["notes"] = list(f.notes)
+    d["related"] = [r.to_json() for r in f.related]
     return d
 
 
@@ -101,6 +102,7 @@ def finding_from_json(d: Mapping[str, Any]) -> Finding:
         end_column=int(d["end_column"]),
         fix=fix,
         notes=tuple(str(n) for n in d.get("notes", ())),
+        related=tuple(Related.from_json(r) for r in d.get("related", ())),
     )
 
 

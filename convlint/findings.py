@@ -40,6 +40,27 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place that matters to a finding: the helper's line that builds the layer when the
+    finding is reported at the call that passed the value (SARIF ``relatedLocations``)."""
+
+    message: str
+    path: str
+    line: int
+    column: int  # 1-based
+    end_line: int
+    end_column: int  # 1-based, exclusive
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message, "path": self.path, "line": self.line, "column": self.column,
+                "end_line": self.end_line, "end_column": self.end_column}
+
+    @staticmethod
+    def from_json(d) -> Related:
+        return Related(str(d["message"]), str(d["path"]), int(d["line"]), int(d["column"]), int(d["end_line"]), int(d["end_column"]))
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     severity: str
@@ -51,6 +72,7 @@ class Finding:
     end_column: int  # 1-based, exclusive
     fix: Fix | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
+    related: tuple[Related, ...] = field(default=(), compare=False)
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.code, self.message)

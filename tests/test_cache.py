@@ -118,7 +118,7 @@ import json  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from convlint.cache import _MAGIC, load_key  # noqa: E402
+from convlint.cache import _FORMAT, _MAGIC, load_key  # noqa: E402
 from convlint.cli import main  # noqa: E402
 from convlint.config import ConfigError, load_config  # noqa: E402
 
@@ -155,7 +155,7 @@ def test_findings_with_a_fix_are_never_stored_nor_served(tmp_path):
     # even an authentic entry holding one (written by a convlint that stored them) is a miss
     key = c.key("m.py", sha(b"x"))
     payload = json.dumps(
-        {"format": 2, "path": "m.py", "sha256": sha(b"x"), "findings": [finding_to_json(FIXABLE)], "deps": {}},
+        {"format": _FORMAT, "path": "m.py", "sha256": sha(b"x"), "findings": [finding_to_json(FIXABLE)], "deps": {}},
         sort_keys=True, separators=(",", ":"),
     ).encode()
     entry = c._entry(key)
@@ -257,7 +257,7 @@ def test_a_committed_cache_hides_nothing_and_injects_no_fix(tmp_path, monkeypatc
         attacker._prepare()
         key = attacker.key(repo / name, sha(data))
         payload = json.dumps(
-            {"format": 2, "path": name, "sha256": sha(data), "findings": [finding_to_json(f) for f in findings], "deps": {}},
+            {"format": _FORMAT, "path": name, "sha256": sha(data), "findings": [finding_to_json(f) for f in findings], "deps": {}},
             sort_keys=True, separators=(",", ":"),
         ).encode()
         entry = attacker._entry(key)

@@ -16,7 +16,7 @@ from convlint.interpret.lattice import join
 from convlint.interpret.scope import Scope
 from convlint.interpret.tensor import Tensor
 from convlint.frameworks.base import Layer
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, SuperVal, Unknown, dict_base, mapping_of
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, Origin, PartialVal, SuperVal, Unknown, dict_base, mapping_of
 
 __all__ = ["CallEvaluator", "MAX_DEPTH"]
 
@@ -50,16 +50,18 @@ class CallEvaluator:
             else:
                 args.append(self.eval(a.value, scope))
         self.trace.reached.add(id(node))
-        saved = self.caller_scope
-        self.caller_scope = scope
+        saved = self.call_context
+        self.call_context = (scope, node, func, len(args))
         try:
             result = self.call(func, args, kwargs, node)
         finally:
-            self.caller_scope = saved
+            self.call_context = saved
         if isinstance(result, Layer) and "origins" not in result.extra:
             sig = getattr(func, "signature", None)
-            names = [p[0] for p in sig.params] if sig is not None else []
-            result.extra["origins"] = self.argument_origins(node, scope, names, 0)
+            if sig is not None:
+                result.extra["origins"] = self.layer_origins(node, scope, [p[0] for p in sig.params])
+                fn = self.current_function
+                result.extra["built_in"] = fn.name if fn is not None else None
         if isinstance(result, Unknown):
             if result.site is None:
                 result = result.at(self.site(node))
@@ -142,10 +144,9 @@ class CallEvaluator:
         bound = self.bind_params(fn, args, dict(kwargs))
         frame = Scope(fn.closure, "function")
         frame.vars.update(bound)
-        if isinstance(node, cst.Call) and self.caller_scope is not None and isinstance(fn.node, cst.FunctionDef):
-            params = fn.node.params
-            names = [p.name.value for p in (*params.posonly_params, *params.params)]
-            frame.origins = self.argument_origins(node, self.caller_scope, names, len(args) - _positional_count(node))
+        ctx = self.call_context
+        if isinstance(node, cst.Call) and ctx is not None and ctx[1] is node and isinstance(fn.node, cst.FunctionDef) and _calls(ctx[2], fn):
+            frame.origins = self.frame_origins(fn, node, ctx[0], len(args) - ctx[3])
         if fn.owner is not None:
             frame.owner_cls = fn.owner
             positional = [*fn.node.params.posonly_params, *fn.node.params.params] if isinstance(fn.node, cst.FunctionDef) else []
@@ -156,6 +157,8 @@ class CallEvaluator:
         self.active_calls.add(key)
         prev_module = self.current_module
         self.current_module = fn.module
+        prev_function = self.current_function
+        self.current_function = fn
         try:
             if isinstance(fn.node, cst.Lambda):
                 return self.eval(fn.node.body, frame)
@@ -182,28 +185,83 @@ class CallEvaluator:
             return result
         finally:
             self.current_module = prev_module
+            self.current_function = prev_function
             self.depth -= 1
             self.call_stack.pop()
             if key not in self.call_stack:
                 self.active_calls.discard(key)
 
-    def argument_origins(self, node: cst.Call, scope, names: list, offset: int) -> dict:
-        """Parameter name -> Site of the expression that supplied it at the call ``node``; an
-        argument that is itself a parameter passed on unchanged keeps its own origin."""
-        out = {}
-        i = offset
+    def call_origins(self, node: cst.Call, scope) -> tuple[list, dict, bool]:
+        """Where each argument of the call ``node`` was written (:class:`Origin`): one per positional
+        value, one per keyword, and whether the positional list is complete (a ``*`` of values of
+        unknown origin ends it). A parameter passed on unchanged keeps its own origin; ``*args`` and
+        ``**kwargs`` passed on carry the origins of what they hold."""
+        pos: list = []
+        kw: dict = {}
+        complete = True
         for a in node.args:
-            if a.star:
-                break
-            name = a.keyword.value if a.keyword is not None else (names[i] if 0 <= i < len(names) else None)
-            if a.keyword is None:
-                i += 1
-            if name is None:
-                continue
-            expr = a.value
-            origin = _origin_in(scope, expr.value) if isinstance(expr, cst.Name) else None
-            out[name] = origin if origin is not None else self.site(expr)
+            if a.star == "*":
+                inherited = _origin_in(scope, a.value.value) if isinstance(a.value, cst.Name) else None
+                if complete and isinstance(inherited, tuple):
+                    pos.extend(inherited)
+                else:
+                    complete = False
+            elif a.star == "**":
+                inherited = _origin_in(scope, a.value.value) if isinstance(a.value, cst.Name) else None
+                if isinstance(inherited, dict):
+                    kw.update(inherited)
+            elif a.keyword is not None:
+                kw[a.keyword.value] = self._origin(a.value, scope, node)
+            elif complete:
+                pos.append(self._origin(a.value, scope, node))
+        return pos, kw, complete
+
+    def _origin(self, expr, scope, node) -> Origin:
+        if isinstance(expr, cst.Name):
+            inherited = _origin_in(scope, expr.value)
+            if isinstance(inherited, Origin):
+                return inherited
+        return Origin(self.site(expr), self.site(node))
+
+    def layer_origins(self, node: cst.Call, scope, names: list) -> dict:
+        """Framework parameter -> :class:`Origin` for a layer built by the call ``node``; ``"**"``
+        is the outermost call that passes its keywords on to this one (where a keyword may be added)."""
+        pos, kw, _complete = self.call_origins(node, scope)
+        out = {names[i]: o for i, o in enumerate(pos) if i < len(names)}
+        out.update({k: o for k, o in kw.items() if k in names or k == "**"})
+        if "**" not in out:
+            out["**"] = self.site(node)
         return out
+
+    def frame_origins(self, fn: FunctionVal, node: cst.Call, scope, offset: int) -> dict:
+        """Parameter -> :class:`Origin` for a call of the user function ``fn`` (``offset`` values,
+        ``self`` or a partial's arguments, precede the call's own positional values)."""
+        params = fn.node.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        named = set(positional) | {p.name.value for p in params.kwonly_params}
+        pos, kw, complete = self.call_origins(node, scope)
+        out: dict = {}
+        for j, o in enumerate(pos):
+            i = j + offset
+            if 0 <= i < len(positional):
+                out[positional[i]] = o
+        if isinstance(params.star_arg, cst.Param) and complete and offset >= 0:
+            out[params.star_arg.name.value] = tuple(pos[max(0, len(positional) - offset):])
+        rest = {}
+        for k, o in kw.items():
+            if k in named:
+                out[k] = o
+            else:
+                rest[k] = o
+        if params.star_kwarg is not None:
+            rest.setdefault("**", self.site(node))
+            out[params.star_kwarg.name.value] = rest
+        # a parameter the function uses once is passed through (a helper such as ``conv3x3(cin,
+        # cout)`` or ``WNConv1d(*a, **k)``): a finding about its value belongs to the caller. One
+        # used in several places (``in_channels`` for a norm, a conv and a shortcut) is the
+        # function's own wiring: a finding about one use belongs in the function.
+        uses = _name_uses(fn.node)
+        return {k: v for k, v in out.items() if uses.get(k, 0) <= 1}
 
     def instantiate(self, cls: ClassVal, args, kwargs, node):
         """Build an instance; a model built outside any other constructor names its layers."""
@@ -272,8 +330,18 @@ _STAR_UNKNOWN = Unknown("*args of an unknown iterable")
 
 
 
-def _positional_count(node: cst.Call) -> int:
-    return sum(1 for a in node.args if a.keyword is None and not a.star)
+def _calls(func, fn: FunctionVal) -> bool:
+    """Whether calling ``func`` runs ``fn`` with the call's own arguments (after ``self`` or a
+    partial's): ``fn`` itself, a method bound to it, a class whose ``__init__`` it is."""
+    if func is fn:
+        return True
+    if isinstance(func, BoundMethod):
+        return func.func is fn
+    if isinstance(func, PartialVal):
+        return _calls(func.func, fn)
+    if isinstance(func, ClassVal):
+        return fn.name == "__init__" and func.lookup("__init__")[0] is fn
+    return False
 
 
 def _origin_in(scope, name: str):
@@ -299,6 +367,30 @@ def _callee_name(func) -> str:
 
 
 _GENERATOR_CACHE: dict = {}  # id(FunctionDef) -> (node, is a generator)
+_USES_CACHE: dict = {}  # id(FunctionDef) -> (node, {name: number of loads in its body})
+
+
+def _name_uses(node) -> dict:
+    """How many times each name is read in a function's body (nested functions included)."""
+    key = id(node)
+    hit = _USES_CACHE.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    from convlint.source.walk import walk
+
+    counts: dict = {}
+    labels = set()  # names that are not variables: ``x.attr``, ``f(key=...)``
+    for n in walk(node.body):
+        if isinstance(n, cst.Attribute):
+            labels.add(id(n.attr))
+        elif isinstance(n, cst.Arg) and n.keyword is not None:
+            labels.add(id(n.keyword))
+        elif isinstance(n, cst.Name) and id(n) not in labels:
+            counts[n.value] = counts.get(n.value, 0) + 1
+    if len(_USES_CACHE) > 4096:
+        _USES_CACHE.clear()
+    _USES_CACHE[key] = (node, counts)
+    return counts
 
 
 def _is_generator(node) -> bool:

@@ -53,6 +53,9 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
     trace = Trace()
     interp.trace = trace
     interp.steps = 0
+    # a declared model, or script code that builds one: what its code passes is what Python
+    # passes (a class run with its own defaults may hold placeholders the real caller replaces)
+    interp.declared = entry.source != "auto" or entry.kind == "module"
     fw = interp.fw
     run = ModelRun(entry, module.path, trace, module=module)
     interp.script_entry = entry.kind in ("module", "test")  # models it applies are recorded

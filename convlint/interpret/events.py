@@ -31,6 +31,7 @@ __all__ = [
     "Trace",
     "Issue",
     "FixSpec",
+    "where_supplied",
 ]
 
 
@@ -88,6 +89,8 @@ class ChannelEvent:
     source: str | None = None  # the layer that produced the input
     what: str = "input channels"
     groups: Any = None  # feature groups: ``got`` must be divisible by them (flax)
+    layer: Any = None  # the Layer (its ``extra["origins"]`` say where ``argument`` was written)
+    argument: str | None = None  # the layer's parameter that holds ``expected`` (``in_channels``)
 
 
 @dataclass(eq=False)
@@ -111,6 +114,7 @@ class ConfigEvent:
     label: str
     error: Any
     context: str = ""  # e.g. " (input (1, 3, 5, 5) from encoder.0)"
+    layer: Any = None  # the Layer rejected, when a layer was built (``error.argument`` names its parameter)
 
 
 @dataclass(eq=False)
@@ -181,6 +185,9 @@ class Issue:
     message: str
     fix: Any = None  # FixSpec or None
     key: tuple = ()  # dedup key beyond (code, site)
+    layer: Any = None  # the Layer at fault, if any: with ``arguments``, where the finding belongs
+    arguments: tuple = ()  # the layer's parameters whose values are at fault (``("in_channels",)``)
+    related: tuple = ()  # ((message, Site), ...): other places that matter (the declaration a CVL009 compares with)
 
 
 @dataclass(eq=False)
@@ -216,3 +223,34 @@ class Trace:
 
     def of(self, kind) -> list:
         return [e for e in self.checks if isinstance(e, kind)]
+
+
+def where_supplied(layer, arguments) -> Any:
+    """The call in the user's code that supplied the values of ``arguments`` to ``layer`` when it
+    is not the call that built the layer (a helper such as ``def conv3x3(cin, cout): return
+    nn.Conv2d(cin, cout, 3, padding=1)`` was given them): the :class:`~convlint.interpret.values.Site`
+    of the outermost call that passed them on, or None when they were written at the layer's own
+    call (or in the helper), came from different calls, or their origin is not known.
+
+    An argument not given at all (a keyword a fix would add) is supplied by the outermost call whose
+    ``**kwargs`` reach the layer unchanged.
+    """
+    from convlint.interpret.values import Origin, Site
+
+    origins = getattr(layer, "extra", {}).get("origins") if layer is not None else None
+    if not origins or not arguments:
+        return None
+    own = layer.site.node
+    calls = []
+    for a in arguments:
+        o = origins.get(a)
+        if isinstance(o, Origin):
+            calls.append(o.call)
+        elif o is None and isinstance(origins.get("**"), Site):
+            calls.append(origins["**"])
+        else:
+            return None
+    first = calls[0]
+    if first.node is own or any(c.node is not first.node for c in calls):
+        return None
+    return first

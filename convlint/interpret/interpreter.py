@@ -44,7 +44,9 @@ class Interpreter(StatementEvaluator, ExpressionEvaluator, CallEvaluator):
         self.active_calls: set = set()
         self.call_stack: list = []
         self.building = 0  # constructors being run (a model built outside any other names its layers)
-        self.caller_scope = None  # the scope of the call being made (where its arguments' origins are)
+        self.declared = False  # the entry being run is a declared path: a None its code passes is a fact, not a placeholder
+        self.current_function = None  # the FunctionVal being run (a layer records the helper that built it)
+        self.call_context = None  # (scope, call node, callee, number of positional values) of the call being made: where its arguments' origins are
         self.current_module = None
         self._in_getattr: set = set()  # (instance id, name) whose user ``__getattr__`` is running
 

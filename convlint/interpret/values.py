@@ -61,6 +61,16 @@ class Site:
 
 
 @dataclass(eq=False)
+class Origin:
+    """Where a value passed to a call was written: ``site`` is the argument's expression and
+    ``call`` the call that passes it — the outermost call in the user's code when helpers pass the
+    value on unchanged (``def WNConv1d(*a, **k): return weight_norm(nn.Conv1d(*a, **k))``)."""
+
+    site: Site
+    call: Site
+
+
+@dataclass(eq=False)
 class FunctionVal:
     node: cst.FunctionDef | cst.Lambda
     module: Any  # ModuleInfo

@@ -55,6 +55,8 @@ def annotation(f: Finding, names: dict[str, str] | None = None) -> str:
         message += f"\nhelp: {f.fix.message}"
     for note in f.notes:
         message += f"\nnote: {note}"
+    for r in f.related:
+        message += f"\nnote: {r.message} at {r.path}:{r.line}:{r.column}"
     head = ",".join(f"{k}={escape_property(v)}" for k, v in props)
     return f"::{level_of(f)} {head}::{escape_data(message)}"
 

@@ -5,7 +5,9 @@ help as text and markdown from ``Rule.documentation()``, default level); each re
 ``ruleId`` and ``ruleIndex``, ``level``, ``message.text`` and a physical location whose URI is
 relative to the project root (forward slashes, ``uriBaseId`` ``%SRCROOT%``) with a 1-based
 region (``endColumn`` exclusive, as in convlint). A finding whose fix has edits carries ``fixes``
-(``artifactChanges`` with ``replacements``: ``deletedRegion`` + ``insertedContent``).
+(``artifactChanges`` with ``replacements``: ``deletedRegion`` + ``insertedContent``). A finding
+reported at the call that passed a wrong value to a helper lists the helper's line that builds the
+layer in ``relatedLocations``.
 """
 
 from __future__ import annotations
@@ -100,6 +102,17 @@ def render(findings: Sequence[Finding], options: ReportOptions | None = None) ->
         }
         if f.notes:
             result["properties"] = {"notes": list(f.notes)}
+        if f.related:
+            related = []
+            for n, r in enumerate(f.related):
+                ruri = _uri(r.path, opts.root)
+                rartifact = {"uri": ruri} if ruri.startswith("file:") else {"uri": ruri, "uriBaseId": "%SRCROOT%"}
+                related.append({
+                    "id": n,
+                    "message": {"text": r.message},
+                    "physicalLocation": {"artifactLocation": rartifact, "region": _region(r.line, r.column, r.end_line, r.end_column)},
+                })
+            result["relatedLocations"] = related
         if f.fix is not None and f.fix.edits:
             result["fixes"] = [
                 {

@@ -120,8 +120,15 @@ def _finding(f: Finding, opts: ReportOptions, paint: _Paint) -> list[str]:
         out.append(f"{pad} = {paint('help', _BOLD)}: {escape_controls(f.fix.message)}")
     for note in f.notes:
         out.append(f"{pad} = {paint('note', _BOLD)}: {escape_controls(note)}")
+    for r in f.related:
+        out.append(f"{pad} = {paint('note', _BOLD)}: {escape_controls(related_text(r))}")
     out.append("")
     return out
+
+
+def related_text(r) -> str:
+    """``the Conv1d is built in the helper at blocks.py:12:12``."""
+    return f"{r.message} at {r.path}:{r.line}:{r.column}"
 
 
 def _plural(n: int, word: str) -> str:

@@ -15,6 +15,12 @@ than `stride` or `dilation`, `padding='same'` with a stride above 1, a string pa
 `ConvTranspose`, channels not divisible by `groups`, a non-positive kernel, stride or dilation, negative
 padding, argument lengths that disagree with the spatial rank, `lax` string padding with input dilation,
 pooling padding above half the kernel, and the like.
+
+A `None` that reaches a conv's `in_channels`, `out_channels`, `kernel_size`, `groups` (torch cannot build
+the layer), `stride`, `padding` or `dilation` (its forward raises a `TypeError`) is reported too when it is
+a fact: written at the call, or passed on a declared path (a declared model, or script code that builds
+one) — a helper's `padding=None` default that its caller forgot to replace. A class run only with its own
+defaults may hold placeholders its real caller replaces: there a `None` is unresolved (CVL008).
 """,
     why="""
 These errors surface only when the layer first runs — often deep in a training script, sometimes only on
@@ -45,6 +51,11 @@ the padding and output_padding that reach a given size.
             message="padding='same' is not supported for strided convolutions",
         ),
         Invalid(
+            "from torch import nn\n\nconv = nn.Conv2d(16, 32, 3, stride=2, padding=None)\n",
+            line=3,
+            message="padding=None reaches the layer: torch builds the layer, but its forward raises a TypeError",
+        ),
+        Invalid(
             'import torch.nn as nn\n\ndef block(cin, cout, groups=3):\n    return nn.Conv2d(16, 32, 3, groups=groups)\n',
             line=4,
             message='in_channels=16 is not divisible by groups=3',
@@ -58,5 +69,6 @@ def check(run) -> list:
     for ev in run.trace.of(ConfigEvent):
         err = ev.error
         msg = f"{ev.label}: {err.message}" + (f"; {err.fix}" if err.fix else "") + ev.context
-        out.append(Issue("CVL001", ev.site, msg, key=(err.constraint,)))
+        arg = getattr(err, "argument", None)
+        out.append(Issue("CVL001", ev.site, msg, key=(err.constraint,), layer=ev.layer, arguments=(arg,) if arg else ()))
     return out

@@ -32,13 +32,18 @@ class Net(nn.Module):
     def forward(self, x):
         return self.b(self.a(x))
 """,
-    fix="Build the layer with the channel count it receives (`nn.Conv2d(16, 32, …)`), or concatenate what it expects.",
+    fix="""
+Build the layer with the channel count it receives (`nn.Conv2d(16, 32, …)`), or concatenate what it expects.
+`--fix` sets a torch conv's `in_channels` to the count it gets when the call that builds it writes it as a
+literal (in a helper's caller too) and re-analysis proves the whole model right with it.
+""",
     valid=("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(16, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n",),
     invalid=(
         Invalid(
             'import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(32, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n',
             line=7,
             message='b expects 32 input channels, but gets 16 (from a',
+            fixed='import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.a = nn.Conv2d(3, 16, 3, padding=1)\n        self.b = nn.Conv2d(16, 32, 3, padding=1)\n\n    def forward(self, x):\n        return self.b(self.a(x))\n',
         ),
     ),
 )
@@ -48,6 +53,30 @@ def _variables(*sizes) -> set:
     from convlint.interpret.symbolic import Sym
 
     return set().union(*(s.variables() for s in sizes if isinstance(s, Sym)))
+
+
+def _in_channels_fix(run, ev):
+    """``in_channels=<what it gets>`` for a torch conv built by one call that is fed a known, wrong
+    count (groups 1): the layer then takes what the model gives it. Offered only when re-analysis
+    proves the whole model right with it (a later layer may have relied on the count)."""
+    from convlint.frameworks.base import Layer
+    from convlint.interpret.events import FixSpec
+
+    layer = ev.layer
+    if ev.argument != "in_channels" or not isinstance(layer, Layer) or layer.framework != "torch":
+        return None
+    if not (isinstance(ev.expected, int) and isinstance(ev.got, int) and ev.got > 0) or layer.params.get("groups", 1) != 1:
+        return None
+    call, sig = layer.extra.get("call"), layer.extra.get("sig")
+    if call is None or sig is None or sig.index("in_channels") is None:
+        return None
+    if sum(1 for other in run.trace.layers if other.site.node is layer.site.node) > 1:
+        from convlint.interpret.events import where_supplied
+
+        where = where_supplied(layer, ("in_channels",))
+        if where is None or sum(1 for o in run.trace.layers if (w := where_supplied(o, ("in_channels",))) is not None and w.node is where.node) > 1:
+            return None
+    return FixSpec(f"set in_channels={ev.got}", call, {"in_channels": str(ev.got)}, {"in_channels": sig.index("in_channels")})
 
 
 def check(run) -> list:
@@ -62,7 +91,10 @@ def check(run) -> list:
             elif mismatch(ev.expected, ev.got):
                 src = f" (from {ev.source}, shape {fmt_shape(ev.input)})" if ev.source else f" (input shape {fmt_shape(ev.input)})"
                 every = " for every value of " + ", ".join(sorted(_variables(ev.expected, ev.got))) if _variables(ev.expected, ev.got) else ""
-                out.append(Issue("CVL003", ev.site, f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{every}{src}", key=(str(ev.expected), str(ev.got))))
+                fix = _in_channels_fix(run, ev)
+                msg = f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{every}{src}"
+                out.append(Issue("CVL003", ev.site, msg, fix, key=(str(ev.expected), str(ev.got)),
+                                 layer=ev.layer, arguments=(ev.argument,) if ev.argument else ()))
         elif isinstance(ev, RankEvent) and ev.got not in ev.accepted:
             if ev.what:
                 msg = f"{ev.label} has {ev.what} but gets a {ev.got}-d input {fmt_shape(ev.input)}"

@@ -23,7 +23,10 @@ of its encoder (four steps down, three up) but restores the size is not reported
 One root cause, one finding: of the steps behind a consequence, the first one that is wrong on its own
 (given the size it should receive) carries the finding and its fix (for a torch `ConvTranspose`, the
 `padding` / `output_padding`; for `lax`/flax, explicit padding pairs); the later steps that only inherit
-its mismatch are counted in its message.
+its mismatch are counted in its message. When the decoder is not a mirror — the mirror repairs of the
+steps it names would not, together, make a wrong output right — the finding is on the step nearest the output
+whose own repair makes the output right with every other layer unchanged (a torch `ConvTranspose` chain
+without merges; the smallest change), and its fix gives the size that step must produce.
 """,
     why="""
 An encoder/decoder pair that only works for even sizes, or a `ConvTranspose` that returns 62×62 instead of
@@ -45,13 +48,24 @@ class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
 Set the argument convlint prints (here `output_padding=1`: 28 → 14 → 27 becomes 28), or resize the
 upsampled tensor to the skip's size before joining.
 """,
-    valid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",),
+    valid=("import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+        # not a mirror: four steps down (28 → 10 → 5 → 3 → 2), three up (2 → 5 → 15 → 28), and the input restored
+        "import torch.nn as nn\n\nclass TutorialAE(nn.Module):  # convlint: input=(4, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.encoder = nn.Sequential(\n            nn.Conv2d(1, 16, 3, stride=3, padding=1), nn.ReLU(),  # 28 -> 10\n            nn.MaxPool2d(2, stride=2),  # 10 -> 5\n            nn.Conv2d(16, 8, 3, stride=2, padding=1), nn.ReLU(),  # 5 -> 3\n            nn.MaxPool2d(2, stride=1),  # 3 -> 2\n        )\n        self.decoder = nn.Sequential(\n            nn.ConvTranspose2d(8, 16, 3, stride=2), nn.ReLU(),  # 2 -> 5\n            nn.ConvTranspose2d(16, 8, 5, stride=3, padding=1), nn.ReLU(),  # 5 -> 15\n            nn.ConvTranspose2d(8, 1, 2, stride=2, padding=1),  # 15 -> 28\n        )\n\n    def forward(self, x):\n        return self.decoder(self.encoder(x))\n",
+        "import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2, padding=1),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+    ),
     invalid=(
         Invalid(
             'import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n',
             line=7,
             message="gives 27×27, but the Conv2d 'down' (line 6) it mirrors took 28×28",
             fixed='import torch.nn as nn\n\nclass AE(nn.Module):  # convlint: input=(1, 1, 28, 28)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)\n        self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1)\n\n    def forward(self, x):\n        return self.up(self.down(x))\n',
+        ),
+        Invalid(
+            # not a mirror (three steps down, two up): the step nearest the output that one repair makes right
+            "import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+            line=13,
+            message="ConvTranspose1d 'up.1' gives 66 from 32, so the model's output differs from its input (64 → 32 → 16 → 8 → 32 → 66 instead of 64); set padding=1 to give 64",
+            fixed="import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2, padding=1),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
         ),
     ),
 )
@@ -85,6 +99,17 @@ def _sole_layer_of_its_site(run, layer) -> bool:
     (a loop or a helper called twice builds several, which may need other arguments)."""
     node = layer.site.node
     return sum(1 for other in run.trace.layers if other.site.node is node) <= 1
+
+
+def _sole_layer_of_its_caller(run, layer, arguments) -> bool:
+    """A layer built in a helper (called several times) whose arguments to change were passed by
+    one call of the helper: the fix edits that call, certain only if that call built no other layer."""
+    from convlint.interpret.events import where_supplied
+
+    where = where_supplied(layer, arguments)
+    if where is None:
+        return False
+    return sum(1 for other in run.trace.layers if (w := where_supplied(other, arguments)) is not None and w.node is where.node) <= 1
 
 
 def _consequences(run) -> list:
@@ -203,12 +228,153 @@ def check(run) -> list:
     reported: set = set()
     for steps, where, kind in _consequences(run):
         steps = sorted(dict.fromkeys(steps), key=lambda s: order.get(id(s), 0))
-        for root, inherited in _roots(steps):
+        roots = _roots(steps)
+        if kind == "output":
+            repair = _output_repair(run, roots, upsampling_fix, Layer)
+            if repair is not None:
+                if all(id(s) not in reported for s in steps):
+                    out.append(repair)
+                reported.update(id(s) for s in steps)
+                continue
+        for root, inherited in roots:
             if id(root) in reported:
                 continue
             reported.add(id(root))
             out.append(_finding(run, root, inherited, where, kind, upsampling_fix, Layer))
     return out
+
+
+# ---------------------------------------------------------------------------------------- outputs
+
+def _output_repair(run, roots, upsampling_fix, Layer):
+    """For a model whose output differs from its input (or its declared output): the one upsampling
+    step whose own repair makes the output right, the other layers unchanged — or None (then the
+    mirror pairing decides).
+
+    The mirror pairing is trusted when each root it names has its mirror repair and, together,
+    they give the right output. A decoder that is not a step-by-step mirror (four steps down and three up, a ×4 then a
+    ×2 step) has no such root: the steps are tried from the output backwards, and the nearest one
+    that one repair makes right carries the finding — the smallest change, which leaves every other
+    layer's input as it is. Only torch ``ConvTranspose`` chains without merges are searched (their
+    windows do not depend on the input size); the fix is still proven by re-analysis.
+    """
+    from convlint.interpret.events import MergeEvent
+
+    if run.trace.of(MergeEvent):
+        return None
+    t = _first_tensor(run.output)
+    if t is None or t.shape is None:
+        return None
+    target = _target(run, t)
+    if target is None:
+        return None
+    path = _path(run, t)
+    if path is None:
+        return None
+    if roots and all(r.mismatch is not None and upsampling_fix(r.event, _intended_input(r), r.mismatch[1]) is not None for r, _ in roots):
+        # every root has its mirror repair: if they make the output right together, the decoder
+        # is a mirror and the pairing explains the output — report it as such
+        last = roots[-1][0]
+        k = next((i for i, (ev, _s) in enumerate(path) if ev is last.event), None)
+        axes = last.event.spatial_axes
+        if k is not None and _through(path[k + 1:], tuple(last.mismatch[1]), axes) == tuple(target[a] for a in axes):
+            return None
+    for k in range(len(path) - 1, -1, -1):
+        ev = path[k][0]
+        if ev is None or not ev.transposed or not ev.windows or not isinstance(ev.layer, Layer) or ev.framework != "torch":
+            continue
+        axes = ev.spatial_axes
+        goal = tuple(target[a] for a in axes)
+        din = tuple(ev.spatial_in)
+        if not all(isinstance(v, int) for v in (*goal, *din)):
+            continue
+        for want in _preimages(path[k + 1:], goal, axes, tuple(ev.spatial_out)):
+            fix = upsampling_fix(ev, din, want)
+            if fix is None:
+                continue
+            got = tuple(ev.spatial_out)
+            if not _sole_layer_of_its_site(run, ev.layer) and not _sole_layer_of_its_caller(run, ev.layer, tuple(fix.set_args)):
+                fix_spec = None
+            else:
+                fix_spec = fix
+            axis = axes[0]
+            from convlint.frameworks.shapes import trail
+
+            what = "its declared output" if run.entry.output is not None else "its input"
+            msg = (f"{_label(ev)} gives {_fmt(got)} from {_fmt(din)}, so the model's output differs from {what} "
+                   f"({trail(t, axis)} instead of {target[axis]}); {fix.message} to give {_fmt(want)}")
+            if fix_spec is None:
+                msg = msg.replace(f"; {fix.message} to give", "; it would need")
+            return Issue("CVL004", ev.site, msg, fix_spec, key=(got, want), layer=ev.layer, arguments=tuple(fix.set_args))
+    return None
+
+
+def _target(run, t):
+    """The output the model should return: its declared output, else (an autoencoder) its input."""
+    from convlint.interpret.symbolic import Sym
+
+    if run.entry.output is not None and len(run.entry.output) == len(t.shape):
+        return tuple(d if isinstance(d, int) else Sym.var(d) for d in run.entry.output)
+    if _differs_from_input(run, t):
+        return tuple(run.input.shape)
+    return None
+
+
+def _path(run, t):
+    """``[(LayerEvent or None, shape)]`` along the output's history (same rank as the output)."""
+    events = {id(ev.output): ev for ev in run.trace.events if ev.output is not None}
+    n = len(t.shape)
+    out = [(events.get(id(shape)), shape) for _label, shape in t.history if shape is not None and len(shape) == n]
+    return out or None
+
+
+def _through(later, sizes, axes):
+    """The sizes along ``axes`` after the layers ``later`` for sizes ``sizes`` right before them
+    (None when a layer's result for other sizes is not known)."""
+    sizes = tuple(sizes)
+    prev = None
+    for ev, shape in later:
+        if ev is not None and ev.windows and tuple(ev.spatial_axes) == tuple(axes) and "Adaptive" not in ev.op and ev.framework == "torch":
+            try:
+                sizes = tuple(w.output_size(i) for w, i in zip(ev.windows, sizes))
+            except Exception:
+                return None
+            if any(not isinstance(v, int) or v < 1 for v in sizes):
+                return None
+        elif ev is not None and ev.family == "resize":
+            mapped = _maps(ev, sizes)
+            if mapped is None:
+                return None
+            sizes = tuple(mapped)
+        else:
+            # a layer that keeps the sizes (an activation, a norm, a stride-1 'same' layer)
+            before = prev if prev is not None else (ev.input if ev is not None else None)
+            if before is None or len(before) != len(shape) or any(before[a] != shape[a] for a in axes):
+                return None
+        prev = shape
+    return sizes
+
+
+def _preimages(later, goal, axes, base, limit: int = 3):
+    """The sizes right before ``later`` that give ``goal`` (at most ``limit`` per axis; none when
+    the search cannot be certain)."""
+    import itertools
+
+    per_axis = []
+    for j, g in enumerate(goal):
+        found = []
+        for r in range(1, 4 * g + 65):
+            probe = list(base)  # the other axes keep the sizes they have
+            probe[j] = r
+            got = _through(later, tuple(probe), axes)
+            if got is None:
+                return []
+            if got[j] == g:
+                found.append(r)
+        if not found or len(found) > limit:
+            return []
+        per_axis.append(found)
+    return [tuple(c) for c in itertools.product(*per_axis)]
 
 
 def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
@@ -242,8 +408,13 @@ def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
     # the fix assumes what comes before is right: the layer should receive its partner's
     # output (an earlier bug may have changed what it receives now)
     din = _intended_input(root)
-    if ev.layer is None or (isinstance(ev.layer, Layer) and _sole_layer_of_its_site(run, ev.layer)):
+    arguments: tuple = ()  # what the repair changes: the finding belongs where those values were written
+    if ev.layer is None or isinstance(ev.layer, Layer):
         fix = upsampling_fix(ev, din, want)
+        arguments = tuple(fix.set_args) if fix is not None else ()
+        if fix is not None and ev.layer is not None and not _sole_layer_of_its_site(run, ev.layer) \
+                and not _sole_layer_of_its_caller(run, ev.layer, arguments):
+            fix = None
     if fix is not None:
         msg += f"; {fix.message} to restore {_fmt(want)}"
-    return Issue("CVL004", ev.site, msg, fix, key=(got, want))
+    return Issue("CVL004", ev.site, msg, fix, key=(got, want), layer=ev.layer, arguments=arguments)

@@ -47,7 +47,7 @@ def _conv_build(op, transpose):
                 if any(v < 1 for v in k):
                     raise ConvArithmeticError(f"kernel_size={ks!r}: every kernel size must be at least 1", constraint="kernel_size ≥ 1", argument="kernel_size")
             except ConvArithmeticError as e:
-                interp.trace.record(ConfigEvent(layer.site, op.rsplit(".", 1)[-1], e))
+                interp.trace.record(ConfigEvent(layer.site, op.rsplit(".", 1)[-1], e, layer=layer))
         return layer
 
     return build
@@ -101,7 +101,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         else:
             windows = flax_conv(conc, k, as_tuple(p["strides"]), pad, as_tuple(p["input_dilation"]), as_tuple(p["kernel_dilation"]))
     except ConvArithmeticError as e:
-        interp.trace.record(ConfigEvent(layer.site, label, e))
+        interp.trace.record(ConfigEvent(layer.site, label, e, layer=layer))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     if isinstance(pad, str) and pad not in ("VALID", "CIRCULAR", "REFLECT", "CAUSAL") and not all(is_int(s) for s in sizes):
         # SAME-like padding: the pads depend on the size, the output is ceil(i / s) (or i·s transposed)

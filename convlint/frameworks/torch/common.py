@@ -149,20 +149,21 @@ def add(a, b):
 
 # ---------------------------------------------------------------------------------------- events
 
-def rejected(interp, site, op: str, err: ConvArithmeticError, context: str = "") -> None:
+def rejected(interp, site, op: str, err: ConvArithmeticError, context: str = "", layer=None) -> None:
     """The framework rejects this configuration (CVL001 decides how to report it)."""
-    interp.trace.record(ConfigEvent(site, op.rsplit(".", 1)[-1], err, context))
+    interp.trace.record(ConfigEvent(site, op.rsplit(".", 1)[-1], err, context, layer=layer))
 
 
-def reject(interp, site, op: str, message: str, constraint: str, argument: str | None = None) -> None:
-    rejected(interp, site, op, ConvArithmeticError(message, constraint=constraint, argument=argument))
+def reject(interp, site, op: str, message: str, constraint: str, argument: str | None = None, layer=None) -> None:
+    rejected(interp, site, op, ConvArithmeticError(message, constraint=constraint, argument=argument), layer=layer)
 
 
-def channel_check(interp, label, site, expected, got, x: Tensor, axis_: int, what: str = "input channels") -> bool:
+def channel_check(interp, label, site, expected, got, x: Tensor, axis_: int, what: str = "input channels",
+                  layer=None, argument: str | None = None) -> bool:
     """Record that a layer built for ``expected`` channels receives ``got`` (sizes or symbolic sizes);
-    True if they differ for every value."""
+    True if they differ for every value. ``argument`` names the ``layer``'s parameter holding ``expected``."""
     if is_size(expected) and is_size(got):
-        interp.trace.record(ChannelEvent(site, label, expected, got, x.shape, axis_, C.last_layer(x), what))
+        interp.trace.record(ChannelEvent(site, label, expected, got, x.shape, axis_, C.last_layer(x), what, layer=layer, argument=argument))
         return C.mismatch(expected, got)
     return False
 

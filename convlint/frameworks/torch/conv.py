@@ -84,6 +84,19 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
     if not known(*(p[k] for k in keys)):
         layer.extra["unresolved"] = [k for k in keys if not known(p[k])]
         return None
+    nones = [k for k in _NONE_FATAL if p.get(k, 0) is None]
+    facts = [k for k in nones if getattr(interp, "declared", False) or _written_none(layer, k)]
+    if facts:
+        # a None that reaches the layer on a declared path (or is written at the call) is what
+        # torch gets: it cannot build the layer, or its forward raises a TypeError
+        if report:
+            k = facts[0]
+            when = "cannot build the layer" if k in _NONE_AT_BUILD else "builds the layer, but its forward raises a TypeError"
+            rejected(interp, layer.site, layer.op, ConvArithmeticError(
+                f"{k}=None reaches the layer: torch {when}", constraint=f"{k} is not None", argument=k,
+                fix=f"pass {k} ({'an int' if k in ('in_channels', 'out_channels', 'groups') else 'an int or a tuple of ints'})"), layer=layer)
+            layer.extra["invalid"] = True
+        return None
     placeholders = [k for k in ("kernel_size", "stride", "padding", "dilation") if p[k] is None]
     if placeholders:
         # ``kernel_size=patch_size`` with ``patch_size=None`` by default: a value the real caller
@@ -109,9 +122,32 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         )
     except ConvArithmeticError as e:
         if report:
-            rejected(interp, layer.site, layer.op, e)
+            rejected(interp, layer.site, layer.op, e, layer=layer)
             layer.extra["invalid"] = True
         return None
+
+
+_NONE_AT_BUILD = ("in_channels", "out_channels", "kernel_size", "groups")  # torch 2.x: TypeError in __init__
+_NONE_FATAL = (*_NONE_AT_BUILD, "stride", "padding", "dilation")  # these three: TypeError at the first forward
+
+
+def _written_none(layer: Layer, name: str) -> bool:
+    """Whether the call that builds ``layer`` writes ``None`` for ``name`` itself."""
+    import libcst as cst
+
+    call, sig = layer.extra.get("call"), layer.extra.get("sig")
+    if not isinstance(call, cst.Call) or sig is None:
+        return False
+    expr = None
+    for i, a in enumerate(call.args):
+        if a.star:
+            break
+        if a.keyword is not None:
+            if a.keyword.value == name:
+                expr = a.value
+        elif sig.index(name) == i:
+            expr = a.value
+    return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 def _conv_apply(interp, layer: Layer, args, kwargs, node):
@@ -145,7 +181,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         interp.trace.record(RankEvent(layer.site, label, (rank + 2, rank + 1), n, x.shape))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
     ch_axis = n - rank - 1
-    channel_check(interp, label, layer.site, layer.params.get("in_channels"), x.shape[ch_axis], x, ch_axis)
+    channel_check(interp, label, layer.site, layer.params.get("in_channels"), x.shape[ch_axis], x, ch_axis, layer=layer, argument="in_channels")
     spatial_axes = list(range(n - rank, n))
     sizes = tuple(x.shape[a] for a in spatial_axes)
     output_size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
@@ -175,7 +211,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
             except ConvArithmeticError as e:
                 if e.kind is not ErrorKind.EMPTY:
                     src = C.last_layer(x)
-                    rejected(interp, layer.site, layer.op, e, f" (input {fmt(x.shape)} from {src})" if src else "")
+                    rejected(interp, layer.site, layer.op, e, f" (input {fmt(x.shape)} from {src})" if src else "", layer=layer)
                     spatial = tuple(Unknown("rejected") for _ in spatial)
     out_shape = tuple(x.shape[:ch_axis]) + (out_ch,) + spatial
     kind = None

@@ -59,7 +59,7 @@ def _linear_apply(interp, layer, args, kwargs, node):
     if not x.shape:
         rank_check(interp, layer.site, label, x, (1, 2, 3, 4, 5, 6))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
-    channel_check(interp, label, layer.site, layer.params.get("in_features"), x.shape[-1], x, len(x.shape) - 1, what="input features")
+    channel_check(interp, label, layer.site, layer.params.get("in_features"), x.shape[-1], x, len(x.shape) - 1, what="input features", layer=layer, argument="in_features")
     return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=tuple(x.shape[:-1]) + (of if is_size(of) else Unknown("out_features"),))
 
 
@@ -398,7 +398,7 @@ F_PRESERVING = (
 
 def register():
     F = "torch.nn.functional"
-    reg("torch.nn.Linear", _linear_build("torch.nn.Linear", False), "layer")
+    reg("torch.nn.Linear", _linear_build("torch.nn.Linear", False), "layer", Signature.of("in_features", "out_features", ("bias", True), ("device", None), ("dtype", None)))
     reg("torch.nn.LazyLinear", _linear_build("torch.nn.LazyLinear", True), "layer")
     reg(f"{F}.linear", _f_linear)
     reg("torch.nn.Bilinear", _bilinear_build, "layer")

@@ -73,7 +73,7 @@ def _batch_norm_build(op, rank, instance=False, lazy=False):
                 ch = n - rank - 1  # (N, C, *spatial): the channels are counted from the end too
             check = p.get("affine") is not False or p.get("track_running_stats") is not False
         if ch is not None and check:
-            channel_check(interp, label, layer.site, p.get("num_features"), x.shape[ch], x, ch)
+            channel_check(interp, label, layer.site, p.get("num_features"), x.shape[ch], x, ch, layer=layer, argument="num_features")
         if instance and p.get("track_running_stats") is False and x.exact_rank and n in accepted:
             # statistics of each instance (also in eval mode): one spatial element is not enough
             spatial = x.shape[n - rank:]
@@ -88,9 +88,11 @@ def _batch_norm_build(op, rank, instance=False, lazy=False):
 def _group_norm_build(interp, args, kwargs, node):
     p = GN_SIG.bind(args, kwargs)
     g, c = p["num_groups"], p["num_channels"]
+    layer = Layer("torch.nn.GroupNorm", p, interp.site(node), FRAMEWORK, _group_norm_apply)
     if is_int(g) and is_int(c) and g > 0 and c % g:
-        reject(interp, interp.site(node), "torch.nn.GroupNorm", f"num_channels={c} is not divisible by num_groups={g}", "num_channels divisible by num_groups", "num_groups")
-    return Layer("torch.nn.GroupNorm", p, interp.site(node), FRAMEWORK, _group_norm_apply)
+        reject(interp, interp.site(node), "torch.nn.GroupNorm", f"num_channels={c} is not divisible by num_groups={g}", "num_channels divisible by num_groups", "num_groups",
+               layer=layer)
+    return layer
 
 
 def _group_norm_apply(interp, layer, args, kwargs, node):
@@ -102,7 +104,7 @@ def _group_norm_apply(interp, layer, args, kwargs, node):
         return x
     ch = axis(x, 1)
     if ch is not None:
-        channel_check(interp, label, layer.site, layer.params.get("num_channels"), x.shape[ch], x, ch)
+        channel_check(interp, label, layer.site, layer.params.get("num_channels"), x.shape[ch], x, ch, layer=layer, argument="num_channels")
     return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=x.shape)
 
 
@@ -185,11 +187,11 @@ def register():
         for name, inst, lazy in (("BatchNorm", False, False), ("InstanceNorm", True, False), ("LazyBatchNorm", False, True), ("LazyInstanceNorm", True, True)):
             q = f"torch.nn.{name}{r}d"
             PRESERVING.add(q)
-            reg(q, _batch_norm_build(q, r, inst, lazy), "layer")
+            reg(q, _batch_norm_build(q, r, inst, lazy), "layer", LAZY_SIG if lazy else IN_SIG if inst else BN_SIG)
     PRESERVING.update({"torch.nn.SyncBatchNorm", "torch.nn.GroupNorm", "torch.nn.LayerNorm", "torch.nn.RMSNorm", "torch.nn.LocalResponseNorm", "torch.nn.CrossMapLRN2d"})
-    reg("torch.nn.SyncBatchNorm", _batch_norm_build("torch.nn.SyncBatchNorm", 0), "layer")
-    reg("torch.nn.GroupNorm", _group_norm_build, "layer")
-    reg("torch.nn.LayerNorm", _last_norm_build("torch.nn.LayerNorm", LN_SIG), "layer")
+    reg("torch.nn.SyncBatchNorm", _batch_norm_build("torch.nn.SyncBatchNorm", 0), "layer", BN_SIG)
+    reg("torch.nn.GroupNorm", _group_norm_build, "layer", GN_SIG)
+    reg("torch.nn.LayerNorm", _last_norm_build("torch.nn.LayerNorm", LN_SIG), "layer", LN_SIG)
     reg("torch.nn.RMSNorm", _last_norm_build("torch.nn.RMSNorm", RMS_SIG), "layer")
     reg("torch.nn.LocalResponseNorm", _lrn_build("torch.nn.LocalResponseNorm", 3), "layer")
     reg("torch.nn.CrossMapLRN2d", _lrn_build("torch.nn.CrossMapLRN2d", 4), "layer")

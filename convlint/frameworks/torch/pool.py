@@ -32,20 +32,20 @@ def make_pool_layer(op, rank, kind):
         p = sig.bind(args, kwargs)
         site = interp.site(node)
         layer = Layer(op, p, site, FRAMEWORK, _pool_apply, extra={"rank": rank, "kind": kind, "call": node, "sig": sig})
-        layer.config = _pool_config(interp, layer.op, p, site, rank, kind)
+        layer.config = _pool_config(interp, layer.op, p, site, rank, kind, layer)
         return layer
 
     return build
 
 
-def _pool_config(interp, op, p, site, rank, kind):
+def _pool_config(interp, op, p, site, rank, kind, layer=None):
     keys = ["kernel_size", "stride", "padding", "ceil_mode"] + (["dilation"] if kind == "max" else [])
     if not known(*(p[k] for k in keys)):
         return None
     try:
         return torch_pool(p["kernel_size"], p["stride"], p["padding"], p.get("dilation", 1), rank=rank, kind="max" if kind == "max" else "avg")
     except ConvArithmeticError as e:
-        rejected(interp, site, op, e)
+        rejected(interp, site, op, e, layer=layer)
         return None
 
 
@@ -319,7 +319,7 @@ def register():
     F = "torch.nn.functional"
     for r in (1, 2, 3):
         for kind, cls in (("max", "MaxPool"), ("avg", "AvgPool")):
-            reg(f"torch.nn.{cls}{r}d", make_pool_layer(f"torch.nn.{cls}{r}d", r, kind), "layer", family="pool")
+            reg(f"torch.nn.{cls}{r}d", make_pool_layer(f"torch.nn.{cls}{r}d", r, kind), "layer", MAX_SIG if kind == "max" else AVG_SIG, family="pool")
             reg(f"{F}.{kind}_pool{r}d", make_fpool(f"{F}.{kind}_pool{r}d", r, kind), family="pool")
             reg(f"{F}.adaptive_{kind}_pool{r}d", make_adaptive(f"{F}.adaptive_{kind}_pool{r}d", r, True), family="pool")
             reg(f"torch.nn.Adaptive{cls}{r}d", make_adaptive(f"torch.nn.Adaptive{cls}{r}d", r, False), "layer", family="pool")

@@ -85,7 +85,7 @@ def _rnn_apply(interp, layer, args, kwargs, node):
         return _result(interp, layer, node, x, mode, out, h, c)
     if rank_check(interp, layer.site, label, x, (3, 2)):
         return _result(interp, layer, node, x, mode, x.derive(None), new_tensor(None), new_tensor(None))
-    channel_check(interp, label, layer.site, p["input_size"], x.shape[-1], x, len(x.shape) - 1, what="input features (input_size)")
+    channel_check(interp, label, layer.site, p["input_size"], x.shape[-1], x, len(x.shape) - 1, what="input features (input_size)", layer=layer, argument="input_size")
     batched = len(x.shape) == 3
     if batched:
         batch = x.shape[0] if bf is True else x.shape[1] if bf is False else Unknown("batch")
@@ -142,7 +142,7 @@ def _cell_apply(interp, layer, args, kwargs, node):
         if rank_check(interp, layer.site, label, x, (2, 1)):
             h = new_tensor(None)
         else:
-            channel_check(interp, label, layer.site, p["input_size"], x.shape[-1], x, len(x.shape) - 1, what="input features (input_size)")
+            channel_check(interp, label, layer.site, p["input_size"], x.shape[-1], x, len(x.shape) - 1, what="input features (input_size)", layer=layer, argument="input_size")
             h = new_tensor(tuple(x.shape[:-1]) + (hid,))
     if hx is not None:
         given = list(hx) if isinstance(hx, (tuple, list)) else [hx]
@@ -157,8 +157,9 @@ def _cell_apply(interp, layer, args, kwargs, node):
 
 def register():
     for cls, mode in (("RNN", "RNN"), ("LSTM", "LSTM"), ("GRU", "GRU")):
-        reg(f"torch.nn.{cls}", _rnn_build(f"torch.nn.{cls}", mode), "layer")
-        reg(f"torch.nn.{cls}Cell", _cell_build(f"torch.nn.{cls}Cell", mode), "layer")
+        # the signatures say where the sizes were written (``input_size``, ``hidden_size``)
+        reg(f"torch.nn.{cls}", _rnn_build(f"torch.nn.{cls}", mode), "layer", Signature.of("input_size", "hidden_size"))
+        reg(f"torch.nn.{cls}Cell", _cell_build(f"torch.nn.{cls}Cell", mode), "layer", Signature.of("input_size", "hidden_size"))
     unmodelled("torch.nn.RNNBase", "the base class of RNN/LSTM/GRU: it has no forward (calling it raises)", "layer")
     for name in ("quantized_lstm", "quantized_gru", "quantized_lstm_cell", "quantized_gru_cell", "quantized_rnn_relu_cell", "quantized_rnn_tanh_cell"):
         unmodelled(f"torch.{name}", "quantized recurrent kernel", "tensor")
