@@ -75,8 +75,9 @@ def _suggest_sizes(interp, module, runs) -> None:
             continue
         hint = suggest_sizes(interp, module, r)
         if hint:
-            for i in hit:
-                i.message += f" ({hint})"
+            for i in hit:  # before the entry's name, which ends a message
+                body, sep, entry = i.message.partition(ENTRY_SUFFIX)
+                i.message = f"{body} ({hint}){sep}{entry}"
 
 
 ENTRY_SUFFIX = " (entry: "
@@ -179,7 +180,7 @@ def _output_problems(runs) -> set:
     out = set()
     for r in runs:
         t = _first_tensor(r.output)
-        if t is not None and t.shape is not None and (_differs_from_input(r, t) or _differs_from_declared(r, t)):
+        if t is not None and t.shape is not None and (_differs_from_input(r.input, t) or _differs_from_declared(r, t)):
             out.add(r.entry.name)
     return out
 

@@ -315,7 +315,7 @@ def _target(run, t):
 
     if run.entry.output is not None and len(run.entry.output) == len(t.shape):
         return tuple(d if isinstance(d, int) else Sym.var(d) for d in run.entry.output)
-    if _differs_from_input(run, t):
+    if _differs_from_input(run.input, t):
         return tuple(run.input.shape)
     return None
 
