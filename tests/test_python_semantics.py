@@ -39,8 +39,12 @@ _NOT_PLAIN = object()
 
 
 def _python(v):
-    if isinstance(v, torch.Tensor):
-        return ("tensor", tuple(v.shape))
+    import numpy
+
+    if isinstance(v, numpy.generic):  # a numpy scalar: the Python number it holds
+        return v.item()
+    if isinstance(v, torch.Tensor) or (hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, type)):
+        return ("tensor", tuple(v.shape))  # a torch tensor or a jax array
     if isinstance(v, dict):
         return {k: _python(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -53,7 +57,7 @@ def _both(tmp_path: Path, source: str, names: list[str]) -> tuple[dict, dict]:
     path = tmp_path / "snippet.py"
     path.write_text(source)
     real: dict = {"__name__": "snippet"}
-    exec(compile(source, str(path), "exec"), real)
+    exec(compile(source, str(path), "exec", dont_inherit=True), real)
     project = Project(str(tmp_path), config=Config.default(str(tmp_path)))
     analyze_file(project, str(path), source)
     project.begin(str(path))
@@ -405,3 +409,76 @@ def test_config_dicts_answer_keys_as_attributes(tmp_path):
         keys = sorted(cfg.keys())
         frozen = ml_collections.FrozenConfigDict({"a": 1}).a
     """, ["size", "hidden", "depth", "keys", "frozen"])
+
+
+def test_flax_register_to_config_pattern_follows_flax(tmp_path):
+    # diffusers' flax models: a class decorator replaces the dataclass __init__ with one that reads
+    # dataclasses.fields(self) and records the config before calling the original
+    pytest.importorskip("flax")
+    _agree(tmp_path, """
+        import dataclasses
+        import functools
+        from collections import OrderedDict
+
+        import flax.linen as nn
+        import jax
+        import jax.numpy as jnp
+
+
+        class FrozenDict(OrderedDict):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                for key, value in self.items():
+                    setattr(self, key, value)
+
+
+        class ConfigMixin:
+            def register_to_config(self, **kwargs):
+                self._internal_dict = FrozenDict(kwargs)
+
+            @property
+            def config(self):
+                return self._internal_dict
+
+
+        def register(cls):
+            original_init = cls.__init__
+
+            @functools.wraps(original_init)
+            def init(self, *args, **kwargs):
+                defaults = {}
+                for field in dataclasses.fields(self):
+                    if field.name in ("name", "parent", "dtype"):
+                        continue
+                    if type(field.default) == dataclasses._MISSING_TYPE:
+                        defaults[field.name] = None
+                    else:
+                        defaults[field.name] = getattr(self, field.name)
+                new_kwargs = {**defaults, **kwargs}
+                for i, arg in enumerate(args):
+                    new_kwargs[dataclasses.fields(self)[i].name] = arg
+                getattr(self, "register_to_config")(**new_kwargs)
+                original_init(self, *args, **kwargs)
+
+            cls.__init__ = init
+            return cls
+
+
+        @register
+        class Net(nn.Module, ConfigMixin):
+            features: int = 8
+            shift: int = 1
+            dtype: jnp.dtype = jnp.float32
+
+            @nn.compact
+            def __call__(self, x):
+                return nn.Conv(self.features + self.config.shift, (3, 3))(x)
+
+
+        net = Net(4, shift=2)
+        names = [f.name for f in dataclasses.fields(net)]
+        types = [type(3) == int, type("a") == int, type(None) == dataclasses._MISSING_TYPE, type(2.0) == float]
+        features = net.features
+        cfg = dict(net.config)
+        out = net.apply(net.init(jax.random.PRNGKey(0), jnp.ones((1, 8, 8, 3))), jnp.ones((1, 8, 8, 3)))
+    """, ["names", "types", "features", "cfg", "out"])

@@ -168,6 +168,12 @@ class Frameworks:
                 return v
         return Unknown(f"{inst.cls.name}.{name} is not set")
 
+    def class_attr_missing(self, interp, cls: ClassVal, name: str):
+        """An attribute a model class does not define itself (flax: the generated ``__init__``)."""
+        sem = _SEMANTICS.get(cls.framework)
+        hook = getattr(sem, "class_attr_missing", None)
+        return hook(interp, cls, name) if hook is not None else MISSING
+
     def has_attribute(self, interp, inst: Instance, name: str):
         """``hasattr`` of a framework model instance for a name it does not set: True, False or Unknown."""
         if framework_base(inst.cls) is not None:

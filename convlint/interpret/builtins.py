@@ -402,7 +402,33 @@ def _print(interp, args, kwargs, node):
 def _type(interp, args, kwargs, node):
     if len(args) == 1 and isinstance(args[0], Instance):
         return args[0].cls
+    if len(args) == 1 and args[0] is DATACLASS_MISSING:
+        return DATACLASS_MISSING_TYPE
+    if len(args) == 1 and type(args[0]) in (bool, int, float, str, list, tuple, dict, set):
+        return BUILTINS[type(args[0]).__name__]  # ``type(3) == int``
+    if len(args) == 1 and (args[0] is None or interp.fw.is_framework_value(args[0]) and not hasattr(args[0], "shape")):
+        # NoneType, or the type of a framework callable or dtype: none of the types a program can
+        # compare it with by name here (it is only ever unequal to them); compared by identity
+        return _OpaqueType(type(args[0]).__name__)
     return Unknown("type()")
+
+
+def is_type_object(v) -> bool:
+    """A type the interpreter represents (``int``, ``type(None)``, ``dataclasses._MISSING_TYPE``):
+    two of them are equal only when they are the same."""
+    return isinstance(v, (_OpaqueType, _DataclassMissingType, _DataclassMissing)) or (isinstance(v, Builtin) and v.name in _PYTYPES)
+
+
+class _OpaqueType:
+    """``type(x)`` of a value whose type is not one the program names (``type(None)``)."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of):
+        self.of = of
+
+    def __repr__(self):
+        return f"<type of a {self.of}>"
 
 
 def _iter(interp, args, kwargs, node):
@@ -623,6 +649,8 @@ def attr_of(interp, obj, name: str):
         return getattr(obj, name)
     if isinstance(obj, (SignatureVal, ParameterVal, InspectParameterType)):
         return _inspect_attr(obj, name)
+    if isinstance(obj, FieldVal) and name in ("name", "default", "default_factory"):
+        return getattr(obj, name)
     return interp.fw.attr_other(interp, obj, name)
 
 
@@ -994,6 +1022,52 @@ def _inspect_attr(obj, name):
 
 
 STDLIB["inspect.signature"] = Builtin("signature", _signature)
+
+
+# ``dataclasses.fields(obj)`` of a dataclass or flax module: name and default of each field, in
+# order (``dataclasses.MISSING`` where there is no default)
+class _DataclassMissing:
+    def __repr__(self):
+        return "dataclasses.MISSING"
+
+
+class _DataclassMissingType:
+    def __repr__(self):
+        return "dataclasses._MISSING_TYPE"
+
+
+DATACLASS_MISSING = _DataclassMissing()
+DATACLASS_MISSING_TYPE = _DataclassMissingType()
+
+
+@dataclass(frozen=True)
+class FieldVal:
+    name: str
+    default: Any
+    default_factory: Any = DATACLASS_MISSING
+
+
+def _fields(interp, args, kwargs, node):
+    obj = args[0] if len(args) == 1 else None
+    cls = obj.cls if isinstance(obj, Instance) else obj if isinstance(obj, ClassVal) else None
+    if cls is None or not (cls.framework == "flax" or cls.lookup("__dataclass__")[0] is True):
+        return Unknown("dataclasses.fields of a value that is not a known dataclass")
+    out = []
+    for name, default in cls.fields:
+        if isinstance(default, FieldSpec):
+            out.append(FieldVal(name, DATACLASS_MISSING if default.default is MISSING else default.default,
+                                DATACLASS_MISSING if default.factory is None else default.factory))
+        else:
+            out.append(FieldVal(name, DATACLASS_MISSING if default is MISSING else default))
+    if cls.framework == "flax":  # flax adds its own keyword-only fields last
+        names = {f.name for f in out}
+        out += [FieldVal(n, d) for n, d in (("parent", Unknown("flax parent")), ("name", None)) if n not in names]
+    return tuple(out)
+
+
+STDLIB["dataclasses.fields"] = Builtin("fields", _fields)
+STDLIB["dataclasses.MISSING"] = DATACLASS_MISSING
+STDLIB["dataclasses._MISSING_TYPE"] = DATACLASS_MISSING_TYPE
 
 
 # numpy on plain Python numbers (``np.prod(self.ratios)``, ``np.ceil(n / 2)``): the scalar results

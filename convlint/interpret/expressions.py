@@ -147,6 +147,8 @@ class ExpressionEvaluator:
             return self._bind(v, obj)
         if isinstance(obj, ClassVal):
             v, _owner = obj.lookup(name)
+            if v is MISSING and obj.framework:
+                v = self.fw.class_attr_missing(self, obj, name)
             if v is MISSING:
                 if name in ("__name__", "__qualname__"):
                     return obj.name
@@ -478,7 +480,8 @@ class ExpressionEvaluator:
                 return True
             return None
         if not (comparable(left) and comparable(right)):
-            if fn in (operator.eq, operator.ne) and (isinstance(left, (ClassVal, FunctionVal)) or isinstance(right, (ClassVal, FunctionVal))):
+            if fn in (operator.eq, operator.ne) and (isinstance(left, (ClassVal, FunctionVal)) or isinstance(right, (ClassVal, FunctionVal))
+                                                     or pybuiltins.is_type_object(left) or pybuiltins.is_type_object(right)):
                 return fn(left is right, True)
             return None
         try:

@@ -225,21 +225,18 @@ class FlaxModules:
                 inst.attrs["__layer__"] = layer
                 inst.attrs.update(layer.params)
             args = []
-        fields = [f for f in cls.fields if f[0] not in ("parent", "name")]
-        args = list(args)
-        for fname, default in fields:
-            if args:
-                inst.attrs[fname] = args.pop(0)
-            elif fname in kwargs:
-                inst.attrs[fname] = kwargs[fname]
-            elif default is not MISSING:
-                inst.attrs[fname] = default
-            else:
-                inst.attrs[fname] = Unknown(f"field {fname!r} not given")
-        post, _ = cls.lookup("__post_init__")
-        if isinstance(post, FunctionVal):
-            interp.call_function(post, [inst], {}, node)
+        init = _user_init(cls)
+        if init is not None:  # ``__init__`` written in the class body or set on it (diffusers' decorator)
+            interp.call_function(init, [inst, *args], kwargs, node)
+            return inst
+        dataclass_init(interp, inst, args, kwargs, node)
         return inst
+
+    def class_attr_missing(self, interp, cls, name):
+        """``Model.__init__`` of a flax module class: the ``__init__`` the dataclass transform made."""
+        if name == "__init__" and cls.framework == "flax":
+            return pyb.Builtin("__init__", lambda i, a, k, n: dataclass_init(i, a[0], a[1:], k, n) if a and isinstance(a[0], Instance) else Unknown("__init__"))
+        return MISSING
 
     def attr_missing(self, interp, inst, name):
         if name == "param":
@@ -304,6 +301,34 @@ def _variable(interp, args, kwargs, node):
     if init_fn is None or isinstance(init_fn, Unknown):
         return VariableBox(Unknown("a flax variable without an initializer"))
     return VariableBox(interp.call(init_fn, list(args[3:]), init_kwargs, node))
+
+
+def _user_init(cls):
+    """The ``__init__`` a flax module class runs: one in its own body (or set on it later), else —
+    the dataclass transform gives every flax subclass its own — the generated one (None)."""
+    init = cls.attrs.get("__init__")
+    return init if isinstance(init, FunctionVal) else None
+
+
+def dataclass_init(interp, inst, args, kwargs, node):
+    """The dataclass ``__init__`` of a flax module: fields from positional and keyword arguments,
+    then defaults; then ``__post_init__``."""
+    cls = inst.cls
+    fields = [f for f in cls.fields if f[0] not in ("parent", "name")]
+    args = list(args)
+    for fname, default in fields:
+        if args:
+            inst.attrs[fname] = args.pop(0)
+        elif fname in kwargs:
+            inst.attrs[fname] = kwargs[fname]
+        elif default is not MISSING:
+            inst.attrs[fname] = default
+        else:
+            inst.attrs[fname] = Unknown(f"field {fname!r} not given")
+    post, _ = cls.lookup("__post_init__")
+    if isinstance(post, FunctionVal):
+        interp.call_function(post, [inst], {}, node)
+    return None
 
 
 SEMANTICS = FlaxModules()
