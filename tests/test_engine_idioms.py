@@ -819,3 +819,67 @@ def test_flax_variables_hold_what_their_initializer_makes(tmp_path):
     assert tuple(static["output"]) == tuple(out.shape)
     assert static["coverage"]["resolved"] == static["coverage"]["total"] == 2
     assert _codes(p) == []
+
+
+NNX = '''
+import jax.numpy as jnp
+from flax import nnx
+
+
+class Block(nnx.Module):
+    def __init__(self, cin, cout, *, rngs):
+        self.conv = nnx.Conv(cin, cout, kernel_size=(3, 3), strides=2, padding="SAME", rngs=rngs)
+        self.norm = nnx.GroupNorm(cout, num_groups=4, rngs=rngs)
+
+    def __call__(self, x):
+        return nnx.relu(self.norm(self.conv(x)))
+
+
+class AE(nnx.Module):  # convlint: input=(2, 16, 16, 3)
+    def __init__(self, rngs: nnx.Rngs):
+        self.down = nnx.Sequential(Block(3, 8, rngs=rngs), Block(8, 16, rngs=rngs))
+        self.mid = nnx.Conv(16, 16, 3, rngs=rngs)  # an int kernel size is a 1-d kernel: applied to (B, L, C)
+        self.up1 = nnx.ConvTranspose(16, 8, (3, 3), strides=(2, 2), padding="SAME", rngs=rngs)
+        self.bn = nnx.BatchNorm(8, rngs=rngs)
+        self.up2 = nnx.ConvTranspose(8, 3, (3, 3), strides=(2, 2), padding="SAME", rngs=rngs)
+        self.head = nnx.Linear(3, 5, rngs=rngs)
+
+    def __call__(self, x):
+        h = self.down(x)
+        h = self.mid(h.reshape(2, 16, 16)).reshape(2, 4, 4, 16)
+        return self.head(self.up2(self.bn(self.up1(h), use_running_average=True)))
+'''
+
+
+def test_flax_nnx_modules_match_jax(tmp_path):
+    pytest.importorskip("flax")
+    from flax import nnx
+    import jax.numpy as jnp
+
+    p = _write(tmp_path, NNX)
+    spec = importlib.util.spec_from_file_location("_convlint_nnx_fixture", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model = mod.AE(rngs=nnx.Rngs(0))
+    out = model(jnp.ones((2, 16, 16, 3)))
+    static = _static(p, "AE")
+    assert tuple(static["output"]) == tuple(out.shape)
+    assert static["coverage"]["resolved"] == static["coverage"]["total"] == 5
+    assert _codes(p) == []
+
+
+def test_flax_nnx_feature_mismatch_is_reported_where_jax_fails(tmp_path):
+    pytest.importorskip("flax")
+    from flax import nnx
+    import jax.numpy as jnp
+
+    src = NNX.replace("self.up2 = nnx.ConvTranspose(8, 3,", "self.up2 = nnx.ConvTranspose(16, 3,")
+    p = _write(tmp_path, src)
+    spec = importlib.util.spec_from_file_location("_convlint_nnx_bug_fixture", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with pytest.raises(Exception):
+        mod.AE(rngs=nnx.Rngs(0))(jnp.ones((2, 16, 16, 3)))
+    line = next(i for i, text in enumerate(src.splitlines(), 1) if "self.up2 = " in text)
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    assert [(f.code, f.line) for f in res.findings if f.severity == "error"] == [("CVL003", line)]

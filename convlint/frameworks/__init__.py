@@ -17,6 +17,7 @@ from convlint.frameworks import flax as _flax
 from convlint.frameworks import jax as _jax
 from convlint.frameworks import shapes as C
 from convlint.frameworks import torch as _torch
+from convlint.frameworks.flax import nnx as _flax_nnx
 from convlint.frameworks.base import Container, Device, FwClass, FwModule, Layer, Op, VariableBox, container_of, framework_base, is_int
 from convlint.frameworks.tensor_methods import tensor_attr
 from convlint.interpret.flow import Dead
@@ -43,6 +44,7 @@ MODULES |= pyb.STDLIB_MODULES
 _FAMILY = {name: op.family for name, op in CATALOGUE.items() if isinstance(op, Op) and op.family}
 _BY_NAME = {m.FRAMEWORK: m for m in FRAMEWORK_MODULES}
 _SEMANTICS = {m.FRAMEWORK: m.SEMANTICS for m in FRAMEWORK_MODULES if m.SEMANTICS is not None}
+_SEMANTICS[_flax_nnx.FRAMEWORK] = _flax_nnx.SEMANTICS  # flax.nnx: eager modules (plain classes)
 
 # Conv-family callables (direct and transposed convolutions): the CVL008 scan for calls no
 # entry reaches, and the ops ``shapes`` counts as conv layers.

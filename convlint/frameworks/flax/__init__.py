@@ -190,6 +190,9 @@ def _register():
     CATALOGUE[f"{ns}.Module"] = FwClass(f"{ns}.Module", "flax")
     R.status[f"{ns}.Module"] = "modelled"
     F.register(R)
+    from convlint.frameworks.flax import nnx
+
+    nnx.register(CATALOGUE, R.status)
 
 
 _register()
