@@ -883,3 +883,69 @@ def test_flax_nnx_feature_mismatch_is_reported_where_jax_fails(tmp_path):
     line = next(i for i, text in enumerate(src.splitlines(), 1) if "self.up2 = " in text)
     res = analyze_file(Project(p.parent), str(p), p.read_text())
     assert [(f.code, f.line) for f in res.findings if f.severity == "error"] == [("CVL003", line)]
+
+
+DCGAN_SCRIPT = '''
+import argparse
+
+import torch
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--nz", type=int, default=16)
+parser.add_argument("--ngf", type=int, default=8)
+parser.add_argument("--ndf", type=int, default=8)
+opt = parser.parse_args([])
+nz, ngf, ndf, nc = opt.nz, opt.ngf, opt.ndf, 3
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.main(z)
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False), nn.Sigmoid(),
+        )
+
+    def forward(self, x):
+        return self.main(x).view(-1, 1).squeeze(1)
+
+
+netG, netD = Generator(), Discriminator()
+images = torch.randn(4, nc, 32, 32)
+for epoch in range(2):
+    for batch in torch.utils.data.DataLoader(images, batch_size=2):  # batches of unknown shape
+        real = batch
+    out_real = netD(real)
+    noise = torch.randn(real.size(0), nz, 1, 1)
+    fake = netG(noise)
+    out_fake = netD(fake.detach())
+    out_g = netD(fake)
+'''
+
+
+def test_a_generator_fed_noise_is_no_mirror_of_the_discriminator_before_it(tmp_path):
+    # the DCGAN training script: D(real), then G(noise), then D(fake) — a false CVL004 paired the
+    # generator's upsampling with the discriminator's downsampling by trace order
+    p = _write(tmp_path, DCGAN_SCRIPT)
+    real = {}
+    exec(compile(p.read_text(), str(p), "exec", dont_inherit=True), real)
+    assert tuple(real["fake"].shape) == (2, 3, 32, 32) and tuple(real["out_g"].shape) == (2,)
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    assert [f.code for f in res.findings if f.severity in ("error", "warning")] == []

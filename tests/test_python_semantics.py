@@ -482,3 +482,31 @@ def test_flax_register_to_config_pattern_follows_flax(tmp_path):
         cfg = dict(net.config)
         out = net.apply(net.init(jax.random.PRNGKey(0), jnp.ones((1, 8, 8, 3))), jnp.ones((1, 8, 8, 3)))
     """, ["names", "types", "features", "cfg", "out"])
+
+
+def test_argparse_options_are_their_defaults_and_required_ones_unknown(tmp_path, monkeypatch):
+    # the DCGAN example sizes its networks from argparse defaults (--nz, --ngf)
+    monkeypatch.setattr("sys.argv", ["snippet", "--dataset", "fake"])
+    got, real = _both(tmp_path, """
+        import argparse
+
+        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        parser.add_argument('--dataset', required=True)
+        parser.add_argument('--nz', type=int, default=100)
+        parser.add_argument('--imageSize', type=int, default='64')
+        parser.add_argument('--lr', type=float, default=0.0002)
+        parser.add_argument('--dry-run', action='store_true')
+        parser.add_argument('--no-bias', dest='bias', action='store_false')
+        group = parser.add_argument_group('model')
+        group.add_argument('--ngf', type=int, default=64)
+        parser.add_argument('--outf', default='.')
+        parser.set_defaults(ngf=32)
+        opt = parser.parse_args()
+        nz, size, lr, dry, bias, ngf, outf = opt.nz, opt.imageSize, opt.lr, opt.dry_run, opt.bias, opt.ngf, opt.outf
+        dataset = opt.dataset
+        known, rest = parser.parse_known_args()
+        nz2 = known.nz
+    """, ["nz", "size", "lr", "dry", "bias", "ngf", "outf", "dataset", "nz2"])
+    for name in ("nz", "size", "lr", "dry", "bias", "ngf", "outf", "nz2"):
+        assert got[name] == real[name] and type(got[name]) is type(real[name]), name
+    assert isinstance(got["dataset"], Unknown)  # the command line gives it

@@ -118,8 +118,11 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
             out.downs = downs[:-1]
         elif x.fresh:
             # script code on literal-shaped arrays (the seed's JAX example): pair in trace order
+            # with a step whose output is this step's input (a generator fed noise after a
+            # discriminator ran is no mirror of it)
+            given = tuple(in_shape[a] for a in axes)
             for cand in reversed(interp.trace.downs):
-                if not cand.extra.get("paired") and len(cand.axes) == len(axes):
+                if not cand.extra.get("paired") and len(cand.axes) == len(axes) and cand.extra.get("out") == given:
                     partner = cand
                     break
         step = PairStep(ev, tuple(out_shape[a] for a in axes), tuple(axes), extra={"adjoint": adjoint, "in": tuple(in_shape[a] for a in axes), "by_order": not downs})

@@ -651,6 +651,8 @@ def attr_of(interp, obj, name: str):
         return _inspect_attr(obj, name)
     if isinstance(obj, FieldVal) and name in ("name", "default", "default_factory"):
         return getattr(obj, name)
+    if isinstance(obj, ParserVal):
+        return parser_attr(obj, name)
     return interp.fw.attr_other(interp, obj, name)
 
 
@@ -871,6 +873,115 @@ def _simple_namespace(interp, args, kwargs, node):
 
 
 STDLIB["types.SimpleNamespace"] = Builtin("SimpleNamespace", _simple_namespace)
+
+
+# ``argparse``: a script's options as it runs with no command-line arguments — each option its
+# default (``type`` applied to a string default, as argparse does); an option the command line must
+# give (``required=True``, a positional) is unknown. The options form an ``argparse.Namespace``.
+_ARGPARSE_NAMESPACE = ClassVal(None, None, "Namespace", [])
+
+
+class ParserVal:
+    __slots__ = ("options", "defaults", "unknown")
+
+    def __init__(self):
+        self.options: list = []  # (dest, value)
+        self.defaults: dict = {}
+        self.unknown = False  # an option whose name or default is not known
+
+
+def _argparse_type(interp, fn, value):
+    if value is None or not isinstance(value, str) or fn is None:
+        return value
+    if isinstance(fn, Builtin) and fn.name in ("int", "float", "str"):
+        try:
+            return {"int": int, "float": float, "str": str}[fn.name](value)
+        except ValueError:
+            return Unknown("an option's default its type rejects")
+    return Unknown("an option's default converted by its type")
+
+
+def _add_argument(parser: ParserVal):
+    def add(interp, args, kwargs, node):
+        names = [a for a in args if isinstance(a, str)]
+        if len(names) != len(args) or not names or "**" in kwargs:
+            parser.unknown = True
+            return None
+        dest = kwargs.get("dest")
+        longs = [n for n in names if n.startswith("--")]
+        if dest is None:
+            first = longs[0] if longs else names[0]
+            dest = first.lstrip(parser_prefix(first)).replace("-", "_")
+        if not isinstance(dest, str):
+            parser.unknown = True
+            return None
+        action = kwargs.get("action", "store")
+        positional = not names[0].startswith("-")
+        if kwargs.get("required") is True or (positional and kwargs.get("nargs") not in ("?", "*")):
+            value = Unknown(f"the command-line option {names[0]} (required)")
+        elif action == "store_true":
+            value = kwargs.get("default", False)
+        elif action == "store_false":
+            value = kwargs.get("default", True)
+        elif action in ("store", "store_const", "count", "append", "extend") or action is None:
+            value = kwargs.get("default")
+            if action == "store":
+                value = _argparse_type(interp, kwargs.get("type"), value)
+        else:
+            value = Unknown(f"the command-line option {names[0]} (action {action!r})")
+        parser.options.append((dest, value))
+        return None
+
+    return add
+
+
+def parser_prefix(name: str) -> str:
+    return "-" if name.startswith("-") else ""
+
+
+def _parse_args(parser: ParserVal, known: bool):
+    def parse(interp, args, kwargs, node):
+        given = args[0] if args else kwargs.get("args")
+        if parser.unknown or (given is not None and given != []):
+            return Unknown("parse_args of command-line arguments not known")
+        ns = Instance(_ARGPARSE_NAMESPACE, {})
+        for dest, value in parser.options:
+            ns.attrs.setdefault(dest, value)
+        for k, v in parser.defaults.items():
+            if k in ns.attrs and not isinstance(ns.attrs[k], Unknown) or k not in ns.attrs:
+                ns.attrs[k] = v
+        return (ns, []) if known else ns
+
+    return parse
+
+
+def parser_attr(parser: ParserVal, name: str):
+    if name == "add_argument":
+        return Builtin(name, _add_argument(parser))
+    if name in ("add_argument_group", "add_mutually_exclusive_group"):
+        return Builtin(name, lambda i, a, k, n: parser)
+    if name == "set_defaults":
+        def set_defaults(i, a, k, n):
+            if "**" in k:
+                parser.unknown = True
+            parser.defaults.update({key: v for key, v in k.items() if key != "**"})
+
+        return Builtin(name, set_defaults)
+    if name in ("parse_args", "parse_known_args"):
+        return Builtin(name, _parse_args(parser, name == "parse_known_args"))
+    if name in ("print_help", "print_usage", "error", "exit"):
+        return Builtin(name, lambda i, a, k, n: None)
+    if name == "add_subparsers":
+        parser.unknown = True
+        return Builtin(name, lambda i, a, k, n: Unknown("subcommands"))
+    return Unknown(f"ArgumentParser.{name}")
+
+
+STDLIB["argparse.ArgumentParser"] = Builtin("ArgumentParser", lambda i, a, k, n: ParserVal())
+STDLIB["argparse.Namespace"] = Builtin("Namespace", lambda i, a, k, n: Instance(_ARGPARSE_NAMESPACE, dict(k)) if not a and "**" not in k else Unknown("Namespace()"))
+for _name in ("ArgumentDefaultsHelpFormatter", "RawTextHelpFormatter", "RawDescriptionHelpFormatter", "HelpFormatter", "SUPPRESS"):
+    STDLIB[f"argparse.{_name}"] = ExternalRef(f"argparse.{_name}")
+STDLIB_MODULES.add("argparse")
 
 
 # ``ml_collections.ConfigDict``: a dict whose keys are also attributes; nested dicts become
