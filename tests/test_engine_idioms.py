@@ -949,3 +949,37 @@ def test_a_generator_fed_noise_is_no_mirror_of_the_discriminator_before_it(tmp_p
     assert tuple(real["fake"].shape) == (2, 3, 32, 32) and tuple(real["out_g"].shape) == (2,)
     res = analyze_file(Project(p.parent), str(p), p.read_text())
     assert [f.code for f in res.findings if f.severity in ("error", "warning")] == []
+
+
+def test_a_function_under_an_unmodelled_jax_transform_is_not_the_function_as_written(tmp_path):
+    # flax's own tests: ``@nnx.vmap`` / ``@nnx.scan`` change what a function returns; following the
+    # undecorated body gave false CVL011/CVL003 findings
+    pytest.importorskip("flax")
+    src = """
+        import jax.numpy as jnp
+        from flax import nnx
+
+
+        def test_scan_over_layers():
+            @nnx.split_rngs(splits=5)
+            @nnx.vmap(in_axes=0, out_axes=0, axis_size=5)
+            def create(rngs: nnx.Rngs):
+                return nnx.Linear(3, 3, rngs=rngs)
+
+            model = create(nnx.Rngs(0))
+
+            @nnx.scan(in_axes=(nnx.Carry, 0, None), length=5)
+            def forward(_, block, x):
+                return None, block(x)
+
+            _, y = forward(None, model, jnp.ones((1, 3)))
+            assert y.shape == (5, 1, 3)
+
+
+        test_scan_over_layers()
+    """
+    p = _write(tmp_path, src, name="transforms_test.py")
+    real = {}
+    exec(compile(p.read_text(), str(p), "exec", dont_inherit=True), real)  # it passes for real
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    assert [f.code for f in res.findings if f.severity in ("error", "warning")] == []

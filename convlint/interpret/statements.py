@@ -149,6 +149,10 @@ class StatementEvaluator:
         framework = self.fw.is_framework_value(deco)  # ``@jax.vmap``, ``@jax.jit``: function transforms
         if isinstance(deco, pybuiltins.Builtin) and deco.name == pybuiltins.WRAPS_DECORATOR:
             return deco.fn(self, [target], {}, deco_node)
+        if isinstance(deco, Unknown) and self._from_jax(deco_node, scope):
+            # an unmodelled jax / flax transform (``@nnx.vmap(...)``, ``@nnx.scan(...)``) changes
+            # what the function computes: it is not the function as written
+            return Unknown(f"a function transformed by {_deco_name(deco_node)}, which convlint does not follow", cause=deco)
         if not (isinstance(deco, (FunctionVal, ClassVal, BoundMethod, PartialVal)) or framework):
             return target
         try:
@@ -158,6 +162,22 @@ class StatementEvaluator:
         if framework:
             return result if not isinstance(result, Unknown) and result is not None else target
         return result if isinstance(result, (FunctionVal, ClassVal, BoundMethod, PartialVal)) and not _is_wrapper(result, target) else target
+
+    def _from_jax(self, deco_node, scope: Scope) -> bool:
+        """Whether a decorator expression is reached from a jax or flax module (``nnx.vmap(...)``)."""
+        node = deco_node
+        while True:
+            if isinstance(node, cst.Call):
+                node = node.func
+            elif isinstance(node, cst.Attribute):
+                node = node.value
+            else:
+                break
+        if not isinstance(node, cst.Name):
+            return False
+        root = scope.lookup(node.value) if hasattr(scope, "lookup") else None
+        qual = getattr(root, "qualname", None)
+        return type(root).__name__ == "FwModule" and isinstance(qual, str) and qual.split(".", 1)[0] in ("jax", "flax")
 
     def _stmt_ClassDef(self, node: cst.ClassDef, scope: Scope) -> None:
         bases = [self.eval(b.value, scope) for b in node.bases]

@@ -155,6 +155,13 @@ SHARED_FUNCTIONS = (
 )
 
 
+def _keep_target(interp, args, kwargs, node):
+    """``@nnx.jit`` / ``@nnx.jit(static_argnums=...)``: the function itself."""
+    if len(args) == 1 and not kwargs:
+        return args[0]
+    return pyb.Builtin("decorator", lambda i, a, k, n: a[0] if len(a) == 1 else Unknown("decorator"))
+
+
 class NnxModules:
     """``nnx.Module`` subclasses: plain classes — ``__init__`` runs as written, ``model(x)`` runs
     ``__call__``; model inputs are channels last."""
@@ -202,6 +209,10 @@ def register(catalogue: dict, status: dict) -> None:
     put("Embed", _embed, "layer", None, EMBED_SIG)
     put("Sequential", _sequential, "layer")
     put("Rngs", lambda i, a, k, n: Unknown("nnx.Rngs: random streams (no shape)"))
+    # transforms that leave what a function computes unchanged (vmap, scan, … are not followed:
+    # a function they decorate is unknown)
+    for name in ("jit", "remat", "checkpoint", "named_call"):
+        put(name, _keep_target)
     for name in SHARED_FUNCTIONS:
         linen = catalogue.get(f"flax.linen.{name}")
         if linen is not None:
