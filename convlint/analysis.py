@@ -64,6 +64,13 @@ def _check(runs, codes=None, label=None) -> list[Issue]:
     return issues
 
 
+def _layer_subclass(cls) -> bool:
+    from convlint.frameworks.base import framework_base
+
+    base = framework_base(cls)
+    return base is not None and getattr(base, "kind", None) == "layer"
+
+
 def _suggest_sizes(interp, module, runs) -> None:
     """A declared input whose sizes break the model: the findings it causes gain the valid sizes
     and the nearest ones (:func:`convlint.interpret.sizing.suggest_sizes`)."""
@@ -219,7 +226,9 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
         for stmt in parsed.tree.body:
             if isinstance(stmt, cst.ClassDef) and stmt.name.value not in declared_names:
                 cls = scope.vars.get(stmt.name.value) if scope else None
-                if isinstance(cls, ClassVal) and cls.framework and cls.node is stmt:
+                # (a subclass of a framework layer — ``class Upsample2x(nn.Upsample)`` — is a layer:
+                # its base's defaults are no model; it is checked where it is built)
+                if isinstance(cls, ClassVal) and cls.framework and cls.node is stmt and not _layer_subclass(cls):
                     runs.append(run_entry(interp, module, Entry(stmt.name.value, "class", stmt, None, None, {}, "auto", 1)))
     reached: set = set()
     # declared models first: where two entries see the same problem, the declared one words it

@@ -983,3 +983,72 @@ def test_a_function_under_an_unmodelled_jax_transform_is_not_the_function_as_wri
     exec(compile(p.read_text(), str(p), "exec", dont_inherit=True), real)  # it passes for real
     res = analyze_file(Project(p.parent), str(p), p.read_text())
     assert [f.code for f in res.findings if f.severity in ("error", "warning")] == []
+
+
+UNDECLARED_BLOCKS = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Upsample2x(nn.Upsample):  # a layer subclass: its base's defaults are no model
+    def forward(self, x):
+        return super().forward(x.float()).type_as(x)
+
+
+class UpBlock(nn.Module):  # fed its skip concatenated: the first conv takes 2 * in_channels
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv1d(2 * in_channels, out_channels, 3, padding=1)
+
+    def forward(self, x, skip=None):
+        if skip is not None:
+            x = torch.cat([x, skip], dim=1)
+        return self.conv(x)
+
+
+class PatchEmbed(nn.Module):  # a symbolic kernel size is a size, not a rejected configuration
+    def __init__(self, in_channels: int, embed_dim: int, patch_size: int):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class Pool(nn.Module):  # a Linear first takes any rank
+    def __init__(self, hidden: int = 16, window: int = 5):
+        super().__init__()
+        self.embed = nn.Linear(hidden, hidden)
+        self.window = window
+
+    def forward(self, h):
+        b, n, _ = h.shape
+        h = self.embed(h).unsqueeze(2).expand(-1, -1, self.window, -1)
+        return h.reshape(b * n, self.window, -1)
+
+
+class Blur(nn.Module):  # a symbolic group count
+    def __init__(self, in_channels: int):
+        super().__init__()
+        self.in_channels = in_channels
+        self.register_buffer("kernel", torch.ones(3, 3) / 9)
+
+    def forward(self, x):
+        k = self.kernel[None, None].expand(self.in_channels, 1, -1, -1)
+        return F.conv2d(x, k, padding=1, groups=self.in_channels)
+'''
+
+
+def test_blocks_run_on_their_own_report_nothing_their_real_use_does_not(tmp_path):
+    # each false alarm once seen on diffusers' models with nothing declared
+    p = _write(tmp_path, UNDECLARED_BLOCKS)
+    mod = {}
+    exec(compile(p.read_text(), str(p), "exec", dont_inherit=True), mod)
+    assert mod["Upsample2x"](scale_factor=2)(torch.randn(1, 2, 4, 4)).shape == (1, 2, 8, 8)
+    assert mod["UpBlock"](4, 8)(torch.randn(1, 4, 10), torch.randn(1, 4, 10)).shape == (1, 8, 10)
+    assert mod["PatchEmbed"](3, 8, 4)(torch.randn(1, 3, 16, 16)).shape == (1, 16, 8)
+    assert mod["Pool"]()(torch.randn(2, 3, 16)).shape == (6, 5, 16)
+    assert mod["Blur"](4)(torch.randn(1, 4, 8, 8)).shape == (1, 4, 8, 8)
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    assert [(f.code, f.line) for f in res.findings if f.severity in ("error", "warning")] == []

@@ -510,3 +510,22 @@ def test_argparse_options_are_their_defaults_and_required_ones_unknown(tmp_path,
     for name in ("nz", "size", "lr", "dry", "bias", "ngf", "outf", "nz2"):
         assert got[name] == real[name] and type(got[name]) is type(real[name]), name
     assert isinstance(got["dataset"], Unknown)  # the command line gives it
+
+
+def test_shape_and_number_types_follow_python(tmp_path):
+    # diffusers' RMSNorm: ``if isinstance(dim, numbers.Integral): dim = (dim,)``; ``torch.Size(dim)``
+    _agree(tmp_path, """
+        import numbers
+
+        import torch
+
+        def as_dims(dim):
+            if isinstance(dim, numbers.Integral):
+                dim = (dim,)
+            return torch.Size(dim)
+
+        a = tuple(as_dims(8))
+        b = tuple(as_dims((2, 3)))
+        c = isinstance(2.5, numbers.Real), isinstance(2.5, numbers.Integral), isinstance(True, numbers.Number)
+        empty = tuple(torch.empty(tuple([2, 3])).shape)
+    """, ["a", "b", "c", "empty"])

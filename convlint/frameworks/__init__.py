@@ -25,7 +25,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
-from convlint.interpret.values import MISSING, ClassVal, ExternalRef, Instance, SuperVal, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, SuperVal, Unknown
 
 __all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
 
@@ -281,6 +281,8 @@ class Frameworks:
 
     def isinstance_check(self, interp, obj, t):
         qual = getattr(t, "qualname", None) if isinstance(t, (Op, FwClass, ExternalRef)) else None
+        if qual == "torch.Size":  # a shape: convlint's shapes are tuples, torch's are torch.Size
+            return None if isinstance(obj, tuple) else False if isinstance(obj, (int, float, str, type(None), list, dict, Tensor, Layer)) else None
         if qual in ARRAY_TYPES:  # ``isinstance(x, torch.Tensor)``, ``isinstance(t, jnp.ndarray)``
             if isinstance(obj, Tensor):
                 fam = obj.framework if obj.framework != "flax" else "jax"
@@ -510,12 +512,19 @@ def module_children(v):
                 out += inner
             elif k == "__layer__" or x is None or isinstance(x, (bool, int, float, str, bytes, Tensor, tuple, list, dict, set)):
                 continue  # not a module (a plain list of modules is not registered either)
+            elif isinstance(x, (FunctionVal, BoundMethod, ClassVal, pyb.Builtin)) or (isinstance(x, Instance) and _plain_class(x.cls)):
+                continue  # a function, a class, or an instance of a class that is no module (a config)
             elif _is_torch_module(x):
                 out.append((k, x))
             else:
                 return None  # an attribute of unknown value may be a module
         return out
     return None
+
+
+def _plain_class(cls: ClassVal) -> bool:
+    """A class whose every base is known and none a framework module: its instances are no modules."""
+    return cls.framework is None and all(isinstance(b, ClassVal) or isinstance(b, pyb.Builtin) for c in cls.mro() for b in c.bases)
 
 
 def named_modules(v, prefix: str = ""):

@@ -1134,6 +1134,13 @@ def _inspect_attr(obj, name):
 
 STDLIB["inspect.signature"] = Builtin("signature", _signature)
 
+# ``numbers``: the abstract number types, as the builtin types they stand for here
+# (``isinstance(dim, numbers.Integral)``: an int, a bool or a symbolic size)
+STDLIB["numbers.Integral"] = BUILTINS["int"]
+STDLIB["numbers.Real"] = (BUILTINS["int"], BUILTINS["float"])
+STDLIB["numbers.Number"] = (BUILTINS["int"], BUILTINS["float"])
+STDLIB_MODULES.add("numbers")
+
 
 # ``dataclasses.fields(obj)`` of a dataclass or flax module: name and default of each field, in
 # order (``dataclasses.MISSING`` where there is no default)

@@ -84,7 +84,9 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             if entry.source == "auto":
                 symbolic = symbolic_arguments(target, fw)
                 init = {**symbolic, **init}
-                entry_channels = next((v for k, v in symbolic.items() if _INPUT_CHANNELS.match(k)), None)
+                # (the input's channel count is the first layer's: a parameter named
+                # ``in_channels`` is not always what the block is fed — an up block that
+                # concatenates its skip takes ``2 * in_channels``)
             with interp.in_module(module):
                 inst = interp.instantiate(target, [], init, entry.node)
             if isinstance(inst, Instance):

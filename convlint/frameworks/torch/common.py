@@ -132,6 +132,8 @@ def sizes_from_args(args, kwargs, key: str = "size"):
         return None
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return as_dims(args[0])
+    if len(args) == 1 and isinstance(args[0], Unknown):
+        return None  # one unknown argument may be the whole shape (``torch.empty(tuple(sizes))``): rank unknown
     return as_dims(tuple(args)) if args else ()
 
 

@@ -75,6 +75,13 @@ def _unresolved_reason(name, value) -> str:
     return f"{name} ({u.reason})" if u is not None else name
 
 
+def _symbolic(v) -> bool:
+    """Whether a conv argument holds a symbolic size (a model run with symbolic constructor sizes)."""
+    if isinstance(v, Sym):
+        return True
+    return isinstance(v, (tuple, list)) and any(isinstance(x, Sym) for x in v)
+
+
 def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
     p = layer.params
     rank = layer.extra["rank"]
@@ -83,6 +90,12 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         keys.append("output_padding")
     if not known(*(p[k] for k in keys)):
         layer.extra["unresolved"] = [k for k in keys if not known(p[k])]
+        return None
+    symbolic = [k for k in keys if k != "groups" and _symbolic(p[k])]
+    if symbolic:
+        # ``kernel_size=patch_size`` of a model run with symbolic sizes: a size the arithmetic
+        # cannot check, not a rejected configuration; the output sizes are not known
+        layer.extra["unresolved"] = symbolic
         return None
     nones = [k for k in _NONE_FATAL if p.get(k, 0) is None]
     facts = [k for k in nones if getattr(interp, "declared", False) or _written_none(layer, k)]
@@ -266,13 +279,14 @@ def make_fconv(op, rank, transposed):
             return unknown_spatial()
         kernel = tuple(kshape[2:])
         keys = ("stride", "padding", "dilation", "groups") + (("output_padding",) if transposed else ())
-        if not known(*(p[k] for k in keys)):
+        if not known(*(p[k] for k in keys)) or any(_symbolic(p[k]) for k in keys if k != "groups"):
             return unknown_spatial()
+        groups = None if isinstance(p["groups"], Sym) else p["groups"]  # a symbolic group count is a positive size
         try:
             if transposed:
-                conv = torch_conv_transpose(kernel, p["stride"], p["padding"], p["output_padding"], p["dilation"], rank=rank, groups=p["groups"])
+                conv = torch_conv_transpose(kernel, p["stride"], p["padding"], p["output_padding"], p["dilation"], rank=rank, groups=groups)
             else:
-                conv = torch_conv(kernel, p["stride"], p["padding"], p["dilation"], rank=rank, groups=p["groups"])
+                conv = torch_conv(kernel, p["stride"], p["padding"], p["dilation"], rank=rank, groups=groups)
         except ConvArithmeticError as e:
             rejected(interp, site, op, e)
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None)
@@ -283,11 +297,11 @@ def make_fconv(op, rank, transposed):
             interp.trace.record(RankEvent(site, op.rsplit(".", 1)[-1], (rank + 2, rank + 1), n, x.shape))
             return C.record(interp, op=op, layer=None, site=site, call_node=node, x=x, out_shape=None)
         ch_axis = n - rank - 1
-        g = p["groups"] if is_int(p["groups"]) else 1
+        g = p["groups"] if is_int(p["groups"]) else None
         if transposed:
             exp_in = kshape[0]
         else:
-            exp_in = kshape[1] * g if is_int(kshape[1]) else Unknown("channels")
+            exp_in = kshape[1] * g if is_int(kshape[1]) and g is not None else Unknown("channels")
         channel_check(interp, op.rsplit(".", 1)[-1], site, exp_in, x.shape[ch_axis], x, ch_axis)
         axes = list(range(n - rank, n))
         sizes = tuple(x.shape[a] for a in axes)

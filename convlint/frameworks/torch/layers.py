@@ -50,7 +50,8 @@ def _linear_apply(interp, layer, args, kwargs, node):
     label = label_of(layer)
     of = layer.params.get("out_features")
     if isinstance(x, Tensor) and x.shape is None and x.entry and is_int(layer.params.get("in_features")):
-        x = Tensor((Unknown("batch"), layer.params["in_features"]), CHANNELS_FIRST, framework=FRAMEWORK)
+        # a model input of unknown rank: a Linear takes any rank, so only its last dim is known
+        x = Tensor((layer.params["in_features"],), CHANNELS_FIRST, framework=FRAMEWORK, exact_rank=False)
     if not isinstance(x, Tensor) or x.shape is None:
         xin = x if isinstance(x, Tensor) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
         out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=xin, out_shape=(of if is_size(of) else Unknown("out_features"),))

@@ -167,7 +167,7 @@ def register():
     for name in LEGACY_TENSOR_TYPES:
         unmodelled(f"torch.{name}", "a legacy typed tensor class (isinstance and .type() checks stay unknown)", "type")
     reg("torch.Tensor", _legacy_tensor)  # the tensor type: isinstance checks are answered (frameworks.ARRAY_TYPES)
-    unmodelled("torch.Size", "the shape type, a tuple (isinstance checks on it stay unknown)", "type")
+    reg("torch.Size", _size)  # the shape type: a tuple of ints
     for name in ("dtype", "layout", "memory_format", "qscheme", "finfo", "iinfo"):
         unmodelled(f"torch.{name}", "a dtype/layout descriptor, not a tensor", "type")
     for name in ("Generator", "Stream", "Event", "GradScaler"):
@@ -209,3 +209,11 @@ def _legacy_tensor(interp, args, kwargs, node):
     if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
         return _sized(interp, args, {}, node)
     return Tensor(None, framework="torch")
+
+
+def _size(interp, args, kwargs, node):
+    """``torch.Size((3, 4))`` / ``torch.Size([n])``: the tuple of its sizes."""
+    if not args:
+        return ()
+    items = interp.iterate(args[0]) if len(args) == 1 and not kwargs else None
+    return tuple(items) if items is not None else Unknown("torch.Size of unknown sizes")
