@@ -26,8 +26,10 @@ path, text) -> FileResult(findings, deps)``), imported only when a file needs an
 
 from __future__ import annotations
 
+import gc
 import os
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -154,6 +156,31 @@ def _pool_init(config: Config) -> None:
     from convlint.analysis import Project
 
     _worker_project = Project(root=config.root, config=config)
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
+
+
+# An analysis allocates LibCST trees and interpreter values by the hundred thousand, nearly all
+# alive until the run ends: with CPython's default thresholds (700, 10, 10) the collector walks
+# that growing heap again and again — a third of the time of a one-file check on diffusers.
+# Cycles still get collected, only less often.
+_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def _fewer_collections():
+    """Collect garbage less often while analysing; the thresholds are restored afterwards.
+
+    What was allocated before (modules imported, the caller's objects) is moved out of the
+    collector's sight (``gc.freeze``) for the same time."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*(max(a, b) for a, b in zip(old, _GC_THRESHOLDS)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def _pool_chunk(items: list[tuple[str, str]]) -> list[tuple[str, Any, Any, str | None]]:
@@ -455,7 +482,8 @@ def _analyze(
         if progress is not None:
             progress(done, total, display_path(src.path, cwd))
         try:
-            results[src.path] = _analyze_one(project, analyze_file, str(src.path), src.text)
+            with _fewer_collections():
+                results[src.path] = _analyze_one(project, analyze_file, str(src.path), src.text)
         except Exception as exc:
             if confirm:
                 from convlint.confirm.confirm import ConfirmUnavailable

@@ -39,6 +39,10 @@ class ModuleIndex:
     stars: list[int] = field(default_factory=list)  # statements doing ``from x import *``
     classes: dict[str, int] = field(default_factory=dict)  # class name -> its (last) statement
     functions: dict[str, int] = field(default_factory=dict)  # function name -> its (last) statement
+    # statement -> the function bodies that may be parsed later than the statement itself:
+    # ``(def_line, body_line, body_col, end_line)`` per function (decorators from ``def_line``),
+    # the statement's own function or its class's methods, in order
+    bodies: dict[int, tuple[tuple[int, int, int, int], ...]] = field(default_factory=dict)
 
 
 def build_index(tree: ast.Module) -> ModuleIndex:
@@ -68,7 +72,39 @@ def build_index(tree: ast.Module) -> ModuleIndex:
             index.mutations.setdefault(n, []).append(i)
         if star:
             index.stars.append(i)
+        if len(group) == 1:
+            lazy = _lazy_bodies(group[0])
+            if lazy:
+                index.bodies[i] = lazy
     return index
+
+
+def _lazy_bodies(stmt: ast.stmt) -> tuple[tuple[int, int, int, int], ...]:
+    """The function bodies of a top-level ``def`` or of a top-level class's methods that start on
+    a line of their own (``def f(self):`` then the body below it), as ``(def_line, body_line,
+    body_col, end_line)``; a class is elided only if every one of its methods is elidable."""
+    FN = (ast.FunctionDef, ast.AsyncFunctionDef)
+    if isinstance(stmt, FN):
+        one = _body_range(stmt)
+        return (one,) if one is not None else ()
+    if isinstance(stmt, ast.ClassDef):
+        out = []
+        for child in stmt.body:
+            if isinstance(child, FN):
+                one = _body_range(child)
+                if one is None:
+                    return ()
+                out.append(one)
+        return tuple(out)
+    return ()
+
+
+def _body_range(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int, int, int] | None:
+    first = fn.body[0]
+    end = fn.end_lineno or fn.lineno
+    if first.lineno <= fn.lineno or end < first.lineno:
+        return None
+    return (_first_line(fn), first.lineno, first.col_offset, end)
 
 
 def _first_line(stmt: ast.stmt) -> int:

@@ -33,7 +33,7 @@ class ParsedModule:
     file's lines and columns.
     """
 
-    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts")
+    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_defs")
 
     def __init__(self, path: str, name: str, text: str):
         self.path = path
@@ -46,8 +46,11 @@ class ParsedModule:
         self._tree: cst.Module | None = None
         self._tree_done = False
         self._positions = None
-        self._segments: dict[int, tuple] = {}  # statement index -> (LibCST module, line offset, positions or None)
+        self._segments: dict = {}  # statement index (or a function's key) -> [LibCST module, line offset, positions or None]
         self._line_starts: list[int] | None = None
+        # skeleton ``def`` node -> (its full node once parsed, or None; (def_line, end_line); method?)
+        self._skeletons: dict[int, list] = {}
+        self._defs = 0
         try:
             self._ast = parse_python(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
@@ -81,25 +84,101 @@ class ParsedModule:
         return self._tree
 
     def statement(self, i: int):
-        """The LibCST node of top-level statement ``i`` of :attr:`index`, parsed on its own."""
+        """The LibCST node of top-level statement ``i`` of :attr:`index`, parsed on its own.
+
+        A ``def`` statement, or a class's methods, come back as *skeletons*: each function's body
+        (the lines below its header) is replaced by ``...`` before LibCST sees it, since an
+        analysis calls few of the functions it looks up. :meth:`full_definition` parses the body
+        of a skeleton when the function is first used.
+        """
         if self._tree is not None and len(self._tree.body) == len(self.index.statements):
             return self._tree.body[i]
         seg = self._segments.get(i)
         if seg is None:
             info = self.index.statements[i]
-            starts = self._starts()
-            lo = starts[info.first_line - 1]
-            hi = starts[info.last_line] if info.last_line < len(starts) else len(self.text)
-            chunk = self.text[lo:hi]
-            if not chunk.endswith(("\n", "\r")):
-                chunk += "\n"
-            try:
-                module = cst.parse_module(chunk)
-            except Exception:
+            lo, hi = self._span(info.first_line, info.last_line)
+            bodies = self.index.bodies.get(i, ())
+            chunk = self._skeleton_text(lo, hi, info.first_line, bodies) if bodies else None
+            module = _parse_chunk(chunk) if chunk is not None else None
+            if module is not None and not self._register_skeletons(module, bodies):
                 module = None
+            if module is None:
+                module = _parse_chunk(self.text[lo:hi])
             seg = self._segments[i] = [module, info.first_line - 1, None]
         module = seg[0]
         return module.body[0] if module is not None and module.body else None
+
+    def _span(self, first_line: int, last_line: int) -> tuple[int, int]:
+        starts = self._starts()
+        lo = starts[first_line - 1]
+        hi = starts[last_line] if last_line < len(starts) else len(self.text)
+        return lo, hi
+
+    def _skeleton_text(self, lo: int, hi: int, first_line: int, bodies) -> str | None:
+        """The statement's text with each body of ``bodies`` replaced by ``...`` (same lines)."""
+        lines = self.text[lo:hi].splitlines(keepends=True)
+        for _, body_line, body_col, end_line in bodies:
+            k = body_line - first_line
+            if k <= 0 or end_line - first_line >= len(lines):
+                return None
+            line = lines[k]
+            indent = line[:body_col]
+            if indent.strip() or len(indent) != body_col:  # the body does not start its line
+                return None
+            ending = line[len(line.rstrip("\r\n")):] or "\n"
+            lines[k] = indent + "..." + ending
+            for j in range(k + 1, end_line - first_line + 1):
+                rest = lines[j]
+                lines[j] = rest[len(rest.rstrip("\r\n")):] or "\n"
+        return "".join(lines)
+
+    def _register_skeletons(self, module, bodies) -> bool:
+        """Remember the skeleton ``def`` nodes of a parsed statement, matched in order to
+        ``bodies``; False if they do not match (then the statement is parsed whole instead)."""
+        if not module.body:
+            return False
+        top = module.body[0]
+        if isinstance(top, cst.FunctionDef):
+            defs, method = [top], False
+        elif isinstance(top, cst.ClassDef) and isinstance(top.body, cst.IndentedBlock):
+            defs, method = [s for s in top.body.body if isinstance(s, cst.FunctionDef)], True
+        else:
+            return False
+        if len(defs) != len(bodies):
+            return False
+        for node, (def_line, _, _, end_line) in zip(defs, bodies):
+            self._skeletons[id(node)] = [node, None, (def_line, end_line), method]
+        return True
+
+    def is_skeleton(self, node) -> bool:
+        """Is ``node`` a function whose body :meth:`statement` left out?"""
+        entry = self._skeletons.get(id(node))
+        return entry is not None and entry[0] is node
+
+    def full_definition(self, node):
+        """The complete ``FunctionDef`` of a skeleton (parsed once; positions map to the file);
+        ``node`` itself when it is not a skeleton, or when its body cannot be parsed."""
+        entry = self._skeletons.get(id(node))
+        if entry is None or entry[0] is not node:
+            return node
+        if entry[1] is None:
+            (def_line, end_line), method = entry[2], entry[3]
+            lo, hi = self._span(def_line, end_line)
+            chunk = self.text[lo:hi]
+            if method:  # an indented method parses inside a class of its own, one line up
+                module = _parse_chunk("class _:\n" + chunk)
+                full = module.body[0].body.body[0] if module is not None else None
+                offset = def_line - 2
+            else:
+                module = _parse_chunk(chunk)
+                full = module.body[0] if module is not None else None
+                offset = def_line - 1
+            if not isinstance(full, cst.FunctionDef) or full.name.value != node.name.value:
+                return node
+            self._defs += 1
+            self._segments[("def", self._defs)] = [module, offset, None]
+            entry[1] = full
+        return entry[1]
 
     def _starts(self) -> list[int]:
         if self._line_starts is None:
@@ -125,6 +204,16 @@ class ParsedModule:
             if r is not None:
                 off = seg[1]
                 return (r.start.line + off, r.start.column + 1, r.end.line + off, r.end.column + 1)
+        return None
+
+
+def _parse_chunk(chunk: str):
+    """A statement's text as a LibCST module, or None if LibCST cannot parse it."""
+    if not chunk.endswith(("\n", "\r")):
+        chunk += "\n"
+    try:
+        return cst.parse_module(chunk)
+    except Exception:
         return None
 
 
