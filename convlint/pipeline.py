@@ -151,11 +151,20 @@ def _analyze_one(project: Any, analyze_file: Any, path: str, text: str) -> tuple
     return findings, deps
 
 
-def _pool_init(config: Config) -> None:
+def _parse_store(config: Config) -> Any:
+    """The parse store of this configuration's cache (see ``convlint.cache.ParseStore``)."""
+    from convlint.cache import Cache, ParseStore
+
+    return ParseStore(Cache.for_config(config))
+
+
+def _pool_init(config: Config, keep_parses: bool = False) -> None:
     global _worker_project
     from convlint.analysis import Project
 
     _worker_project = Project(root=config.root, config=config)
+    if keep_parses:
+        _worker_project.store = _parse_store(config)
     gc.freeze()
     gc.set_threshold(*_GC_THRESHOLDS)
 
@@ -194,6 +203,7 @@ def _pool_chunk(items: list[tuple[str, str]]) -> list[tuple[str, Any, Any, str |
             out.append((path, findings, deps, None))
         except Exception as exc:  # reported by the parent as an internal error for this file
             out.append((path, None, None, _describe(exc)))
+    _worker_project.save_parses()
     return out
 
 
@@ -266,7 +276,7 @@ def run_check(
         todo.append(src)
 
     if todo:
-        results, errs, warns = _analyze(todo, config, effective_jobs(jobs, config), base, progress)
+        results, errs, warns = _analyze(todo, config, effective_jobs(jobs, config), base, progress, keep_parses=cache is not None)
         errors.extend(errs)
         warnings.extend(warns)
         for src in todo:
@@ -459,9 +469,12 @@ def _is_dir(entry: os.DirEntry) -> bool:
 
 
 def _analyze(
-    todo: list[SourceFile], config: Config, jobs: int, cwd: Path, progress: Progress | None = None
+    todo: list[SourceFile], config: Config, jobs: int, cwd: Path, progress: Progress | None = None, keep_parses: bool = False
 ) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str], list[str]]:
-    """Run the analysis over ``todo``; returns results by path, error lines and warning lines."""
+    """Run the analysis over ``todo``; returns results by path, error lines and warning lines.
+
+    ``keep_parses``: read and write the parse store (``convlint.cache.ParseStore``), as the result
+    cache is read and written."""
     try:
         from convlint.analysis import Project, analyze_file
     except ImportError as exc:
@@ -473,11 +486,13 @@ def _analyze(
     confirm = getattr(config, "confirm", None)
     if jobs > 1 and len(todo) >= POOL_THRESHOLD and not confirm:  # --confirm: one process imports the frameworks once
         try:
-            res, errs = _analyze_pool(todo, config, jobs, cwd, progress)
+            res, errs = _analyze_pool(todo, config, jobs, cwd, progress, keep_parses)
             return res, errs, warnings
         except Exception as exc:  # e.g. no process support in this environment: go serial
             warnings.append(f"process pool failed ({_describe(exc)}); analysing serially instead")
     project = Project(root=config.root, config=config)
+    if keep_parses:
+        project.store = _parse_store(config)
     for done, src in enumerate(todo):
         if progress is not None:
             progress(done, total, display_path(src.path, cwd))
@@ -493,6 +508,7 @@ def _analyze(
                         errors.append(str(exc))
                     continue
             errors.append(f"{display_path(src.path, cwd)}: internal error while analysing: {_describe(exc)}")
+    project.save_parses()
     if progress is not None:
         progress(total, total, None)
     if confirm:
@@ -503,7 +519,7 @@ def _analyze(
 
 
 def _analyze_pool(
-    todo: list[SourceFile], config: Config, jobs: int, cwd: Path, progress: Progress | None = None
+    todo: list[SourceFile], config: Config, jobs: int, cwd: Path, progress: Progress | None = None, keep_parses: bool = False
 ) -> tuple[dict[Path, tuple[list[Finding], dict]], list[str]]:
     from concurrent.futures import ProcessPoolExecutor
 
@@ -517,7 +533,7 @@ def _analyze_pool(
     total, done = len(todo), 0
     if progress is not None:
         progress(0, total, None)
-    with ProcessPoolExecutor(max_workers=workers, initializer=_pool_init, initargs=(config,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_pool_init, initargs=(config, keep_parses)) as pool:
         for chunk_out in pool.map(_pool_chunk, chunks):
             for path, findings, deps, err in chunk_out:
                 if err is not None:

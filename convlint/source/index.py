@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-__all__ = ["StatementInfo", "ModuleIndex", "build_index"]
+__all__ = ["StatementInfo", "ModuleIndex", "build_index", "index_from_data", "index_to_data"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,55 @@ class ModuleIndex:
     # ``(def_line, body_line, body_col, end_line)`` per function (decorators from ``def_line``),
     # the statement's own function or its class's methods, in order
     bodies: dict[int, tuple[tuple[int, int, int, int], ...]] = field(default_factory=dict)
+
+
+def index_to_data(index: ModuleIndex) -> dict:
+    """The index as plain data (tuples, lists, dicts of ints and strings), for the parse store."""
+    return {
+        "statements": [(s.first_line, s.last_line, list(s.names), list(s.mutated), s.star_import) for s in index.statements],
+        "names": index.names, "mutations": index.mutations, "stars": index.stars,
+        "classes": index.classes, "functions": index.functions,
+        "bodies": {i: [list(b) for b in bs] for i, bs in index.bodies.items()},
+    }
+
+
+def index_from_data(data: dict) -> ModuleIndex:
+    """The inverse of :func:`index_to_data`; raises (KeyError, TypeError, ValueError) on malformed data."""
+    def ints(v) -> list[int]:
+        out = [int(x) for x in v]
+        return out
+
+    def strs(v) -> tuple[str, ...]:
+        if not all(isinstance(x, str) for x in v):
+            raise TypeError("not a name")
+        return tuple(v)
+
+    statements = [StatementInfo(int(a), int(b), strs(n), strs(m), bool(star)) for a, b, n, m, star in data["statements"]]
+    count = len(statements)
+
+    def table(d) -> dict[str, list[int]]:
+        out = {}
+        for k, v in d.items():
+            idx = ints(v)
+            if not isinstance(k, str) or any(not 0 <= i < count for i in idx):
+                raise ValueError("bad index")
+            out[k] = idx
+        return out
+
+    def one(d) -> dict[str, int]:
+        return {k: v for k, v in ((str(k), int(v)) for k, v in d.items()) if 0 <= v < count}
+
+    bodies = {}
+    for i, bs in data["bodies"].items():
+        i = int(i)
+        if not 0 <= i < count:
+            raise ValueError("bad index")
+        rows = tuple(tuple(ints(b)) for b in bs)
+        if any(len(r) != 4 for r in rows):
+            raise ValueError("bad body")
+        bodies[i] = rows
+    return ModuleIndex(statements, table(data["names"]), table(data["mutations"]), [i for i in ints(data["stars"]) if 0 <= i < count],
+                       one(data["classes"]), one(data["functions"]), bodies)
 
 
 def build_index(tree: ast.Module) -> ModuleIndex:

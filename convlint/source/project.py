@@ -15,7 +15,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from convlint.source.index import ModuleIndex, build_index
+from convlint.source.index import ModuleIndex, build_index, index_from_data
 from convlint.source.prescreen import parse_python, prescreen
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -33,9 +33,9 @@ class ParsedModule:
     file's lines and columns.
     """
 
-    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_defs")
+    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_store", "_stored", "_fresh")
 
-    def __init__(self, path: str, name: str, text: str):
+    def __init__(self, path: str, name: str, text: str, store=None):
         self.path = path
         self.name = name
         self.text = text
@@ -50,7 +50,20 @@ class ParsedModule:
         self._line_starts: list[int] | None = None
         # skeleton ``def`` node -> (its full node once parsed, or None; (def_line, end_line); method?)
         self._skeletons: dict[int, list] = {}
-        self._defs = 0
+        # the parse store (convlint.cache.ParseStore): what earlier runs parsed of this text
+        self._store = store
+        self._stored: dict = {}  # segment key -> (kind, LibCST module), from the store
+        self._fresh: dict = {}  # segment key -> (kind, LibCST module), parsed in this run
+        if store is not None:
+            data = store.get(self.sha)
+            if data is not None:
+                try:
+                    self._index = index_from_data(data["index"])
+                    self._stored = data["segments"]
+                    return  # it passed the prescreen when it was stored
+                except Exception:
+                    self._index = None
+                    self._stored = {}
         try:
             self._ast = parse_python(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
@@ -96,14 +109,25 @@ class ParsedModule:
         seg = self._segments.get(i)
         if seg is None:
             info = self.index.statements[i]
-            lo, hi = self._span(info.first_line, info.last_line)
             bodies = self.index.bodies.get(i, ())
-            chunk = self._skeleton_text(lo, hi, info.first_line, bodies) if bodies else None
-            module = _parse_chunk(chunk) if chunk is not None else None
-            if module is not None and not self._register_skeletons(module, bodies):
-                module = None
+            module = None
+            stored = self._stored_segment(i)
+            if stored is not None:
+                kind, module = stored
+                if kind == "skeleton" and not self._register_skeletons(module, bodies):
+                    module = None
             if module is None:
-                module = _parse_chunk(self.text[lo:hi])
+                lo, hi = self._span(info.first_line, info.last_line)
+                kind = "skeleton"
+                chunk = self._skeleton_text(lo, hi, info.first_line, bodies) if bodies else None
+                module = _parse_chunk(chunk) if chunk is not None else None
+                if module is not None and not self._register_skeletons(module, bodies):
+                    module = None
+                if module is None:
+                    kind = "whole"
+                    module = _parse_chunk(self.text[lo:hi])
+                if module is not None:
+                    self._fresh[i] = (kind, module)
             seg = self._segments[i] = [module, info.first_line - 1, None]
         module = seg[0]
         return module.body[0] if module is not None and module.body else None
@@ -163,22 +187,40 @@ class ParsedModule:
             return node
         if entry[1] is None:
             (def_line, end_line), method = entry[2], entry[3]
-            lo, hi = self._span(def_line, end_line)
-            chunk = self.text[lo:hi]
-            if method:  # an indented method parses inside a class of its own, one line up
-                module = _parse_chunk("class _:\n" + chunk)
-                full = module.body[0].body.body[0] if module is not None else None
-                offset = def_line - 2
-            else:
-                module = _parse_chunk(chunk)
-                full = module.body[0] if module is not None else None
-                offset = def_line - 1
+            key = ("def", def_line)
+            stored = self._stored_segment(key)
+            module = stored[1] if stored is not None else None
+            if module is None:
+                lo, hi = self._span(def_line, end_line)
+                chunk = self.text[lo:hi]
+                # an indented method parses inside a class of its own, one line up
+                module = _parse_chunk("class _:\n" + chunk if method else chunk)
+                if module is not None:
+                    self._fresh[key] = ("def", module)
+            try:
+                full = (module.body[0].body.body[0] if method else module.body[0]) if module is not None else None
+            except (AttributeError, IndexError):
+                full = None
             if not isinstance(full, cst.FunctionDef) or full.name.value != node.name.value:
                 return node
-            self._defs += 1
-            self._segments[("def", self._defs)] = [module, offset, None]
+            self._segments[key] = [module, def_line - 2 if method else def_line - 1, None]
             entry[1] = full
         return entry[1]
+
+    def _stored_segment(self, key):
+        blob = self._stored.get(key)
+        return self._store.segment(blob) if blob is not None else None
+
+    def save(self) -> None:
+        """Give what this run parsed to the parse store (once), with what it held already."""
+        if self._store is None or not self._fresh or self.error is not None or self.index is None:
+            return
+        from convlint.source.index import index_to_data
+
+        segments = {**self._stored, **self._fresh}
+        self._store.put(self.sha, index_to_data(self.index), segments)
+        self._stored = segments
+        self._fresh = {}
 
     def _starts(self) -> list[int]:
         if self._line_starts is None:
@@ -294,6 +336,7 @@ class Project:
         self._session: dict[str, ModuleInfo] | None = None
         self._deps: dict[str, str] | None = None
         self._main: str | None = None
+        self.store = None  # a convlint.cache.ParseStore, when the run keeps parses across runs
 
     # --------------------------------------------------------------- sessions (one per analysis)
     def begin(self, main_path: str) -> None:
@@ -312,7 +355,7 @@ class Project:
         cached = self._parsed.get(ap)
         if cached is not None and cached.text == text:
             return cached
-        pm = ParsedModule(display_path(ap), self.module_name(ap), text)
+        pm = ParsedModule(display_path(ap), self.module_name(ap), text, store=self.store)
         self._parsed[ap] = pm
         return pm
 
@@ -330,11 +373,19 @@ class Project:
         except (OSError, UnicodeDecodeError):
             self._parsed[ap] = None
             return None
-        pm = ParsedModule(display_path(ap), self.module_name(ap), text)
+        pm = ParsedModule(display_path(ap), self.module_name(ap), text, store=self.store)
         if not pm.ok:
             pm = None
         self._parsed[ap] = pm
         return pm
+
+    def save_parses(self) -> None:
+        """Write what this run parsed to the parse store (nothing without one)."""
+        if self.store is None:
+            return
+        for pm in self._parsed.values():
+            if pm is not None:
+                pm.save()
 
     def info(self, path: str) -> ModuleInfo | None:
         ap = os.path.abspath(path)
