@@ -145,7 +145,12 @@ _worker_project: Any = None
 
 
 def _analyze_one(project: Any, analyze_file: Any, path: str, text: str) -> tuple[list[Finding], dict[str, str | None]]:
-    result = analyze_file(project, path, text)
+    try:
+        result = analyze_file(project, path, text)
+    finally:
+        release = getattr(project, "release", None)
+        if release is not None:  # a long run must not keep every file's whole tree
+            release(path)
     findings = list(getattr(result, "findings", ()) or ())
     deps = dict(getattr(result, "deps", {}) or {})
     return findings, deps

@@ -82,6 +82,7 @@ class ParsedModule:
     def index(self) -> ModuleIndex | None:
         if self._index is None and self._ast is not None:
             self._index = build_index(self._ast)
+            self._ast = None  # the index is all that is read from it
         return self._index
 
     @property
@@ -210,6 +211,16 @@ class ParsedModule:
     def _stored_segment(self, key):
         blob = self._stored.get(key)
         return self._store.segment(blob) if blob is not None else None
+
+    def release_tree(self) -> None:
+        """Forget the whole-file LibCST tree (and its positions) once the file's own analysis is
+        done: a run over thousands of files would otherwise keep every one of them. Should the
+        module be imported later, :meth:`statement` parses what is reached, as for any other."""
+        self.index  # noqa: B018 - built now if it was not, so that the ast tree can go too
+        self._ast = None
+        self._tree = None
+        self._tree_done = False
+        self._positions = None
 
     def save(self) -> None:
         """Give what this run parsed to the parse store (once), with what it held already."""
@@ -378,6 +389,12 @@ class Project:
             pm = None
         self._parsed[ap] = pm
         return pm
+
+    def release(self, path: str) -> None:
+        """The analysis of ``path`` is over: its whole-file tree is no longer needed."""
+        pm = self._parsed.get(os.path.abspath(path))
+        if pm is not None:
+            pm.release_tree()
 
     def save_parses(self) -> None:
         """Write what this run parsed to the parse store (nothing without one)."""
