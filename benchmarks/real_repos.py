@@ -87,9 +87,9 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     return dt
 
 
-def interleave(fns: list[Callable[[], float]], repeat: int) -> list[float]:
+def interleave(fns: list[Callable[[], float]], repeat: int, warmup: bool = True) -> list[float]:
     """Median seconds of each function, run alternately ``repeat`` times (after one warm-up)."""
-    for fn in fns:
+    for fn in fns if warmup else ():
         fn()
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
@@ -149,7 +149,7 @@ def case_repo_cold(report: Report, repo: Path, what: str, target: str, repeat: i
     if not need(repo, report, what):
         return
     check, floor = interleave(
-        [lambda: run(convlint("--no-cache", "--jobs", "1", "."), repo), lambda: run([PY, "-c", FLOOR_REPO, "."], repo)], repeat
+        [lambda: run(convlint("--no-cache", "--jobs", "1", "."), repo), lambda: run([PY, "-c", FLOOR_REPO, "."], repo)], repeat, warmup=False
     )
     report.ratio(what, check, floor, target)
 
@@ -216,7 +216,7 @@ def case_warm_edit(report: Report, repo: Path, repeat: int) -> None:
             edit()
             return run(convlint("--jobs", "1", TIMM_EDIT), copy, env)
 
-        a, b = interleave([whole, alone], repeat)
+        a, b = interleave([whole, alone], repeat, warmup=False)  # the first run above warmed up
         report.ratio(what, a, b, "1.2x")
 
 
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     if want("b"):
         case_one_file(report, diffusers, BLOCKS, "check --no-cache unet_2d_blocks.py / parse_module of it", "2x", args.repeat)
     if want("c"):
-        case_repo_cold(report, timm, "whole timm, cold / read + prefilter + parse_module of admitted files", "2x", max(3, args.repeat // 2))
+        case_repo_cold(report, timm, "whole timm, cold / read + prefilter + parse_module of admitted files", "2x", max(1, args.repeat // 2))
     if want("d"):
         case_prefilter(report, timm, args.repeat)
     if want("e"):

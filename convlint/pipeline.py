@@ -168,7 +168,7 @@ def _pool_init(config: Config, keep_parses: bool = False) -> None:
     from convlint.analysis import Project
 
     _worker_project = Project(root=config.root, config=config)
-    if keep_parses:
+    if keep_parses and hasattr(_worker_project, "save_parses"):
         _worker_project.store = _parse_store(config)
     gc.freeze()
     gc.set_threshold(*_GC_THRESHOLDS)
@@ -208,8 +208,14 @@ def _pool_chunk(items: list[tuple[str, str]]) -> list[tuple[str, Any, Any, str |
             out.append((path, findings, deps, None))
         except Exception as exc:  # reported by the parent as an internal error for this file
             out.append((path, None, None, _describe(exc)))
-    _worker_project.save_parses()
+    _save_parses(_worker_project)
     return out
+
+
+def _save_parses(project: Any) -> None:
+    save = getattr(project, "save_parses", None)  # an engine without a parse store has none
+    if save is not None:
+        save()
 
 
 def _describe(exc: BaseException) -> str:
@@ -496,7 +502,7 @@ def _analyze(
         except Exception as exc:  # e.g. no process support in this environment: go serial
             warnings.append(f"process pool failed ({_describe(exc)}); analysing serially instead")
     project = Project(root=config.root, config=config)
-    if keep_parses:
+    if keep_parses and hasattr(project, "save_parses"):
         project.store = _parse_store(config)
     for done, src in enumerate(todo):
         if progress is not None:
@@ -513,7 +519,7 @@ def _analyze(
                         errors.append(str(exc))
                     continue
             errors.append(f"{display_path(src.path, cwd)}: internal error while analysing: {_describe(exc)}")
-    project.save_parses()
+    _save_parses(project)
     if progress is not None:
         progress(total, total, None)
     if confirm:
