@@ -198,6 +198,27 @@ def _fewer_collections():
         gc.unfreeze()
 
 
+def _pool_chunk(items: list[tuple[str, str]]) -> list[tuple[str, Any, Any, str | None]]:
+    """Analyse a chunk in a worker: (path, findings, deps, error) per file."""
+    from convlint.analysis import analyze_file
+
+    out = []
+    for path, text in items:
+        try:
+            findings, deps = _analyze_one(_worker_project, analyze_file, path, text)
+            out.append((path, findings, deps, None))
+        except Exception as exc:  # reported by the parent as an internal error for this file
+            out.append((path, None, None, _describe(exc)))
+    _save_parses(_worker_project)
+    return out
+
+
+def _save_parses(project: Any) -> None:
+    save = getattr(project, "save_parses", None)  # an engine without a parse store has none
+    if save is not None:
+        save()
+
+
 def _describe(exc: BaseException) -> str:
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
