@@ -52,6 +52,7 @@ from convlint.findings import Finding, Fix, Related
 __all__ = [
     "CACHEDIR_TAG",
     "Cache",
+    "ParseStore",
     "CachedResult",
     "default_key_path",
     "finding_from_json",
@@ -398,3 +399,135 @@ class Cache:
             except OSError:
                 pass
             raise
+
+
+# --------------------------------------------------------------------------- parsed modules
+
+_PARSED_FORMAT = 1
+_PARSED_MAGIC = b"convlint-parsed 1\n"
+_PARSED_ALLOWED = ("libcst._nodes.", "libcst._maybe_sentinel")
+
+
+class _NodeUnpickler:
+    """Unpickles LibCST trees and plain data only: any other class or function named in the
+    data (``os.system``, a convlint class, ...) fails the load. Used only on data whose HMAC
+    verified, as a second line of defence."""
+
+    @staticmethod
+    def loads(payload: bytes) -> Any:
+        import io
+        import pickle
+
+        import libcst as cst
+        from libcst._maybe_sentinel import MaybeSentinel
+
+        class Restricted(pickle.Unpickler):
+            def find_class(self, module: str, name: str) -> Any:
+                if not (module.startswith(_PARSED_ALLOWED[0]) or module == _PARSED_ALLOWED[1]):
+                    raise pickle.UnpicklingError(f"{module}.{name} is not allowed here")
+                obj = super().find_class(module, name)
+                if not (isinstance(obj, type) and (issubclass(obj, cst.CSTNode) or obj is MaybeSentinel)):
+                    raise pickle.UnpicklingError(f"{module}.{name} is not a LibCST node")
+                return obj
+
+        return Restricted(io.BytesIO(payload)).load()
+
+
+class ParseStore:
+    """What parsing a module produced, kept across runs, keyed by the module's content hash.
+
+    For an imported module an analysis needs its statement index (from Python's ``ast``, after
+    the prescreen) and the LibCST trees of the few statements and function bodies it reached
+    (:class:`convlint.source.project.ParsedModule`). Both depend only on the module's text (and
+    convlint's and LibCST's versions), so a warm run after an edit re-parses only the edited file
+    and what the analysis reaches for the first time.
+
+    Entries live next to the result cache (``<cache>/<version>-parsed/<key[:2]>/<key>.bin``) and
+    are guarded the same way (:class:`Cache`): the user's HMAC key authenticates every entry, a
+    missing, corrupt or unverified entry is a miss, writes are atomic and stay inside the
+    project. The payload is a pickle — read only after its HMAC verified, and even then by an
+    unpickler that accepts LibCST node classes and plain data only. Only modules that passed the
+    prescreen are stored. Nothing here raises.
+    """
+
+    def __init__(self, cache: Cache) -> None:
+        import libcst
+        import sys
+
+        self.cache = cache
+        self.bucket = cache.directory / f"{cache.version}-parsed"
+        self._salt = "\0".join(
+            (str(_PARSED_FORMAT), cache.version, getattr(libcst, "__version__", "?"), ".".join(map(str, sys.version_info[:2])))
+        )
+        self.hits = 0
+        self.misses = 0
+
+    def _key(self, sha256: str) -> str:
+        return hashlib.sha256(f"parsed\0{self._salt}\0{sha256}".encode()).hexdigest()
+
+    def _entry(self, key: str) -> Path:
+        return self.bucket / key[:2] / f"{key}.bin"
+
+    @staticmethod
+    def segment(blob: Any) -> tuple[str, Any] | None:
+        """A stored segment — ``(kind, LibCST module)`` — from its pickled bytes; None if malformed."""
+        import libcst as cst
+
+        try:
+            kind, module = _NodeUnpickler.loads(blob)
+        except Exception:
+            return None
+        return (kind, module) if isinstance(kind, str) and isinstance(module, cst.Module) else None
+
+    def get(self, sha256: str) -> dict[str, Any] | None:
+        """``{"index": data, "segments": {key: pickled (kind, module)}}`` for this content, or None.
+
+        The segments stay pickled until :meth:`segment` is asked for one: an analysis reads the
+        few it reaches, not every one some earlier analysis did."""
+        from convlint.source.files import read_regular
+
+        if self.cache.key_bytes is None:
+            return None
+        try:
+            key = self._key(sha256)
+            raw = read_regular(self._entry(key), _MAX_ENTRY)
+            if not raw.startswith(_PARSED_MAGIC):
+                raise ValueError("not an entry")
+            mac, _, payload = raw[len(_PARSED_MAGIC):].partition(b"\n")
+            if not hmac.compare_digest(mac, self.cache._mac(key, payload).encode("ascii")):
+                raise ValueError("not written by this user's convlint")
+            data = _NodeUnpickler.loads(payload)
+            if not isinstance(data, dict) or data.get("format") != _PARSED_FORMAT or data.get("sha256") != sha256:
+                raise ValueError("another module's entry")
+            if not isinstance(data.get("index"), dict) or not isinstance(data.get("segments"), dict):
+                raise ValueError("malformed entry")
+        except Exception:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return data
+
+    def put(self, sha256: str, index: dict[str, Any], segments: Mapping[Any, Any]) -> None:
+        """Store what was parsed of a module (segments: key -> ``(kind, module)``, or the bytes
+        :meth:`get` gave); silently does nothing if the cache cannot be written."""
+        import pickle
+
+        cache = self.cache
+        if not cache.writable or cache.key_bytes is None:
+            return
+        try:
+            cache._prepare()
+            key = self._key(sha256)
+            entry = self._entry(key)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            if not _inside(entry.parent, cache.directory):  # a link planted in the cache
+                raise OSError("the cache directory leads elsewhere")
+            blobs = {k: v if isinstance(v, bytes) else pickle.dumps(v, protocol=5) for k, v in segments.items()}
+            payload = pickle.dumps({"format": _PARSED_FORMAT, "sha256": sha256, "index": index, "segments": blobs}, protocol=5)
+            if len(payload) > _MAX_ENTRY - 1024:
+                return
+            cache._atomic_write(entry, _PARSED_MAGIC + cache._mac(key, payload).encode("ascii") + b"\n" + payload)
+        except RecursionError:
+            return  # a tree too deep to pickle: parsed again next time
+        except Exception:
+            cache.writable = False

@@ -61,3 +61,76 @@ def test_conv_family_sources_pass(src):
 )
 def test_files_without_conv_names_fail(src):
     assert not may_contain_conv(src.encode())
+
+
+# --------------------------------------------------------------------------- the fast path
+# ``may_contain_conv`` looks for literals with ``bytes.find`` and runs the pattern only in windows
+# around them; its answer must be exactly the pattern's over the whole file.
+
+from pathlib import Path  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from convlint.source.prefilter import CONV_PATTERN  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _reference(data: bytes) -> bool:
+    return CONV_PATTERN.search(data) is not None
+
+
+def _corpus() -> list[Path]:
+    files = sorted((ROOT / "examples").rglob("*.py")) + sorted((ROOT / "tests" / "fixtures").rglob("*.py"))
+    files += sorted((ROOT / "tests").glob("*.py")) + sorted((ROOT / "convlint").rglob("*.py"))
+    return files
+
+
+def test_fast_path_admits_exactly_what_the_pattern_admits_on_bundled_sources():
+    files = _corpus()
+    assert len(files) > 50
+    admitted = 0
+    for f in files:
+        data = f.read_bytes()
+        assert may_contain_conv(data) == _reference(data), f
+        admitted += _reference(data)
+        # every line alone too: many small texts, most of them near a window's edge
+        for line in data.splitlines(keepends=True):
+            assert may_contain_conv(line) == _reference(line), (f, line)
+    assert 0 < admitted < len(files)
+
+
+# fragments that build texts near every alternative's edges: word boundaries, look-behinds,
+# runs of whitespace that some alternatives allow without bound
+_FRAGMENTS = [
+    "Conv", "conv", "Conv2d", "conv2d", "ConvTranspose", "convert", "Double", "Basic", "Lazy", "LazyConv2d",
+    "LPPool1d", "MaxPool2d", "AvgPool3d", "AdaptiveMaxPool2d", "_pool", "max", "avg", "min", "pool", ".pool(",
+    "image", ".resize(", "scale_and_translate(", "Upsample", "Upsampling", "NearestUpsampl", "interpolate",
+    "reduce", "_window", "jaxtyping", "#", "convlint", ":", "randn(", "rand(", "ones(", "zeros(", "empty(",
+    "(", ")", "1", "x", "X", "_", ".", "lax", ".init(", ".init_with_output(", "eval_shape(", "e", "val_shape(",
+    " ", "\t", "\n", " " * 70, "\t" * 70, "\n" * 3, "a" * 70, "_general_dilated", "_transpose", "3d", "Local",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14))
+def test_fast_path_agrees_with_the_pattern_on_generated_text(parts):
+    data = "".join(parts).encode()
+    assert may_contain_conv(data) == _reference(data)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "#" + " " * 200 + "convlint" + "\t" * 200 + ":",
+        "x = torch.ones(" + " " * 100 + "\n" * 50 + "1)",
+        "x = torch.zeros((" + " " * 300 + "3, 4))",
+        "a" * 100 + "Conv" + "b" * 100,
+        "y" * 63 + "Conv2d",
+        "Conv" + " " * 200,
+    ],
+)
+def test_fast_path_long_runs_and_window_edges(src):
+    data = src.encode()
+    assert may_contain_conv(data) == _reference(data)

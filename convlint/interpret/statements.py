@@ -17,7 +17,7 @@ from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import ModuleScope, Scope
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, MethodDescriptor, PartialVal, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -131,7 +131,11 @@ class StatementEvaluator:
         closure = scope.parent if scope.kind == "class" else scope
         owner = scope.owner_cls if scope.kind == "class" else None
         qual = f"{owner.name}.{node.name.value}" if owner is not None else node.name.value
-        fn = FunctionVal(node, self.current_module, closure, defaults, node.name.value, qual, owner, decos)
+        parsed = getattr(self.current_module, "parsed", None)
+        if parsed is not None and parsed.is_skeleton(node):  # its body is parsed when first needed
+            fn = LazyFunctionVal(parsed.full_definition, node, self.current_module, closure, defaults, node.name.value, qual, owner, decos)
+        else:
+            fn = FunctionVal(node, self.current_module, closure, defaults, node.name.value, qual, owner, decos)
         value = fn
         for d in reversed(node.decorators):
             dn = _deco_name(d.decorator)

@@ -86,6 +86,28 @@ class FunctionVal:
         return f"<function {self.qualname}>"
 
 
+class LazyFunctionVal(FunctionVal):
+    """A function of an imported module whose body was not parsed with its header (see
+    :meth:`convlint.source.project.ParsedModule.statement`): ``node`` is the complete
+    ``FunctionDef``, parsed on first use; until then only the header was needed."""
+
+    def __init__(self, load, *args, **kwargs):
+        self._load = load
+        super().__init__(*args, **kwargs)
+
+    @property
+    def node(self):
+        load = self.__dict__.get("_load")
+        if load is not None:
+            self._load = None
+            self._node = load(self._node)
+        return self._node
+
+    @node.setter
+    def node(self, value) -> None:
+        self._node = value
+
+
 @dataclass(eq=False)
 class MethodDescriptor:
     """A function in a class body under ``@property``, ``@staticmethod`` or ``@classmethod``:

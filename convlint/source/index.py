@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-__all__ = ["StatementInfo", "ModuleIndex", "build_index"]
+__all__ = ["StatementInfo", "ModuleIndex", "build_index", "index_from_data", "index_to_data"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,59 @@ class ModuleIndex:
     stars: list[int] = field(default_factory=list)  # statements doing ``from x import *``
     classes: dict[str, int] = field(default_factory=dict)  # class name -> its (last) statement
     functions: dict[str, int] = field(default_factory=dict)  # function name -> its (last) statement
+    # statement -> the function bodies that may be parsed later than the statement itself:
+    # ``(def_line, body_line, body_col, end_line)`` per function (decorators from ``def_line``),
+    # the statement's own function or its class's methods, in order
+    bodies: dict[int, tuple[tuple[int, int, int, int], ...]] = field(default_factory=dict)
+
+
+def index_to_data(index: ModuleIndex) -> dict:
+    """The index as plain data (tuples, lists, dicts of ints and strings), for the parse store."""
+    return {
+        "statements": [(s.first_line, s.last_line, list(s.names), list(s.mutated), s.star_import) for s in index.statements],
+        "names": index.names, "mutations": index.mutations, "stars": index.stars,
+        "classes": index.classes, "functions": index.functions,
+        "bodies": {i: [list(b) for b in bs] for i, bs in index.bodies.items()},
+    }
+
+
+def index_from_data(data: dict) -> ModuleIndex:
+    """The inverse of :func:`index_to_data`; raises (KeyError, TypeError, ValueError) on malformed data."""
+    def ints(v) -> list[int]:
+        out = [int(x) for x in v]
+        return out
+
+    def strs(v) -> tuple[str, ...]:
+        if not all(isinstance(x, str) for x in v):
+            raise TypeError("not a name")
+        return tuple(v)
+
+    statements = [StatementInfo(int(a), int(b), strs(n), strs(m), bool(star)) for a, b, n, m, star in data["statements"]]
+    count = len(statements)
+
+    def table(d) -> dict[str, list[int]]:
+        out = {}
+        for k, v in d.items():
+            idx = ints(v)
+            if not isinstance(k, str) or any(not 0 <= i < count for i in idx):
+                raise ValueError("bad index")
+            out[k] = idx
+        return out
+
+    def one(d) -> dict[str, int]:
+        return {k: v for k, v in ((str(k), int(v)) for k, v in d.items()) if 0 <= v < count}
+
+    bodies = {}
+    for i, bs in data["bodies"].items():
+        i = int(i)
+        if not 0 <= i < count:
+            raise ValueError("bad index")
+        rows = tuple(tuple(ints(b)) for b in bs)
+        if any(len(r) != 4 for r in rows):
+            raise ValueError("bad body")
+        bodies[i] = rows
+    return ModuleIndex(statements, table(data["names"]), table(data["mutations"]), [i for i in ints(data["stars"]) if 0 <= i < count],
+                       one(data["classes"]), one(data["functions"]), bodies)
 
 
 def build_index(tree: ast.Module) -> ModuleIndex:
@@ -68,7 +121,39 @@ def build_index(tree: ast.Module) -> ModuleIndex:
             index.mutations.setdefault(n, []).append(i)
         if star:
             index.stars.append(i)
+        if len(group) == 1:
+            lazy = _lazy_bodies(group[0])
+            if lazy:
+                index.bodies[i] = lazy
     return index
+
+
+def _lazy_bodies(stmt: ast.stmt) -> tuple[tuple[int, int, int, int], ...]:
+    """The function bodies of a top-level ``def`` or of a top-level class's methods that start on
+    a line of their own (``def f(self):`` then the body below it), as ``(def_line, body_line,
+    body_col, end_line)``; a class is elided only if every one of its methods is elidable."""
+    FN = (ast.FunctionDef, ast.AsyncFunctionDef)
+    if isinstance(stmt, FN):
+        one = _body_range(stmt)
+        return (one,) if one is not None else ()
+    if isinstance(stmt, ast.ClassDef):
+        out = []
+        for child in stmt.body:
+            if isinstance(child, FN):
+                one = _body_range(child)
+                if one is None:
+                    return ()
+                out.append(one)
+        return tuple(out)
+    return ()
+
+
+def _body_range(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int, int, int] | None:
+    first = fn.body[0]
+    end = fn.end_lineno or fn.lineno
+    if first.lineno <= fn.lineno or end < first.lineno:
+        return None
+    return (_first_line(fn), first.lineno, first.col_offset, end)
 
 
 def _first_line(stmt: ast.stmt) -> int:

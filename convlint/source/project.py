@@ -16,7 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from convlint.source.importers import search_roots
-from convlint.source.index import ModuleIndex, build_index
+from convlint.source.index import ModuleIndex, build_index, index_from_data
 from convlint.source.prescreen import parse_python, prescreen
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -34,9 +34,9 @@ class ParsedModule:
     file's lines and columns.
     """
 
-    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts")
+    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_store", "_stored", "_fresh")
 
-    def __init__(self, path: str, name: str, text: str):
+    def __init__(self, path: str, name: str, text: str, store=None):
         self.path = path
         self.name = name
         self.text = text
@@ -47,8 +47,24 @@ class ParsedModule:
         self._tree: cst.Module | None = None
         self._tree_done = False
         self._positions = None
-        self._segments: dict[int, tuple] = {}  # statement index -> (LibCST module, line offset, positions or None)
+        self._segments: dict = {}  # statement index (or a function's key) -> [LibCST module, line offset, positions or None]
         self._line_starts: list[int] | None = None
+        # skeleton ``def`` node -> (its full node once parsed, or None; (def_line, end_line); method?)
+        self._skeletons: dict[int, list] = {}
+        # the parse store (convlint.cache.ParseStore): what earlier runs parsed of this text
+        self._store = store
+        self._stored: dict = {}  # segment key -> (kind, LibCST module), from the store
+        self._fresh: dict = {}  # segment key -> (kind, LibCST module), parsed in this run
+        if store is not None:
+            data = store.get(self.sha)
+            if data is not None:
+                try:
+                    self._index = index_from_data(data["index"])
+                    self._stored = data["segments"]
+                    return  # it passed the prescreen when it was stored
+                except Exception:
+                    self._index = None
+                    self._stored = {}
         try:
             self._ast = parse_python(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
@@ -67,6 +83,7 @@ class ParsedModule:
     def index(self) -> ModuleIndex | None:
         if self._index is None and self._ast is not None:
             self._index = build_index(self._ast)
+            self._ast = None  # the index is all that is read from it
         return self._index
 
     @property
@@ -82,25 +99,140 @@ class ParsedModule:
         return self._tree
 
     def statement(self, i: int):
-        """The LibCST node of top-level statement ``i`` of :attr:`index`, parsed on its own."""
+        """The LibCST node of top-level statement ``i`` of :attr:`index`, parsed on its own.
+
+        A ``def`` statement, or a class's methods, come back as *skeletons*: each function's body
+        (the lines below its header) is replaced by ``...`` before LibCST sees it, since an
+        analysis calls few of the functions it looks up. :meth:`full_definition` parses the body
+        of a skeleton when the function is first used.
+        """
         if self._tree is not None and len(self._tree.body) == len(self.index.statements):
             return self._tree.body[i]
         seg = self._segments.get(i)
         if seg is None:
             info = self.index.statements[i]
-            starts = self._starts()
-            lo = starts[info.first_line - 1]
-            hi = starts[info.last_line] if info.last_line < len(starts) else len(self.text)
-            chunk = self.text[lo:hi]
-            if not chunk.endswith(("\n", "\r")):
-                chunk += "\n"
-            try:
-                module = cst.parse_module(chunk)
-            except Exception:
-                module = None
+            bodies = self.index.bodies.get(i, ())
+            module = None
+            stored = self._stored_segment(i)
+            if stored is not None:
+                kind, module = stored
+                if kind == "skeleton" and not self._register_skeletons(module, bodies):
+                    module = None
+            if module is None:
+                lo, hi = self._span(info.first_line, info.last_line)
+                kind = "skeleton"
+                chunk = self._skeleton_text(lo, hi, info.first_line, bodies) if bodies else None
+                module = _parse_chunk(chunk) if chunk is not None else None
+                if module is not None and not self._register_skeletons(module, bodies):
+                    module = None
+                if module is None:
+                    kind = "whole"
+                    module = _parse_chunk(self.text[lo:hi])
+                if module is not None:
+                    self._fresh[i] = (kind, module)
             seg = self._segments[i] = [module, info.first_line - 1, None]
         module = seg[0]
         return module.body[0] if module is not None and module.body else None
+
+    def _span(self, first_line: int, last_line: int) -> tuple[int, int]:
+        starts = self._starts()
+        lo = starts[first_line - 1]
+        hi = starts[last_line] if last_line < len(starts) else len(self.text)
+        return lo, hi
+
+    def _skeleton_text(self, lo: int, hi: int, first_line: int, bodies) -> str | None:
+        """The statement's text with each body of ``bodies`` replaced by ``...`` (same lines)."""
+        lines = self.text[lo:hi].splitlines(keepends=True)
+        for _, body_line, body_col, end_line in bodies:
+            k = body_line - first_line
+            if k <= 0 or end_line - first_line >= len(lines):
+                return None
+            line = lines[k]
+            indent = line[:body_col]
+            if indent.strip() or len(indent) != body_col:  # the body does not start its line
+                return None
+            ending = line[len(line.rstrip("\r\n")):] or "\n"
+            lines[k] = indent + "..." + ending
+            for j in range(k + 1, end_line - first_line + 1):
+                rest = lines[j]
+                lines[j] = rest[len(rest.rstrip("\r\n")):] or "\n"
+        return "".join(lines)
+
+    def _register_skeletons(self, module, bodies) -> bool:
+        """Remember the skeleton ``def`` nodes of a parsed statement, matched in order to
+        ``bodies``; False if they do not match (then the statement is parsed whole instead)."""
+        if not module.body:
+            return False
+        top = module.body[0]
+        if isinstance(top, cst.FunctionDef):
+            defs, method = [top], False
+        elif isinstance(top, cst.ClassDef) and isinstance(top.body, cst.IndentedBlock):
+            defs, method = [s for s in top.body.body if isinstance(s, cst.FunctionDef)], True
+        else:
+            return False
+        if len(defs) != len(bodies):
+            return False
+        for node, (def_line, _, _, end_line) in zip(defs, bodies):
+            self._skeletons[id(node)] = [node, None, (def_line, end_line), method]
+        return True
+
+    def is_skeleton(self, node) -> bool:
+        """Is ``node`` a function whose body :meth:`statement` left out?"""
+        entry = self._skeletons.get(id(node))
+        return entry is not None and entry[0] is node
+
+    def full_definition(self, node):
+        """The complete ``FunctionDef`` of a skeleton (parsed once; positions map to the file);
+        ``node`` itself when it is not a skeleton, or when its body cannot be parsed."""
+        entry = self._skeletons.get(id(node))
+        if entry is None or entry[0] is not node:
+            return node
+        if entry[1] is None:
+            (def_line, end_line), method = entry[2], entry[3]
+            key = ("def", def_line)
+            stored = self._stored_segment(key)
+            module = stored[1] if stored is not None else None
+            if module is None:
+                lo, hi = self._span(def_line, end_line)
+                chunk = self.text[lo:hi]
+                # an indented method parses inside a class of its own, one line up
+                module = _parse_chunk("class _:\n" + chunk if method else chunk)
+                if module is not None:
+                    self._fresh[key] = ("def", module)
+            try:
+                full = (module.body[0].body.body[0] if method else module.body[0]) if module is not None else None
+            except (AttributeError, IndexError):
+                full = None
+            if not isinstance(full, cst.FunctionDef) or full.name.value != node.name.value:
+                return node
+            self._segments[key] = [module, def_line - 2 if method else def_line - 1, None]
+            entry[1] = full
+        return entry[1]
+
+    def _stored_segment(self, key):
+        blob = self._stored.get(key)
+        return self._store.segment(blob) if blob is not None else None
+
+    def release_tree(self) -> None:
+        """Forget the whole-file LibCST tree (and its positions) once the file's own analysis is
+        done: a run over thousands of files would otherwise keep every one of them. Should the
+        module be imported later, :meth:`statement` parses what is reached, as for any other."""
+        self.index  # noqa: B018 - built now if it was not, so that the ast tree can go too
+        self._ast = None
+        self._tree = None
+        self._tree_done = False
+        self._positions = None
+
+    def save(self) -> None:
+        """Give what this run parsed to the parse store (once), with what it held already."""
+        if self._store is None or not self._fresh or self.error is not None or self.index is None:
+            return
+        from convlint.source.index import index_to_data
+
+        segments = {**self._stored, **self._fresh}
+        self._store.put(self.sha, index_to_data(self.index), segments)
+        self._stored = segments
+        self._fresh = {}
 
     def _starts(self) -> list[int]:
         if self._line_starts is None:
@@ -126,6 +258,16 @@ class ParsedModule:
             if r is not None:
                 off = seg[1]
                 return (r.start.line + off, r.start.column + 1, r.end.line + off, r.end.column + 1)
+        return None
+
+
+def _parse_chunk(chunk: str):
+    """A statement's text as a LibCST module, or None if LibCST cannot parse it."""
+    if not chunk.endswith(("\n", "\r")):
+        chunk += "\n"
+    try:
+        return cst.parse_module(chunk)
+    except Exception:
         return None
 
 
@@ -206,6 +348,7 @@ class Project:
         self._session: dict[str, ModuleInfo] | None = None
         self._deps: dict[str, str] | None = None
         self._main: str | None = None
+        self.store = None  # a convlint.cache.ParseStore, when the run keeps parses across runs
 
     # --------------------------------------------------------------- sessions (one per analysis)
     def begin(self, main_path: str) -> None:
@@ -224,7 +367,7 @@ class Project:
         cached = self._parsed.get(ap)
         if cached is not None and cached.text == text:
             return cached
-        pm = ParsedModule(display_path(ap), self.module_name(ap), text)
+        pm = ParsedModule(display_path(ap), self.module_name(ap), text, store=self.store)
         self._parsed[ap] = pm
         return pm
 
@@ -242,11 +385,25 @@ class Project:
         except (OSError, UnicodeDecodeError):
             self._parsed[ap] = None
             return None
-        pm = ParsedModule(display_path(ap), self.module_name(ap), text)
+        pm = ParsedModule(display_path(ap), self.module_name(ap), text, store=self.store)
         if not pm.ok:
             pm = None
         self._parsed[ap] = pm
         return pm
+
+    def release(self, path: str) -> None:
+        """The analysis of ``path`` is over: its whole-file tree is no longer needed."""
+        pm = self._parsed.get(os.path.abspath(path))
+        if pm is not None:
+            pm.release_tree()
+
+    def save_parses(self) -> None:
+        """Write what this run parsed to the parse store (nothing without one)."""
+        if self.store is None:
+            return
+        for pm in self._parsed.values():
+            if pm is not None:
+                pm.save()
 
     def info(self, path: str) -> ModuleInfo | None:
         ap = os.path.abspath(path)
