@@ -164,3 +164,15 @@ def test_a_depthwise_block_run_with_symbolic_sizes_is_not_a_rejected_configurati
         sys.path.remove(str(tmp_path))
         for m in ("sep", "conv"):
             sys.modules.pop(m, None)
+
+
+def test_the_import_scan_reads_regular_files_only(tmp_path):
+    # a link to /dev/zero named *.py beside the file checked: the reverse-import scan read it
+    # until memory ran out (caught by the pre-commit test over the hostile repository)
+    from convlint.source.importers import importers
+
+    (tmp_path / "parts.py").write_text("import torch\n")
+    (tmp_path / "model.py").write_text("from parts import *\n")
+    os.symlink("/dev/zero", tmp_path / "zero.py")
+    files = [tmp_path / "parts.py", tmp_path / "model.py", tmp_path / "zero.py"]
+    assert importers([tmp_path / "parts.py"], files, tmp_path) == [tmp_path / "model.py"]

@@ -113,8 +113,10 @@ class _Index:
 
     def imports(self, f: str) -> list:
         if f not in self._imports:
-            try:
-                text = Path(f).read_text(encoding="utf-8", errors="replace") if os.path.getsize(f) <= MAX_SIZE else ""
+            from convlint.source.files import read_regular
+
+            try:  # regular files only, at most MAX_SIZE bytes (a link to /dev/zero, a FIFO: nothing)
+                text = read_regular(f, MAX_SIZE).decode("utf-8", errors="replace")
             except OSError:
                 text = ""
             self._imports[f] = imports_of(text)
