@@ -1052,3 +1052,40 @@ def test_blocks_run_on_their_own_report_nothing_their_real_use_does_not(tmp_path
     assert mod["Blur"](4)(torch.randn(1, 4, 8, 8)).shape == (1, 4, 8, 8)
     res = analyze_file(Project(p.parent), str(p), p.read_text())
     assert [(f.code, f.line) for f in res.findings if f.severity in ("error", "warning")] == []
+
+
+def test_a_function_wrapped_with_functools_in_an_imported_module(tmp_path):
+    # an imported module's functions are parsed lazily: functools.wraps on one of them once failed
+    # the whole file (nothing was checked, "All checks passed!")
+    _write(tmp_path, """
+        import functools
+
+        import torch.nn as nn
+
+
+        def _norm(groups, channels):
+            return nn.GroupNorm(groups, channels)
+
+
+        @functools.wraps(_norm)
+        def make_norm(groups, channels):
+            return _norm(groups, channels)
+    """, name="helpers.py")
+    p = _write(tmp_path, """
+        import torch.nn as nn
+
+        from helpers import make_norm
+
+
+        class Embed(nn.Module):  # convlint: input=(1, 4, 8, 8)
+            def __init__(self, channels=4, groups=32):
+                super().__init__()
+                self.norm = make_norm(groups, channels)
+
+            def forward(self, x):
+                return self.norm(x)
+    """)
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    assert [f.code for f in res.findings if f.severity == "error"] == ["CVL001"]
+    with pytest.raises(ValueError):
+        nn.GroupNorm(32, 4)  # torch rejects it too

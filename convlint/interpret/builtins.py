@@ -1251,9 +1251,11 @@ def _wraps(interp, args, kwargs, node):
 
     def decorate(i, a, k, n):
         if len(a) == 1 and isinstance(a[0], FunctionVal):
-            import dataclasses
+            import copy
 
-            return dataclasses.replace(a[0], wrapped=wrapped)
+            out = copy.copy(a[0])  # (a lazily parsed function keeps its loader)
+            out.wrapped = wrapped
+            return out
         return a[0] if len(a) == 1 else Unknown("functools.wraps(...)()")
 
     return Builtin(WRAPS_DECORATOR, decorate)
