@@ -20,7 +20,7 @@ from convlint.findings import Finding, Fix
 from convlint.frameworks import CONV_FAMILY, Frameworks
 from convlint.frameworks.base import Op
 from convlint.interpret.declare import Entry, declared_entries
-from convlint.interpret.entries import ModelRun, run_entry, pytest_entries
+from convlint.interpret.entries import INTERNAL_ERROR, ModelRun, pytest_entries, run_entry
 from convlint.interpret.events import Issue, Trace, UnresolvedEvent, where_supplied
 from convlint.interpret.flow import BudgetExceeded, Dead, Return
 from convlint.interpret.interpreter import Interpreter
@@ -237,6 +237,12 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
         reached |= r.trace.reached
     issues += _check(runs, label=lambda r: _entry_label(project, r))
     _suggest_sizes(interp, module, runs)
+    for r in runs:  # an engine failure is said, where it stopped following the entry
+        why = r.trace.incomplete or ""
+        if why.startswith(INTERNAL_ERROR):
+            node = r.entry.node if r.entry.kind != "module" else (parsed.tree.body[0] if parsed.tree.body else None)
+            issues.append(Issue("CVL008", Site(module, node), f"convlint stopped following {r.entry.name}: {why} — what follows it was not checked; "
+                                "please report this", key=("internal", r.entry.name)))
     if only is None:
         issues += _static_pass(interp, module, reached)
     confirm = getattr(project, "confirm", None) or getattr(project.config, "confirm", None)

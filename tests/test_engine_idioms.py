@@ -1089,3 +1089,29 @@ def test_a_function_wrapped_with_functools_in_an_imported_module(tmp_path):
     assert [f.code for f in res.findings if f.severity == "error"] == ["CVL001"]
     with pytest.raises(ValueError):
         nn.GroupNorm(32, 4)  # torch rejects it too
+
+
+def test_an_engine_failure_on_an_entry_is_said_not_read_as_clean(tmp_path, monkeypatch):
+    # an internal error while following an entry once left the file with no finding at all
+    from convlint.interpret import statements
+
+    p = _write(tmp_path, """
+        import torch.nn as nn
+
+
+        class AE(nn.Module):  # convlint: input=(1, 1, 8, 8)
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(1, 4, 3)
+
+            def forward(self, x):
+                return self.conv(x)
+    """)
+
+    def broken(self, node, scope):
+        raise TypeError("a planted engine bug")
+
+    monkeypatch.setattr(statements.StatementEvaluator, "_stmt_ClassDef", broken)
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    said = [f for f in res.findings if f.code == "CVL008" and "internal error" in f.message]
+    assert said and "a planted engine bug" in said[0].message and said[0].line == 2

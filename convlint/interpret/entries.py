@@ -28,6 +28,8 @@ from convlint.interpret.values import ClassVal, FunctionVal, Instance, Unknown, 
 
 __all__ = ["ModelRun", "run_entry", "make_tensor", "pytest_entries", "is_test_file"]
 
+INTERNAL_ERROR = "internal error: "  # begins the ``trace.incomplete`` of an entry the engine failed on
+
 
 @dataclass
 class ModelRun:
@@ -122,7 +124,11 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
     except Exception as e:  # an engine bug must not stop the file's other entries, nor the run
         if os.environ.get("CONVLINT_DEBUG"):
             raise
-        trace.incomplete = f"internal error: {type(e).__name__}: {e}"
+        import traceback
+
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
+        trace.incomplete = f"{INTERNAL_ERROR}{type(e).__name__}: {e}{where}"
     return run
 
 
