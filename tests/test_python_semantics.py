@@ -529,3 +529,20 @@ def test_shape_and_number_types_follow_python(tmp_path):
         c = isinstance(2.5, numbers.Real), isinstance(2.5, numbers.Integral), isinstance(True, numbers.Number)
         empty = tuple(torch.empty(tuple([2, 3])).shape)
     """, ["a", "b", "c", "empty"])
+
+
+def test_a_default_is_not_what_unknown_keywords_pass(tmp_path):
+    # ``cls(**config)`` with a config read from a file: a parameter's default (``None``) is not
+    # the value the call passes — it stays unknown, never a guess
+    got, real = _both(tmp_path, """
+        import json
+
+        def build(in_channels=None, out_channels=8, *, groups=None):
+            return in_channels, out_channels, groups
+
+        config = {"in_channels": 4, "groups": 2}
+        known = build(**config)
+        first, second, third = build(**json.loads("{}"))
+    """, ["known", "first", "second", "third"])
+    assert got["known"] == real["known"] == (4, 8, 2)
+    assert all(isinstance(got[n], Unknown) for n in ("first", "second", "third"))

@@ -111,12 +111,17 @@ class CallEvaluator:
         out: dict = {}
         positional = [*params.posonly_params, *params.params]
         args = list(args)
+        # ``f(*unknown)`` / ``f(**unknown)``: a parameter not given otherwise may come from them —
+        # its default is not what the call passes
+        maybe = "*" in kwargs or "**" in kwargs
         for p in positional:
             name = p.name.value
             if args:
                 out[name] = args.pop(0)
             elif name in kwargs:
                 out[name] = kwargs.pop(name)
+            elif maybe:
+                out[name] = Unknown(f"argument {name!r} may come from unknown *args or **kwargs")
             elif name in fn.defaults:
                 out[name] = fn.defaults[name]
             else:
@@ -128,6 +133,8 @@ class CallEvaluator:
             name = p.name.value
             if name in kwargs:
                 out[name] = kwargs.pop(name)
+            elif "**" in kwargs:
+                out[name] = Unknown(f"argument {name!r} may come from unknown **kwargs")
             elif name in fn.defaults:
                 out[name] = fn.defaults[name]
             else:
