@@ -437,6 +437,12 @@ def _neg_text(term, text: str) -> str:
     return f"-{text}"
 
 
+def has_symbolic(v) -> bool:
+    """Whether a layer argument (a size, or a tuple/list of them) holds a symbolic size: the
+    arithmetic cannot check it, and it is not a rejected configuration."""
+    return isinstance(v, Sym) or (isinstance(v, (tuple, list)) and any(isinstance(x, Sym) for x in v))
+
+
 def is_size(x) -> bool:
     return (isinstance(x, int) and not isinstance(x, bool)) or isinstance(x, Sym)
 

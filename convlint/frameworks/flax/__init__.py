@@ -18,7 +18,7 @@ from convlint.frameworks.flax import functions as F
 from convlint.frameworks.flax import layers as L
 from convlint.frameworks.jax.registry import Registry
 from convlint.interpret.events import ChannelEvent, ConfigEvent, RankEvent
-from convlint.interpret.symbolic import Sym
+from convlint.interpret.symbolic import Sym, has_symbolic
 from convlint.interpret import builtins as pyb
 from convlint.interpret.tensor import CHANNELS_LAST, Tensor
 from convlint.frameworks.jax import arrays as A
@@ -34,11 +34,6 @@ CONV_SIG = Signature.of("features", "kernel_size", ("strides", 1), ("padding", "
 CONVT_SIG = Signature.of("features", "kernel_size", ("strides", None), ("padding", "SAME"), ("kernel_dilation", None), ("use_bias", True))
 
 
-def _symbolic(v) -> bool:
-    """A symbolic size (a field of a model run with symbolic sizes): not checked by the arithmetic."""
-    return isinstance(v, Sym) or (isinstance(v, (tuple, list)) and any(isinstance(x, Sym) for x in v))
-
-
 def _conv_build(op, transpose):
     sig = CONVT_SIG if transpose else CONV_SIG
 
@@ -46,7 +41,7 @@ def _conv_build(op, transpose):
         p = sig.bind(args, kwargs)
         layer = L.make_layer(interp, op, p, node, _conv_apply, kwargs, transpose=transpose, call=node, sig=sig)
         ks = p["kernel_size"]
-        if known(ks) and not _symbolic(ks):
+        if known(ks) and not has_symbolic(ks):
             try:
                 k = kernel_tuple(as_tuple(ks))
                 if any(v < 1 for v in k):
@@ -66,7 +61,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     label = layer.name or layer.op.rsplit(".", 1)[-1]
     transpose = layer.extra["transpose"]
     keys = ["kernel_size", "strides", "padding", "kernel_dilation"] + ([] if transpose else ["input_dilation"])
-    if x.shape is None or not known(*(p[k] for k in keys)) or any(_symbolic(p[k]) for k in keys):
+    if x.shape is None or not known(*(p[k] for k in keys)) or any(has_symbolic(p[k]) for k in keys):
         rank = len(p["kernel_size"]) if isinstance(p["kernel_size"], (tuple, list)) else None
         shape = None
         if x.shape is None and is_int(p["features"]):

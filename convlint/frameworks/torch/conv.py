@@ -15,7 +15,7 @@ from convlint.frameworks.torch.common import (
 )
 from convlint.interpret.events import FixSpec, RankEvent, UnresolvedEvent
 from convlint.interpret.lattice import first_unknown
-from convlint.interpret.symbolic import Sym, is_size
+from convlint.interpret.symbolic import Sym, has_symbolic, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
 from convlint.interpret.values import Unknown
 
@@ -75,13 +75,6 @@ def _unresolved_reason(name, value) -> str:
     return f"{name} ({u.reason})" if u is not None else name
 
 
-def _symbolic(v) -> bool:
-    """Whether a conv argument holds a symbolic size (a model run with symbolic constructor sizes)."""
-    if isinstance(v, Sym):
-        return True
-    return isinstance(v, (tuple, list)) and any(isinstance(x, Sym) for x in v)
-
-
 def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
     p = layer.params
     rank = layer.extra["rank"]
@@ -91,7 +84,7 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
     if not known(*(p[k] for k in keys)):
         layer.extra["unresolved"] = [k for k in keys if not known(p[k])]
         return None
-    symbolic = [k for k in keys if k != "groups" and _symbolic(p[k])]
+    symbolic = [k for k in keys if k != "groups" and has_symbolic(p[k])]
     if symbolic:
         # ``kernel_size=patch_size`` of a model run with symbolic sizes: a size the arithmetic
         # cannot check, not a rejected configuration; the output sizes are not known
@@ -279,7 +272,7 @@ def make_fconv(op, rank, transposed):
             return unknown_spatial()
         kernel = tuple(kshape[2:])
         keys = ("stride", "padding", "dilation", "groups") + (("output_padding",) if transposed else ())
-        if not known(*(p[k] for k in keys)) or any(_symbolic(p[k]) for k in keys if k != "groups"):
+        if not known(*(p[k] for k in keys)) or any(has_symbolic(p[k]) for k in keys if k != "groups"):
             return unknown_spatial()
         groups = None if isinstance(p["groups"], Sym) else p["groups"]  # a symbolic group count is a positive size
         try:
