@@ -43,7 +43,8 @@ def _static(path: Path, model: str):
     raise AssertionError(f"{model} not among {[m['name'] for m in models]}")
 
 
-def _runtime_torch(path: Path, model: str, shape, init=None):
+def _import(path: Path):
+    """The fixture file as a module, run for real (its folder importable while it loads)."""
     spec = importlib.util.spec_from_file_location(f"_convlint_fixture_{path.stem}_{id(path)}", path)
     mod = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(path.parent))
@@ -51,6 +52,11 @@ def _runtime_torch(path: Path, model: str, shape, init=None):
         spec.loader.exec_module(mod)
     finally:
         sys.path.remove(str(path.parent))
+    return mod
+
+
+def _runtime_torch(path: Path, model: str, shape, init=None):
+    mod = _import(path)
     net = getattr(mod, model)(**(init or {}))
     events = []
 
@@ -525,9 +531,7 @@ def test_flax_setup_and_compact_modules_match_jax_eval_shape(tmp_path):
     jax = pytest.importorskip("jax")
     pytest.importorskip("flax")
     p = _write(tmp_path, FLAX)
-    spec = importlib.util.spec_from_file_location("_convlint_flax_fixture", p)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _import(p)
     model = mod.AE()
     x = jax.ShapeDtypeStruct((2, 32, 32, 3), jax.numpy.float32)
     variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jax.numpy.zeros((2, 32, 32, 3))))
@@ -593,9 +597,7 @@ class Net(nn.Module):  # convlint: input=(1, 3, 32, 32)
 
 def test_subclassed_framework_layers_and_spectral_norm_match_torch(tmp_path):
     p = _write(tmp_path, SUBCLASS)
-    spec = importlib.util.spec_from_file_location("_convlint_subclass_fixture", p)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _import(p)
     net = mod.Net()
     events = []
     for m in net.modules():
@@ -808,9 +810,7 @@ def test_flax_variables_hold_what_their_initializer_makes(tmp_path):
     jax = pytest.importorskip("jax")
     pytest.importorskip("flax")
     p = _write(tmp_path, FLAX_VARIABLE)
-    spec = importlib.util.spec_from_file_location("_convlint_flax_variable_fixture", p)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _import(p)
     model = mod.Net()
     x = jax.ShapeDtypeStruct((2, 16, 16, 3), jax.numpy.float32)
     variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jax.numpy.zeros((2, 16, 16, 3))))
@@ -857,9 +857,7 @@ def test_flax_nnx_modules_match_jax(tmp_path):
     import jax.numpy as jnp
 
     p = _write(tmp_path, NNX)
-    spec = importlib.util.spec_from_file_location("_convlint_nnx_fixture", p)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _import(p)
     model = mod.AE(rngs=nnx.Rngs(0))
     out = model(jnp.ones((2, 16, 16, 3)))
     static = _static(p, "AE")
@@ -875,9 +873,7 @@ def test_flax_nnx_feature_mismatch_is_reported_where_jax_fails(tmp_path):
 
     src = NNX.replace("self.up2 = nnx.ConvTranspose(8, 3,", "self.up2 = nnx.ConvTranspose(16, 3,")
     p = _write(tmp_path, src)
-    spec = importlib.util.spec_from_file_location("_convlint_nnx_bug_fixture", p)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _import(p)
     with pytest.raises(Exception):
         mod.AE(rngs=nnx.Rngs(0))(jnp.ones((2, 16, 16, 3)))
     line = next(i for i, text in enumerate(src.splitlines(), 1) if "self.up2 = " in text)
