@@ -14,7 +14,61 @@ from convlint.interpret.events import Trace
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.values import MISSING
 
-__all__ = ["Scope", "ModuleScope"]
+__all__ = ["Scope", "ModuleScope", "LazyImport"]
+
+
+_RESOLVING = object()
+
+
+class LazyImport:
+    """A name an imported module binds with ``from m import name``, not looked up yet.
+
+    ``from .models import (A, B, ...)`` in a package's ``__init__`` names hundreds of classes; an
+    analysis uses a few. The binding is looked up (``m`` found, parsed, and the statement that binds
+    ``name`` there run) when the name is first read, through :meth:`ModuleScope.lookup`. Python
+    imports ``m`` at once; the difference is not observable here, since an imported module's top
+    level is evaluated one binding at a time anyway (its side effects only when they bind a name
+    that is read).
+    """
+
+    __slots__ = ("dotted", "level", "importer", "name", "value")
+
+    def __init__(self, dotted: str, level: int, importer, name: str):
+        self.dotted = dotted
+        self.level = level
+        self.importer = importer
+        self.name = name
+        self.value = MISSING
+
+    def same(self, other) -> bool:
+        return isinstance(other, LazyImport) and other.importer is self.importer and (other.dotted, other.level, other.name) == (self.dotted, self.level, self.name)
+
+    def force(self, interp):
+        v = self.value
+        if v is _RESOLVING:
+            from convlint.interpret.values import Unknown
+
+            return Unknown(f"{'.' * self.level}{self.dotted}.{self.name} is imported circularly")
+        if v is not MISSING:
+            return v
+        self.value = _RESOLVING
+        saved_trace, saved_steps = interp.trace, interp.steps
+        interp.trace = Trace()  # as for a module's top level: not part of the entry being run
+        try:
+            with interp.in_module(self.importer):
+                base = interp.import_module(self.dotted, self.level)
+                v = interp.getattr(base, self.name, None, import_from=True)
+        finally:
+            interp.trace, interp.steps = saved_trace, saved_steps
+            if self.value is _RESOLVING:
+                self.value = MISSING
+        self.value = v
+        return v
+
+
+def settle(interp, v):
+    """``v``, or what a :class:`LazyImport` stands for."""
+    return v.force(interp) if type(v) is LazyImport else v
 
 
 class Scope:
@@ -37,10 +91,10 @@ class Scope:
     def lookup(self, name: str):
         s = self
         while s is not None:
-            if name in s.vars:
-                return s.vars[name]
             if isinstance(s, ModuleScope):
                 return s.lookup(name)
+            if name in s.vars:
+                return s.vars[name]
             s = s.parent
         return MISSING
 
@@ -63,7 +117,13 @@ class ModuleScope(Scope):
     def lookup(self, name: str):
         if name not in self.vars:
             self.resolve(name)
-        return self.vars.get(name, MISSING)
+        v = self.vars.get(name, MISSING)
+        if type(v) is LazyImport:
+            forced = v.force(self.interp)
+            if self.vars.get(name) is v:
+                self.vars[name] = forced
+            v = forced
+        return v
 
     def resolve(self, name: str) -> None:
         idxs = self.index.names.get(name)

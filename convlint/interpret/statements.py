@@ -15,7 +15,7 @@ from convlint.interpret import builtins as pybuiltins
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
-from convlint.interpret.scope import ModuleScope, Scope
+from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown
 from convlint.source.project import ModuleInfo
@@ -106,15 +106,23 @@ class StatementEvaluator:
     def _import_from(self, s: cst.ImportFrom, scope: Scope) -> None:
         level = len(s.relative)
         dotted = _dotted(s.module) if s.module is not None else ""
+        if isinstance(scope, ModuleScope) and not isinstance(s.names, cst.ImportStar) and (level or (dotted and self.fw.module(dotted) is None)):
+            # an imported module's ``from m import a, b``: looked up when a name is read
+            for alias in s.names:
+                name = _dotted(alias.name)
+                bind = alias.asname.name.value if alias.asname is not None else name
+                scope.vars[bind] = LazyImport(dotted, level, self.current_module, name)
+            return
         base = self.import_module(dotted, level) if (dotted or level) else Unknown("import")
         if isinstance(s.names, cst.ImportStar):
             if isinstance(base, ModuleInfo):
                 g = self.module_globals(base)
                 if isinstance(g, ModuleScope):
                     g.resolve_all()
-                for k, v in g.vars.items():
+                keep_lazy = isinstance(scope, ModuleScope)
+                for k, v in list(g.vars.items()):
                     if not k.startswith("_"):
-                        scope.vars[k] = v
+                        scope.vars[k] = v if keep_lazy else settle(self, v)
             return
         for alias in s.names:
             name = _dotted(alias.name)
@@ -334,7 +342,13 @@ class StatementEvaluator:
     def _merge_into(self, scope: Scope, objs, other, site=None) -> None:
         vars_, snap = other
         for k in set(scope.vars) | set(vars_):
-            scope.vars[k] = join(scope.vars.get(k, MISSING), vars_.get(k, MISSING), site)
+            a, b = scope.vars.get(k, MISSING), vars_.get(k, MISSING)
+            if type(a) is LazyImport and a.same(b):
+                scope.vars[k] = a  # the same import on both paths
+                continue
+            if (type(a) is LazyImport or type(b) is LazyImport) and a is not MISSING and b is not MISSING:
+                a, b = settle(self, a), settle(self, b)  # two different bindings: what they are decides
+            scope.vars[k] = join(a, b, site)
         for o in objs:
             s = snap.get(id(o))
             if s is None:

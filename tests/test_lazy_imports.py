@@ -1,0 +1,216 @@
+"""``from m import a, b`` in an imported module binds its names lazily: a package whose
+``__init__`` re-exports every model (diffusers, timm) must not cost the analysis of all of them.
+
+The analysis must read exactly what it did when every import was eager: the same findings, the
+same values through branches, try blocks, star imports and circular imports; only the modules no
+name of which is read are left unread (and are then no dependency of the cached result)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+from convlint.analysis import Project, analyze_file
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text))
+
+
+BLOCK = """\
+    import torch.nn as nn
+
+
+    class Down(nn.Module):
+        def __init__(self, cin, cout):
+            super().__init__()
+            self.conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)
+    """
+
+# a package __init__ in the style of diffusers': every model re-exported under a condition the
+# analysis cannot decide (``TYPE_CHECKING or SLOW_IMPORT``), the lazy module object otherwise
+PACKAGE = {
+    "pkg/__init__.py": """\
+        import sys
+        from typing import TYPE_CHECKING
+        from .utils import SLOW_IMPORT, is_torch_available
+
+        if TYPE_CHECKING or SLOW_IMPORT:
+            try:
+                if not is_torch_available():
+                    raise ImportError()
+            except ImportError:
+                from .dummy import *
+            else:
+                from .blocks import Down
+                from .heavy import Heavy, Other
+                from .broken import Broken
+        else:
+            sys.modules[__name__] = object()
+        """,
+    "pkg/utils.py": """\
+        import os
+
+        SLOW_IMPORT = os.environ.get("SLOW_IMPORT", "0") == "1"
+
+
+        def is_torch_available():
+            return True
+        """,
+    "pkg/dummy.py": """\
+        class Down:
+            def __init__(self, *args, **kwargs):
+                raise ImportError("torch is required")
+        """,
+    "pkg/blocks.py": BLOCK,
+    "pkg/heavy.py": """\
+        import torch.nn as nn
+        from .blocks import Down
+
+
+        class Heavy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+
+            def forward(self, x):
+                return self.conv(x)
+
+
+        Other = Heavy
+        """,
+    "pkg/broken.py": "class Broken(:\n    pass\n",
+}
+
+MODEL = """\
+    import torch.nn as nn
+    from pkg import Down
+
+
+    # convlint: input=(1, 3, 32, 32)
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = Down(3, 16)
+            self.b = Down(8, 32)
+
+        def forward(self, x):
+            return self.b(self.a(x))
+    """
+
+
+def _analyze(root: Path, rel: str = "model.py"):
+    path = root / rel
+    return analyze_file(Project(root), str(path), path.read_text())
+
+
+def _deps(res) -> set[str]:
+    return {os.path.basename(d) if not d.endswith("__init__.py") else d.replace(os.sep, "/").split("/")[-2] + "/__init__.py" for d in res.deps}
+
+
+def test_a_reexported_name_is_followed_and_the_rest_of_the_package_is_not_read(tmp_path):
+    _tree(tmp_path, {**PACKAGE, "model.py": MODEL})
+    res = _analyze(tmp_path)
+    codes = sorted((f.code, os.path.basename(f.path), f.line) for f in res.findings)
+    # the channel mismatch is found through the package's re-export (16 channels into Down(8, ...))
+    assert ("CVL003", "model.py", 10) in codes
+    deps = _deps(res)
+    assert {"pkg/__init__.py", "blocks.py"} <= deps
+    assert "heavy.py" not in deps and "broken.py" not in deps  # never read: no dependency either
+
+
+def test_names_read_through_a_lazy_import_keep_their_values_through_modules(tmp_path):
+    files = {
+        **PACKAGE,
+        # ``Other`` is an alias bound in heavy.py; ``Again`` is re-imported through two packages
+        "pkg2/__init__.py": "from pkg import Other\nfrom pkg import Down as Again\n",
+        "model.py": """\
+            import torch.nn as nn
+            from pkg2 import Other, Again
+
+
+            # convlint: input=(1, 3, 32, 32)
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.h = Other()
+                    self.d = Again(8, 8)
+
+                def forward(self, x):
+                    return self.d(self.h(x))
+            """,
+    }
+    _tree(tmp_path, files)
+    res = _analyze(tmp_path)
+    assert not res.findings
+    run = next(r for r in res.runs if r.entry.name == "Net")
+    convs = [e for e in run.trace.events if e.op.endswith("Conv2d")]
+    assert [tuple(e.output) for e in convs] == [(1, 8, 30, 30), (1, 8, 15, 15)]
+
+
+def test_two_branches_binding_different_classes_make_the_name_unknown_not_either(tmp_path):
+    files = {
+        "pkg/__init__.py": """\
+            import os
+
+            if os.environ.get("SMALL"):
+                from .small import Down
+            else:
+                from .large import Down
+            """,
+        "pkg/small.py": BLOCK,
+        "pkg/large.py": BLOCK.replace("4, stride=2, padding=1", "3, stride=1, padding=1"),
+        "model.py": MODEL,
+    }
+    _tree(tmp_path, files)
+    res = _analyze(tmp_path)
+    # Down(3, 16) then Down(8, 32) is wrong in either case, but which Down runs is unknown: no
+    # layer is followed (the engine does not pick one of the two)
+    assert not [f for f in res.findings if f.code == "CVL003"]
+    assert not [e for r in res.runs for e in r.trace.events]
+
+
+def test_the_same_import_in_both_branches_stays_known(tmp_path):
+    files = {
+        "pkg/__init__.py": """\
+            import os
+
+            if os.environ.get("FAST"):
+                from .blocks import Down
+                FAST = True
+            else:
+                from .blocks import Down
+                FAST = False
+            """,
+        "pkg/blocks.py": BLOCK,
+        "model.py": MODEL,
+    }
+    _tree(tmp_path, files)
+    res = _analyze(tmp_path)
+    assert ("CVL003", 10) in [(f.code, f.line) for f in res.findings]
+
+
+def test_circular_imports_between_modules_end(tmp_path):
+    files = {
+        "pkg/__init__.py": "from .a import Down, helper\n",
+        "pkg/a.py": textwrap.dedent(BLOCK) + "\nfrom .b import helper\n",
+        "pkg/b.py": "from .a import Down\n\n\ndef helper():\n    return Down\n",
+        "model.py": MODEL.replace("from pkg import Down", "from pkg import helper\n\n    Down = helper()"),
+    }
+    _tree(tmp_path, files)
+    res = _analyze(tmp_path)
+    assert [(f.code, f.line) for f in res.findings if f.code == "CVL003"] == [("CVL003", 12)]
+
+
+def test_a_star_import_into_the_analysed_file_binds_real_values(tmp_path):
+    files = {**PACKAGE, "pkg/all.py": "from .blocks import *\nfrom .heavy import Heavy\n", "model.py": MODEL.replace("from pkg import Down", "from pkg.all import *")}
+    _tree(tmp_path, files)
+    res = _analyze(tmp_path)
+    assert ("CVL003", 10) in [(f.code, f.line) for f in res.findings]
