@@ -196,7 +196,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     parsed = project.parse_text(path, text)
     result = FileResult()
     if parsed.tree is None:
-        result.findings.append(_parse_error_finding(parsed.path, parsed.error))
+        result.findings.append(_parse_error_finding(parsed.path, parsed.tree_error))
         return result
     module = project.info(path)
     interp = Interpreter(project, FW)

@@ -436,6 +436,31 @@ def parse_python(text: str) -> ast.AST:
 _parse = parse_python
 
 
+def statement_depth_error(tree: ast.AST, max_depth: int = MAX_DEPTH) -> PrescreenError | None:
+    """The statement-nesting bound of :func:`prescreen` alone (an ``elif`` chain, nested blocks),
+    over the statements only: what a module must pass before its top-level statements are
+    indexed (the index recurses into blocks). Its expressions are screened statement by statement,
+    when one is parsed (:func:`prescreen` on that statement's text)."""
+    stack: list[tuple[ast.AST, int]] = [(tree, -1)]
+    STMT = ast.stmt
+    while stack:
+        s, depth = stack.pop()
+        if depth > max_depth:
+            return PrescreenError(
+                f"nesting too deep for analysis: statements nested {depth} levels deep (an elif chain?); convlint's limit is {max_depth}",
+                getattr(s, "lineno", 1), getattr(s, "col_offset", 0),
+            )
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            v = getattr(s, name, None)
+            if type(v) is not list:
+                continue
+            inner = depth + (1 if _is_elif(s, name, v) else 2)
+            for c in v:
+                if isinstance(c, STMT) or type(c) in (ast.ExceptHandler, ast.match_case):
+                    stack.append((c, inner))
+    return None
+
+
 def prescreen(
     text: str,
     *,

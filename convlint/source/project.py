@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from convlint.source.importers import search_roots
 from convlint.source.index import ModuleIndex, build_index, index_from_data
-from convlint.source.prescreen import parse_python, prescreen
+from convlint.source.prescreen import parse_python, prescreen, statement_depth_error
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -34,7 +34,7 @@ class ParsedModule:
     file's lines and columns.
     """
 
-    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_store", "_stored", "_fresh")
+    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_store", "_stored", "_fresh", "_screened", "_tree_error")
 
     def __init__(self, path: str, name: str, text: str, store=None):
         self.path = path
@@ -55,6 +55,8 @@ class ParsedModule:
         self._store = store
         self._stored: dict = {}  # segment key -> (kind, LibCST module), from the store
         self._fresh: dict = {}  # segment key -> (kind, LibCST module), parsed in this run
+        self._screened = False  # the whole text went through :func:`prescreen`
+        self._tree_error: Exception | None = None  # why the whole file cannot be given to LibCST
         if store is not None:
             data = store.get(self.sha)
             if data is not None:
@@ -69,11 +71,18 @@ class ParsedModule:
             self._ast = parse_python(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
             self._ast = None
-        # what CPython rejects, or what LibCST cannot parse safely (deep nesting, huge chains):
-        # a CVL000 with the reason, and LibCST never sees it
-        self.error = prescreen(text, tree=self._ast) if self._ast is not None else prescreen(text)
-        if self.error is not None:
-            self._ast = None
+        # what CPython rejects: a CVL000 with the reason. What LibCST cannot parse safely (deep
+        # nesting, huge chains) is screened where LibCST would see it: the whole file before
+        # :attr:`tree`, a statement before :meth:`statement` parses it (an imported module is
+        # usually read a few statements at a time); the index needs the statements' nesting only.
+        if self._ast is None:
+            self.error = prescreen(text)
+            self._screened = True
+        else:
+            self.error = statement_depth_error(self._ast)
+            if self.error is not None:
+                self._ast = None
+                self._screened = True
 
     @property
     def ok(self) -> bool:
@@ -91,12 +100,21 @@ class ParsedModule:
         """The whole file as one LibCST tree (parsed on first use); None when it does not parse."""
         if not self._tree_done:
             self._tree_done = True
-            if self.error is None:
+            if not self._screened:
+                self._screened = True
+                self._tree_error = prescreen(self.text, tree=self._ast)
+            if self.error is None and self._tree_error is None:
                 try:
                     self._tree = cst.parse_module(self.text)
                 except Exception as e:  # libcst's ParserSyntaxError, or a recursion error on absurd input
-                    self.error = e
+                    self._tree_error = e
         return self._tree
+
+    @property
+    def tree_error(self) -> Exception | None:
+        """Why :attr:`tree` is None: what CPython rejects, or what LibCST must not or cannot parse
+        (an imported module with such a statement stays importable: its other statements are read)."""
+        return self.error or self._tree_error
 
     def statement(self, i: int):
         """The LibCST node of top-level statement ``i`` of :attr:`index`, parsed on its own.
@@ -262,9 +280,12 @@ class ParsedModule:
 
 
 def _parse_chunk(chunk: str):
-    """A statement's text as a LibCST module, or None if LibCST cannot parse it."""
+    """A statement's text as a LibCST module, or None if LibCST cannot parse it or must not see it
+    (:func:`prescreen`: a chunk is screened as a file would be)."""
     if not chunk.endswith(("\n", "\r")):
         chunk += "\n"
+    if prescreen(chunk) is not None:
+        return None
     try:
         return cst.parse_module(chunk)
     except Exception:
