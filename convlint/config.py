@@ -16,6 +16,7 @@ Keys (kebab-case as in ruff; snake_case accepted too)::
     cache = true
     cache-dir = ".convlint_cache"
     max-file-size = 5242880                        # bytes, or "5MB", "512KB"; 0 = no limit
+    max-importers = 4                              # files importing a given file analysed too; 0 = none
 
     [[tool.convlint.model]]
     target = "models/vae.py::VanillaVAE"
@@ -53,6 +54,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from convlint.errors import UsageError
+from convlint.source.importers import DEFAULT_MAX_IMPORTERS
 
 __all__ = [
     "CONFIG_FILE_NAMES",
@@ -269,6 +271,7 @@ class Config:
     cache: bool = True
     cache_dir: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_importers: int = DEFAULT_MAX_IMPORTERS
     models: tuple[ModelSpec, ...] = ()
     # --confirm (command line only): "layers" or "model", sizes for symbolic dims, seconds per model
     confirm: str | None = None
@@ -349,6 +352,7 @@ _KEYS: dict[str, str] = {
     "cache": "bool",
     "cache-dir": "str",
     "max-file-size": "size",
+    "max-importers": "int",
     "model": "models",
 }
 
@@ -589,6 +593,7 @@ def load_config(
         cache=cache if cache is not None else s.get("cache", True),
         cache_dir=Path(os.path.normpath(root / cache_dir)) if cache_dir else None,
         max_file_size=s.get("max-file-size", DEFAULT_MAX_FILE_SIZE),
+        max_importers=s.get("max-importers", DEFAULT_MAX_IMPORTERS),
         models=s.get("model", ()),
         warnings=tuple(warnings),
         selection_note=note,

@@ -345,8 +345,11 @@ def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], co
     inside = [f for f in files if root in Path(f).parents]
     if not inside:
         return [], None
-    from convlint.source.importers import MAX_FILES, MAX_REACHING, importers
+    from convlint.source.importers import MAX_FILES, ranked_importers
 
+    limit = config.max_importers
+    if limit <= 0:
+        return [], None
     try:
         project = discover([root], root=root, exclude=config.exclude, extend_exclude=config.extend_exclude, respect_gitignore=config.respect_gitignore, force_exclude=True, cwd=base)
     except Exception as exc:  # following importers is an extra: it must not break the check
@@ -354,12 +357,15 @@ def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], co
     if len(project.files) > MAX_FILES:
         return [], f"the project has more than {MAX_FILES} Python files: the files importing the given ones were not analysed"
     given = {Path(os.path.normpath(f)) for f in files}
-    found = [f for f in importers(inside, project.files, root) if f not in given]
-    if len(found) > MAX_REACHING:
+    declared = {Path(os.path.normpath(m.path)) for m in config.models}
+    # a file the prefilter drops is never analysed: it does not count against the limit
+    found = [imp for imp in ranked_importers(inside, project.files, root) if imp.path not in given and (imp.admitted or imp.path in declared)]
+    found.sort(key=lambda imp: imp.path not in declared)  # a model the configuration declares first
+    if len(found) > limit:
         shown = display_path(inside[0], base) + (f" and {len(inside) - 1} more" if len(inside) > 1 else "")
-        note = f"{len(found)} files import {shown} directly or through others; the {MAX_REACHING} nearest were analysed (`convlint check .` checks them all)"
-        return sorted(found[:MAX_REACHING]), note
-    return sorted(found), None
+        note = f"{len(found)} files that import {shown} (directly or through others) may run its code; the {limit} most relevant were analysed (`max-importers`; `convlint check .` checks them all)"
+        return sorted(imp.path for imp in found[:limit]), note
+    return sorted(imp.path for imp in found), None
 
 
 def _in_given(findings: list[Finding], given: set[Path]) -> list[Finding]:

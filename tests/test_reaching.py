@@ -176,3 +176,56 @@ def test_the_import_scan_reads_regular_files_only(tmp_path):
     os.symlink("/dev/zero", tmp_path / "zero.py")
     files = [tmp_path / "parts.py", tmp_path / "model.py", tmp_path / "zero.py"]
     assert importers([tmp_path / "parts.py"], files, tmp_path) == [tmp_path / "model.py"]
+
+
+def _ranking_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "pkg" / "blocks").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "pyproject.toml").write_text("[tool.convlint]\ncache = false\n")
+    (repo / "pkg" / "__init__.py").write_text("")
+    (repo / "pkg" / "blocks" / "__init__.py").write_text("")
+    (repo / "pkg" / "blocks" / "parts.py").write_text("import torch.nn as nn\n\n\nclass Down(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n        self.conv = nn.Conv2d(c, c, 3)\n\n    def forward(self, x):\n        return self.conv(x)\n")
+    (repo / "pkg" / "blocks" / "unet.py").write_text("from .parts import Down\n\nclass UNet(Down):\n    pass\n")
+    (repo / "pkg" / "vae.py").write_text("from pkg.blocks.parts import Down\n\nVAE = Down\n")
+    (repo / "declared.py").write_text("from pkg.blocks.parts import Down\n\nDown(3)  # convlint: input=(1, 3, 8, 8)\n")
+    (repo / "train.py").write_text("import torch\nfrom pkg.vae import Down\n\nif __name__ == '__main__':\n    Down(3)(torch.randn(1, 3, 8, 8))\n")
+    (repo / "tests" / "test_unet.py").write_text("import torch\nfrom pkg.blocks.unet import UNet\n\ndef test_unet():\n    UNet(3)(torch.randn(1, 3, 8, 8))\n")
+    (repo / "tests" / "test_parts.py").write_text("import torch\nfrom pkg.blocks.parts import Down\n\ndef test_down():\n    Down(3)(torch.randn(1, 3, 8, 8))\n")
+    return repo
+
+
+def test_importers_are_ranked_by_what_their_entries_add(tmp_path):
+    from convlint.source.importers import KINDS, ranked_importers
+
+    repo = _ranking_repo(tmp_path)
+    files = sorted(repo.rglob("*.py"))
+    ranked = ranked_importers([repo / "pkg" / "blocks" / "parts.py"], files, repo)
+    got = [(i.path.relative_to(repo).as_posix(), KINDS[i.kind], i.hops) for i in ranked]
+    assert got == [
+        ("declared.py", "declares a model", 1),
+        ("tests/test_parts.py", "test", 1),  # named after the checked file
+        ("tests/test_unet.py", "test", 2),
+        ("train.py", "script", 1),
+        ("pkg/blocks/unet.py", "module", 1),  # the same folder as parts.py
+        ("pkg/vae.py", "module", 1),
+    ]
+    # unet.py names no conv-family layer: the prefilter drops it (it is never analysed)
+    assert [i.admitted for i in ranked] == [True, True, True, True, False, False]
+
+
+def test_max_importers_bounds_the_files_analysed_and_says_so(tmp_path):
+    repo = _ranking_repo(tmp_path)
+    r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "may run its code" not in r.stderr  # 4 admitted importers: all analysed
+    with open(repo / "pyproject.toml", "a") as f:
+        f.write("max-importers = 1\n")
+    r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
+    assert "4 files that import pkg/blocks/parts.py (directly or through others) may run its code; the 1 most relevant were analysed" in r.stderr
+    (repo / "pyproject.toml").write_text("[tool.convlint]\ncache = false\nmax-importers = 0\n")
+    r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
+    assert r.returncode == 0 and "import" not in r.stderr, r.stderr
+    (repo / "pyproject.toml").write_text("[tool.convlint]\nmax-importers = -1\n")
+    r = convlint(repo, "check", "pkg/blocks/parts.py")
+    assert r.returncode == 2 and "max-importers" in r.stderr and "non-negative integer" in r.stderr

@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 
-__all__ = ["MAX_FILES", "MAX_REACHING", "imports_of", "importers", "search_roots"]
+__all__ = ["DEFAULT_MAX_IMPORTERS", "Importer", "KINDS", "MAX_FILES", "imports_of", "importers", "ranked_importers", "search_roots"]
 
 MAX_FILES = 20000  # files scanned at most; beyond, importers are not followed (the caller warns)
-MAX_REACHING = 16  # importers analysed at most, nearest first (the caller says how many were left)
+DEFAULT_MAX_IMPORTERS = 4  # importers analysed at most (config ``max-importers``), most relevant first
 MAX_SIZE = 2_000_000  # a larger file is not scanned (the analysis does not import it either)
+
+# what an importer is, most useful first: a file that declares a model's input, a test pytest
+# collects, a script, a module of the library (its models run with their defaults only)
+KINDS = ("declares a model", "test", "script", "module")
+_PRAGMA = re.compile(rb"#[ \t]*convlint:[ \t]*(?:input|init)\b")
+_TEST_FILE = re.compile(r"(?:test_.*|.*_test)\.pyi?$")
+_MAIN = re.compile(rb"""__name__[ \t]*==[ \t]*["']__main__["']""")
 
 _FROM = re.compile(r"[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*(?:\\\n[^\n#;]*)*)", re.M)
 _IMPORT = re.compile(r"[ \t]*import[ \t]+([^\n#;]+)", re.M)
@@ -107,6 +115,8 @@ class _Index:
             for part in f.split(os.sep):
                 self.heads.add(part[:-3] if part.endswith(".py") else part)
         self._imports: dict[str, list] = {}
+        self.kind: dict[str, int] = {}  # index in KINDS
+        self.admitted: dict[str, bool] = {}  # passes the conv prefilter
         self._modules: dict[tuple, str | None] = {}
         self._defs: dict[tuple, frozenset] = {}
         self._roots: dict[str, list[str]] = {}
@@ -114,12 +124,22 @@ class _Index:
     def imports(self, f: str) -> list:
         if f not in self._imports:
             from convlint.source.files import read_regular
+            from convlint.source.prefilter import may_contain_conv
 
             try:  # regular files only, at most MAX_SIZE bytes (a link to /dev/zero, a FIFO: nothing)
-                text = read_regular(f, MAX_SIZE).decode("utf-8", errors="replace")
+                data = read_regular(f, MAX_SIZE)
             except OSError:
-                text = ""
-            self._imports[f] = imports_of(text)
+                data = b""
+            self._imports[f] = imports_of(data.decode("utf-8", errors="replace"))
+            if _PRAGMA.search(data):
+                self.kind[f] = 0
+            elif _TEST_FILE.match(os.path.basename(f)) and b"def test" in data:
+                self.kind[f] = 1
+            elif _MAIN.search(data):
+                self.kind[f] = 2
+            else:
+                self.kind[f] = 3
+            self.admitted[f] = may_contain_conv(data)
         return self._imports[f]
 
     def _file_for(self, base: str, parts: list[str]) -> str | None:
@@ -180,10 +200,9 @@ class _Index:
         return self._defs[key]
 
 
-def importers(targets: Iterable[Path], files: Iterable[Path], root: Path) -> list[Path]:
-    """The files among ``files`` whose code may run one of ``targets``: they import a name defined
-    there, directly or through other files of ``files``. Nearest first (by the number of import
-    hops, then by path); the targets themselves are not in the result."""
+def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path) -> tuple[_Index, list[tuple[str, int]]]:
+    """The index and the files that import one of ``targets`` with their number of import hops,
+    nearest first (then by path)."""
     index = _Index(files, Path(os.path.normpath(root)))
     reverse: dict[str, set[str]] = {}
     for f in sorted(index.files):
@@ -193,9 +212,11 @@ def importers(targets: Iterable[Path], files: Iterable[Path], root: Path) -> lis
                     reverse.setdefault(hit, set()).add(f)
     starts = sorted({os.path.normpath(t) for t in targets})
     seen = set(starts)
-    out: list[Path] = []
+    out: list[tuple[str, int]] = []
     frontier = starts
+    hops = 0
     while frontier:
+        hops += 1
         nxt = set()
         for t in frontier:
             for imp in reverse.get(t, ()):
@@ -203,5 +224,48 @@ def importers(targets: Iterable[Path], files: Iterable[Path], root: Path) -> lis
                     seen.add(imp)
                     nxt.add(imp)
         frontier = sorted(nxt)
-        out += [Path(f) for f in frontier]
-    return out
+        out += [(f, hops) for f in frontier]
+    return index, out
+
+
+def importers(targets: Iterable[Path], files: Iterable[Path], root: Path) -> list[Path]:
+    """The files among ``files`` whose code may run one of ``targets``: they import a name defined
+    there, directly or through other files of ``files``. Nearest first (by the number of import
+    hops, then by path); the targets themselves are not in the result."""
+    return [Path(f) for f, _hops in _graph(targets, files, root)[1]]
+
+
+@dataclass(frozen=True)
+class Importer:
+    """A file that imports a checked file, directly or through others (:func:`ranked_importers`)."""
+
+    path: Path
+    hops: int  # import statements between it and the nearest target (1: it imports a target)
+    kind: int  # index in KINDS
+    admitted: bool  # it passes the conv prefilter (a file that does not is never analysed)
+
+
+def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path) -> list[Importer]:
+    """:func:`importers`, most useful to analyse first.
+
+    What an importer adds to a target's check is its entries: a declared input (a pragma), a test
+    that builds the model with a small configuration, a script's ``__main__``; a library module
+    that composes the target's blocks only runs its models with their defaults. So the order is
+    that kind first (:data:`KINDS`), then a file named after a target (``test_unet.py`` for
+    ``unet.py``), then fewer hops, then the file nearest in the folder tree (the most folder names in
+    common with a target's folder), then the path."""
+    targets = [Path(os.path.normpath(t)) for t in targets]
+    index, found = _graph(targets, files, root)
+    stems = {t.stem for t in targets if t.stem != "__init__"}
+    dirs = [t.parent.parts for t in targets]
+
+    def named_after(f: str) -> bool:
+        stem = os.path.splitext(os.path.basename(f))[0]
+        return any(stem == s or stem.endswith("_" + s) or stem.startswith(s + "_test") for s in stems)
+
+    def near(f: str) -> int:  # folder names in common: tests/models/vae/ mirrors src/pkg/models/vae/
+        parts = set(Path(f).parent.parts)
+        return max((len(parts.intersection(d)) for d in dirs), default=0)
+
+    ranked = sorted(found, key=lambda fh: (index.kind.get(fh[0], 3), not named_after(fh[0]), fh[1], -near(fh[0]), fh[0]))
+    return [Importer(Path(f), hops, index.kind.get(f, 3), index.admitted.get(f, False)) for f, hops in ranked]
