@@ -70,6 +70,7 @@ _GITIGNORE = "# Automatically created by convlint.\n*\n"
 _FORMAT = 3  # 3: findings carry related locations (a helper's line)
 _MAGIC = b"convlint-cache 2\n"
 _MAX_ENTRY = 16 * 1024 * 1024  # bytes: a bigger entry is not read
+_MAX_BLOB = 64 * 1024 * 1024  # bytes: the same for a whole-run document (the import scan)
 _MAX_DEP = 64 * 1024 * 1024  # bytes: a bigger dependency is not hashed (a miss)
 _KEY_BYTES = 32
 
@@ -364,6 +365,48 @@ class Cache:
                 sort_keys=True,
                 separators=(",", ":"),
             ).encode("utf-8")
+            self._atomic_write(entry, _MAGIC + self._mac(key, payload).encode("ascii") + b"\n" + payload)
+        except Exception:
+            self.writable = False
+
+    # -- whole-run data (the reverse-import scan): one authenticated JSON document per name
+
+    def _blob_key(self, name: str) -> str:
+        return hashlib.sha256("\0".join(("blob", str(_FORMAT), self.version, self.fingerprint, name)).encode()).hexdigest()
+
+    def get_blob(self, name: str) -> Any | None:
+        """The JSON value stored under ``name`` by :meth:`put_blob`, if present and authentic."""
+        from convlint.source.files import read_regular
+
+        if self.key_bytes is None:
+            return None
+        try:
+            key = self._blob_key(name)
+            raw = read_regular(self._entry(key), _MAX_BLOB)
+            if not raw.startswith(_MAGIC):
+                return None
+            mac, _, payload = raw[len(_MAGIC):].partition(b"\n")
+            if not hmac.compare_digest(mac, self._mac(key, payload).encode("ascii")):
+                return None
+            data = json.loads(payload)
+            return data.get("value") if isinstance(data, dict) and data.get("blob") == name else None
+        except Exception:
+            return None
+
+    def put_blob(self, name: str, value: Any) -> None:
+        """Store a JSON value under ``name``; silently nothing if the cache is off or unwritable."""
+        if not self.writable or self.key_bytes is None:
+            return
+        try:
+            self._prepare()
+            key = self._blob_key(name)
+            entry = self._entry(key)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            if not _inside(entry.parent, self.directory):
+                raise OSError("the cache directory leads elsewhere")
+            payload = json.dumps({"blob": name, "value": value}, separators=(",", ":")).encode("utf-8")
+            if len(payload) > _MAX_BLOB - 1024:
+                return
             self._atomic_write(entry, _MAGIC + self._mac(key, payload).encode("ascii") + b"\n" + payload)
         except Exception:
             self.writable = False

@@ -269,7 +269,7 @@ def run_check(
 
     # the files that import a given file (transitively): their entries run its code
     given = {Path(os.path.normpath(p)) for p in found.files}
-    reaching, why_not = _reaching(paths, found.files, config, base)
+    reaching, why_not = _reaching(paths, found.files, config, base, cache)
     if why_not:
         warnings.append(why_not)
 
@@ -327,14 +327,15 @@ def run_check(
 # --------------------------------------------------------------------------- what reaches a file
 
 
-def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], config: Config, base: Path) -> tuple[list[Path], str | None]:
+def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], config: Config, base: Path, cache=None) -> tuple[list[Path], str | None]:
     """The project's files that import one of ``files`` directly or through others, when the
     command line names only part of the project (``convlint check parts.py``, as a pre-commit hook
     does): their entries (the model that runs ``parts.py``'s blocks, its smoke test) are analysed
     too, and what they report in ``files`` is kept. Nothing when the whole project is checked
     (a command-line folder holds the project root) or no file is inside the project.
 
-    Returns the files (sorted) and a warning when the project is too large to scan."""
+    Returns the files (sorted) and a warning when the project is too large to scan. With a cache,
+    the scan reads only the files changed since the last run."""
     root = Path(os.path.abspath(config.root))
     if not files:
         return [], None
@@ -359,7 +360,15 @@ def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], co
     given = {Path(os.path.normpath(f)) for f in files}
     declared = {Path(os.path.normpath(m.path)) for m in config.models}
     # a file the prefilter drops is never analysed: it does not count against the limit
-    found = [imp for imp in ranked_importers(inside, project.files, root) if imp.path not in given and (imp.admitted or imp.path in declared)]
+    state = None
+    if cache is not None:  # what the last run's scan read: only files changed since are read again
+        from convlint.source.importers import ScanState
+
+        data = cache.get_blob("imports")
+        state = (ScanState.from_json(root, data) if data is not None else None) or ScanState(root)
+    found = [imp for imp in ranked_importers(inside, project.files, root, state) if imp.path not in given and (imp.admitted or imp.path in declared)]
+    if state is not None and state.changed:
+        cache.put_blob("imports", state.to_json())
     found.sort(key=lambda imp: imp.path not in declared)  # a model the configuration declares first
     if len(found) > limit:
         shown = display_path(inside[0], base) + (f" and {len(inside) - 1} more" if len(inside) > 1 else "")

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+
+import pytest
 from pathlib import Path
 
 from convlint.source.importers import importers, imports_of
@@ -229,3 +231,58 @@ def test_max_importers_bounds_the_files_analysed_and_says_so(tmp_path):
     (repo / "pyproject.toml").write_text("[tool.convlint]\nmax-importers = -1\n")
     r = convlint(repo, "check", "pkg/blocks/parts.py")
     assert r.returncode == 2 and "max-importers" in r.stderr and "non-negative integer" in r.stderr
+
+
+def test_a_second_scan_reads_only_the_files_that_changed(tmp_path, monkeypatch):
+    import convlint.source.files as files_mod
+    from convlint.source.importers import ScanState, ranked_importers
+
+    repo = _ranking_repo(tmp_path)
+    files = sorted(repo.rglob("*.py"))
+    target = [repo / "pkg" / "blocks" / "parts.py"]
+    reads = []
+    real = files_mod.read_regular
+    monkeypatch.setattr(files_mod, "read_regular", lambda p, *a, **k: reads.append(os.path.basename(p)) or real(p, *a, **k))
+    cold = ranked_importers(target, files, repo)
+    assert len(reads) == len(files)
+    state = ScanState(repo)
+    assert ranked_importers(target, files, repo, state) == cold
+    # kept as JSON between runs (the cache authenticates it): the same answer, nothing re-read
+    state = ScanState.from_json(repo, json.loads(json.dumps(state.to_json())))
+    reads.clear()
+    assert ranked_importers(target, files, repo, state) == cold and reads == []
+    # a file edited (a new importer) is read again; the graph follows it
+    (repo / "pkg" / "vae.py").write_text("from pkg.blocks.parts import Down\nimport torch\n\nDown(3)(torch.randn(1, 3, 8, 8))  # convlint: input=(1, 3, 8, 8)\n")
+    os.utime(repo / "pkg" / "vae.py", ns=(1, 1))  # a different mtime even on a coarse clock
+    reads.clear()
+    warm = ranked_importers(target, files, repo, state)
+    assert reads == ["vae.py"]
+    assert warm == ranked_importers(target, files, repo) and warm[0].path.name == "vae.py"
+
+
+@pytest.mark.parametrize("bad", [
+    {"files": {"../outside.py": [[1, 2], [], 3, True]}, "graph_key": None, "reverse": None},
+    {"files": {"a.py": [[1, 2], [[0, "x", 5]], 3, True]}, "graph_key": None, "reverse": None},
+    {"files": {"a.py": [[1, 2], [], 9, True]}, "graph_key": None, "reverse": None},
+    {"files": {"/etc/passwd": [[1, 2], [], 3, True]}, "graph_key": None, "reverse": None},
+    {"files": [], "graph_key": None, "reverse": None},
+    {"files": {}, "graph_key": 5, "reverse": {}},
+    "not a table",
+])
+def test_a_malformed_scan_state_is_dropped_whole(tmp_path, bad):
+    from convlint.source.importers import ScanState
+
+    assert ScanState.from_json(tmp_path, bad) is None
+
+
+def test_the_hook_answers_from_the_cache_and_sees_an_edited_importer(tmp_path):
+    repo = _ranking_repo(tmp_path)
+    (repo / "pyproject.toml").write_text("[tool.convlint]\n")
+    first = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
+    assert first.returncode == 0 and json.loads(first.stdout) == [], first.stdout + first.stderr
+    # an importer changes: its smoke test now feeds Down(3) four channels — a bug the check of
+    # parts.py must see although parts.py itself did not change
+    (repo / "tests" / "test_parts.py").write_text("import torch\nfrom pkg.blocks.parts import Down\n\ndef test_down():\n    Down(3)(torch.randn(1, 4, 8, 8))\n")
+    second = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
+    found = [(f["path"], f["code"]) for f in json.loads(second.stdout)]
+    assert ("pkg/blocks/parts.py", "CVL003") in found, second.stdout + second.stderr

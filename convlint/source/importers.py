@@ -14,6 +14,7 @@ analysis of the importers reports in the given files is kept.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 
-__all__ = ["DEFAULT_MAX_IMPORTERS", "Importer", "KINDS", "MAX_FILES", "imports_of", "importers", "ranked_importers", "search_roots"]
+__all__ = ["DEFAULT_MAX_IMPORTERS", "Importer", "KINDS", "MAX_FILES", "ScanState", "imports_of", "importers", "ranked_importers", "search_roots"]
 
 MAX_FILES = 20000  # files scanned at most; beyond, importers are not followed (the caller warns)
 DEFAULT_MAX_IMPORTERS = 4  # importers analysed at most (config ``max-importers``), most relevant first
@@ -100,6 +101,66 @@ def imports_of(text: str) -> list[tuple[int, str, str | None]]:
     return out
 
 
+class ScanState:
+    """What a scan read, kept between runs (in the cache, :meth:`to_json`/:meth:`from_json`): for
+    each file, its ``(size, mtime_ns)`` with its imports, kind and prefilter verdict — a file whose
+    size and modification time are unchanged is not read again — and the reverse import graph with
+    the digest of every file's imports it was built from. A state that does not validate is
+    dropped whole (:meth:`from_json` returns None)."""
+
+    def __init__(self, root: Path):
+        self.root = os.path.normpath(root)
+        self.files: dict[str, tuple] = {}
+        self.graph_key: str | None = None
+        self.reverse: dict[str, set[str]] | None = None
+        self.changed = False
+
+    def to_json(self) -> dict:
+        rel = self._rel
+        return {
+            "files": {rel(f): [list(v[0]), [list(i) for i in v[1]], v[2], v[3]] for f, v in sorted(self.files.items())},
+            "graph_key": self.graph_key,
+            "reverse": {rel(k): sorted(rel(x) for x in v) for k, v in sorted(self.reverse.items())} if self.reverse is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, root: Path, data) -> ScanState | None:
+        state = cls(root)
+        absolute = state._abs
+        try:
+            files = {}
+            for f, (stamp, imports, kind, admitted) in data["files"].items():
+                size, mtime = stamp
+                if not (type(size) is int and type(mtime) is int and type(kind) is int and 0 <= kind < len(KINDS) and type(admitted) is bool):
+                    return None
+                entries = []
+                for level, dotted, name in imports:
+                    if not (type(level) is int and type(dotted) is str and (name is None or type(name) is str)):
+                        return None
+                    entries.append((level, dotted, name))
+                files[absolute(f)] = ((size, mtime), entries, kind, admitted)
+            key = data["graph_key"]
+            reverse = data["reverse"]
+            if reverse is not None:
+                if type(key) is not str:
+                    return None
+                reverse = {absolute(k): {absolute(x) for x in v if type(x) is str} for k, v in reverse.items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        state.files, state.graph_key, state.reverse = files, key if reverse is not None else None, reverse
+        return state
+
+    def _rel(self, f: str) -> str:
+        prefix = self.root + os.sep
+        rel = f[len(prefix):] if f.startswith(prefix) else os.path.relpath(f, self.root)
+        return rel.replace(os.sep, "/") if os.sep != "/" else rel
+
+    def _abs(self, f) -> str:
+        if type(f) is not str or f.startswith("/") or ".." in f.split("/"):
+            raise ValueError("not a path inside the project")
+        return os.path.normpath(os.path.join(self.root, f))
+
+
 class _Index:
     """The project's files, their imports, and the resolution of an import to the file that
     defines what it imports (re-exports in a package's ``__init__.py`` are followed to the module
@@ -107,8 +168,9 @@ class _Index:
     importer of every module the package re-exports). Paths are plain strings (pathlib costs ten
     times more here); every resolution is memoised."""
 
-    def __init__(self, files, root: Path):
+    def __init__(self, files, root: Path, state: ScanState | None = None):
         self.root = Path(root)
+        self.state = state
         self.files = {os.path.normpath(f) for f in files}
         self.heads = set()  # a top-level name that may be the project's
         for f in self.files:
@@ -126,6 +188,18 @@ class _Index:
             from convlint.source.files import read_regular
             from convlint.source.prefilter import may_contain_conv
 
+            state = self.state
+            stamp = None
+            if state is not None:
+                try:
+                    st = os.stat(f)
+                    stamp = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    stamp = None
+                known = state.files.get(f) if stamp is not None else None
+                if known is not None and known[0] == stamp:  # what an earlier run read of it
+                    _stamp, self._imports[f], self.kind[f], self.admitted[f] = known
+                    return self._imports[f]
             try:  # regular files only, at most MAX_SIZE bytes (a link to /dev/zero, a FIFO: nothing)
                 data = read_regular(f, MAX_SIZE)
             except OSError:
@@ -140,6 +214,9 @@ class _Index:
             else:
                 self.kind[f] = 3
             self.admitted[f] = may_contain_conv(data)
+            if state is not None and stamp is not None:
+                state.files[f] = (stamp, self._imports[f], self.kind[f], self.admitted[f])
+                state.changed = True
         return self._imports[f]
 
     def _file_for(self, base: str, parts: list[str]) -> str | None:
@@ -200,16 +277,30 @@ class _Index:
         return self._defs[key]
 
 
-def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path) -> tuple[_Index, list[tuple[str, int]]]:
+def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None) -> tuple[_Index, list[tuple[str, int]]]:
     """The index and the files that import one of ``targets`` with their number of import hops,
     nearest first (then by path)."""
-    index = _Index(files, Path(os.path.normpath(root)))
-    reverse: dict[str, set[str]] = {}
-    for f in sorted(index.files):
-        for level, dotted, name in index.imports(f):
-            for hit in index.targets(f, level, dotted, name):
-                if hit != f:
-                    reverse.setdefault(hit, set()).add(f)
+    index = _Index(files, Path(os.path.normpath(root)), state)
+    ordered = sorted(index.files)
+    for f in ordered:
+        index.imports(f)
+    # the resolution depends on which files exist and on what each imports, nothing else
+    digest = hashlib.sha256(repr([(f, index.imports(f)) for f in ordered]).encode("utf-8", "surrogatepass")).hexdigest()
+    if state is not None and state.graph_key == digest and state.reverse is not None:
+        reverse = state.reverse
+    else:
+        reverse = {}
+        for f in ordered:
+            for level, dotted, name in index.imports(f):
+                for hit in index.targets(f, level, dotted, name):
+                    if hit != f:
+                        reverse.setdefault(hit, set()).add(f)
+        if state is not None:
+            state.graph_key, state.reverse, state.changed = digest, reverse, True
+    if state is not None:  # forget the files that are gone
+        for f in [f for f in state.files if f not in index.files]:
+            del state.files[f]
+            state.changed = True
     starts = sorted({os.path.normpath(t) for t in targets})
     seen = set(starts)
     out: list[tuple[str, int]] = []
@@ -245,7 +336,7 @@ class Importer:
     admitted: bool  # it passes the conv prefilter (a file that does not is never analysed)
 
 
-def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path) -> list[Importer]:
+def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None) -> list[Importer]:
     """:func:`importers`, most useful to analyse first.
 
     What an importer adds to a target's check is its entries: a declared input (a pragma), a test
@@ -255,7 +346,7 @@ def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path)
     ``unet.py``), then fewer hops, then the file nearest in the folder tree (the most folder names in
     common with a target's folder), then the path."""
     targets = [Path(os.path.normpath(t)) for t in targets]
-    index, found = _graph(targets, files, root)
+    index, found = _graph(targets, files, root, state)
     stems = {t.stem for t in targets if t.stem != "__init__"}
     dirs = [t.parent.parts for t in targets]
 
