@@ -139,3 +139,68 @@ def test_a_pool_stride_of_none_is_its_default(tmp_path):
                 return self.p(x)
     """)
     assert not [f for f in found if f.severity in ("error", "warning")]
+
+
+CONFIG_DRIVEN = """\
+    import sys
+    import torch.nn as nn
+
+
+    class SpatialNorm(nn.Module):
+        def __init__(self, f_channels, zq_channels):
+            super().__init__()
+            self.conv = nn.Conv2d(zq_channels, f_channels, 1)
+
+
+    class Resnet(nn.Module):
+        def __init__(self, channels, temb_channels=None, shift="default"):
+            super().__init__()
+            self.norm = SpatialNorm(channels, temb_channels) if shift == "spatial" else nn.GroupNorm(8, channels)
+            self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+
+    def get_block(block_type, channels, temb_channels, shift):
+        if block_type == "DownBlock":
+            return Resnet(channels, temb_channels, shift)
+        elif block_type == "DownEncoderBlock":
+            return Resnet(channels, None, shift)  # an encoder block has no time embedding
+        raise ValueError(block_type)
+
+
+    class Net(nn.Module):
+        def __init__(self, block_type, shift, temb_channels=16):
+            super().__init__()
+            self.block = get_block(block_type, 32, temb_channels, shift)
+
+
+    config = sys.argv  # a configuration the analysis cannot read
+    net = Net(config[1], config[2])
+    """
+
+
+def test_a_none_on_a_path_an_unknown_config_chooses_is_no_fact(tmp_path):
+    # ``DownEncoderBlock`` with ``shift == "spatial"`` would hand SpatialNorm a None — but the
+    # block type and the shift come from a configuration the analysis cannot read, and no real one
+    # combines them (torch builds every combination a config of this model uses)
+    src, found = _findings(tmp_path, CONFIG_DRIVEN)
+    assert not [f for f in found if f.code == "CVL001"], found
+    spec = importlib.util.spec_from_file_location("_config_driven", tmp_path / "m.py")
+    mod = importlib.util.module_from_spec(spec)
+    import sys
+
+    argv = sys.argv
+    sys.argv = ["x", "DownBlock", "spatial"]
+    try:
+        spec.loader.exec_module(mod)  # the combination used: torch builds it
+    finally:
+        sys.argv = argv
+    with pytest.raises(TypeError):
+        mod.Net("DownEncoderBlock", "spatial")  # the one never used
+
+
+def test_the_same_none_on_the_path_the_script_takes_is_cvl001(tmp_path):
+    src, found = _findings(tmp_path, CONFIG_DRIVEN.replace('Net(config[1], config[2])', 'Net("DownEncoderBlock", "spatial")'))
+    # at the call that passes the None (the line to edit), with the conv's line as related
+    cvl001 = [f for f in found if f.code == "CVL001"]
+    assert [(f.code, f.line) for f in cvl001] == [("CVL001", 22)], found
+    assert [r.line for r in cvl001[0].related] == [8]

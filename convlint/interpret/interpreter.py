@@ -45,6 +45,7 @@ class Interpreter(StatementEvaluator, ExpressionEvaluator, CallEvaluator):
         self.call_stack: list = []
         self.building = 0  # constructors being run (a model built outside any other names its layers)
         self.declared = False  # the entry being run is a declared path: a None its code passes is a fact, not a placeholder
+        self.undecided = 0  # > 0 inside a branch taken on an unknown condition (a path, not the path)
         self.current_function = None  # the FunctionVal being run (a layer records the helper that built it)
         self.call_context = None  # (scope, call node, callee, number of positional values) of the call being made: where its arguments' origins are
         self.current_module = None

@@ -254,18 +254,22 @@ class StatementEvaluator:
         objs = self._mutable_roots(scope)
         before = self._snapshot(scope, objs)
         results = []
-        for run in (run_a, run_b):
-            self._restore(scope, objs, before)
-            status, value = "ok", None
-            try:
-                run()
-            except Return as r:
-                status, value = "return", r.value
-            except Dead:
-                status = "dead"
-            except (Break, Continue) as e:
-                status, value = "jump", e
-            results.append((status, value, self._snapshot(scope, objs)))
+        self.undecided += 1  # what runs now runs only on some of the paths the unknowns allow
+        try:
+            for run in (run_a, run_b):
+                self._restore(scope, objs, before)
+                status, value = "ok", None
+                try:
+                    run()
+                except Return as r:
+                    status, value = "return", r.value
+                except Dead:
+                    status = "dead"
+                except (Break, Continue) as e:
+                    status, value = "jump", e
+                results.append((status, value, self._snapshot(scope, objs)))
+        finally:
+            self.undecided -= 1
         live = [r for r in results if r[0] == "ok"]
         rets = [r for r in results if r[0] == "return"]
         if not live:

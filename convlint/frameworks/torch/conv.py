@@ -91,10 +91,13 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         layer.extra["unresolved"] = symbolic
         return None
     nones = [k for k in _NONE_FATAL if p.get(k, 0) is None]
-    facts = [k for k in nones if getattr(interp, "declared", False) or _written_none(layer, k)]
+    decided = getattr(interp, "declared", False) and not getattr(interp, "undecided", 0)
+    facts = [k for k in nones if decided or _written_none(layer, k)]
     if facts:
         # a None that reaches the layer on a declared path (or is written at the call) is what
-        # torch gets: it cannot build the layer, or its forward raises a TypeError
+        # torch gets: it cannot build the layer, or its forward raises a TypeError. Not on a
+        # branch taken on an unknown condition: an unknown config's ``if block_type == ...``
+        # chain combines defaults of cases no real config combines
         if report:
             k = facts[0]
             when = "cannot build the layer" if k in _NONE_AT_BUILD else "builds the layer, but its forward raises a TypeError"
