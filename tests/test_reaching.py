@@ -286,3 +286,21 @@ def test_the_hook_answers_from_the_cache_and_sees_an_edited_importer(tmp_path):
     second = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
     found = [(f["path"], f["code"]) for f in json.loads(second.stdout)]
     assert ("pkg/blocks/parts.py", "CVL003") in found, second.stdout + second.stderr
+
+
+def test_declarations_and_library_modules_are_taken_in_turn(tmp_path):
+    """A library module that composes the checked blocks (run with its defaults) finds what no test
+    names: both sorts get their share of ``max-importers``; among modules, the one the project
+    imports most (its main model) first."""
+    from convlint.source.importers import ranked_importers
+
+    block = "import torch.nn as nn\n\n\nclass Down(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n        self.conv = nn.Conv2d(c, c, 3)\n"
+    (tmp_path / "parts.py").write_text(block)
+    for name in ("aaa_model", "main_model"):
+        (tmp_path / f"{name}.py").write_text(f"import torch.nn as nn\nfrom parts import Down\n\n\nclass Model(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.down = Down(3)\n        self.head = nn.Conv2d(3, 1, 1)\n")
+    for i in range(3):
+        (tmp_path / f"test_{i}.py").write_text("import torch\nfrom main_model import Model\n\n\ndef test_model():\n    Model().down(torch.randn(1, 3, 8, 8))\n")
+    (tmp_path / "test_parts.py").write_text("import torch\nfrom parts import Down\n\n\ndef test_down():\n    Down(3)(torch.randn(1, 3, 8, 8))\n")
+    files = sorted(tmp_path.rglob("*.py"))
+    got = [i.path.name for i in ranked_importers([tmp_path / "parts.py"], files, tmp_path)]
+    assert got[:4] == ["test_parts.py", "main_model.py", "test_0.py", "aaa_model.py"]

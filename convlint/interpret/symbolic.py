@@ -458,6 +458,18 @@ def always_differ(a, b) -> bool:
     """
     if isinstance(a, int) and isinstance(b, int):
         return a != b
+    if a == b:  # the same expression: equal for every value
+        return False
+    try:
+        return _always_differ(a, b)
+    except TypeError:  # pragma: no cover - an unhashable operand: decide it afresh
+        return _always_differ.__wrapped__(a, b)
+
+
+@functools.lru_cache(maxsize=8192)
+def _always_differ(a, b) -> bool:
+    """:func:`always_differ` of two sizes, one of them symbolic (memoised: the same comparison
+    comes back in every model built from the same blocks)."""
     names = (a.variables() if isinstance(a, Sym) else frozenset()) | (b.variables() if isinstance(b, Sym) else frozenset())
     if len(names) != 1:
         return False
@@ -506,6 +518,11 @@ def always_below_one(a) -> bool:
     is): decided exactly (:mod:`convlint.interpret.sizes`), else over :func:`sizes_for`."""
     if isinstance(a, int):
         return a < 1
+    return _always_below_one(a)
+
+
+@functools.lru_cache(maxsize=4096)
+def _always_below_one(a) -> bool:
     names = a.variables()
     if len(names) != 1:
         return False

@@ -179,6 +179,7 @@ class _Index:
         self._imports: dict[str, list] = {}
         self.kind: dict[str, int] = {}  # index in KINDS
         self.admitted: dict[str, bool] = {}  # passes the conv prefilter
+        self.reverse: dict[str, set[str]] = {}  # file -> the files that import it directly
         self._modules: dict[tuple, str | None] = {}
         self._defs: dict[tuple, frozenset] = {}
         self._roots: dict[str, list[str]] = {}
@@ -297,6 +298,7 @@ def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path, state: Sc
                         reverse.setdefault(hit, set()).add(f)
         if state is not None:
             state.graph_key, state.reverse, state.changed = digest, reverse, True
+    index.reverse = reverse
     if state is not None:  # forget the files that are gone
         for f in [f for f in state.files if f not in index.files]:
             del state.files[f]
@@ -337,18 +339,22 @@ class Importer:
 
 
 def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None) -> list[Importer]:
-    """:func:`importers`, most useful to analyse first.
+    """:func:`importers`, most useful to analyse first (those the prefilter admits first).
 
-    What an importer adds to a target's check is its entries: a declared input (a pragma), a test
-    that builds the model with a small configuration, a script's ``__main__``; a library module
-    that composes the target's blocks only runs its models with their defaults. So the order is
-    that kind first (:data:`KINDS`), then a file named after a target (``test_unet.py`` for
-    ``unet.py``), then fewer hops, then the file nearest in the folder tree (the most folder names in
-    common with a target's folder), then the path."""
+    An importer adds its entries to a target's check, and they are of two sorts, taken in turn
+    (one of each, then the next of each): *declarations* — a file that declares a model's input
+    with a pragma, a test that builds the model with a small configuration, a script's
+    ``__main__`` (in that order of :data:`KINDS`) — and *library modules*, whose models compose the
+    target's blocks and run with their defaults (the autoencoder built from ``vae.py``'s
+    ``Encoder``). Declarations: a file named after a target (``test_unet.py`` for ``unet.py``)
+    first, then fewer hops, then the nearest in the folder tree (the most folder names in common
+    with a target's folder), then the path. Modules: fewer hops, the nearest, then those imported
+    by more files of the project (the package's main models), then the path."""
     targets = [Path(os.path.normpath(t)) for t in targets]
     index, found = _graph(targets, files, root, state)
     stems = {t.stem for t in targets if t.stem != "__init__"}
     dirs = [t.parent.parts for t in targets]
+    fan_in = {f: len(index.reverse.get(f, ())) for f, _hops in found}  # files importing it directly
 
     def named_after(f: str) -> bool:
         stem = os.path.splitext(os.path.basename(f))[0]
@@ -358,5 +364,17 @@ def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path,
         parts = set(Path(f).parent.parts)
         return max((len(parts.intersection(d)) for d in dirs), default=0)
 
-    ranked = sorted(found, key=lambda fh: (index.kind.get(fh[0], 3), not named_after(fh[0]), fh[1], -near(fh[0]), fh[0]))
-    return [Importer(Path(f), hops, index.kind.get(f, 3), index.admitted.get(f, False)) for f, hops in ranked]
+    def kind(f: str) -> int:
+        return index.kind.get(f, 3)
+
+    out: list[Importer] = []
+    for admitted in (True, False):
+        group = [(f, h) for f, h in found if index.admitted.get(f, False) is admitted]
+        entries = sorted((fh for fh in group if kind(fh[0]) < 3), key=lambda fh: (kind(fh[0]), not named_after(fh[0]), fh[1], -near(fh[0]), fh[0]))
+        modules = sorted((fh for fh in group if kind(fh[0]) == 3), key=lambda fh: (fh[1], -near(fh[0]), -fan_in[fh[0]], fh[0]))
+        for i in range(max(len(entries), len(modules))):
+            for part in (entries, modules):
+                if i < len(part):
+                    f, hops = part[i]
+                    out.append(Importer(Path(f), hops, kind(f), admitted))
+    return out
