@@ -235,7 +235,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     runs = [r for r in runs if r.entry.source != "auto"] + [r for r in runs if r.entry.source == "auto"]
     for r in runs:
         reached |= r.trace.reached
-    issues += _check(runs, label=lambda r: _entry_label(project, r))
+    issues += _check(_checked_runs(runs), label=lambda r: _entry_label(project, r))
     _suggest_sizes(interp, module, runs)
     for r in runs:  # an engine failure is said, where it stopped following the entry
         why = r.trace.incomplete or ""
@@ -253,6 +253,21 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     result.runs = [r for r in runs if r.entry.kind != "module" or r.trace.events]
     result.findings = _to_findings(issues, project.config)
     return result
+
+
+def _checked_runs(runs: list) -> list:
+    """The runs whose findings count: a block class run on its own with its defaults is dropped
+    when another entry of the analysis applied it to a tensor — it is checked where it is used,
+    with the arguments its model gives it (timm's ``Mixed3a`` defaults to a ``conv_block`` whose
+    padding does not fit; ``InceptionV4`` builds it with one that does)."""
+    out = []
+    for r in runs:
+        if r.entry.source == "auto" and r.entry.kind == "class" and r.entry.node is not None:
+            node = id(r.entry.node)
+            if any(node in o.trace.applied for o in runs if o is not r and o.entry.node is not r.entry.node):
+                continue
+        out.append(r)
+    return out
 
 
 def _located(entry: Entry, tree) -> Entry:

@@ -607,3 +607,178 @@ def test_init_option_is_accepted(tmp_path):
     (m,) = models
     assert m["output"] == [1, 8, 8]
     assert m["layers"][0]["output"] == [1, 4, 4096]
+
+
+def _load(path: Path):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"_rw_{path.stem}_{id(path)}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
+# timm inception_v4.py: a block whose default conv_block pads where its pool does not; the model
+# builds it with a conv_block that does not pad. Run on its own, the block is broken; it is never
+# run on its own.
+INCEPTION_STEM = """\
+    from functools import partial
+
+    import torch
+    import torch.nn as nn
+
+
+    class ConvNormAct(nn.Module):
+        def __init__(self, cin, cout, kernel_size=3, stride=1, padding=''):
+            super().__init__()
+            if isinstance(padding, str):
+                padding = ((stride - 1) + (kernel_size - 1)) // 2
+            self.conv = nn.Conv2d(cin, cout, kernel_size, stride, padding)
+            self.bn = nn.BatchNorm2d(cout)
+
+        def forward(self, x):
+            return self.bn(self.conv(x))
+
+
+    class Mixed3a(nn.Module):
+        def __init__(self, conv_block=ConvNormAct):
+            super().__init__()
+            self.maxpool = nn.MaxPool2d(3, stride=2)
+            self.conv = conv_block(64, 96, kernel_size=3, stride=2)
+
+        def forward(self, x):
+            return torch.cat((self.maxpool(x), self.conv(x)), 1)
+
+
+    class Stem(nn.Module):
+        def __init__(self, in_chans=3):
+            super().__init__()
+            conv_block = partial(ConvNormAct, padding=0)
+            self.features = nn.Sequential(conv_block(in_chans, 64, kernel_size=3, stride=2), Mixed3a(conv_block))
+
+        def forward(self, x):
+            return self.features(x)
+    """
+
+
+def test_a_block_is_checked_where_it_is_used_not_with_defaults_its_model_overrides(tmp_path):
+    p = _write(tmp_path, INCEPTION_STEM)
+    mod = _load(p)
+    assert tuple(mod.Stem()(torch.randn(1, 3, 75, 75)).shape) == (1, 160, 18, 18)
+    with pytest.raises(RuntimeError):  # its own defaults do not fit: but no model uses them
+        mod.Mixed3a()(torch.randn(1, 64, 37, 37))
+    assert _errors(p) == []
+    # without the model, the block's own defaults are all there is to check: reported
+    alone = _write(tmp_path, INCEPTION_STEM[: INCEPTION_STEM.index("    class Stem")], "alone.py")
+    assert [c for c, _ in _errors(alone)] == ["CVL005"]
+
+
+# timm mobilenetv5.py: a pool whose window is the ratio of two feature sizes
+RATIO_POOL = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Fuse(nn.Module):
+        def __init__(self, channels=8, out_size=4):
+            super().__init__()
+            self.out_size = out_size
+            self.pre = nn.Conv2d(channels, channels, 3, padding=1)
+            self.proj = nn.Conv2d(channels, channels, 1)
+
+        def forward(self, x):
+            x = self.pre(x)
+            h, w = x.shape[-2:]
+            kh, kw = h // self.out_size, w // self.out_size
+            return self.proj(F.avg_pool2d(x, kernel_size=(kh, kw), stride=(kh, kw)))
+    """
+
+
+def test_a_pool_window_from_the_input_size_is_a_size_not_a_rejected_configuration(tmp_path):
+    p = _write(tmp_path, RATIO_POOL)
+    assert tuple(_load(p).Fuse()(torch.randn(1, 8, 32, 16)).shape) == (1, 8, 4, 4)
+    assert _errors(p) == []
+
+
+# timm blur_pool.py: an explicit pad, then a strided window that leaves the pad's last row unread
+BLUR_POOL = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class BlurPool(nn.Module):  # convlint: input=(2, 4, 14, 14)
+        def __init__(self, channels=4, pad=(1, 1, 1, 1)):
+            super().__init__()
+            self.pad = list(pad)
+            self.register_buffer("filt", torch.ones(channels, 1, 3, 3) / 9)
+
+        def forward(self, x):
+            x = F.pad(x, self.pad, mode="reflect")
+            return F.conv2d(x, self.filt, stride=2, groups=x.shape[1])
+    """
+
+
+def test_rows_an_explicit_pad_added_are_no_data_a_strided_window_drops(tmp_path):
+    p = _write(tmp_path, BLUR_POOL)
+    assert tuple(_load(p).BlurPool()(torch.randn(2, 4, 14, 14)).shape) == (2, 4, 7, 7)
+    assert _errors(p) == []
+    # padded at the front only, the same window drops the input's own last row: lossy
+    front = _write(tmp_path, BLUR_POOL.replace("pad=(1, 1, 1, 1)", "pad=(2, 0, 2, 0)"), "front.py")
+    assert tuple(_load(front).BlurPool()(torch.randn(2, 4, 14, 14)).shape) == (2, 4, 7, 7)
+    assert [c for c, _ in _errors(front)] == ["CVL006"]
+
+
+# diffusers transformer_minimax_music3.py: a token prepended along dim 1, dropped with [:, 1:]
+PREPENDED_TOKEN = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Music(nn.Module):
+        def __init__(self, in_channels=8, inner=16):
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(2, 1))
+            self.pre = nn.Conv1d(3 * in_channels, 3 * in_channels, 1)
+            self.time_embed = nn.Linear(4, inner)
+            self.proj_in = nn.Linear(3 * in_channels, inner)
+            self.proj_out = nn.Linear(inner, in_channels)
+            self.post = nn.Conv1d(in_channels, in_channels, 1)
+
+        def forward(self, hidden_states, timestep, encoder_hidden_states):
+            zeros = torch.zeros_like(hidden_states)
+            hidden_states = torch.cat((hidden_states, zeros, encoder_hidden_states.transpose(1, 2)), dim=1)
+            hidden_states = self.pre(hidden_states) + hidden_states
+            h = self.proj_in(hidden_states.transpose(1, 2))
+            angles = timestep.unsqueeze(-1) @ self.weight.T
+            temb = self.time_embed(torch.cat((angles.cos(), angles.sin()), dim=-1))
+            h = torch.cat((temb.unsqueeze(1), h), dim=1)
+            h = self.proj_out(h[:, 1:])
+            return self.post(h.transpose(1, 2))
+    """
+
+
+def test_slicing_from_the_front_of_a_tensor_of_unknown_rank_is_not_a_fact(tmp_path):
+    p = _write(tmp_path, PREPENDED_TOKEN)
+    assert tuple(_load(p).Music()(torch.randn(2, 8, 10), torch.rand(2), torch.randn(2, 10, 8)).shape) == (2, 8, 10)
+    assert _errors(p) == []
+
+
+def test_front_keys_on_a_lower_bound_rank_lose_the_dims_and_ellipsis_keys_keep_them():
+    from convlint.frameworks import tensor_index
+    from convlint.interpret.tensor import Tensor
+    from convlint.interpret.values import Unknown
+
+    # (…, 5, 2048): the rank is only a lower bound (dims are right counted from the end)
+    t = Tensor((5, 2048), exact_rank=False)
+    front = tensor_index(None, t, (slice(None), slice(1, None)))  # h[:, 1:]
+    assert front.exact_rank is False and all(isinstance(d, Unknown) for d in front.shape)
+    back = tensor_index(None, t, (Ellipsis, slice(1, None)))  # h[..., 1:]
+    assert back.shape == (5, 2047)
+    exact = tensor_index(None, Tensor((5, 2048)), (slice(None), slice(1, None)))
+    assert exact.shape == (5, 2047)

@@ -351,6 +351,8 @@ class Frameworks:
     def call_instance(self, interp, inst: Instance, args, kwargs, node):
         sem = _SEMANTICS.get(inst.cls.framework) or _torch.SEMANTICS
         depth = getattr(interp, "model_depth", 0)
+        if interp.trace is not None and args and isinstance(args[0], Tensor) and args[0].shape is not None:
+            interp.trace.applied.add(id(inst.cls.node))  # this block is checked where it is used
         interp.model_depth = depth + 1
         try:
             out = sem.call(interp, inst, args, kwargs, node)
@@ -435,6 +437,8 @@ def tensor_index(interp, t: Tensor, key):
     out = []
     axis = 0
     cropped = False
+    # ``x[..., :3]``: keys after a leading ellipsis count from the end (right whatever the rank)
+    from_end = any(k is Ellipsis for k in keys) and all(k == slice(None) for k in keys[: keys.index(Ellipsis)])
     if any(k is Ellipsis for k in keys):
         e = keys.index(Ellipsis)
         fill = len(shape) - (len(keys) - 1 - sum(1 for k in keys if k is None))
@@ -473,6 +477,11 @@ def tensor_index(interp, t: Tensor, key):
             return t.derive(None)
         axis += 1
     out.extend(shape[axis:])
+    if not t.exact_rank and not from_end and any(k != slice(None) for k in keys):
+        # the rank is only a lower bound (dims are known counted from the end): keys counted from
+        # the front may fall on any of them (``h[:, 1:]`` on a tensor that met an operand of unknown
+        # rank): what they touched is not known, nor where
+        return t.derive(tuple(Unknown("indexed from the front of a tensor of unknown rank") for _ in out), exact_rank=False)
     res = t.derive(tuple(out))
     if cropped:
         C.repair(res)

@@ -94,6 +94,7 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
         spatial_axes=axes,
         spatial_in=spatial_in,
         spatial_out=tuple(spatial_out),
+        pad_tail=tuple(x.pad_tail[a] for a in axes) if isinstance(x, Tensor) and x.pad_tail is not None and in_shape is not None and len(x.pad_tail) == len(in_shape) and spatial_in else (),
         input_label=last_layer(x) if isinstance(x, Tensor) else None,
         input_lost=x.lost if isinstance(x, Tensor) else (x if isinstance(x, Unknown) else None),
     )
@@ -322,6 +323,7 @@ def pad_last_dims(interp, x: Tensor, pads, label: str, site=None) -> Tensor:
     if x.shape is None or not isinstance(pads, (tuple, list)) or len(pads) % 2:
         return repair(x.derive(None if x.shape is None else tuple(Unknown("padded") for _ in x.shape), label=label))
     shape = list(x.shape)
+    tail = list(x.pad_tail) if x.pad_tail is not None and len(x.pad_tail) == len(shape) else [0] * len(shape)
     for j in range(len(pads) // 2):
         axis = len(shape) - 1 - j
         if axis < 0:
@@ -329,9 +331,11 @@ def pad_last_dims(interp, x: Tensor, pads, label: str, site=None) -> Tensor:
         lo, hi = pads[2 * j], pads[2 * j + 1]
         if is_size(lo) and is_size(hi) and is_size(shape[axis]):
             shape[axis] = shape[axis] + lo + hi
+            tail[axis] = tail[axis] + hi if isinstance(hi, int) and hi > 0 and isinstance(tail[axis], int) else 0
         else:
             shape[axis] = Unknown("padding from an unknown amount")
-    out = x.derive(tuple(shape), label=label, before_pad=x.before_pad or x.shape)
+            tail[axis] = 0
+    out = x.derive(tuple(shape), label=label, before_pad=x.before_pad or x.shape, pad_tail=tuple(tail))
     return repair(out)
 
 

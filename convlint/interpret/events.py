@@ -64,6 +64,7 @@ class LayerEvent:
     spatial_out: tuple = ()
     input_label: str | None = None  # the layer that produced the input (for messages)
     input_lost: Any = None  # when the input's rank is unknown: the Unknown saying where it was lost
+    pad_tail: tuple = ()  # per spatial dim: trailing rows of the input an explicit pad right before added
 
     @property
     def label(self) -> str:
@@ -217,6 +218,7 @@ class Trace:
     applications: list = field(default_factory=list)  # (input, output) of each model script code applied
     incomplete: str | None = None
     size_losses: list = field(default_factory=list)  # (site, why): a merge of tensors whose shapes were not followed
+    applied: set = field(default_factory=set)  # ids of the class nodes of model instances applied to a tensor of known rank
 
     def record(self, event) -> None:
         self.checks.append(event)

@@ -30,6 +30,7 @@ class Tensor:
     entry: bool = False  # a model's input whose rank is unknown
     framework: str | None = None
     before_pad: tuple | None = None  # the shape before an F.pad / ZeroPad right before this point
+    pad_tail: tuple | None = None  # with it: per dim, the rows that pad added at the end (not data)
     # False when the rank is only a lower bound: the tensor met an operand of unknown shape
     # (``x * scale``), which may have added leading dims. Dims counted from the end stay right;
     # rules do not report what depends on the rank (or on dims counted from the front).
@@ -49,6 +50,7 @@ class Tensor:
         if label is not None:
             hist = (hist + ((label, shape),))[-HISTORY_LIMIT:]
         changes.setdefault("before_pad", None)
+        changes.setdefault("pad_tail", None)
         changes.setdefault("values", None)
         if shape is not None:
             changes.setdefault("lost", None)

@@ -10,7 +10,7 @@ from convlint.frameworks.base import Layer, Signature, is_int, known, window_out
 from convlint.frameworks.torch.common import (
     FRAMEWORK, clamped, promote, rank_check, reg, reject, rejected, tensor_arg, unmodelled,
 )
-from convlint.interpret.symbolic import Sym, is_size
+from convlint.interpret.symbolic import Sym, has_symbolic, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
 from convlint.interpret.values import Unknown
 
@@ -41,6 +41,10 @@ def make_pool_layer(op, rank, kind):
 def _pool_config(interp, op, p, site, rank, kind, layer=None):
     keys = ["kernel_size", "stride", "padding", "ceil_mode"] + (["dilation"] if kind == "max" else [])
     if not known(*(p[k] for k in keys)):
+        return None
+    if any(has_symbolic(p[k]) for k in keys):
+        # ``kernel_size=H // out_h`` in a model run with symbolic sizes: a size the arithmetic
+        # cannot check, not a rejected configuration (as for a conv); the output is not known
         return None
     try:
         return torch_pool(p["kernel_size"], p["stride"], p["padding"], p.get("dilation", 1), rank=rank, kind="max" if kind == "max" else "avg")
