@@ -304,3 +304,13 @@ def test_declarations_and_library_modules_are_taken_in_turn(tmp_path):
     files = sorted(tmp_path.rglob("*.py"))
     got = [i.path.name for i in ranked_importers([tmp_path / "parts.py"], files, tmp_path)]
     assert got[:4] == ["test_parts.py", "main_model.py", "test_0.py", "aaa_model.py"]
+
+
+def test_the_command_line_max_importers_overrides_the_setting(tmp_path):
+    repo = _ranking_repo(tmp_path)
+    r = convlint(repo, "check", "--max-importers", "1", "pkg/blocks/parts.py")
+    assert "the 1 most relevant were analysed" in r.stderr, r.stderr
+    r = convlint(repo, "check", "--max-importers", "0", "pkg/blocks/parts.py")
+    assert r.returncode == 0 and "import" not in r.stderr, r.stderr
+    r = convlint(repo, "check", "--max-importers", "-2", "pkg/blocks/parts.py")
+    assert r.returncode == 2 and "--max-importers" in r.stderr and "Traceback" not in r.stderr

@@ -23,6 +23,7 @@ A progress line goes to stderr on a terminal (see :mod:`convlint.commands.progre
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import IO, Any
 
@@ -44,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--statistics", action="store_true", help="print the number of findings per rule code")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the .convlint_cache")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N", help="analyse in N processes (0: one per CPU); used only when there is enough work")
+    p.add_argument("--max-importers", type=_max_importers, metavar="N",
+                   help="when the paths name part of the project, also analyse at most N of the files that import them "
+                        "(default: the max-importers setting, 4; 0: none)")
     p.add_argument("--force-exclude", action="store_true", help="apply excludes and .gitignore to paths named on the command line too")
     p.add_argument("--fix", action="store_true", help="apply the fixes that are certain, then report what remains")
     p.add_argument("--diff", action="store_true", help="show the fixes as a unified diff without writing files")
@@ -58,6 +62,16 @@ def _jobs(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a number of processes, got {value!r}") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more, got {n}")
+    return n
+
+
+def _max_importers(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (none) or more, got {n}")
     return n
 
 
@@ -78,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         cache=False if args.no_cache else None,
     )
     config = with_confirm(config, args)
+    if getattr(args, "max_importers", None) is not None:
+        config = dataclasses.replace(config, max_importers=args.max_importers)
     for line in config.warnings:
         err(f"convlint: warning: {line}")
     if not config.selected:
