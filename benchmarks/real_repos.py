@@ -21,6 +21,10 @@ e. a warm re-run of whole timm after editing one model file against a warm check
    alone (on a copy of timm, with the result cache on); target 1.2x.
 f. the runtime alternative: ``import torch`` + building the model on the meta device (the models
    that can be imported here) against ``convlint check --no-cache`` of the model's file.
+h. the pre-commit hook on a copy of diffusers with a warm cache: ``check autoencoder_kl.py`` after an
+   edit of it, and again with nothing changed, against the floor of (a) (issue 14's "done when").
+   (a) and (b) are also measured with ``--max-importers 0``: the file alone, without the files that
+   import it.
 g. peak memory (``ru_maxrss`` of the child processes) of a cold check of the whole of diffusers,
    and its time against the floor of (c) for diffusers; target < 1 GB and 2x. One run each
    (``--skip-slow`` leaves it out).
@@ -136,13 +140,39 @@ def need(path: Path, report: Report, what: str) -> bool:
 # --------------------------------------------------------------------------- cases
 
 
-def case_one_file(report: Report, repo: Path, rel: str, what: str, target: str, repeat: int) -> None:
+def case_one_file(report: Report, repo: Path, rel: str, what: str, target: str, repeat: int, extra: tuple = ()) -> None:
     if not need(repo / rel, report, what):
         return
     check, floor = interleave(
-        [lambda: run(convlint("--no-cache", rel), repo), lambda: run([PY, "-c", FLOOR_ONE, rel], repo)], repeat
+        [lambda: run(convlint("--no-cache", *extra, rel), repo), lambda: run([PY, "-c", FLOOR_ONE, rel], repo)], repeat
     )
     report.ratio(what, check, floor, target)
+
+
+def case_hook(report: Report, repo: Path, repeat: int) -> None:
+    """The pre-commit hook on a copy of diffusers with a warm cache: ``check autoencoder_kl.py``
+    after an edit of it (its importers re-analysed), and again with nothing changed."""
+    what = "hook after editing autoencoder_kl.py, warm cache / parse_module of it"
+    if not need(repo / AKL, report, what):
+        return
+    with tempfile.TemporaryDirectory(prefix="convlint-bench-") as tmp:
+        copy = Path(tmp) / "diffusers"
+        shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".git", ".convlint_cache", "__pycache__"))
+        env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "xdg"))
+        edited = copy / AKL
+        original = edited.read_text(encoding="utf-8")
+        counter = [0]
+
+        def after_edit() -> float:
+            counter[0] += 1
+            edited.write_text(original + f"\n# edit {counter[0]}\n", encoding="utf-8")
+            return run(convlint(AKL), copy, env)
+
+        run(convlint(AKL), copy, env)  # warm the cache
+        a, floor = interleave([after_edit, lambda: run([PY, "-c", FLOOR_ONE, AKL], copy)], repeat, warmup=False)
+        report.ratio(what, a, floor, "about 1x (issue 14)")
+        b, floor = interleave([lambda: run(convlint(AKL), copy, env), lambda: run([PY, "-c", FLOOR_ONE, AKL], copy)], repeat)
+        report.ratio("hook run again, nothing changed / parse_module of it", b, floor, "below the above")
 
 
 def case_repo_cold(report: Report, repo: Path, what: str, target: str, repeat: int) -> None:
@@ -280,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repos", default=os.environ.get("CONVLINT_REPOS", "/work/repos"), help="folder holding the fetched repositories")
     ap.add_argument("--repeat", type=int, default=5, help="interleaved repetitions per subprocess case (median)")
     ap.add_argument("--skip-slow", action="store_true", help="leave out the whole-diffusers case (g)")
-    ap.add_argument("--only", default="", help="comma-separated case letters (a-g)")
+    ap.add_argument("--only", default="", help="comma-separated case letters (a-h)")
     args = ap.parse_args(argv)
     repos = Path(args.repos)
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -292,8 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"convlint real-repository benchmark — {PY}, repos in {repos}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     if want("a"):
         case_one_file(report, diffusers, AKL, "check --no-cache autoencoder_kl.py / parse_module of it", "3x", args.repeat)
+        case_one_file(report, diffusers, AKL, "the same, --max-importers 0 (the file alone)", "3x", args.repeat, ("--max-importers", "0"))
     if want("b"):
         case_one_file(report, diffusers, BLOCKS, "check --no-cache unet_2d_blocks.py / parse_module of it", "2x", args.repeat)
+        case_one_file(report, diffusers, BLOCKS, "the same, --max-importers 0 (the file alone)", "2x", args.repeat, ("--max-importers", "0"))
     if want("c"):
         case_repo_cold(report, timm, "whole timm, cold / read + prefilter + parse_module of admitted files", "2x", max(1, args.repeat // 2))
     if want("d"):
@@ -302,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         case_warm_edit(report, timm, args.repeat)
     if want("f"):
         case_runtime(report, repos, args.repeat)
+    if want("h"):
+        case_hook(report, diffusers, args.repeat)
     if want("g") and not args.skip_slow:
         case_memory(report, diffusers)
     print()

@@ -180,12 +180,20 @@ def _decl_targets(tree: cst.Module):
             yield "function", stmt.name.value, stmt
 
 
-def _def_lines(text: str, kind: str, name: str) -> list[int]:
-    """1-based lines where ``class name`` / ``def name`` starts at module level."""
-    kw = "class" if kind == "class" else r"(?:async\s+)?def"
-    pat = re.compile(rf"^{kw}\s+{re.escape(name)}\b", re.M)
+_DEF_START = re.compile(r"^(class|(?:async\s+)?def)\s+(\w+)\b", re.M)
+
+
+def _all_def_lines(text: str) -> dict[tuple[str, str], list[int]]:
+    """``(kind, name) -> [1-based lines]`` where each module-level ``class``/``def`` starts, in one
+    pass over the text."""
     text = python_lines(text)
-    return [text.count("\n", 0, m.start()) + 1 for m in pat.finditer(text)]
+    out: dict[tuple[str, str], list[int]] = {}
+    line, pos = 1, 0
+    for m in _DEF_START.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        out.setdefault(("class" if m.group(1) == "class" else "function", m.group(2)), []).append(line)
+    return out
 
 
 def _first_decorator_line(lines: list[str], line: int) -> int:
@@ -216,8 +224,9 @@ def declared_entries(parsed, position=None) -> tuple[list[Entry], list[Declarati
     text_lines = python_lines(parsed.text).split("\n")
     seen_count: dict = {}
     def_line: dict = {}
+    all_lines = _all_def_lines(parsed.text)
     for kind, name, node in _decl_targets(parsed.tree):
-        lines = _def_lines(parsed.text, kind, name)
+        lines = all_lines.get((kind, name), [])
         k = seen_count.get((kind, name), 0)
         seen_count[(kind, name)] = k + 1
         def_line[id(node)] = lines[k] if k < len(lines) else None
