@@ -16,7 +16,7 @@ Keys (kebab-case as in ruff; snake_case accepted too)::
     cache = true
     cache-dir = ".convlint_cache"
     max-file-size = 5242880                        # bytes, or "5MB", "512KB"; 0 = no limit
-    max-importers = 4                              # files importing a given file analysed too; 0 = none
+    max-importers = 2                              # files importing a given file analysed too; 0 = none
 
     [[tool.convlint.model]]
     target = "models/vae.py::VanillaVAE"

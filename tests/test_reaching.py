@@ -220,7 +220,13 @@ def test_max_importers_bounds_the_files_analysed_and_says_so(tmp_path):
     repo = _ranking_repo(tmp_path)
     r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "may run its code" not in r.stderr  # 4 admitted importers: all analysed
+    # 4 admitted importers, 2 by default
+    assert "4 files that import pkg/blocks/parts.py (directly or through others) may run its code; the 2 most relevant were analysed" in r.stderr
+    with open(repo / "pyproject.toml", "a") as f:
+        f.write("max-importers = 4\n")
+    r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
+    assert r.returncode == 0 and "may run its code" not in r.stderr, r.stderr  # all analysed
+    (repo / "pyproject.toml").write_text("[tool.convlint]\ncache = false\n")
     with open(repo / "pyproject.toml", "a") as f:
         f.write("max-importers = 1\n")
     r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")

@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N", help="analyse in N processes (0: one per CPU); used only when there is enough work")
     p.add_argument("--max-importers", type=_max_importers, metavar="N",
                    help="when the paths name part of the project, also analyse at most N of the files that import them "
-                        "(default: the max-importers setting, 4; 0: none)")
+                        "(default: the max-importers setting, 2; 0: none)")
     p.add_argument("--force-exclude", action="store_true", help="apply excludes and .gitignore to paths named on the command line too")
     p.add_argument("--fix", action="store_true", help="apply the fixes that are certain, then report what remains")
     p.add_argument("--diff", action="store_true", help="show the fixes as a unified diff without writing files")

@@ -25,7 +25,7 @@ from typing import Iterable
 __all__ = ["DEFAULT_MAX_IMPORTERS", "Importer", "KINDS", "MAX_FILES", "ScanState", "imports_of", "importers", "ranked_importers", "search_roots"]
 
 MAX_FILES = 20000  # files scanned at most; beyond, importers are not followed (the caller warns)
-DEFAULT_MAX_IMPORTERS = 4  # importers analysed at most (config ``max-importers``), most relevant first
+DEFAULT_MAX_IMPORTERS = 2  # importers analysed at most (config ``max-importers``), most relevant first
 MAX_SIZE = 2_000_000  # a larger file is not scanned (the analysis does not import it either)
 
 # what an importer is, most useful first: a file that declares a model's input, a test pytest
