@@ -782,3 +782,54 @@ def test_front_keys_on_a_lower_bound_rank_lose_the_dims_and_ellipsis_keys_keep_t
     assert back.shape == (5, 2047)
     exact = tensor_index(None, Tensor((5, 2048)), (slice(None), slice(1, None)))
     assert exact.shape == (5, 2047)
+
+
+# timm efficientvit_msra.py / levit.py: Sequential subclasses filled with add_module, and a
+# Sequential whose submodules are set as attributes; a ModuleList subclass filled the same way
+SEQUENTIAL_SUBCLASSES = """\
+    import torch
+    import torch.nn as nn
+
+
+    class ConvNorm(nn.Sequential):
+        def __init__(self, cin, cout, k=1, stride=1, pad=0):
+            super().__init__()
+            self.add_module("c", nn.Conv2d(cin, cout, k, stride, pad, bias=False))
+            self.add_module("bn", nn.BatchNorm2d(cout))
+
+
+    class PatchEmbedding(nn.Sequential):
+        def __init__(self, in_chans=3, dim=32):
+            super().__init__(nn.Identity())
+            self.conv1 = ConvNorm(in_chans, dim // 2, 3, 2, 1)
+            self.relu = nn.ReLU()
+            self.conv2 = ConvNorm(dim // 2, dim, 3, 2, 1)
+            self.conv1 = ConvNorm(in_chans, dim // 2, 3, 2, 1)  # set again: replaced in place
+
+
+    class Stages(nn.ModuleList):
+        def __init__(self, dim=32):
+            super().__init__()
+            for i in range(2):
+                self.add_module(f"s{i}", ConvNorm(dim, dim, 3, 1, 1))
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch_embed = PatchEmbedding()
+            self.stages = Stages()
+            self.head = nn.Conv2d(32, 10, 1)
+
+        def forward(self, x):
+            x = self.patch_embed(x)
+            for stage in self.stages:
+                x = stage(x)
+            return self.head(x)
+    """
+
+
+def test_sequential_and_modulelist_subclasses_filled_after_init_match_torch(tmp_path):
+    p = _write(tmp_path, SEQUENTIAL_SUBCLASSES)
+    _assert_matches_torch(p, "Net", (1, 3, 30, 30))
+    assert _errors(p) == []

@@ -217,6 +217,7 @@ class Frameworks:
         return Unknown(f"super().{name}")
 
     def on_setattr(self, interp, inst, name, value):
+        register_submodule(inst, name, value)
         return None
 
     def setattr_other(self, interp, obj, name, value):
@@ -410,7 +411,7 @@ class Frameworks:
                     if isinstance(inner, (Layer, Container)):
                         walk(inner, prefix, depth + 1)  # the framework layer or container a user subclass wraps
                 for k, x in list(v.attrs.items()):
-                    if k not in ("__layer__", "__container__"):
+                    if k not in ("__layer__", "__container__"):  # (a module walked already keeps its name)
                         walk(x, f"{prefix}.{k}" if prefix else k, depth + 1)
             elif isinstance(v, (list, tuple)):
                 for k, x in enumerate(v):
@@ -513,12 +514,16 @@ def module_children(v):
         return [(str(k), x) for k, x in items]
     if isinstance(v, Instance) and v.cls.framework == "torch":
         out = []
+        registered = v.attrs.get("__container__")
+        registered = registered.items if isinstance(registered, Container) and isinstance(registered.items, dict) else {}
         for k, x in v.attrs.items():
             if k == "__container__":
                 inner = module_children(x)
                 if inner is None:
                     return None
                 out += inner
+            elif registered.get(k) is x:
+                continue  # a submodule of a Sequential subclass: listed with the container's
             elif k == "__layer__" or x is None or isinstance(x, (bool, int, float, str, bytes, Tensor, tuple, list, dict, set)):
                 continue  # not a module (a plain list of modules is not registered either)
             elif isinstance(x, (FunctionVal, BoundMethod, ClassVal, pyb.Builtin)) or (isinstance(x, Instance) and _plain_class(x.cls)):
@@ -596,6 +601,25 @@ def layer_attr(interp, layer: Layer, name: str):
     return Unknown(f"{layer.op}.{name}")
 
 
+def _is_module_value(v) -> bool:
+    if isinstance(v, (Layer, Container)):
+        return v.framework == "torch" if isinstance(v, Layer) else True
+    return isinstance(v, Instance) and v.cls.framework == "torch"
+
+
+def register_submodule(inst: Instance, name: str, value) -> None:
+    """``self.conv = nn.Conv2d(...)`` or ``self.add_module("conv", ...)`` in a subclass of
+    ``nn.Sequential`` / ``nn.ModuleList``: torch registers the module, and the container runs it
+    (and iterates it) after the ones given to its constructor, in the order they were set. A name
+    set again replaces its module in place."""
+    c = inst.attrs.get("__container__")
+    if not isinstance(c, Container) or c.kind not in ("sequential", "modulelist") or not _is_module_value(value):
+        return
+    if isinstance(c.items, list):
+        c.items = {str(i): m for i, m in enumerate(c.items)}
+    c.items[name] = value
+
+
 def _layer_base(cls) -> Op | None:
     base = framework_base(cls)
     return base if base is not None and base.kind == "layer" else None
@@ -650,15 +674,15 @@ def container_attr(interp, c: Container, name: str):
                 c.items.extend(items)
 
         return pyb.Builtin("extend", ext)
-    if name == "add_module":
+    if name in ("add_module", "register_module"):
         def add(i, a, k, n):
-            if len(a) == 2 and isinstance(a[0], str):
-                if isinstance(c.items, dict):
-                    c.items[a[0]] = a[1]
-                else:
-                    c.items.append(a[1])
+            args = list(a) + [k[key] for key in ("name", "module") if key in k]
+            if len(args) >= 2 and isinstance(args[0], str):
+                if isinstance(c.items, list):  # torch names the constructor's modules "0", "1", …
+                    c.items = {str(j): m for j, m in enumerate(c.items)}
+                c.items[args[0]] = args[1]
 
-        return pyb.Builtin("add_module", add)
+        return pyb.Builtin(name, add)
     if name in ("items", "keys", "values") and isinstance(c.items, dict):
         return pyb.Builtin(name, lambda i, a, k, n: pyb.LazyIter(getattr(c.items, name)()))
     if name in MODULE_TREE_METHODS:

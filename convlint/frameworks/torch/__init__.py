@@ -82,6 +82,10 @@ class TorchModules:
             def register(i, args, kwargs, node):
                 if len(args) >= 2 and isinstance(args[0], str):
                     inst.attrs[args[0]] = args[1]
+                    if name in ("add_module", "register_module"):
+                        from convlint.frameworks import register_submodule
+
+                        register_submodule(inst, args[0], args[1])
                 return None
 
             return pyb.Builtin(name, register)
