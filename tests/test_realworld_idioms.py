@@ -833,3 +833,61 @@ def test_sequential_and_modulelist_subclasses_filled_after_init_match_torch(tmp_
     p = _write(tmp_path, SEQUENTIAL_SUBCLASSES)
     _assert_matches_torch(p, "Net", (1, 3, 30, 30))
     assert _errors(p) == []
+
+
+# guided-diffusion nn.py: gradient checkpointing through a custom torch.autograd.Function
+AUTOGRAD_FUNCTION = """\
+    import torch as th
+    import torch.nn as nn
+
+
+    class CheckpointFunction(th.autograd.Function):
+        @staticmethod
+        def forward(ctx, run_function, length, *args):
+            ctx.run_function = run_function
+            ctx.input_tensors = list(args[:length])
+            ctx.save_for_backward(*args)
+            with th.no_grad():
+                output_tensors = ctx.run_function(*ctx.input_tensors)
+            return output_tensors
+
+        @staticmethod
+        def backward(ctx, *output_grads):
+            raise NotImplementedError
+
+
+    class Block(nn.Module):
+        def __init__(self, channels=8):
+            super().__init__()
+            self.norm = nn.GroupNorm(4, channels)
+            self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+        def forward(self, x, emb):
+            return CheckpointFunction.apply(self._forward, 2, x, emb)
+
+        def _forward(self, x, emb):
+            return self.conv(self.norm(x)) + emb[:, :, None, None]
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Conv2d(3, 8, 3, padding=1)
+            self.block = Block()
+            self.down = nn.Conv2d(8, 16, 4, stride=2, padding=1)
+
+        def forward(self, x, emb):
+            return self.down(self.block(self.inp(x), emb))
+    """
+
+
+def test_a_custom_autograd_function_runs_its_forward_as_torch_does(tmp_path):
+    p = _write(tmp_path, AUTOGRAD_FUNCTION)
+    net = _load(p).Net()
+    assert tuple(net(torch.randn(2, 3, 12, 12), torch.randn(2, 8)).shape) == (2, 16, 6, 6)
+    spec = f"{p}::Net"
+    models, _runs = collect([spec], [f"{spec}=2,3,12,12"])
+    (m,) = [m for m in models if m["name"] == "Net"]
+    assert m["output"] is not None and tuple(m["output"]) == (2, 16, 6, 6)
+    assert [(layer["name"], tuple(layer["output"])) for layer in m["layers"] if layer["op"].endswith("Conv2d")] == [
+        ("inp", (2, 8, 12, 12)), ("block.conv", (2, 8, 12, 12)), ("down", (2, 16, 6, 6))]

@@ -25,7 +25,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, SuperVal, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, SuperVal, Unknown
 
 __all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
 
@@ -171,7 +171,10 @@ class Frameworks:
         return Unknown(f"{inst.cls.name}.{name} is not set")
 
     def class_attr_missing(self, interp, cls: ClassVal, name: str):
-        """An attribute a model class does not define itself (flax: the generated ``__init__``)."""
+        """An attribute a model class does not define itself (flax: the generated ``__init__``;
+        torch: ``apply`` of a ``torch.autograd.Function`` subclass)."""
+        if name == "apply" and _autograd_function(cls):
+            return pyb.Builtin("apply", lambda i, a, k, n: autograd_apply(i, cls, a, k, n))
         sem = _SEMANTICS.get(cls.framework)
         hook = getattr(sem, "class_attr_missing", None)
         return hook(interp, cls, name) if hook is not None else MISSING
@@ -599,6 +602,27 @@ def layer_attr(interp, layer: Layer, name: str):
     if name == "weight":
         return layer.extra["weight"] if "weight" in layer.extra else _weight(layer)
     return Unknown(f"{layer.op}.{name}")
+
+
+def _autograd_function(cls: ClassVal) -> bool:
+    return any(isinstance(b, FwClass) and b.qualname == "torch.autograd.Function" for c in cls.mro() for b in c.bases)
+
+
+_FUNCTION_CTX = ClassVal(None, None, "FunctionCtx", [])
+_FUNCTION_CTX.attrs.update({
+    m: pyb.Builtin(m, lambda i, a, k, n: None)
+    for m in ("save_for_backward", "mark_dirty", "mark_non_differentiable", "set_materialize_grads")
+})
+
+
+def autograd_apply(interp, cls: ClassVal, args, kwargs, node):
+    """``Fn.apply(*args)`` of a ``torch.autograd.Function`` subclass: its ``forward`` static method
+    with a context object (attributes set on it are kept; its bookkeeping methods do nothing)."""
+    fwd, _owner = cls.lookup("forward")
+    fn = fwd.func if isinstance(fwd, MethodDescriptor) else fwd
+    if not isinstance(fn, FunctionVal):
+        return Unknown(f"{cls.name}.forward is not known")
+    return interp.call_function(fn, [Instance(_FUNCTION_CTX), *args], kwargs, node)
 
 
 def _is_module_value(v) -> bool:

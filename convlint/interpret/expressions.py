@@ -147,7 +147,7 @@ class ExpressionEvaluator:
             return self._bind(v, obj)
         if isinstance(obj, ClassVal):
             v, _owner = obj.lookup(name)
-            if v is MISSING and obj.framework:
+            if v is MISSING and (obj.framework or name == "apply"):
                 v = self.fw.class_attr_missing(self, obj, name)
             if v is MISSING:
                 if name in ("__name__", "__qualname__"):

@@ -32,8 +32,10 @@ __all__ = ["FRAMEWORK", "CATALOGUE", "MODULES", "ALIASES", "SEMANTICS", "PRESERV
 MODULES = {
     "torch", "torch.nn", "torch.nn.functional", "torch.nn.modules", "torch.nn.init", "torch.nn.utils", "torch.nn.utils.parametrizations",
     "torch.nn.parallel", "torch.utils", "torch.utils.checkpoint", "torch.cuda", "torch.jit", "torch.backends", "torch.distributed",
+    "torch.autograd",
 }
 ALIASES = {
+    "torch.autograd.function": "torch.autograd",
     "torch.nn.modules.conv": "torch.nn",
     "torch.nn.modules.pooling": "torch.nn",
     "torch.nn.modules.linear": "torch.nn",

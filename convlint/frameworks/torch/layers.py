@@ -435,6 +435,9 @@ def register():
     reg("torch.nn.ParameterList", _modulelist, "container")
     reg("torch.nn.ParameterDict", _moduledict, "container")
     CATALOGUE["torch.nn.Module"] = FwClass("torch.nn.Module", "torch")
+    # a custom autograd function (gradient checkpointing): no module; ``F.apply(*args)`` runs its
+    # ``forward(ctx, *args)`` (frameworks.autograd_apply)
+    CATALOGUE["torch.autograd.Function"] = FwClass("torch.autograd.Function", None)
     # a parameter or buffer is its tensor
     for name in ("torch.nn.Parameter", "torch.nn.Buffer"):
         reg(name, lambda i, a, k, n: (a[0] if a else k.get("data", Unknown("data"))) if (a or "data" in k) else new_tensor((0,)))
