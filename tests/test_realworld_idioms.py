@@ -891,3 +891,41 @@ def test_a_custom_autograd_function_runs_its_forward_as_torch_does(tmp_path):
     assert m["output"] is not None and tuple(m["output"]) == (2, 16, 6, 6)
     assert [(layer["name"], tuple(layer["output"])) for layer in m["layers"] if layer["op"].endswith("Conv2d")] == [
         ("inp", (2, 8, 12, 12)), ("block.conv", (2, 8, 12, 12)), ("down", (2, 16, 6, 6))]
+
+
+# guided-diffusion nn.py: checkpoint(func, inputs, params, flag) packs the inputs and the module's
+# parameters (a sequence the analysis cannot list) into one *args
+CHECKPOINT_HELPER = AUTOGRAD_FUNCTION.replace(
+    "            return CheckpointFunction.apply(self._forward, 2, x, emb)",
+    "            return checkpoint(self._forward, (x, emb), self.parameters(), True)",
+) + """
+
+    def checkpoint(func, inputs, params, flag):
+        if flag:
+            args = tuple(inputs) + tuple(params)
+            return CheckpointFunction.apply(func, len(inputs), *args)
+        return func(*inputs)
+    """
+
+
+def test_a_sequence_whose_tail_is_unknown_keeps_its_known_items(tmp_path):
+    p = _write(tmp_path, CHECKPOINT_HELPER)
+    assert tuple(_load(p).Net()(torch.randn(2, 3, 12, 12), torch.randn(2, 8)).shape) == (2, 16, 6, 6)
+    spec = f"{p}::Net"
+    models, _runs = collect([spec], [f"{spec}=2,3,12,12"])
+    (m,) = [m for m in models if m["name"] == "Net"]
+    assert tuple(m["output"]) == (2, 16, 6, 6)
+    assert [layer["name"] for layer in m["layers"] if layer["op"].endswith("Conv2d")] == ["inp", "block.conv", "down"]
+    assert _errors(p) == []
+
+
+def test_partial_sequences_index_slice_and_spread_as_python_does():
+    from convlint.interpret.values import PartialSeq
+
+    known = (1, 2, 3)
+    seq = PartialSeq(known)
+    for key in (0, 2, slice(None, 2), slice(1, 3), slice(0, 0)):
+        assert seq.item(key) == (known + (9, 9))[key]  # whatever the unknown rest is
+    assert isinstance(seq.item(slice(1, None)), PartialSeq) and seq.item(slice(1, None)).prefix == (2, 3)
+    for key in (3, -1, slice(None, 4), slice(None, -1), slice(None, None, 2)):
+        assert seq.item(key) is None  # depends on the unknown rest

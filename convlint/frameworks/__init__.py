@@ -25,7 +25,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, SuperVal, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown
 
 __all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
 
@@ -174,7 +174,7 @@ class Frameworks:
         """An attribute a model class does not define itself (flax: the generated ``__init__``;
         torch: ``apply`` of a ``torch.autograd.Function`` subclass)."""
         if name == "apply" and _autograd_function(cls):
-            return pyb.Builtin("apply", lambda i, a, k, n: autograd_apply(i, cls, a, k, n))
+            return autograd_apply(cls)
         sem = _SEMANTICS.get(cls.framework)
         hook = getattr(sem, "class_attr_missing", None)
         return hook(interp, cls, name) if hook is not None else MISSING
@@ -615,14 +615,15 @@ _FUNCTION_CTX.attrs.update({
 })
 
 
-def autograd_apply(interp, cls: ClassVal, args, kwargs, node):
-    """``Fn.apply(*args)`` of a ``torch.autograd.Function`` subclass: its ``forward`` static method
-    with a context object (attributes set on it are kept; its bookkeeping methods do nothing)."""
+def autograd_apply(cls: ClassVal):
+    """``Fn.apply`` of a ``torch.autograd.Function`` subclass: its ``forward`` static method with a
+    context object bound first (attributes set on it are kept; its bookkeeping methods do
+    nothing), so that ``Fn.apply(*args)`` is ``forward(ctx, *args)``."""
     fwd, _owner = cls.lookup("forward")
     fn = fwd.func if isinstance(fwd, MethodDescriptor) else fwd
     if not isinstance(fn, FunctionVal):
         return Unknown(f"{cls.name}.forward is not known")
-    return interp.call_function(fn, [Instance(_FUNCTION_CTX), *args], kwargs, node)
+    return PartialVal(fn, [Instance(_FUNCTION_CTX)], {})
 
 
 def _is_module_value(v) -> bool:

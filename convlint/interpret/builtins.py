@@ -17,7 +17,7 @@ from convlint.interpret.lattice import is_known
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.flow import raised
-from convlint.interpret.values import DICT_BASES, MISSING, ClassVal, ExternalRef, FunctionVal, Instance, PartialVal, Unknown, mapping_of
+from convlint.interpret.values import DICT_BASES, MISSING, ClassVal, ExternalRef, FunctionVal, Instance, PartialSeq, PartialVal, Unknown, mapping_of
 
 
 class Builtin:
@@ -142,6 +142,8 @@ def _filter(interp, args, kwargs, node):
 def _list(interp, args, kwargs, node):
     if not args:
         return []
+    if isinstance(args[0], PartialSeq):
+        return args[0]
     items = _items(interp, args[0])
     return list(items) if items is not None else Unknown("list of an unknown iterable")
 
@@ -149,6 +151,8 @@ def _list(interp, args, kwargs, node):
 def _tuple(interp, args, kwargs, node):
     if not args:
         return ()
+    if isinstance(args[0], PartialSeq):
+        return args[0]
     items = _items(interp, args[0])
     return tuple(items) if items is not None else Unknown("tuple of an unknown iterable")
 

@@ -16,7 +16,7 @@ from convlint.interpret.lattice import join
 from convlint.interpret.scope import Scope
 from convlint.interpret.tensor import Tensor
 from convlint.frameworks.base import Layer
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, Origin, PartialVal, SuperVal, Unknown, dict_base, mapping_of
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, Origin, PartialSeq, PartialVal, SuperVal, Unknown, dict_base, mapping_of
 
 __all__ = ["CallEvaluator", "MAX_DEPTH"]
 
@@ -34,8 +34,12 @@ class CallEvaluator:
         args, kwargs = [], {}
         for a in node.args:
             if a.star == "*":
-                items = self.iterate(self.eval(a.value, scope))
-                if items is None:
+                v = self.eval(a.value, scope)
+                items = self.iterate(v)
+                if isinstance(v, PartialSeq):  # its first items, then items not known
+                    args.extend(v.prefix)
+                    args.append(_STAR_UNKNOWN)
+                elif items is None:
                     args.append(_STAR_UNKNOWN)
                 else:
                     args.extend(items)
@@ -74,7 +78,8 @@ class CallEvaluator:
         if isinstance(func, Unknown):
             return self._unknown_call(func, args, kwargs)
         if any(a is _STAR_UNKNOWN for a in args):
-            if not self.fw.is_framework_value(func):
+            user = isinstance(func, (FunctionVal, ClassVal, PartialVal)) or (isinstance(func, BoundMethod) and isinstance(func.func, FunctionVal))
+            if not (user or self.fw.is_framework_value(func)):
                 return self._unknown_call(Unknown("call with unknown *args"), args, kwargs)
             # what follows the starred unknown sits at unknown positions: keep what precedes it
             # and tell the callee (``*``), whose keyword defaults may be given too (``**``)
@@ -128,7 +133,8 @@ class CallEvaluator:
                 out[name] = Unknown(f"argument {name!r} not given")
         star = params.star_arg
         if isinstance(star, cst.Param):
-            out[star.name.value] = tuple(args)
+            # after ``f(a, *unknown)`` the items past those given are not known
+            out[star.name.value] = PartialSeq(tuple(args)) if "*" in kwargs else tuple(args)
         for p in params.kwonly_params:
             name = p.name.value
             if name in kwargs:
@@ -140,7 +146,7 @@ class CallEvaluator:
             else:
                 out[name] = Unknown(f"argument {name!r} not given")
         if params.star_kwarg is not None:
-            rest = {k: v for k, v in kwargs.items() if k != "**"}
+            rest = {k: v for k, v in kwargs.items() if k not in ("*", "**")}
             out[params.star_kwarg.name.value] = rest if "**" not in kwargs else Unknown("**kwargs of an unknown mapping")
         return out
 

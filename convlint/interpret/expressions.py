@@ -20,7 +20,7 @@ from convlint.interpret.scope import Scope
 from convlint.interpret.statements import MAX_LOOP
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown, mapping_of, unwrap
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, mapping_of, unwrap
 from convlint.source.project import ModuleInfo, NamespacePackage
 
 __all__ = ["ExpressionEvaluator"]
@@ -249,6 +249,9 @@ class ExpressionEvaluator:
         fwv = self.fw.subscript(self, obj, key, node)
         if fwv is not MISSING:
             return fwv
+        if isinstance(obj, PartialSeq):
+            got = obj.item(key)
+            return got if got is not None else Unknown("an item of a sequence whose rest is unknown")
         if isinstance(obj, (list, tuple, str)):
             if isinstance(key, (int, slice)) and not isinstance(key, bool):
                 try:
@@ -378,6 +381,14 @@ class ExpressionEvaluator:
         """``left op right`` on abstract values; tensors go to the framework."""
         if isinstance(left, Tensor) or isinstance(right, Tensor):
             return self.fw.tensor_binop(self, op, left, right, self.site(node) if node is not None else None)
+        if op is BinOp.ADD and (isinstance(left, PartialSeq) or isinstance(right, PartialSeq)
+                                or (isinstance(left, (tuple, list)) and isinstance(right, Unknown))):
+            # a sequence followed by one not known: its first items stay known (Python would raise
+            # were the right operand no sequence of the same type)
+            if isinstance(left, PartialSeq):
+                return PartialSeq(left.prefix)
+            if isinstance(left, (tuple, list)):
+                return PartialSeq(tuple(left) + (right.prefix if isinstance(right, PartialSeq) else ()))
         if isinstance(left, Unknown):
             return left
         if isinstance(right, Unknown):

@@ -109,6 +109,33 @@ class LazyFunctionVal(FunctionVal):
 
 
 @dataclass(eq=False)
+class PartialSeq:
+    """A tuple or list whose first items are known and the rest are not: ``tuple(inputs) +
+    tuple(params)`` with ``params`` unknown, or the ``*args`` of a call given ``*unknown``.
+    Indexing and slicing within the known items give them; its length, its other items and
+    iterating it are unknown."""
+
+    prefix: tuple
+
+    def item(self, key):
+        """``self[key]`` for an int or a slice, or None when it depends on the unknown items."""
+        n = len(self.prefix)
+        if isinstance(key, bool):
+            return None
+        if isinstance(key, int):
+            return self.prefix[key] if 0 <= key < n else None
+        if isinstance(key, slice) and key.step in (None, 1):
+            start = 0 if key.start is None else key.start
+            if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+                return None
+            if key.stop is None:
+                return PartialSeq(self.prefix[start:])
+            if isinstance(key.stop, int) and not isinstance(key.stop, bool) and 0 <= key.stop <= n:
+                return self.prefix[start:key.stop]
+        return None
+
+
+@dataclass(eq=False)
 class MethodDescriptor:
     """A function in a class body under ``@property``, ``@staticmethod`` or ``@classmethod``:
     how attribute access binds it differs from a plain method."""
