@@ -8,6 +8,8 @@ A symbolic static size (a name) must stand for the same runtime size everywhere.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import textwrap
 from pathlib import Path
 
@@ -85,3 +87,15 @@ def assert_matches_runtime(path: Path, model: str, shape, init=None, framework: 
     out = rt.output_shapes[0] if rt.output_shapes else None
     assert same_shape(static["output"], list(out) if out is not None else None, names), (static["output"], out)
     return static
+
+
+def import_file(path: Path):
+    """The fixture file as a module, run for real (its folder importable while it loads)."""
+    spec = importlib.util.spec_from_file_location(f"_convlint_fixture_{path.stem}_{id(path)}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod

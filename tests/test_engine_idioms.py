@@ -18,6 +18,7 @@ import pytest
 
 from convlint.analysis import Project, analyze_file
 from convlint.commands.shapes import collect
+from tests.oracle import import_file
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -43,16 +44,7 @@ def _static(path: Path, model: str):
     raise AssertionError(f"{model} not among {[m['name'] for m in models]}")
 
 
-def _import(path: Path):
-    """The fixture file as a module, run for real (its folder importable while it loads)."""
-    spec = importlib.util.spec_from_file_location(f"_convlint_fixture_{path.stem}_{id(path)}", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(path.parent))
-    return mod
+_import = import_file  # the fixture file as a module, run for real
 
 
 def _runtime_torch(path: Path, model: str, shape, init=None):

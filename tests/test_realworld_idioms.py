@@ -23,6 +23,7 @@ import pytest
 from convlint.analysis import Project, analyze_file
 from convlint.confirm.trace import trace_torch_model
 from convlint.commands.shapes import collect
+from tests.oracle import import_file
 
 torch = pytest.importorskip("torch")
 
@@ -609,18 +610,7 @@ def test_init_option_is_accepted(tmp_path):
     assert m["layers"][0]["output"] == [1, 4, 4096]
 
 
-def _load(path: Path):
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(f"_rw_{path.stem}_{id(path)}", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(path.parent))
-    return mod
+_load = import_file  # the fixture file as a module, run for real
 
 
 # timm inception_v4.py: a block whose default conv_block pads where its pool does not; the model

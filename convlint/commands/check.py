@@ -55,24 +55,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_confirm_arguments(p)
 
 
-def _jobs(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of processes, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more, got {n}")
-    return n
+def _count(zero: str):
+    """An argparse type for a count of 0 or more (``zero`` says what 0 means)."""
+
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if n < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 ({zero}) or more, got {n}")
+        return n
+
+    return parse
 
 
-def _max_importers(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (none) or more, got {n}")
-    return n
+_jobs = _count("one per CPU")
+_max_importers = _count("none")
 
 
 def run(args: argparse.Namespace) -> int:
