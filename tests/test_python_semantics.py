@@ -546,3 +546,41 @@ def test_a_default_is_not_what_unknown_keywords_pass(tmp_path):
     """, ["known", "first", "second", "third"])
     assert got["known"] == real["known"] == (4, 8, 2)
     assert all(isinstance(got[n], Unknown) for n in ("first", "second", "third"))
+
+
+def test_one_line_compound_statements_run_their_body(tmp_path):
+    # ``if mode == "a": return 1`` on one line (edm's weight_init): the body is a suite of small
+    # statements on the header's line; it was skipped, and the function "raised"
+    _agree(tmp_path, """
+        def pick(mode):
+            if mode == "a": return 1
+            if mode == "b": return 2
+            raise ValueError(mode)
+
+
+        def total(n):
+            out = 0
+            for i in range(n): out += i
+            while out > 10: out -= 10
+            return out
+
+
+        def guarded(x):
+            try: y = x * 2
+            except TypeError: y = None
+            else: y = y + 1
+            return y
+
+
+        class Cfg:
+            width = 3; depth = 4
+
+
+        a = pick("a")
+        b = pick("b")
+        t = total(6)
+        g = guarded(5)
+        if t > 100: big = True
+        else: big = False
+        c = Cfg.width * Cfg.depth
+    """, ["a", "b", "t", "g", "big", "c"])

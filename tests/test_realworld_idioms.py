@@ -919,3 +919,44 @@ def test_partial_sequences_index_slice_and_spread_as_python_does():
     assert isinstance(seq.item(slice(1, None)), PartialSeq) and seq.item(slice(1, None)).prefix == (2, 3)
     for key in (3, -1, slice(None, 4), slice(None, -1), slice(None, None, 2)):
         assert seq.item(key) is None  # depends on the unknown rest
+
+
+# NVlabs edm networks.py: blocks stored with ``self.enc[name] = block`` in a ModuleDict, iterated in
+# forward; a ModuleList item replaced by index
+MODULEDICT_ASSIGNED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, channels=(8, 16)):
+            super().__init__()
+            self.enc = nn.ModuleDict()
+            cin = 3
+            for level, cout in enumerate(channels):
+                self.enc[f"{level}_conv"] = nn.Conv2d(cin, cout, 3, stride=2, padding=1)
+                self.enc[f"{level}_act"] = nn.SiLU()
+                cin = cout
+            self.heads = nn.ModuleList([nn.Identity(), nn.Identity()])
+            self.heads[1] = nn.Conv2d(cin, 4, 1)
+
+        def forward(self, x):
+            for block in self.enc.values():
+                x = block(x)
+            for head in self.heads:
+                x = head(x)
+            return x
+    """
+
+
+def test_modules_set_by_key_or_index_in_containers_match_torch(tmp_path):
+    p = _write(tmp_path, MODULEDICT_ASSIGNED)
+    _assert_matches_torch(p, "Net", (2, 3, 16, 16))
+    assert _errors(p) == []
+    # a key the analysis cannot know: what the container holds is unknown (said), never the
+    # container as it was before
+    unknown = _write(tmp_path, MODULEDICT_ASSIGNED.replace('self.heads[1] = nn.Conv2d(cin, 4, 1)',
+                                                          'self.heads[len(str(torch.randn(1)))] = nn.Conv2d(cin, 4, 1)'), "unknown.py")
+    models, _runs = collect([f"{unknown}::Net"], [f"{unknown}::Net=2,3,16,16"])
+    (m,) = [m for m in models if m["name"] == "Net"]
+    assert m["output"] is None or any(not isinstance(d, int) for d in m["output"])

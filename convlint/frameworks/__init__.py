@@ -231,6 +231,26 @@ class Frameworks:
         return None
 
     # ---------------------------------------------------------------- subscripts / iteration
+    def setitem(self, interp, obj, key, value) -> bool:
+        """``container[key] = module`` on an ``nn.ModuleDict`` / ``nn.ModuleList`` /
+        ``nn.Sequential`` (or an instance of a subclass): True when ``obj`` is one. A key that is
+        not known makes what the container holds unknown, not silently unchanged."""
+        c = container_of(obj)
+        if c is None:
+            return False
+        if isinstance(c.items, dict):
+            if isinstance(key, str):
+                c.items[key] = value
+            elif is_int(key) and -len(c.items) <= key < len(c.items):
+                c.items[list(c.items)[key]] = value  # an OrderedDict-built Sequential by position
+            else:
+                c.items["?"] = Unknown("a module set under a key that is not known")
+        elif is_int(key) and -len(c.items) <= key < len(c.items):
+            c.items[key] = value
+        else:
+            c.items[:] = [Unknown("a module set at an index that is not known")]
+        return True
+
     def subscript(self, interp, obj, key, node):
         obj = container_of(obj) or obj
         if isinstance(obj, Container):

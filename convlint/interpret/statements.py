@@ -39,6 +39,9 @@ class StatementEvaluator:
             for small in stmt.body:
                 self.exec_small(small, scope)
             return
+        if isinstance(stmt, cst.BaseSmallStatement):  # the body of ``if x: return y`` on one line
+            self.exec_small(stmt, scope)
+            return
         method = getattr(self, "_stmt_" + type(stmt).__name__, None)
         if method is not None:
             method(stmt, scope)
@@ -486,6 +489,8 @@ class StatementEvaluator:
                 obj.values = None  # ``t[i] = v`` writes into a constant tensor: its elements are no longer known
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, scope)
+                if self.fw.setitem(self, obj, key, value):
+                    return  # ``self.blocks[name] = block`` on a ModuleDict (or ModuleList)
                 if isinstance(obj, dict) and is_known(key) and hashable(key):
                     obj[key] = value
                 elif isinstance(obj, list) and isinstance(key, int) and -len(obj) <= key < len(obj):
