@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -149,23 +150,35 @@ def case_one_file(report: Report, repo: Path, rel: str, what: str, target: str, 
     report.ratio(what, check, floor, target)
 
 
+@contextmanager
+def edited_copy(repo: Path, rel: str):
+    """A temporary copy of ``repo`` (no .git, no cache), the environment that keeps convlint's cache
+    key outside it, and ``edit()``, which appends a different comment to ``rel`` at each call."""
+    with tempfile.TemporaryDirectory(prefix="convlint-bench-") as tmp:
+        copy = Path(tmp) / repo.name
+        shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".git", ".convlint_cache", "__pycache__"))
+        env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "xdg"))  # the cache key, outside the copy
+        edited = copy / rel
+        original = edited.read_text(encoding="utf-8")
+        counter = [0]
+
+        def edit() -> None:
+            counter[0] += 1
+            edited.write_text(original + f"\n# edit {counter[0]}\n", encoding="utf-8")
+
+        yield copy, env, edit
+
+
 def case_hook(report: Report, repo: Path, repeat: int) -> None:
     """The pre-commit hook on a copy of diffusers with a warm cache: ``check autoencoder_kl.py``
     after an edit of it (its importers re-analysed), and again with nothing changed."""
     what = "hook after editing autoencoder_kl.py, warm cache / parse_module of it"
     if not need(repo / AKL, report, what):
         return
-    with tempfile.TemporaryDirectory(prefix="convlint-bench-") as tmp:
-        copy = Path(tmp) / "diffusers"
-        shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".git", ".convlint_cache", "__pycache__"))
-        env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "xdg"))
-        edited = copy / AKL
-        original = edited.read_text(encoding="utf-8")
-        counter = [0]
+    with edited_copy(repo, AKL) as (copy, env, edit):
 
         def after_edit() -> float:
-            counter[0] += 1
-            edited.write_text(original + f"\n# edit {counter[0]}\n", encoding="utf-8")
+            edit()
             return run(convlint(AKL), copy, env)
 
         run(convlint(AKL), copy, env)  # warm the cache
@@ -224,18 +237,7 @@ def case_warm_edit(report: Report, repo: Path, repeat: int) -> None:
     what = "warm re-run of whole timm after editing one file / warm check of that file alone"
     if not need(repo / TIMM_EDIT, report, what):
         return
-    with tempfile.TemporaryDirectory(prefix="convlint-bench-") as tmp:
-        copy = Path(tmp) / "timm"
-        shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".git", ".convlint_cache", "__pycache__"))
-        env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "xdg"))  # the cache key, outside the copy
-        edited = copy / TIMM_EDIT
-        original = edited.read_text(encoding="utf-8")
-        counter = [0]
-
-        def edit() -> None:
-            counter[0] += 1
-            edited.write_text(original + f"\n# edit {counter[0]}\n", encoding="utf-8")
-
+    with edited_copy(repo, TIMM_EDIT) as (copy, env, edit):
         run(convlint("--jobs", "1", "."), copy, env)  # warm the cache
 
         def whole() -> float:

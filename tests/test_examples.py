@@ -4,7 +4,6 @@ bugs are real (the frameworks fail, or return the wrong size, when the code runs
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -13,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.oracle import import_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -95,15 +96,10 @@ def test_fix_repairs_the_autoencoder_and_changes_nothing_else(tmp_path: Path) ->
 
 
 def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
     try:
-        spec.loader.exec_module(mod)
+        return import_file(path)
     finally:
-        sys.path.remove(str(path.parent))
-        sys.modules.pop("parts", None)
-    return mod
+        sys.modules.pop("parts", None)  # the U-Net's blocks, imported by the example
 
 
 def test_planted_torch_bugs_fail_at_run_time() -> None:

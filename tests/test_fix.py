@@ -6,7 +6,6 @@ are; ``--fix`` twice changes nothing the second time; ``--diff`` writes nothing.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 
 from convlint.findings import Finding, Fix
 from convlint.fix import apply_fixes, fix_summary
+from tests.oracle import import_file
 
 # Two chained decoder bugs: the second conv's own fix depends on the first being fixed.
 AUTOENCODER = '''\
@@ -90,15 +90,7 @@ def convlint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def load_module(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(path.parent))
-    return mod
+load_module = import_file  # the file as a module, run for real
 
 
 @pytest.fixture

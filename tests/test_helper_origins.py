@@ -7,7 +7,6 @@ fixed model with the intended shapes.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,6 +15,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.oracle import import_file
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = (REPO.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json", Path("/work/shared/sarif/sarif-schema-2.1.0.json"))
@@ -41,14 +42,7 @@ def findings(root: Path, *paths: str) -> list:
 
 
 def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(f"m_{abs(hash(str(path)))}_{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(path.parent))
-    return getattr(mod, name)
+    return getattr(import_file(path), name)
 
 
 def line_of(text: str, needle: str) -> int:

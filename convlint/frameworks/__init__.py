@@ -646,20 +646,19 @@ def autograd_apply(cls: ClassVal):
     return PartialVal(fn, [Instance(_FUNCTION_CTX)], {})
 
 
-def _is_module_value(v) -> bool:
-    if isinstance(v, (Layer, Container)):
-        return v.framework == "torch" if isinstance(v, Layer) else True
-    return isinstance(v, Instance) and v.cls.framework == "torch"
-
-
 def register_submodule(inst: Instance, name: str, value) -> None:
     """``self.conv = nn.Conv2d(...)`` or ``self.add_module("conv", ...)`` in a subclass of
     ``nn.Sequential`` / ``nn.ModuleList``: torch registers the module, and the container runs it
     (and iterates it) after the ones given to its constructor, in the order they were set. A name
     set again replaces its module in place."""
     c = inst.attrs.get("__container__")
-    if not isinstance(c, Container) or c.kind not in ("sequential", "modulelist") or not _is_module_value(value):
-        return
+    if isinstance(c, Container) and c.kind in ("sequential", "modulelist") and _is_torch_module(value):
+        _add_named(c, name, value)
+
+
+def _add_named(c: Container, name: str, value) -> None:
+    """Register ``value`` under ``name`` in ``c``, after what it holds (torch names the
+    constructor's modules "0", "1", …)."""
     if isinstance(c.items, list):
         c.items = {str(i): m for i, m in enumerate(c.items)}
     c.items[name] = value
@@ -723,9 +722,7 @@ def container_attr(interp, c: Container, name: str):
         def add(i, a, k, n):
             args = list(a) + [k[key] for key in ("name", "module") if key in k]
             if len(args) >= 2 and isinstance(args[0], str):
-                if isinstance(c.items, list):  # torch names the constructor's modules "0", "1", …
-                    c.items = {str(j): m for j, m in enumerate(c.items)}
-                c.items[args[0]] = args[1]
+                _add_named(c, args[0], args[1])
 
         return pyb.Builtin(name, add)
     if name in ("items", "keys", "values") and isinstance(c.items, dict):
