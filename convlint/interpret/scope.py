@@ -10,6 +10,8 @@ interpreting, or even parsing, everything it imports.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from convlint.interpret.events import Trace
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.values import MISSING
@@ -18,6 +20,18 @@ __all__ = ["Scope", "ModuleScope", "LazyImport"]
 
 
 _RESOLVING = object()
+
+
+@contextmanager
+def module_level(interp):
+    """Run an imported module's top level (or look up one of its names): it is not part of the
+    entry being run — its events go to a trace of their own, its steps are not the entry's."""
+    saved_trace, saved_steps = interp.trace, interp.steps
+    interp.trace = Trace()
+    try:
+        yield
+    finally:
+        interp.trace, interp.steps = saved_trace, saved_steps
 
 
 class LazyImport:
@@ -52,14 +66,11 @@ class LazyImport:
         if v is not MISSING:
             return v
         self.value = _RESOLVING
-        saved_trace, saved_steps = interp.trace, interp.steps
-        interp.trace = Trace()  # as for a module's top level: not part of the entry being run
         try:
-            with interp.in_module(self.importer):
+            with module_level(interp), interp.in_module(self.importer):
                 base = interp.import_module(self.dotted, self.level)
                 v = interp.getattr(base, self.name, None, import_from=True)
         finally:
-            interp.trace, interp.steps = saved_trace, saved_steps
             if self.value is _RESOLVING:
                 self.value = MISSING
         self.value = v
@@ -146,12 +157,10 @@ class ModuleScope(Scope):
             return
         self.running.add(i)
         interp = self.interp
-        saved_trace, saved_steps = interp.trace, interp.steps
-        interp.trace = Trace()  # an imported module's top level is not an entry of this analysis
         try:
             stmt = self.module.parsed.statement(i)
             if stmt is not None:
-                with interp.in_module(self.module):
+                with module_level(interp), interp.in_module(self.module):
                     try:
                         interp.exec_stmt(stmt, self)
                     except (Return, Break, Continue, Dead):
@@ -159,6 +168,5 @@ class ModuleScope(Scope):
                     except BudgetExceeded:
                         self.module.incomplete = True
         finally:
-            interp.trace, interp.steps = saved_trace, saved_steps
             self.running.discard(i)
             self.done.add(i)
