@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from convlint.source.discover import compile_pattern, discover
+from convlint.source.discover import IgnoreFile, compile_pattern, discover
 
 
 def make(root: Path, *names: str, content: str = "x = 1\n") -> None:
@@ -368,3 +368,26 @@ def test_folders_nested_thousands_deep_are_walked(tmp_path: Path) -> None:
                 os.rmdir("a")
         finally:
             os.chdir(cwd)
+
+
+_LINES = st.lists(
+    st.builds(
+        lambda neg, glob, slash: ("!" if neg else "") + glob + ("/" if slash else ""),
+        st.booleans(),
+        st.sampled_from(["a", "b", "a.b", "*.b", "*a", "a*", "/a", "a/b", "a/*b", "**/b", "a/**", "a/**/b", "[ab].a", "?"]),
+        st.booleans(),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(_LINES, _PATHS, st.booleans())
+def test_an_ignore_file_verdict_is_its_last_matching_pattern(lines: list[str], path: str, is_dir: bool) -> None:
+    # the verdict looks plain names up by name; it must answer as the last matching pattern does
+    ig = IgnoreFile.parse(Path("/base"), "\n".join(lines))
+    expected = None
+    for pat in ig.patterns:
+        if pat.matches(path, is_dir):
+            expected = not pat.negated
+    assert ig.verdict("/base/" + path, is_dir) == expected, (lines, path, is_dir)

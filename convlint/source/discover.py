@@ -226,7 +226,7 @@ class _Segment:
 class _Glob:
     """A whole glob: groups of segment patterns separated by ``**``, matched like pieces."""
 
-    __slots__ = ("groups", "starred", "min_parts", "match")
+    __slots__ = ("groups", "starred", "min_parts", "match", "plain_name", "last_char")
 
     def __init__(self, tokens: list, unanchored: bool) -> None:
         segs: list = []
@@ -257,9 +257,14 @@ class _Glob:
         self.groups = groups
         self.min_parts = sum(len(g) for g in groups)
         self.match = self._match
+        self.plain_name: str | None = None  # a name without wildcards, matched at any depth
+        # the last character of every path it matches, when the glob ends with a literal one
+        last = tokens[-1] if tokens else None
+        self.last_char: str | None = last if type(last) is str and last != "/" else None
         if self.starred and len(groups) == 2 and not groups[0] and len(groups[1]) == 1:
             last = groups[1][0].match  # "name" anywhere: only the last segment counts
             self.match = lambda path: last(path[path.rfind("/") + 1 :])
+            self.plain_name = groups[1][0].exact
 
     @staticmethod
     def _at(group: list, parts: list[str], i: int) -> bool:
@@ -387,10 +392,41 @@ class IgnoreFile:
             rel = rel.replace(os.sep, "/")
         if not rel:
             return None
-        for pat in reversed(self.patterns):
+        names, others = self._plan(rel[-1])
+        # the last matching pattern decides: the last plain-name pattern for this name (a dict
+        # lookup), unless a later one of the other patterns that may match a path ending so does
+        best = -1
+        for i in names.get(rel[rel.rfind("/") + 1:], ()):
+            if is_dir or not self.patterns[i].dir_only:
+                best = i
+                break
+        for i, pat in others:
+            if i < best:
+                break
             if pat.matches(rel, is_dir):
                 return not pat.negated
-        return None
+        return None if best < 0 else not self.patterns[best].negated
+
+    def _plan(self, last: str) -> tuple[dict[str, list[int]], list[tuple[int, Pattern]]]:
+        """The patterns :meth:`verdict` tries for a path ending with the character ``last``: the
+        plain names matched at any depth (``build/``, ``wandb``) by name, each name's pattern
+        indices last first; and, last first, the other patterns that can match such a path
+        (``*.so`` only matches paths ending with ``o``)."""
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None or plan[0] != len(self.patterns):
+            names: dict[str, list[int]] = {}
+            for i, pat in enumerate(self.patterns):
+                if pat.glob.plain_name is not None:
+                    names.setdefault(pat.glob.plain_name, []).insert(0, i)
+            plan = self.__dict__["_plan_cache"] = (len(self.patterns), names, {})
+        by_last = plan[2]
+        others = by_last.get(last)
+        if others is None:
+            others = by_last[last] = [
+                (i, pat) for i, pat in reversed(list(enumerate(self.patterns)))
+                if pat.glob.plain_name is None and pat.glob.last_char in (None, last)
+            ]
+        return plan[1], others
 
 
 def _ignored(stack: Sequence[IgnoreFile], path: str | os.PathLike[str], is_dir: bool) -> bool:

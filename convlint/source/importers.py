@@ -126,7 +126,14 @@ class ScanState:
     @classmethod
     def from_json(cls, root: Path, data) -> ScanState | None:
         state = cls(root)
-        absolute = state._abs
+        seen: dict[str, str] = {}  # a path is named once per file and once per import edge
+
+        def absolute(f) -> str:
+            a = seen.get(f) if type(f) is str else None
+            if a is None:
+                a = seen[f] = state._abs(f)
+            return a
+
         try:
             files = {}
             for f, (stamp, imports, kind, admitted) in data["files"].items():
@@ -353,16 +360,21 @@ def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path,
     targets = [Path(os.path.normpath(t)) for t in targets]
     index, found = _graph(targets, files, root, state)
     stems = {t.stem for t in targets if t.stem != "__init__"}
-    dirs = [t.parent.parts for t in targets]
+    dirs = [os.path.dirname(str(t)).split(os.sep) for t in targets]
     fan_in = {f: len(index.reverse.get(f, ())) for f, _hops in found}  # files importing it directly
 
     def named_after(f: str) -> bool:
         stem = os.path.splitext(os.path.basename(f))[0]
         return any(stem == s or stem.endswith("_" + s) or stem.startswith(s + "_test") for s in stems)
 
+    nearness: dict[str, int] = {}
+
     def near(f: str) -> int:  # folder names in common: tests/models/vae/ mirrors src/pkg/models/vae/
-        parts = set(Path(f).parent.parts)
-        return max((len(parts.intersection(d)) for d in dirs), default=0)
+        n = nearness.get(f)
+        if n is None:
+            parts = set(os.path.dirname(f).split(os.sep))
+            n = nearness[f] = max((len(parts.intersection(d)) for d in dirs), default=0)
+        return n
 
     def kind(f: str) -> int:
         return index.kind.get(f, 3)
