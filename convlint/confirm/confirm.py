@@ -757,6 +757,16 @@ def _issue_place(iss):
     return (_real(site.module.path), pos[0]) if pos else None
 
 
+def _issue_places(iss) -> list:
+    """The issue's place and those of its related sites (a CVL005 blamed on a layer names the
+    merge where the tensors meet, which is where the framework raises)."""
+    out = [_issue_place(iss)]
+    for _msg, site in getattr(iss, "related", ()):
+        if site is not None and getattr(site, "module", None) is not None:
+            out.append(_issue_place(type(iss)(iss.code, site, "")))
+    return out
+
+
 _CONFIRMED = "confirmed by --confirm=model"
 
 
@@ -777,10 +787,10 @@ def _confirm_static(run, runs, res, failed_static, fw) -> bool:
         levels.append(lambda iss: node is not None and iss.site.node is node)
     if failed is not None and failed.get("path") and failed.get("line"):
         where = (_real(failed["path"]), failed["line"])
-        levels.append(lambda iss: _issue_place(iss) == where)
+        levels.append(lambda iss: where in _issue_places(iss))
     if epath and eline:
         here = (_real(epath), eline)
-        levels.append(lambda iss: _issue_place(iss) == here)
+        levels.append(lambda iss: here in _issue_places(iss))
     short = emsg if len(emsg) <= 200 else emsg[:197] + "..."
     for level in levels:
         hits = [iss for iss in candidates if level(iss)]

@@ -163,7 +163,7 @@ def repair(t: Tensor) -> Tensor:
 
 def operand(t: Tensor) -> Operand:
     """A tensor as a merge sees it (for the merge's event)."""
-    return Operand(t.shape, last_layer(t) or "input", lambda axis, t=t: trail(t, axis), tuple(t.pending), t.exact_rank)
+    return Operand(t.shape, last_layer(t) or "input", lambda axis, t=t: trail(t, axis), tuple(t.pending), t.exact_rank, t.history)
 
 
 def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):

@@ -62,8 +62,14 @@ class CallEvaluator:
             self.call_context = saved
         if isinstance(result, Layer) and "origins" not in result.extra:
             sig = getattr(func, "signature", None)
-            if sig is not None:
-                result.extra["origins"] = self.layer_origins(node, scope, [p[0] for p in sig.params])
+            names = [p[0] for p in sig.params] if sig is not None else None
+            if sig is None and isinstance(func, PartialVal) and not func.args:
+                # ``conv = partial(nn.Conv, use_bias=False)``; ``conv(f, (3, 3), strides)``: this
+                # call's arguments are the layer's own (a partial's positional ones would shift them)
+                sig = getattr(func.func, "signature", None)
+                names = [p[0] for p in sig.params] if sig is not None else None
+            if names is not None:
+                result.extra["origins"] = self.layer_origins(node, scope, names)
                 fn = self.current_function
                 result.extra["built_in"] = fn.name if fn is not None else None
         if isinstance(result, Unknown):

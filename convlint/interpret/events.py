@@ -127,6 +127,7 @@ class Operand:
     trail: Any  # callable axis -> "28 → 14 → 7" (computed only for messages)
     pending: tuple  # upsampling PairSteps whose size has not been repaired yet
     exact_rank: bool = True  # False: dims counted from the front may be off (see Tensor.exact_rank)
+    history: tuple = ()  # the tensor's history ((label, shape), ...): the layers of its branch
 
 
 @dataclass(eq=False)

@@ -13,6 +13,13 @@ Checks every `torch.cat`, `torch.stack`, `jnp.concatenate`, `jnp.stack` and elem
 between tensors (residual and skip connections): all dimensions except the joined one must agree (or
 broadcast). The message gives the chain of sizes of both branches. When an upsampling layer that feeds
 the merge is the cause, CVL004 reports it at that layer instead.
+
+When the branches' histories name the one layer at fault, the finding is on that layer (the line
+to edit), and the merge is given as a related location: a stride-1 convolution (or a pad and the
+convolution after it) that adds or removes rows in a residual branch; or the one strided layer
+the other branch has no counterpart for, when the other branch has layers of its own (equal
+strides are paired by how they are written: `strides=self.strides` on both sides). A strided
+branch against an identity shortcut stays at the merge: the shortcut may lack its projection.
 """,
     why="""
 U-Net skips and residual additions are the classic place where an odd input size or an unpadded
@@ -30,13 +37,25 @@ class Block(nn.Module):  # convlint: input=(1, 8, 32, 32)
     def forward(self, x):
         return x + self.conv(x)
 """,
-    fix="Pad the convolution (`padding=1` for a 3×3 kernel), or crop/pad one branch to the other's size before joining.",
+    fix="Pad the convolution (`padding=1` for a 3×3 kernel), remove the stride the other branch does not take, or crop/pad one branch to the other's size before joining.",
     valid=("import torch.nn as nn\n\nclass Block(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3, padding=1)\n\n    def forward(self, x):\n        return x + self.conv(x)\n",),
     invalid=(
         Invalid(
             'import torch.nn as nn\n\nclass Block(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3)\n\n    def forward(self, x):\n        return x + self.conv(x)\n',
+            line=6,
+            message="conv removes 2 rows in dim 2 (32 → 30), which the other branch of the merge at line 9 does not; padding=1 keeps the size: '+' joins tensors that differ in dim 2: 32 (from input: 32) and 30 (from conv: 32 → 30)",
+        ),
+        Invalid(
+            # a second stride in the main branch: the projection strides once
+            'import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self, stride=2):\n        super().__init__()\n        self.conv1 = nn.Conv2d(8, 16, 3, stride=stride, padding=1)\n        self.conv2 = nn.Conv2d(16, 16, 3, stride=2, padding=1)\n        self.proj = nn.Conv2d(8, 16, 1, stride=stride)\n\n    def forward(self, x):\n        return self.proj(x) + self.conv2(self.conv1(x))\n',
+            line=7,
+            message="conv2 strides by 2 in dim 2 (16 → 8), one stride more than the other branch of the merge at line 11 takes",
+        ),
+        Invalid(
+            # a strided branch against an identity shortcut: the projection may be what is missing
+            'import torch.nn as nn\n\nclass Down(nn.Module):  # convlint: input=(1, 8, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 3, stride=2, padding=1)\n\n    def forward(self, x):\n        return x + self.conv(x)\n',
             line=9,
-            message="'+' joins tensors that differ in dim 2: 32 (from input: 32) and 30 (from conv: 32 → 30)",
+            message="'+' joins tensors that differ in dim 2: 32 (from input: 32) and 16 (from conv: 32 → 16)",
         ),
     ),
 )
@@ -107,9 +126,198 @@ def _check(run) -> list:
         if ev.joined is not None:
             msg += f"; only dim {ev.joined} may differ"
         cause = unrepaired_cause(ev)
+        if cause is None:
+            blamed = culprit(run, ev, a, b, ai, bi)
+            if blamed is not None:
+                out.append(_blame(ev, blamed, msg, axis))
+                continue
         if cause is not None:
             cev = cause.event
             pos = cev.site.module.parsed.position(cev.site.node) if cev.site.module is not None and cev.site.node is not None else None
             msg += f"; the upsampling {cev.label}" + (f" (line {pos[0]})" if pos else "") + " does not restore its encoder's size (CVL004)"
         out.append(Issue("CVL005", ev.site, msg, key=(axis,)))
     return out
+
+
+# ----------------------------------------------------------------------------- the root cause
+
+def culprit(run, ev: MergeEvent, a, b, ai: int, bi: int):
+    """The one layer whose size change makes the operands ``a`` and ``b`` of ``ev`` differ along
+    their dims ``ai``/``bi``, when their histories say so without doubt, else None:
+    ``(LayerEvent, kind, change, size before, size after, after a pad)`` (see :func:`_steps`).
+
+    Both branches are followed from the last tensor they share (their fork). Each layer that
+    changes the size is a *step*: a resampling (a stride, a transposed conv's upsampling, a resize)
+    or an offset (a stride-1 window that adds or removes rows, an explicit pad; a pad right before
+    a conv counts with that conv). The blame falls on:
+
+    - the only offset step that changes the size when the branches' resampling steps pair up
+      (same strides): a residual conv whose padding does not keep its input's size;
+    - the one resampling step without which both branches have the same strides, when no offset
+      step changes the size and the other branch has a layer of its own (a projection): a second
+      stride in the main branch. When several could be it, the one whose stride is written unlike
+      the other branch's (``(2, 2)`` against ``self.strides`` on both sides) is, if only one is.
+
+    An identity shortcut against a strided branch is not blamed on the stride: the missing
+    projection may be the bug. Anything unknown (a step that is not a recorded layer, a size that
+    is neither certainly equal nor certainly different, a reshape) gives None.
+    """
+    from convlint.interpret.events import LayerEvent
+
+    ha, hb = a.history, b.history
+    if not ha or not hb:
+        return None
+    in_b = {id(shape): k for k, (_label, shape) in enumerate(hb)}
+    fork_a = next((k for k in range(len(ha) - 1, -1, -1) if id(ha[k][1]) in in_b), None)
+    if fork_a is None:
+        return None
+    fork_b = in_b[id(ha[fork_a][1])]
+    events: dict = {}  # a shape -> the layer that made it (a shape-preserving layer passes it on)
+    for e in run.trace.events:
+        if isinstance(e, LayerEvent) and e.output is not None:
+            events.setdefault(id(e.output), e)
+    sa = _steps(ha, fork_a, ai, events)
+    sb = _steps(hb, fork_b, bi, events)
+    if sa is None or sb is None:
+        return None
+    offsets = [st for st in (*sa, *sb) if st[1] == "offset" and st[2] != 0]
+    ra = [st for st in sa if st[1] == "resample"]
+    rb = [st for st in sb if st[1] == "resample"]
+    if len(offsets) == 1 and sorted(st[2] for st in ra) == sorted(st[2] for st in rb):
+        return offsets[0]
+    if offsets:
+        return None
+    extra = _unpaired(ra, rb)
+    if extra is None:
+        return None
+    step, in_b_branch = extra
+    other = ha[fork_a + 1:] if in_b_branch else hb[fork_b + 1:]
+    if not any(events.get(id(shape)) is not None for _label, shape in other):
+        return None  # an identity shortcut: the stride may be right and the projection missing
+    return step
+
+
+def _steps(history, fork: int, axis: int, events):
+    """``[(LayerEvent, kind, change, size before, size after, after a pad)]`` for the layers after
+    ``fork`` that change dim ``axis``: kind "resample" (change: the stride, or the upsampling factor
+    as a negative number) or "offset" (change: rows added or removed); None when the branch cannot
+    be read for certain."""
+    from convlint.frameworks.shapes import mismatch
+
+    prev = history[fork][1]
+    if prev is None or not 0 <= axis < len(prev):
+        return None
+    out: list = []
+    pad = None  # an explicit pad's step, waiting for the conv after it
+    for _label, shape in history[fork + 1:]:
+        if shape is None or len(shape) != len(prev):
+            return None
+        x, y = prev[axis], shape[axis]
+        prev = shape
+        try:
+            d = y - x
+        except TypeError:
+            return None
+        if isinstance(d, int) and d == 0:
+            continue
+        if not mismatch(x, y):
+            return None  # neither certainly equal nor certainly different
+        e = events.get(id(shape))
+        if e is None:
+            return None
+        if axis not in tuple(e.spatial_axes) or not e.windows:
+            if isinstance(d, int) and "pad" in e.op.lower():
+                pad = (e, d, x)  # counted with the conv it feeds
+                out.append((e, "offset", d, x, y, False))
+                continue
+            if e.family == "resize" or "Upsampl" in e.op:
+                out.append((e, "resample", 0, x, y, False))
+                pad = None
+                continue
+            return None
+        w = e.windows[tuple(e.spatial_axes).index(axis)]
+        if e.transposed or w.input_dilation != 1:
+            out.append((e, "resample", -w.stride, x, y, False))
+        elif w.stride != 1:
+            out.append((e, "resample", w.stride, x, y, False))
+        elif isinstance(d, int):
+            if pad is not None and out and out[-1][0] is pad[0]:
+                out[-1] = (e, "offset", pad[1] + d, pad[2], y, True)  # the pad and its conv: one step, the conv's
+            else:
+                out.append((e, "offset", d, x, y, False))
+        else:
+            return None
+        pad = None
+    return out
+
+
+def _unpaired(ra: list, rb: list):
+    """``(step, in_b)``: the one resampling step of the branch that has one more than the other,
+    without which both have the same strides; None when there is no such step or several could
+    be it (then the one whose stride is written unlike any of the other branch's, when the others
+    are written like one of them: ``strides=(2, 2)`` against ``strides=self.strides``)."""
+    if len(ra) == len(rb) + 1:
+        long, short, in_b = ra, rb, False
+    elif len(rb) == len(ra) + 1:
+        long, short, in_b = rb, ra, True
+    else:
+        return None
+    goal = sorted(st[2] for st in short)
+    candidates = [st for st in long if sorted(o[2] for o in long if o is not st) == goal]
+    if len(candidates) > 1:
+        def written_alike(st) -> bool:
+            return any(_same_stride_source(st[0], o[0]) for o in short)
+
+        unlike = [st for st in candidates if not written_alike(st)]
+        if len(unlike) != 1 or not all(written_alike(st) for st in candidates if st is not unlike[0]):
+            return None
+        candidates = unlike
+    return (candidates[0], in_b) if len(candidates) == 1 else None
+
+
+def _stride_origin(e):
+    """The expression the layer's stride was written with, or None."""
+    layer = e.layer
+    origins = getattr(layer, "extra", {}).get("origins") if layer is not None else None
+    if not origins:
+        return None
+    for name in ("stride", "strides", "window_strides"):
+        o = origins.get(name)
+        if o is not None and getattr(o, "site", None) is not None and o.site.node is not None:
+            return o.site.node
+    return None
+
+
+def _same_stride_source(e1, e2) -> bool:
+    n1, n2 = _stride_origin(e1), _stride_origin(e2)
+    return n1 is not None and n2 is not None and n1.deep_equals(n2)
+
+
+def _blame(ev: MergeEvent, step, merge_msg: str, axis: int):
+    from convlint.interpret.events import Issue
+    from convlint.interpret.tensor import fmt_dim
+
+    e, kind, change, x, y, after_pad = step
+    sizes = f"{fmt_dim(x)} → {fmt_dim(y)}"
+    hint = ""
+    if kind == "offset":
+        what = f"{'adds' if change > 0 else 'removes'} {abs(change)} row{'s' if abs(change) != 1 else ''} in dim {axis} ({sizes})"
+        arguments = ("padding",)
+        w = e.windows[tuple(e.spatial_axes).index(axis)] if e.windows and axis in tuple(e.spatial_axes) else None
+        total = w.pad_lo + w.pad_hi - change if w is not None else -1
+        if not after_pad and w is not None and w.pad_lo == w.pad_hi and total >= 0 and total % 2 == 0 and e.framework == "torch":
+            hint = f"; padding={total // 2} keeps the size"
+    elif change > 0:
+        what = f"strides by {change} in dim {axis} ({sizes})"
+        arguments = ("strides",) if "strides" in getattr(e.layer, "params", {}) else ("stride",)
+    else:
+        what = f"upsamples dim {axis} ({sizes})"
+        arguments = ()
+    pos = ev.site.module.parsed.position(ev.site.node) if ev.site.module is not None and ev.site.node is not None else None
+    where = f" at line {pos[0]}" if pos is not None else ""
+    if kind == "resample" and change > 0:
+        msg = f"{e.label} {what}, one stride more than the other branch of the merge{where} takes: {merge_msg}"
+    else:
+        msg = f"{e.label} {what}, which the other branch of the merge{where} does not{hint}: {merge_msg}"
+    return Issue("CVL005", e.site, msg, key=(axis, "blamed"), layer=e.layer, arguments=arguments,
+                 related=((f"the tensors meet at this {ev.op}", ev.site),))
