@@ -348,3 +348,56 @@ def test_no_in_channels_fix_for_a_grouped_conv(tmp_path):
     got = findings(root, "net.py")
     assert [(f["code"], f["line"]) for f in got] == [("CVL003", line_of(src, "self.b = "))]
     assert got[0]["fix"] is None  # groups=8: in_channels=16 alone is not certain
+
+
+_UP = """\
+    import torch.nn as nn
+
+
+    class Up(nn.Module):
+        def __init__(self, in_channels, out_channels):
+            super().__init__()
+            self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+            self.conv = nn.Conv2d(in_channels // 2, out_channels, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(self.up(x))
+
+
+    class Net(nn.Module):  # convlint: input=(1, 64, 8, 8)
+        def __init__(self):
+            super().__init__()
+            self.up1 = Up(64, 64)
+            self.up2 = Up(UP2_IN, 16)
+
+        def forward(self, x):
+            return self.up2(self.up1(x))
+"""
+
+
+def test_a_block_right_in_its_other_uses_points_at_the_call_that_gave_the_wrong_value(tmp_path):
+    # Up uses in_channels twice (its own wiring), but up1 shows its code is right: the value at
+    # fault is up2's 32, where 64 was meant. The real model raises; with 64 at that call it runs.
+    import torch
+
+    from tests.oracle import import_file
+
+    bad = textwrap.dedent(_UP).replace("UP2_IN", "32")
+    root = project(tmp_path, {"net.py": bad})
+    (f,) = findings(root, "net.py")
+    assert (f["code"], f["line"]) == ("CVL003", line_of(bad, "self.up2 = "))
+    assert f["fix"] is None  # the value feeds two layers of the block: no one-keyword repair
+    assert [r["line"] for r in f["related"]] == [line_of(bad, "self.up = nn.ConvTranspose2d")]
+    with pytest.raises(RuntimeError):
+        import_file(root / "net.py").Net()(torch.zeros(1, 64, 8, 8))
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "net_good.py").write_text(textwrap.dedent(_UP).replace("UP2_IN", "64"))
+    import_file(good / "net_good.py").Net()(torch.zeros(1, 64, 8, 8))
+
+
+def test_a_block_used_once_keeps_the_finding_on_its_own_wiring(tmp_path):
+    src = textwrap.dedent(_UP).replace("UP2_IN", "32").replace("self.up1 = Up(64, 64)", "self.up1 = nn.Identity()")
+    root = project(tmp_path, {"net.py": src})
+    (f,) = findings(root, "net.py")
+    assert (f["code"], f["line"]) == ("CVL003", line_of(src, "self.up = nn.ConvTranspose2d"))

@@ -16,7 +16,7 @@ from convlint.interpret.lattice import join
 from convlint.interpret.scope import Scope
 from convlint.interpret.tensor import Tensor
 from convlint.frameworks.base import Layer
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, Origin, PartialSeq, PartialVal, SuperVal, Unknown, dict_base, mapping_of
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, Origin, PartialSeq, PartialVal, SuperVal, Unknown, Wiring, dict_base, mapping_of
 
 __all__ = ["CallEvaluator", "MAX_DEPTH"]
 
@@ -240,6 +240,8 @@ class CallEvaluator:
             inherited = _origin_in(scope, expr.value)
             if isinstance(inherited, Origin):
                 return inherited
+            if isinstance(inherited, Wiring):
+                return Origin(self.site(expr), self.site(node), via=inherited.origin)
         return Origin(self.site(expr), self.site(node))
 
     def layer_origins(self, node: cst.Call, scope, names: list) -> dict:
@@ -280,7 +282,7 @@ class CallEvaluator:
         # used in several places (``in_channels`` for a norm, a conv and a shortcut) is the
         # function's own wiring: a finding about one use belongs in the function.
         uses = _name_uses(fn.node)
-        return {k: v for k, v in out.items() if uses.get(k, 0) <= 1}
+        return {k: v if uses.get(k, 0) <= 1 or not isinstance(v, Origin) else Wiring(v) for k, v in out.items() if uses.get(k, 0) <= 1 or isinstance(v, Origin)}
 
     def instantiate(self, cls: ClassVal, args, kwargs, node):
         """Build an instance; a model built outside any other constructor names its layers."""

@@ -190,6 +190,9 @@ class Issue:
     layer: Any = None  # the Layer at fault, if any: with ``arguments``, where the finding belongs
     arguments: tuple = ()  # the layer's parameters whose values are at fault (``("in_channels",)``)
     related: tuple = ()  # ((message, Site), ...): other places that matter (the declaration a CVL009 compares with)
+    # the layer's code is right in its other uses: the value at fault came from the caller, even
+    # through a parameter the function uses several times (``where_supplied(..., via=True)``)
+    at_caller: bool = False
 
 
 @dataclass(eq=False)
@@ -228,7 +231,7 @@ class Trace:
         return [e for e in self.checks if isinstance(e, kind)]
 
 
-def where_supplied(layer, arguments) -> Any:
+def where_supplied(layer, arguments, via: bool = False) -> Any:
     """The call in the user's code that supplied the values of ``arguments`` to ``layer`` when it
     is not the call that built the layer (a helper such as ``def conv3x3(cin, cout): return
     nn.Conv2d(cin, cout, 3, padding=1)`` was given them): the :class:`~convlint.interpret.values.Site`
@@ -236,7 +239,9 @@ def where_supplied(layer, arguments) -> Any:
     call (or in the helper), came from different calls, or their origin is not known.
 
     An argument not given at all (a keyword a fix would add) is supplied by the outermost call whose
-    ``**kwargs`` reach the layer unchanged.
+    ``**kwargs`` reach the layer unchanged. With ``via``, a parameter the helper uses several times
+    (``Up(in_channels, ...)`` builds a ``ConvTranspose2d(in_channels, in_channels // 2)``) is
+    followed to its caller too: for a layer whose code is right in its other uses.
     """
     from convlint.interpret.values import Origin, Site
 
@@ -247,6 +252,8 @@ def where_supplied(layer, arguments) -> Any:
     calls = []
     for a in arguments:
         o = origins.get(a)
+        if via and isinstance(o, Origin) and isinstance(o.via, Origin):
+            o = o.via
         if isinstance(o, Origin):
             calls.append(o.call)
         elif o is None and isinstance(origins.get("**"), Site):

@@ -68,6 +68,17 @@ class Origin:
 
     site: Site
     call: Site
+    # for a parameter the function uses several times (its own wiring, so ``call`` is in the
+    # function): where the caller wrote the value, for a finding about a layer whose code is right
+    # in its other uses (:func:`convlint.interpret.events.where_supplied` with ``via``)
+    via: Any = None
+
+
+@dataclass(eq=False)
+class Wiring:
+    """A parameter's :class:`Origin` kept aside: the function uses it several times."""
+
+    origin: Origin
 
 
 @dataclass(eq=False)

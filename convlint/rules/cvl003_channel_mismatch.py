@@ -84,6 +84,7 @@ def check(run) -> list:
     from convlint.interpret.tensor import fmt_shape
 
     out = []
+    checks = [ev for ev in run.trace.checks if isinstance(ev, ChannelEvent)]
     for ev in run.trace.checks:
         if isinstance(ev, ChannelEvent):
             if isinstance(ev.groups, int) and ev.groups > 1 and isinstance(ev.got, int) and ev.got % ev.groups:
@@ -94,7 +95,8 @@ def check(run) -> list:
                 fix = _in_channels_fix(run, ev)
                 msg = f"{ev.label} expects {ev.expected} {ev.what}, but gets {ev.got}{every}{src}"
                 out.append(Issue("CVL003", ev.site, msg, fix, key=(str(ev.expected), str(ev.got)),
-                                 layer=ev.layer, arguments=(ev.argument,) if ev.argument else ()))
+                                 layer=ev.layer, arguments=(ev.argument,) if ev.argument else (),
+                                 at_caller=_right_elsewhere(ev, checks)))
         elif isinstance(ev, RankEvent) and ev.got not in ev.accepted:
             if ev.what:
                 msg = f"{ev.label} has {ev.what} but gets a {ev.got}-d input {fmt_shape(ev.input)}"
@@ -103,3 +105,36 @@ def check(run) -> list:
                 msg = f"{ev.label} expects a {ranks} input, but gets {ev.got}-d {fmt_shape(ev.input)}"
             out.append(Issue("CVL003", ev.site, msg, key=("rank",)))
     return out
+
+
+def _right_elsewhere(ev, checks) -> bool:
+    """Is the code that built ``ev``'s layer right in another use: a layer built at the same line,
+    along the same calls, but from another outermost call (``Up(512, ...)`` beside ``Up(256, ...)``
+    where ``Up(512, ...)`` was meant), that gets the channels it expects? Then the value at fault
+    came from that outermost call. Two layers of one block built by one helper from different
+    parameters (``Normalize(in_channels)`` where ``Normalize(out_channels)`` was meant) are not
+    other uses: their calls differ."""
+    from convlint.frameworks.shapes import mismatch
+    from convlint.interpret.events import where_supplied
+
+    node = ev.site.node if ev.site is not None else None
+    if node is None or ev.layer is None or not ev.argument:
+        return False
+    args = (ev.argument,)
+    outer = where_supplied(ev.layer, args, via=True)
+    if outer is None:
+        return False
+    inner = where_supplied(ev.layer, args)
+    for other in checks:
+        if other is ev or other.site is None or other.site.node is not node or other.argument != ev.argument or other.layer is None:
+            continue
+        if not (isinstance(other.expected, int) and isinstance(other.got, int)) or mismatch(other.expected, other.got):
+            continue
+        o_outer = where_supplied(other.layer, args, via=True)
+        o_inner = where_supplied(other.layer, args)
+        if o_outer is None or o_outer.node is outer.node:
+            continue
+        if (o_inner is None) != (inner is None) or (inner is not None and o_inner.node is not inner.node):
+            continue
+        return True
+    return False
