@@ -348,12 +348,8 @@ class Cache:
         if any(_fixable(f) for f in findings):
             return
         try:
-            self._prepare()
             key = self.key(path, sha256)
-            entry = self._entry(key)
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            if not _inside(entry.parent, self.directory):  # a link planted in the cache
-                raise OSError("the cache directory leads elsewhere")
+            entry = self._ready(self._entry(key))
             payload = json.dumps(
                 {
                     "format": _FORMAT,
@@ -398,18 +394,23 @@ class Cache:
         if not self.writable or self.key_bytes is None:
             return
         try:
-            self._prepare()
             key = self._blob_key(name)
-            entry = self._entry(key)
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            if not _inside(entry.parent, self.directory):
-                raise OSError("the cache directory leads elsewhere")
+            entry = self._ready(self._entry(key))
             payload = json.dumps({"blob": name, "value": value}, separators=(",", ":")).encode("utf-8")
             if len(payload) > _MAX_BLOB - 1024:
                 return
             self._atomic_write(entry, _MAGIC + self._mac(key, payload).encode("ascii") + b"\n" + payload)
         except Exception:
             self.writable = False
+
+    def _ready(self, entry: Path) -> Path:
+        """``entry``, with the cache directory prepared and the entry's folder created inside it
+        (OSError when a link planted in the cache leads elsewhere)."""
+        self._prepare()
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        if not _inside(entry.parent, self.directory):
+            raise OSError("the cache directory leads elsewhere")
+        return entry
 
     def _prepare(self) -> None:
         if self._prepared:
@@ -559,12 +560,8 @@ class ParseStore:
         if not cache.writable or cache.key_bytes is None:
             return
         try:
-            cache._prepare()
             key = self._key(sha256)
-            entry = self._entry(key)
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            if not _inside(entry.parent, cache.directory):  # a link planted in the cache
-                raise OSError("the cache directory leads elsewhere")
+            entry = cache._ready(self._entry(key))
             blobs = {k: v if isinstance(v, bytes) else pickle.dumps(v, protocol=5) for k, v in segments.items()}
             payload = pickle.dumps({"format": _PARSED_FORMAT, "sha256": sha256, "index": index, "segments": blobs}, protocol=5)
             if len(payload) > _MAX_ENTRY - 1024:
