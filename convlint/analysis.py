@@ -443,12 +443,12 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
         site = iss.site
         # a layer built in a helper from values its caller passed: the finding belongs at that call
         supplied = where_supplied(iss.layer, iss.arguments)
-        fix = iss.fix
+        spec = iss.fix
         if iss.at_caller:
             outer = where_supplied(iss.layer, iss.arguments, via=True)
             if outer is not None and (supplied is None or outer.node is not supplied.node):
                 supplied = outer
-                fix = None  # the caller's value feeds several layers: no one-keyword repair
+                spec = None  # the caller's value feeds several layers: no one-keyword repair
         related: tuple = ()
         if supplied is not None and supplied.module is not None and supplied.module.parsed is not None:
             related = _helper_line(iss.layer, site)
@@ -468,7 +468,7 @@ def _to_findings(issues: list[Issue], config=None) -> list[Finding]:
             if pos is None:
                 continue
         related += _related(iss.related)
-        spec, fix = fix, None
+        fix = None
         if spec is not None:
             fix = _fix(parsed, spec) if supplied is None else _fix_at_caller(parsed, spec, iss.layer, supplied)
         f = Finding(iss.code, _severity(iss.code), iss.message, parsed.path, pos[0], pos[1], pos[2], pos[3], fix, related=related)

@@ -746,25 +746,25 @@ def _compare_pairs(run, pairs, res, shown) -> list[Issue]:
     return issues
 
 
-def _issue_place(iss):
-    """(real path, line) of a static issue."""
-    site = iss.site
+def _site_place(site, key: tuple = ()):
+    """(real path, line) of a site (a site without a node: the line ``key`` starts with)."""
     if site is None or site.module is None:
         return None
     if site.node is None:
-        return (_real(site.module.path), iss.key[0]) if len(iss.key) >= 2 else None
+        return (_real(site.module.path), key[0]) if len(key) >= 2 else None
     pos = site.module.parsed.position(site.node)
     return (_real(site.module.path), pos[0]) if pos else None
+
+
+def _issue_place(iss):
+    """(real path, line) of a static issue."""
+    return _site_place(iss.site, iss.key)
 
 
 def _issue_places(iss) -> list:
     """The issue's place and those of its related sites (a CVL005 blamed on a layer names the
     merge where the tensors meet, which is where the framework raises)."""
-    out = [_issue_place(iss)]
-    for _msg, site in getattr(iss, "related", ()):
-        if site is not None and getattr(site, "module", None) is not None:
-            out.append(_issue_place(type(iss)(iss.code, site, "")))
-    return out
+    return [_issue_place(iss), *(_site_place(site) for _msg, site in iss.related)]
 
 
 _CONFIRMED = "confirmed by --confirm=model"

@@ -62,14 +62,12 @@ class CallEvaluator:
             self.call_context = saved
         if isinstance(result, Layer) and "origins" not in result.extra:
             sig = getattr(func, "signature", None)
-            names = [p[0] for p in sig.params] if sig is not None else None
             if sig is None and isinstance(func, PartialVal) and not func.args:
                 # ``conv = partial(nn.Conv, use_bias=False)``; ``conv(f, (3, 3), strides)``: this
                 # call's arguments are the layer's own (a partial's positional ones would shift them)
                 sig = getattr(func.func, "signature", None)
-                names = [p[0] for p in sig.params] if sig is not None else None
-            if names is not None:
-                result.extra["origins"] = self.layer_origins(node, scope, names)
+            if sig is not None:
+                result.extra["origins"] = self.layer_origins(node, scope, [p[0] for p in sig.params])
                 fn = self.current_function
                 result.extra["built_in"] = fn.name if fn is not None else None
         if isinstance(result, Unknown):
@@ -281,8 +279,15 @@ class CallEvaluator:
         # cout)`` or ``WNConv1d(*a, **k)``): a finding about its value belongs to the caller. One
         # used in several places (``in_channels`` for a norm, a conv and a shortcut) is the
         # function's own wiring: a finding about one use belongs in the function.
+        # Its origin is kept aside (:class:`Wiring`) for a finding that follows it out anyway.
         uses = _name_uses(fn.node)
-        return {k: v if uses.get(k, 0) <= 1 or not isinstance(v, Origin) else Wiring(v) for k, v in out.items() if uses.get(k, 0) <= 1 or isinstance(v, Origin)}
+        kept: dict = {}
+        for k, v in out.items():
+            if uses.get(k, 0) <= 1:
+                kept[k] = v
+            elif isinstance(v, Origin):
+                kept[k] = Wiring(v)
+        return kept
 
     def instantiate(self, cls: ClassVal, args, kwargs, node):
         """Build an instance; a model built outside any other constructor names its layers."""
