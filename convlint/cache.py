@@ -3,9 +3,13 @@
 An entry is keyed by the file's path (relative to the root), the sha256 of its content, the
 convlint version and the configuration's fingerprint. It stores the file's findings (before
 selection and suppression, which are applied on every run) and its *dependencies*: the other
-files the analysis consulted (path -> sha256, or ``None`` for a module it looked for and did not
-find). An entry is used only if every dependency still has that hash, so editing ``parts.py``
-re-checks the model that imports it.
+files the analysis consulted, and ``None`` for each file it looked for as a module and did not
+find. An imported module is read a statement at a time, and its dependency records what was read:
+the file's sha256, the top-level statements the analysis ran and their
+:func:`~convlint.source.index.reached_digest` (the module's name bindings, those statements' text
+and lines). An entry is used only if every dependency is unchanged — the same hash, or for a
+module a text with the same digest — so editing the ``Down`` block of ``parts.py`` re-checks the
+model that uses it, and editing another block or a comment there does not.
 
 The cache holds only data convlint wrote, and is trusted no further than that:
 
@@ -67,7 +71,7 @@ CACHEDIR_TAG = (
     "#\thttps://bford.info/cachedir/\n"
 )
 _GITIGNORE = "# Automatically created by convlint.\n*\n"
-_FORMAT = 3  # 3: findings carry related locations (a helper's line)
+_FORMAT = 4  # 3: findings carry related locations (a helper's line); 4: dependencies by statement
 _MAGIC = b"convlint-cache 2\n"
 _MAX_ENTRY = 16 * 1024 * 1024  # bytes: a bigger entry is not read
 _MAX_BLOB = 64 * 1024 * 1024  # bytes: the same for a whole-run document (the import scan)
@@ -119,6 +123,31 @@ def _hash_file(path: Path) -> str | None:
         return hashlib.sha256(read_regular(path, _MAX_DEP)).hexdigest()
     except (OSError, ValueError):
         return None
+
+
+def _index_file(path: Path) -> tuple | None:
+    """(text, index, line starts) of a module as the analysis reads it (``Project.parsed``), or
+    None when it cannot be read or parsed."""
+    from convlint.source.files import read_regular
+    from convlint.source.index import build_index, line_starts
+    from convlint.source.prescreen import parse_python
+
+    try:
+        text = read_regular(path, _MAX_DEP).decode("utf-8-sig")
+        return text, build_index(parse_python(text)), line_starts(text)
+    except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):  # ValueError: not UTF-8, NUL bytes
+        return None
+
+
+def _dep_from_json(v: Any) -> str | dict | None:
+    """A stored dependency: None, a hash, or ``{"sha256", "reached", "digest"}``; raises on anything else."""
+    if v is None or isinstance(v, str):
+        return v
+    reached = [int(i) for i in v["reached"]]
+    digest = v["digest"]
+    if not isinstance(v["sha256"], str) or not (digest is None or isinstance(digest, str)):
+        raise ValueError("malformed dependency")
+    return {"sha256": v["sha256"], "reached": reached, "digest": digest}
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -248,6 +277,7 @@ class Cache:
         self.writable = True
         self._prepared = False
         self._hashes: dict[Path, str | None] = {}
+        self._indexes: dict[Path, tuple | None] = {}  # path -> (text, ModuleIndex, line starts) or None
         self._key = key
         self._key_path = key_path
         self._key_loaded = key is not None
@@ -301,6 +331,30 @@ class Cache:
             self._hashes[p] = _hash_file(p)
         return self._hashes[p]
 
+    def _unchanged(self, dep: str, recorded: str | dict | None) -> bool:
+        """Does dependency ``dep`` still give the analysis that recorded it what it read?
+
+        A whole-file hash (or None: the file did not exist) must match. A module read statement by
+        statement (``{"sha256", "reached", "digest"}``, see ``Project.end``) matches when its hash
+        does, or else when its text now has the same :func:`reached_digest` for the statements the
+        analysis ran: an edit elsewhere in the file (another class, a comment) keeps the entry."""
+        if not isinstance(recorded, dict):
+            return self.current_hash(dep) == recorded
+        if self.current_hash(dep) == recorded["sha256"]:
+            return True
+        return recorded["digest"] is not None and self.current_digest(dep, recorded["reached"]) == recorded["digest"]
+
+    def current_digest(self, path: str | os.PathLike[str], reached: Sequence[int]) -> str | None:
+        """:func:`~convlint.source.index.reached_digest` of a file now, for the statements
+        ``reached`` (its index built once per run); None if it cannot be read or parsed."""
+        from convlint.source.index import reached_digest
+
+        p = Path(os.path.abspath(self.root / path))
+        if p not in self._indexes:
+            self._indexes[p] = _index_file(p)
+        got = self._indexes[p]
+        return reached_digest(got[0], got[1], reached, got[2]) if got is not None else None
+
     def note_hash(self, path: str | os.PathLike[str], sha256: str) -> None:
         """Tell the cache a file's hash already computed this run (saves re-reading it)."""
         self._hashes[Path(os.path.abspath(self.root / path))] = sha256
@@ -324,12 +378,12 @@ class Cache:
             data = json.loads(payload)
             if data.get("format") != _FORMAT or data.get("sha256") != sha256 or data.get("path") != self._rel(path):
                 raise ValueError("another file's entry")
-            deps = {str(k): (None if v is None else str(v)) for k, v in data["deps"].items()}
+            deps = {str(k): _dep_from_json(v) for k, v in data["deps"].items()}
             findings = [finding_from_json(f) for f in data["findings"]]
             if any(_fixable(f) for f in findings):
                 raise ValueError("fixes are never taken from the cache")
             for dep, h in deps.items():
-                if self.current_hash(dep) != h:
+                if not self._unchanged(dep, h):
                     self.misses += 1
                     return None
         except Exception:

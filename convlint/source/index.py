@@ -9,14 +9,23 @@ statements the analysis reaches.
 
 Statements that share a physical line (``a = 1; b = 2``) are one LibCST statement, and one entry
 here.
+
+:func:`reached_digest` is what an analysis read of an imported module, for the result cache: the
+module's name bindings and the text and lines of the statements it ran. Another version of the
+file with the same digest gives that analysis the same result (see ``convlint.cache``).
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["StatementInfo", "ModuleIndex", "build_index", "index_from_data", "index_to_data"]
+__all__ = ["StatementInfo", "ModuleIndex", "build_index", "index_from_data", "index_to_data", "line_starts", "reached_digest"]
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # as CPython's tokenizer counts lines
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,33 @@ def index_from_data(data: dict) -> ModuleIndex:
         bodies[i] = rows
     return ModuleIndex(statements, table(data["names"]), table(data["mutations"]), [i for i in ints(data["stars"]) if 0 <= i < count],
                        one(data["classes"]), one(data["functions"]), bodies)
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset in ``text`` at which each line starts (line 1 at index 0)."""
+    return [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+
+
+def reached_digest(text: str, index: ModuleIndex, reached: Iterable[int], starts: list[int] | None = None) -> str | None:
+    """A digest of what an analysis that ran the top-level statements ``reached`` of a module read
+    of it: every statement's bound, mutated and star-imported names (which statement a lookup
+    runs: a binding added anywhere changes it), and the text and lines of each statement run
+    (findings carry their positions). None when ``reached`` names a statement ``index`` lacks.
+
+    Everything else — comments between statements, the bodies of functions and classes the
+    analysis never ran, trailing text — may change without changing the digest."""
+    h = hashlib.sha256(repr([(s.names, s.mutated, s.star_import) for s in index.statements]).encode("utf-8", "surrogatepass"))
+    starts = line_starts(text) if starts is None else starts
+    count = len(index.statements)
+    for i in sorted(set(reached)):
+        if not 0 <= i < count:
+            return None
+        s = index.statements[i]
+        lo = starts[s.first_line - 1] if s.first_line - 1 < len(starts) else len(text)
+        hi = starts[s.last_line] if s.last_line < len(starts) else len(text)
+        h.update(f"\0{i}:{s.first_line}:{s.last_line}\0".encode("ascii"))
+        h.update(text[lo:hi].encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def build_index(tree: ast.Module) -> ModuleIndex:

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from convlint.source.importers import search_roots
-from convlint.source.index import ModuleIndex, build_index, index_from_data
+from convlint.source.index import ModuleIndex, build_index, index_from_data, line_starts, reached_digest
 from convlint.source.prescreen import parse_python, prescreen, statement_depth_error
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class ParsedModule:
@@ -254,10 +251,14 @@ class ParsedModule:
 
     def _starts(self) -> list[int]:
         if self._line_starts is None:
-            starts = [0]
-            starts += [m.end() for m in _LINE_BREAK.finditer(self.text)]
-            self._line_starts = starts
+            self._line_starts = line_starts(self.text)
         return self._line_starts
+
+    def digest(self, reached) -> str | None:
+        """:func:`~convlint.source.index.reached_digest` of this text: what an analysis that ran the
+        top-level statements ``reached`` read of it (None if the file has no index)."""
+        index = self.index
+        return reached_digest(self.text, index, reached, self._starts()) if index is not None else None
 
     def position(self, node: cst.CSTNode):
         """``(line, column, end_line, end_column)``, 1-based columns, end exclusive; None if unknown."""
@@ -367,7 +368,8 @@ class Project:
         self.config = config
         self._parsed: dict[str, ParsedModule | None] = {}
         self._session: dict[str, ModuleInfo] | None = None
-        self._deps: dict[str, str] | None = None
+        self._deps: dict[str, str] | None = None  # absolute path -> display path, of the modules read
+        self._missing: set[str] | None = None  # absolute paths looked for as modules, not found
         self._main: str | None = None
         self.store = None  # a convlint.cache.ParseStore, when the run keeps parses across runs
 
@@ -375,12 +377,35 @@ class Project:
     def begin(self, main_path: str) -> None:
         self._session = {}
         self._deps = {}
+        self._missing = set()
         self._main = os.path.abspath(main_path)
 
-    def end(self) -> dict[str, str]:
-        deps = self._deps or {}
+    def end(self) -> dict[str, dict]:
+        """Close the analysis' session: the project modules it read, by display path, each as
+        ``{"sha256": the file's hash, "reached": the top-level statements it ran, "digest":
+        reached_digest}``, and the files it looked for as modules and did not find (None) — the
+        result cache's dependencies (``convlint.cache``)."""
+        deps: dict[str, dict] = {}
+        session = self._session or {}
+        for ap, shown in (self._deps or {}).items():
+            mi = session.get(ap)
+            if mi is None:
+                continue
+            scope = mi.scope
+            index = mi.parsed.index
+            if scope is None or index is None:
+                reached = []
+            else:  # an imported module's scope runs statements one by one; any other ran them all
+                done = getattr(scope, "done", None)
+                reached = sorted(done) if done is not None else list(range(len(index.statements)))
+            deps[shown] = {"sha256": mi.parsed.sha, "reached": reached, "digest": mi.parsed.digest(reached)}
+        for ap in self._missing or ():
+            shown = display_path(ap)
+            if shown not in deps:
+                deps[shown] = None
         self._session = None
         self._deps = None
+        self._missing = None
         return deps
 
     def parse_text(self, path: str, text: str) -> ParsedModule:
@@ -437,7 +462,7 @@ class Project:
         if self._session is not None:
             self._session[ap] = mi
             if ap != self._main and self._deps is not None:
-                self._deps[display_path(ap)] = pm.sha
+                self._deps[ap] = display_path(ap)
         return mi
 
     # --------------------------------------------------------------- module names and imports
@@ -479,9 +504,12 @@ class Project:
 
     def _file_for(self, base: Path, parts: list[str]):
         target = base.joinpath(*parts) if parts else base
-        for cand in (target.with_suffix(".py") if parts else None, target / "__init__.py"):
-            if cand is not None and cand.is_file():
+        cands = (target.with_suffix(".py"), target / "__init__.py") if parts else (target / "__init__.py",)
+        for cand in cands:
+            if cand.is_file():
                 return self.info(str(cand))
+        if self._missing is not None:  # should one of them appear, this import means another module
+            self._missing.update(os.path.abspath(c) for c in cands)
         if parts and target.is_dir() and _has_python(target):
             return NamespacePackage(target, ".".join(parts))
         return None
