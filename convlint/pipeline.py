@@ -367,7 +367,7 @@ def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], co
         data = cache.get_blob("imports")
         state = (ScanState.from_json(root, data) if data is not None else None) or ScanState(root)
     found = [imp for imp in ranked_importers(inside, project.files, root, state) if imp.path not in given and (imp.admitted or imp.path in declared)]
-    if state is not None and state.changed:
+    if state is not None and state.worth_storing:
         cache.put_blob("imports", state.to_json())
     found.sort(key=lambda imp: imp.path not in declared)  # a model the configuration declares first
     if len(found) > limit:

@@ -264,15 +264,29 @@ def test_a_second_scan_reads_only_the_files_that_changed(tmp_path, monkeypatch):
     warm = ranked_importers(target, files, repo, state)
     assert reads == ["vae.py"]
     assert warm == ranked_importers(target, files, repo) and warm[0].path.name == "vae.py"
+    assert state.changed
+    # an edit that keeps what a file imports (and its kind, and the prefilter's verdict) is read
+    # again and changes nothing the state must store
+    state = ScanState.from_json(repo, json.loads(json.dumps(state.to_json())))
+    (repo / "pkg" / "vae.py").write_text("from pkg.blocks.parts import Down\nimport torch\n\nDown(3)(torch.randn(1, 3, 16, 16))  # convlint: input=(1, 3, 16, 16)\n")
+    os.utime(repo / "pkg" / "vae.py", ns=(2, 2))
+    reads.clear()
+    assert ranked_importers(target, files, repo, state) == warm and reads == ["vae.py"]
+    assert not state.changed and state.restamped == 1 and not state.worth_storing
 
 
 @pytest.mark.parametrize("bad", [
-    {"files": {"../outside.py": [[1, 2], [], 3, True]}, "graph_key": None, "reverse": None},
-    {"files": {"a.py": [[1, 2], [[0, "x", 5]], 3, True]}, "graph_key": None, "reverse": None},
-    {"files": {"a.py": [[1, 2], [], 9, True]}, "graph_key": None, "reverse": None},
-    {"files": {"/etc/passwd": [[1, 2], [], 3, True]}, "graph_key": None, "reverse": None},
-    {"files": [], "graph_key": None, "reverse": None},
-    {"files": {}, "graph_key": 5, "reverse": {}},
+    {"paths": ["../outside.py"], "files": [[0, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "files": [[0, 1, 2, [[0, "x", 5]], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "files": [[0, 1, 2, [], 9, True]], "graph_key": None, "reverse": None},
+    {"paths": ["/etc/passwd"], "files": [[0, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "files": [[1, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "files": [[-1, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "files": [], "graph_key": "k", "reverse": [[0, [1]]]},
+    {"paths": ["a.py"], "files": [], "graph_key": "k", "reverse": [[0, [-1]]]},
+    {"paths": ["a.py"], "files": [], "graph_key": "k", "reverse": [[0, ["a.py"]]]},
+    {"paths": [], "files": {}, "graph_key": None, "reverse": None},
+    {"paths": [], "files": [], "graph_key": 5, "reverse": []},
     "not a table",
 ])
 def test_a_malformed_scan_state_is_dropped_whole(tmp_path, bad):

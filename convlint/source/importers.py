@@ -106,7 +106,13 @@ class ScanState:
     each file, its ``(size, mtime_ns)`` with its imports, kind and prefilter verdict — a file whose
     size and modification time are unchanged is not read again — and the reverse import graph with
     the digest of every file's imports it was built from. A state that does not validate is
-    dropped whole (:meth:`from_json` returns None)."""
+    dropped whole (:meth:`from_json` returns None).
+
+    ``changed``: something the scan depends on changed, the state must be stored again.
+    ``restamped``: files read again that turned out to import, and be, what they were (an edit
+    inside a model): storing only their new times is not worth rewriting the state every run."""
+
+    RESTAMP_LIMIT = 32  # files read again for nothing, per run, before the state is stored anyway
 
     def __init__(self, root: Path):
         self.root = os.path.normpath(root)
@@ -114,45 +120,55 @@ class ScanState:
         self.graph_key: str | None = None
         self.reverse: dict[str, set[str]] | None = None
         self.changed = False
+        self.restamped = 0
+
+    @property
+    def worth_storing(self) -> bool:
+        return self.changed or self.restamped > self.RESTAMP_LIMIT
 
     def to_json(self) -> dict:
-        rel = self._rel
+        """Each path once (``paths``); files and graph edges name paths by their index there."""
+        names = set(self.files)
+        if self.reverse is not None:
+            for k, v in self.reverse.items():
+                names.add(k)
+                names.update(v)
+        order = sorted(names)
+        number = {f: i for i, f in enumerate(order)}
         return {
-            "files": {rel(f): [list(v[0]), [list(i) for i in v[1]], v[2], v[3]] for f, v in sorted(self.files.items())},
+            "paths": [self._rel(f) for f in order],
+            "files": [[number[f], *v[0], v[1], v[2], v[3]] for f, v in sorted(self.files.items())],
             "graph_key": self.graph_key,
-            "reverse": {rel(k): sorted(rel(x) for x in v) for k, v in sorted(self.reverse.items())} if self.reverse is not None else None,
+            "reverse": [[number[k], sorted(number[x] for x in v)] for k, v in sorted(self.reverse.items())] if self.reverse is not None else None,
         }
 
     @classmethod
     def from_json(cls, root: Path, data) -> ScanState | None:
         state = cls(root)
-        seen: dict[str, str] = {}  # a path is named once per file and once per import edge
-
-        def absolute(f) -> str:
-            a = seen.get(f) if type(f) is str else None
-            if a is None:
-                a = seen[f] = state._abs(f)
-            return a
-
         try:
+            if not (type(data["paths"]) is list and type(data["files"]) is list and type(data["reverse"]) in (list, type(None))):
+                return None
+            paths = [state._abs(f) for f in data["paths"]]
+            count = len(paths)
             files = {}
-            for f, (stamp, imports, kind, admitted) in data["files"].items():
-                size, mtime = stamp
-                if not (type(size) is int and type(mtime) is int and type(kind) is int and 0 <= kind < len(KINDS) and type(admitted) is bool):
+            for i, size, mtime, imports, kind, admitted in data["files"]:
+                if not (type(i) is int and 0 <= i < count and type(size) is int and type(mtime) is int
+                        and type(kind) is int and 0 <= kind < len(KINDS) and type(admitted) is bool):
                     return None
-                entries = []
-                for level, dotted, name in imports:
-                    if not (type(level) is int and type(dotted) is str and (name is None or type(name) is str)):
-                        return None
-                    entries.append((level, dotted, name))
-                files[absolute(f)] = ((size, mtime), entries, kind, admitted)
+                entries = [(level, dotted, name) for level, dotted, name in imports]
+                if not all(type(level) is int and type(dotted) is str and (name is None or type(name) is str) for level, dotted, name in entries):
+                    return None
+                files[paths[i]] = ((size, mtime), entries, kind, admitted)
             key = data["graph_key"]
             reverse = data["reverse"]
             if reverse is not None:
                 if type(key) is not str:
                     return None
-                reverse = {absolute(k): {absolute(x) for x in v if type(x) is str} for k, v in reverse.items()}
-        except (KeyError, TypeError, ValueError, AttributeError):
+                # an index past the end (or not an int) raises IndexError/TypeError: dropped whole
+                if any(k < 0 or (v and min(v) < 0) for k, v in reverse):
+                    return None
+                reverse = {paths[k]: {paths[x] for x in v} for k, v in reverse}
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             return None
         state.files, state.graph_key, state.reverse = files, key if reverse is not None else None, reverse
         return state
@@ -166,6 +182,9 @@ class ScanState:
         if type(f) is not str or f.startswith("/") or ".." in f.split("/"):
             raise ValueError("not a path inside the project")
         return os.path.normpath(os.path.join(self.root, f))
+
+
+_UNSEEN = object()
 
 
 class _Index:
@@ -190,6 +209,10 @@ class _Index:
         self._modules: dict[tuple, str | None] = {}
         self._defs: dict[tuple, frozenset] = {}
         self._roots: dict[str, list[str]] = {}
+        self._dirs: dict[str, str] = {}  # file -> its folder
+        self._targets: dict[tuple, frozenset] = {}
+        self._following = 0  # re-exports being followed (:meth:`_defining`)
+        self._found: dict[tuple, str | None] = {}  # (folder, *names) -> the module file there
 
     def imports(self, f: str) -> list:
         if f not in self._imports:
@@ -223,24 +246,42 @@ class _Index:
                 self.kind[f] = 3
             self.admitted[f] = may_contain_conv(data)
             if state is not None and stamp is not None:
-                state.files[f] = (stamp, self._imports[f], self.kind[f], self.admitted[f])
-                state.changed = True
+                entry = (stamp, self._imports[f], self.kind[f], self.admitted[f])
+                if known is not None and known[1:] == entry[1:]:
+                    state.restamped += 1  # an edit that changed none of it
+                else:
+                    state.changed = True
+                state.files[f] = entry
         return self._imports[f]
 
     def _file_for(self, base: str, parts: list[str]) -> str | None:
-        target = os.path.join(base, *parts) if parts else base
-        if parts and target + ".py" in self.files:
-            return target + ".py"
-        init = os.path.join(target, "__init__.py")
-        return init if init in self.files else None
+        key = (base, *parts)
+        hit = self._found.get(key, _UNSEEN)
+        if hit is _UNSEEN:
+            sep = os.sep
+            target = (base + ("" if base.endswith(sep) else sep) + sep.join(parts)) if parts else base  # os.path.join, for names
+            if parts and target + ".py" in self.files:
+                hit = target + ".py"
+            else:
+                init = target + ("" if target.endswith(sep) else sep) + "__init__.py"
+                hit = init if init in self.files else None
+            self._found[key] = hit
+        return hit
+
+    def _dir(self, importer: str) -> str:
+        d = self._dirs.get(importer)
+        if d is None:
+            d = self._dirs[importer] = os.path.dirname(importer)
+        return d
 
     def module(self, importer: str, level: int, dotted: str) -> str | None:
-        parts = [p for p in dotted.split(".") if p]
-        if level == 0 and (not parts or parts[0] not in self.heads):
-            return None  # torch, numpy: not a project module
-        d = os.path.dirname(importer)
+        d = self._dir(importer)
         key = (d, level, dotted)
         if key not in self._modules:
+            parts = [p for p in dotted.split(".") if p]
+            if level == 0 and (not parts or parts[0] not in self.heads):
+                self._modules[key] = None  # torch, numpy: not a project module
+                return None
             if level > 0:
                 base = d
                 for _ in range(level - 1):
@@ -254,7 +295,17 @@ class _Index:
         return self._modules[key]
 
     def targets(self, importer: str, level: int, dotted: str, name: str | None) -> frozenset:
-        """The files an import statement's names are defined in."""
+        """The files an import statement's names are defined in (the same for every file of a
+        folder: memoised by folder)."""
+        key = (self._dir(importer), level, dotted, name)
+        hit = self._targets.get(key)
+        if hit is None:
+            hit = self._find_targets(importer, level, dotted, name)
+            if not self._following:  # inside a cycle of re-exports an answer may be partial
+                self._targets[key] = hit
+        return hit
+
+    def _find_targets(self, importer: str, level: int, dotted: str, name: str | None) -> frozenset:
         if name is None:
             hit = self.module(importer, level, dotted)
             return frozenset((hit,)) if hit is not None else frozenset()
@@ -278,9 +329,13 @@ class _Index:
         self._defs[key] = frozenset((mod,))  # a cycle of re-exports ends here
         out: set[str] = set()
         is_init = mod.endswith(os.sep + "__init__.py")
-        for level, dotted, n in self.imports(mod):
-            if n == name or (n == "*" and is_init):
-                out |= {t for t in self.targets(mod, level, dotted, name) if t != mod}
+        self._following += 1
+        try:
+            for level, dotted, n in self.imports(mod):
+                if n == name or (n == "*" and is_init):
+                    out |= {t for t in self.targets(mod, level, dotted, name) if t != mod}
+        finally:
+            self._following -= 1
         self._defs[key] = frozenset(out or (mod,))
         return self._defs[key]
 
