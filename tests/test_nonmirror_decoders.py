@@ -109,10 +109,40 @@ CHAIN_250 = """\
             return self.u2(torch.tanh(self.u1(torch.tanh(self.d2(torch.tanh(self.d1(x)))))))
 """
 
+# the same with a BatchNorm after each ConvTranspose1d: it passes its input's shape on as its own
+# output, and must not hide the step before it
+SIGNAL_1D_NORM = """\
+    import torch
+    from torch import nn
+
+
+    class Signal1dNormAE(nn.Module):  # convlint: input=(2, 4, 64)
+        def __init__(self, ch=4, width=32):
+            super().__init__()
+            self.down = nn.Sequential(
+                nn.Conv1d(ch, width, 5, stride=2, padding=2),  # 64 -> 32
+                nn.GELU(),
+                nn.Conv1d(width, width, 5, stride=2, padding=2),  # 32 -> 16
+                nn.GELU(),
+                nn.Conv1d(width, width, 5, stride=2, padding=2),  # 16 -> 8
+            )
+            self.up = nn.Sequential(
+                nn.ConvTranspose1d(width, width, 4, stride=4),  # 8 -> 32
+                nn.BatchNorm1d(width),
+                nn.GELU(),
+                nn.ConvTranspose1d(width, ch, 4, stride=2, padding=1),  # 32 -> 64
+                nn.BatchNorm1d(ch),
+            )
+
+        def forward(self, x):
+            return self.up(self.down(x))
+"""
+
 # name, source, class, input shape
 MODELS = [
     ("tutorial", TUTORIAL, "TutorialAE", (4, 1, 28, 28)),
     ("signal1d", SIGNAL_1D, "Signal1dAE", (2, 4, 64)),
+    ("signal1d_norm", SIGNAL_1D_NORM, "Signal1dNormAE", (2, 4, 64)),
     ("image_x4", IMAGE_X4, "ImageAE", (2, 3, 32, 32)),
     ("chain250", CHAIN_250, "Chain1d", (1, 2, 250)),
 ]
@@ -123,6 +153,10 @@ BUGS = [
      "ConvTranspose2d 'decoder.4' gives 30×30 from 15×15"),
     ("signal1d", "nn.ConvTranspose1d(width, ch, 4, stride=2, padding=1),  # 32 -> 64", "nn.ConvTranspose1d(width, ch, 4, stride=2),  # 32 -> 64",
      "ConvTranspose1d 'up.2' gives 66 from 32"),
+    ("signal1d_norm", "nn.ConvTranspose1d(width, ch, 4, stride=2, padding=1),  # 32 -> 64", "nn.ConvTranspose1d(width, ch, 4, stride=2),  # 32 -> 64",
+     "ConvTranspose1d 'up.3' gives 66 from 32"),
+    ("signal1d_norm", "nn.ConvTranspose1d(width, width, 4, stride=4),  # 8 -> 32", "nn.ConvTranspose1d(width, width, 4, stride=4, padding=1),  # 8 -> 32",
+     "ConvTranspose1d 'up.0' gives 30 from 8"),
     ("image_x4", "nn.ConvTranspose2d(128, 32, 4, stride=4)  # 4 -> 16", "nn.ConvTranspose2d(128, 32, 4, stride=4, padding=1)  # 4 -> 16",
      "ConvTranspose2d 'dec1' gives 14×14 from 4×4"),
     # the first upsampling step is off by one (250 -> 125 -> 63 -> 126 -> 252): one finding, the later step inherits it

@@ -90,3 +90,29 @@ def test_an_upsampling_root_cause_is_the_layer_cvl004_names(tmp_path):
     with torch.no_grad():
         assert tuple(mod.AE()(torch.zeros(1, 1, 28, 28)).shape) == (1, 1, 26, 26)
     assert sorted((f.code, f.line) for f in found) == [("CVL004", _line(src, "self.up1 = ")), ("CVL009", _line(src, "self.up1 = "))]
+
+
+def test_a_shape_preserving_layer_after_the_one_that_changed_the_size_is_not_blamed(tmp_path):
+    """A BatchNorm passes its input's shape on as its own output: the size parts at the
+    ConvTranspose before it, not at the BatchNorm."""
+    src, found, mod = _check(tmp_path, """\
+        import torch.nn as nn
+
+
+        class AE(nn.Module):  # convlint: input=(1, 1, 64, 64) output=(1, 1, 64, 64)
+            def __init__(self):
+                super().__init__()
+                self.net = nn.Sequential(
+                    nn.Conv2d(1, 4, 3, padding=1),
+                    nn.ConvTranspose2d(4, 1, 3),
+                    nn.BatchNorm2d(1),
+                    nn.ReLU(),
+                )
+
+            def forward(self, x):
+                return self.net(x)
+    """)
+    with torch.no_grad():
+        assert tuple(mod.AE()(torch.zeros(1, 1, 64, 64)).shape) == (1, 1, 66, 66)
+    assert [(f.code, f.line) for f in found] == [("CVL009", _line(src, "nn.ConvTranspose2d(4, 1, 3)"))]
+    assert "64 → 66" in found[0].message

@@ -230,6 +230,16 @@ class Trace:
     def of(self, kind) -> list:
         return [e for e in self.checks if isinstance(e, kind)]
 
+    def makers(self) -> dict:
+        """``id(shape)`` -> the LayerEvent that made that shape: the first one that gave it as
+        output. A shape-preserving layer (a BatchNorm, an activation) passes its input's shape on
+        as its own output, and is not where a size changed."""
+        out: dict = {}
+        for e in self.events:
+            if isinstance(e, LayerEvent) and e.output is not None:
+                out.setdefault(id(e.output), e)
+        return out
+
 
 def where_supplied(layer, arguments, via: bool = False) -> Any:
     """The call in the user's code that supplied the values of ``arguments`` to ``layer`` when it

@@ -321,10 +321,15 @@ def _target(run, t):
 
 
 def _path(run, t):
-    """``[(LayerEvent or None, shape)]`` along the output's history (same rank as the output)."""
-    events = {id(ev.output): ev for ev in run.trace.events if ev.output is not None}
+    """``[(LayerEvent or None, shape)]`` along the output's history (same rank as the output), each
+    shape once: a shape-preserving layer (a BatchNorm after the ConvTranspose) passes its input's
+    shape on, and is not a step."""
+    events = run.trace.makers()
     n = len(t.shape)
-    out = [(events.get(id(shape)), shape) for _label, shape in t.history if shape is not None and len(shape) == n]
+    out = []
+    for _label, shape in t.history:
+        if shape is not None and len(shape) == n and not (out and out[-1][1] is shape):
+            out.append((events.get(id(shape)), shape))
     return out or None
 
 

@@ -162,8 +162,6 @@ def culprit(run, ev: MergeEvent, a, b, ai: int, bi: int):
     projection may be the bug. Anything unknown (a step that is not a recorded layer, a size that
     is neither certainly equal nor certainly different, a reshape) gives None.
     """
-    from convlint.interpret.events import LayerEvent
-
     ha, hb = a.history, b.history
     if not ha or not hb:
         return None
@@ -172,10 +170,7 @@ def culprit(run, ev: MergeEvent, a, b, ai: int, bi: int):
     if fork_a is None:
         return None
     fork_b = in_b[id(ha[fork_a][1])]
-    events: dict = {}  # a shape -> the layer that made it (a shape-preserving layer passes it on)
-    for e in run.trace.events:
-        if isinstance(e, LayerEvent) and e.output is not None:
-            events.setdefault(id(e.output), e)
+    events = run.trace.makers()
     sa = _steps(ha, fork_a, ai, events)
     sb = _steps(hb, fork_b, bi, events)
     if sa is None or sb is None:

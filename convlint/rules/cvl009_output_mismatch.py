@@ -80,7 +80,7 @@ def _parting(run, out, axis, want):
     steps = sorted((s for s in out.pending if s.mismatch is not None and not s.repaired), key=lambda s: order.get(id(s), 0))
     if steps:
         return _roots(steps)[0][0].event
-    events = {id(ev.output): ev for ev in run.trace.events if ev.output is not None}
+    events = run.trace.makers()
     n = len(out.shape)
     seq = [(events.get(id(shape)), shape[axis]) for _label, shape in out.history if shape is not None and len(shape) == n]
     if not seq:
