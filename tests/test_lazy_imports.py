@@ -214,3 +214,53 @@ def test_a_star_import_into_the_analysed_file_binds_real_values(tmp_path):
     _tree(tmp_path, files)
     res = _analyze(tmp_path)
     assert ("CVL003", 10) in [(f.code, f.line) for f in res.findings]
+
+
+def test_defaults_of_a_header_parsed_on_first_use_are_the_ones_python_gives(tmp_path):
+    """An imported method whose defaults are literals is read without its parameters until it is
+    called; the defaults it then gets are the written ones — a non-literal default (a module
+    constant) keeps its header. Without either default the sizes below would be unknown."""
+    (tmp_path / "blocks.py").write_text(
+        "from torch import nn\n"
+        "\n"
+        "K = 5\n"
+        "\n"
+        "\n"
+        "class Down(nn.Module):\n"
+        "    def __init__(self, cin, cout, k=3, stride=(2, 2), pad=-1, names={'a': [1, 2]}, *, extra=None):\n"
+        "        super().__init__()\n"
+        "        p = k // 2 if pad < 0 else pad\n"
+        "        self.conv = nn.Conv2d(cin, cout, k, stride=stride, padding=p)\n"
+        "\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(x)\n"
+        "\n"
+        "\n"
+        "class Wide(nn.Module):\n"
+        "    def __init__(self, cin, cout, k=K):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(cin, cout, k)\n"
+        "\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(x)\n"
+    )
+    src = (
+        "from torch import nn\n"
+        "from blocks import Down, Wide\n"
+        "\n"
+        "\n"
+        "class Net(nn.Module):  # convlint: input=(1, 3, 8, 8)\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.down = Down(3, 8)\n"
+        "        self.wide = Wide(8, 8)\n"
+        "\n"
+        "    def forward(self, x):\n"
+        "        return self.wide(self.down(x))\n"
+    )
+    path = tmp_path / "net.py"
+    path.write_text(src)
+    found = [f for f in analyze_file(Project(str(tmp_path)), str(path), src).findings if f.severity != "info"]
+    # 8 -> 4 (k=3, stride 2, padding 1) -> 4 - 5 + 1 = 0 (k=K=5)
+    assert [(f.code, os.path.basename(f.path), f.line) for f in found] == [("CVL002", "blocks.py", 19)], found
+    assert "output size 0" in found[0].message

@@ -49,6 +49,13 @@ class Block(nn.Module):
 class Plain:
     def __init__(self, x):
         self.x = x
+
+
+SCALE = 2
+
+
+def scaled(x, k=SCALE):
+    return x * k
 '''
 
 
@@ -70,7 +77,7 @@ def _names(node) -> dict[str, cst.CSTNode]:
     return out
 
 
-def test_skeletons_keep_headers_and_full_definitions_map_back_to_the_file():
+def test_skeletons_leave_out_bodies_and_literal_headers_and_full_definitions_map_back_to_the_file():
     pm = ParsedModule("m.py", "m", MODULE)
     whole = cst.parse_module(MODULE)
     whole_pos = _positions(whole)
@@ -82,13 +89,17 @@ def test_skeletons_keep_headers_and_full_definitions_map_back_to_the_file():
     assert block_i not in idx.bodies  # ``def one_line(self): return 1`` has no body of its own line
     helper = pm.statement(helper_i)
     assert isinstance(helper, cst.FunctionDef) and pm.is_skeleton(helper)
-    assert cst.Module(body=[helper]).code.strip().endswith("...")
+    # every default is a literal (``b=2``): the parameters are read from the full definition
+    assert pm.header_elided(helper)
+    assert cst.Module(body=[helper]).code.strip().endswith("def helper(*_, **__):\n    ...")
     full = pm.full_definition(helper)
     assert full is not helper and not pm.is_skeleton(full)
     assert cst.Module(body=[full]).code.strip() == cst.Module(body=[whole.body[helper_i]]).code.strip()
-    # positions of nodes from the skeleton header, the full body and a method map to the file
+    # positions of nodes from the skeleton (decorators, the name), the full definition and a method map to the file
     twin = whole.body[helper_i]
-    for node, twin in ((helper.params, twin.params), (helper.decorators[0], twin.decorators[0]), (full, twin)):
+    r = whole_pos[twin.name]
+    assert pm.position(helper.name) == (r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
+    for node, twin in ((helper.decorators[0], twin.decorators[0]), (full, twin)):
         for key, n in _names(node).items():
             w = _names(twin)[key]
             r = whole_pos[w]
@@ -104,6 +115,10 @@ def test_skeletons_keep_headers_and_full_definitions_map_back_to_the_file():
     # the whole class statement is parsed as it is
     block = pm.statement(block_i)
     assert cst.Module(body=[block]).code.strip() == cst.Module(body=[whole.body[block_i]]).code.strip()
+    # a default that is not a literal is evaluated where Python evaluates it: the header stays
+    scaled = pm.statement(idx.names["scaled"][-1])
+    assert pm.is_skeleton(scaled) and not pm.header_elided(scaled)
+    assert "def scaled(x, k=SCALE):" in cst.Module(body=[scaled]).code
 
 
 def test_a_function_whose_body_shares_its_header_line_is_not_elided():

@@ -132,19 +132,23 @@ class StatementEvaluator:
             bind = alias.asname.name.value if alias.asname is not None else name
             scope.vars[bind] = self.getattr(base, name, None, import_from=True)
 
-    def _stmt_FunctionDef(self, node: cst.FunctionDef, scope: Scope) -> None:
-        defaults = {}
+    def _defaults(self, node: cst.FunctionDef, scope: Scope) -> dict:
         params = node.params
-        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if p.default is not None:
-                defaults[p.name.value] = self.eval(p.default, scope)
+        return {p.name.value: self.eval(p.default, scope) for p in (*params.posonly_params, *params.params, *params.kwonly_params) if p.default is not None}
+
+    def _stmt_FunctionDef(self, node: cst.FunctionDef, scope: Scope) -> None:
+        parsed = getattr(self.current_module, "parsed", None)
+        lazy_header = parsed is not None and parsed.header_elided(node)
+        defaults = {} if lazy_header else self._defaults(node, scope)
         decos = tuple(_deco_name(d.decorator) for d in node.decorators)
         closure = scope.parent if scope.kind == "class" else scope
         owner = scope.owner_cls if scope.kind == "class" else None
         qual = f"{owner.name}.{node.name.value}" if owner is not None else node.name.value
-        parsed = getattr(self.current_module, "parsed", None)
         if parsed is not None and parsed.is_skeleton(node):  # its body is parsed when first needed
             fn = LazyFunctionVal(parsed.full_definition, node, self.current_module, closure, defaults, node.name.value, qual, owner, decos)
+            if lazy_header:  # and its parameters: their defaults are literals, evaluated then
+                module = self.current_module
+                fn.defaults_of = lambda full, scope=scope, module=module: self._defaults_in(module, full, scope)
         else:
             fn = FunctionVal(node, self.current_module, closure, defaults, node.name.value, qual, owner, decos)
         value = fn
@@ -156,6 +160,10 @@ class StatementEvaluator:
             elif isinstance(value, FunctionVal):
                 value = self._decorate(d.decorator, value, scope)
         scope.vars[node.name.value] = value
+
+    def _defaults_in(self, module, node, scope: Scope) -> dict:
+        with self.in_module(module):
+            return self._defaults(node, scope) if isinstance(node, cst.FunctionDef) else {}
 
     def _decorate(self, deco_node, target, scope: Scope):
         """Apply a user-defined decorator (``@register_model`` fills a registry); the target stays

@@ -104,6 +104,7 @@ class LazyFunctionVal(FunctionVal):
 
     def __init__(self, load, *args, **kwargs):
         self._load = load
+        self.defaults_of = None  # with a skeleton whose parameters were left out too: full node -> defaults
         super().__init__(*args, **kwargs)
 
     @property
@@ -117,6 +118,18 @@ class LazyFunctionVal(FunctionVal):
     @node.setter
     def node(self, value) -> None:
         self._node = value
+
+    @property
+    def defaults(self):
+        of = self.__dict__.get("defaults_of")
+        if of is not None:
+            self.defaults_of = None
+            self._defaults = of(self.node)
+        return self._defaults
+
+    @defaults.setter
+    def defaults(self, value) -> None:
+        self._defaults = value
 
 
 @dataclass(eq=False)

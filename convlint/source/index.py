@@ -49,9 +49,11 @@ class ModuleIndex:
     classes: dict[str, int] = field(default_factory=dict)  # class name -> its (last) statement
     functions: dict[str, int] = field(default_factory=dict)  # function name -> its (last) statement
     # statement -> the function bodies that may be parsed later than the statement itself:
-    # ``(def_line, body_line, body_col, end_line)`` per function (decorators from ``def_line``),
-    # the statement's own function or its class's methods, in order
-    bodies: dict[int, tuple[tuple[int, int, int, int], ...]] = field(default_factory=dict)
+    # ``(def_line, body_line, body_col, end_line, head_line)`` per function (decorators from
+    # ``def_line``), the statement's own function or its class's methods, in order; ``head_line``
+    # is the line of ``def`` when the header (its parameters) may be parsed later too — every
+    # default is a literal, so evaluating them later gives what Python gave — else 0
+    bodies: dict[int, tuple[tuple[int, int, int, int, int], ...]] = field(default_factory=dict)
 
 
 def index_to_data(index: ModuleIndex) -> dict:
@@ -96,7 +98,7 @@ def index_from_data(data: dict) -> ModuleIndex:
         if not 0 <= i < count:
             raise ValueError("bad index")
         rows = tuple(tuple(ints(b)) for b in bs)
-        if any(len(r) != 4 for r in rows):
+        if any(len(r) != 5 for r in rows):
             raise ValueError("bad body")
         bodies[i] = rows
     return ModuleIndex(statements, table(data["names"]), table(data["mutations"]), [i for i in ints(data["stars"]) if 0 <= i < count],
@@ -164,7 +166,7 @@ def build_index(tree: ast.Module) -> ModuleIndex:
     return index
 
 
-def _lazy_bodies(stmt: ast.stmt) -> tuple[tuple[int, int, int, int], ...]:
+def _lazy_bodies(stmt: ast.stmt) -> tuple[tuple[int, int, int, int, int], ...]:
     """The function bodies of a top-level ``def`` or of a top-level class's methods that start on
     a line of their own (``def f(self):`` then the body below it), as ``(def_line, body_line,
     body_col, end_line)``; a class is elided only if every one of its methods is elidable."""
@@ -184,12 +186,28 @@ def _lazy_bodies(stmt: ast.stmt) -> tuple[tuple[int, int, int, int], ...]:
     return ()
 
 
-def _body_range(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int, int, int] | None:
+def _body_range(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int, int, int, int] | None:
     first = fn.body[0]
     end = fn.end_lineno or fn.lineno
     if first.lineno <= fn.lineno or end < first.lineno:
         return None
-    return (_first_line(fn), first.lineno, first.col_offset, end)
+    a = fn.args
+    defaults = [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
+    head = fn.lineno if all(_literal(d) for d in defaults) else 0
+    return (_first_line(fn), first.lineno, first.col_offset, end, head)
+
+
+def _literal(e: ast.expr) -> bool:
+    """A constant, a signed number, or a tuple, list, set or dict of those (``ast.literal_eval``'s)."""
+    if isinstance(e, ast.Constant):
+        return True
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        return isinstance(e.operand, ast.Constant) and isinstance(e.operand.value, (int, float, complex)) and not isinstance(e.operand.value, bool)
+    if isinstance(e, (ast.Tuple, ast.List, ast.Set)):
+        return all(_literal(x) for x in e.elts)
+    if isinstance(e, ast.Dict):
+        return all(k is not None and _literal(k) for k in e.keys) and all(_literal(v) for v in e.values)
+    return False
 
 
 def _first_line(stmt: ast.stmt) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import libcst as cst
@@ -156,12 +157,24 @@ class ParsedModule:
         return lo, hi
 
     def _skeleton_text(self, lo: int, hi: int, first_line: int, bodies) -> str | None:
-        """The statement's text with each body of ``bodies`` replaced by ``...`` (same lines)."""
+        """The statement's text with each body of ``bodies`` replaced by ``...`` and each header
+        whose defaults are literals by ``def name(*_, **__):`` (same lines, same columns up to
+        the name): the parameters are read from the complete definition, parsed when the function
+        is first used (:meth:`full_definition`)."""
         lines = self.text[lo:hi].splitlines(keepends=True)
-        for _, body_line, body_col, end_line in bodies:
+        for _, body_line, body_col, end_line, head_line in bodies:
             k = body_line - first_line
             if k <= 0 or end_line - first_line >= len(lines):
                 return None
+            h = head_line - first_line
+            if 0 <= h < k:
+                m = _DEF_HEAD.match(lines[h])
+                if m is not None:
+                    head = lines[h]
+                    lines[h] = m.group(0) + "(*_, **__):" + (head[len(head.rstrip("\r\n")):] or "\n")
+                    for j in range(h + 1, k):
+                        rest = lines[j]
+                        lines[j] = rest[len(rest.rstrip("\r\n")):] or "\n"
             line = lines[k]
             indent = line[:body_col]
             if indent.strip() or len(indent) != body_col:  # the body does not start its line
@@ -187,9 +200,16 @@ class ParsedModule:
             return False
         if len(defs) != len(bodies):
             return False
-        for node, (def_line, _, _, end_line) in zip(defs, bodies):
-            self._skeletons[id(node)] = [node, None, (def_line, end_line), method]
+        for node, (def_line, _, _, end_line, head_line) in zip(defs, bodies):
+            params = node.params
+            elided = bool(head_line) and not params.params and isinstance(params.star_arg, cst.Param) and params.star_arg.name.value == "_"
+            self._skeletons[id(node)] = [node, None, (def_line, end_line), method, elided]
         return True
+
+    def header_elided(self, node) -> bool:
+        """Is ``node`` a skeleton whose parameters :meth:`statement` left out too?"""
+        entry = self._skeletons.get(id(node))
+        return entry is not None and entry[0] is node and entry[4]
 
     def is_skeleton(self, node) -> bool:
         """Is ``node`` a function whose body :meth:`statement` left out?"""
@@ -278,6 +298,9 @@ class ParsedModule:
                 off = seg[1]
                 return (r.start.line + off, r.start.column + 1, r.end.line + off, r.end.column + 1)
         return None
+
+
+_DEF_HEAD = re.compile(r"[ \t]*(?:async[ \t]+)?def[ \t]+[^\W\d]\w*(?=[ \t]*\()")  # up to the function's name
 
 
 def _parse_chunk(chunk: str):
