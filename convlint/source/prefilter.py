@@ -34,6 +34,14 @@ match that contains it (runs of whitespace, which some alternatives allow withou
 the window), and a match found in a window is confirmed at its position against the whole file
 (a window's end would otherwise satisfy a ``\\b`` or a look-ahead that the full text does not).
 The answer is exactly ``CONV_PATTERN.search(data) is not None``; only the time differs.
+
+Most occurrences of the commonest literals are prose or other names — ``convert``, ``convolution``,
+``random``, ``pooling`` — and a match holds its literal only where the pattern puts it: after
+``onv`` a match has ``T``, ``L``, a digit, ``_``, an upper-case letter, ``l`` (``convlint``) or a
+non-word character, never another lower-case letter; ``rand`` is followed by ``(`` or ``n(``;
+lower-case ``pool`` follows ``_`` or ``.``. An occurrence that fails its test (:data:`_SKIP`) is
+not searched around: every match still holds one occurrence of its literal that passes, and the
+window around that one finds it. About a fifth less time on diffusers.
 """
 
 from __future__ import annotations
@@ -78,6 +86,26 @@ _REACH = 64  # bytes around an occurrence: more than any match's fixed part on e
 _SPACE = b" \t\n\r\f\v"
 
 
+_LOWER_BUT_L = frozenset(b"abcdefghijkmnopqrstuvwxyz")
+
+
+def _not_onv(data: bytes, i: int) -> bool:
+    j = i + 3
+    return j < len(data) and data[j] in _LOWER_BUT_L
+
+
+def _not_rand(data: bytes, i: int) -> bool:
+    return not (data[i + 4:i + 5] == b"(" or data[i + 4:i + 6] == b"n(")
+
+
+def _not_pool(data: bytes, i: int) -> bool:
+    return i == 0 or data[i - 1] not in b"_."
+
+
+# literal -> a test on an occurrence at ``i``: True when no match holds the literal there
+_SKIP = {b"onv": _not_onv, b"rand": _not_rand, b"pool": _not_pool}
+
+
 def may_contain_conv(data: bytes) -> bool:
     """True when ``data`` (a file's raw bytes) may hold a conv-family call or a model declaration.
 
@@ -86,7 +114,11 @@ def may_contain_conv(data: bytes) -> bool:
     search, match = CONV_PATTERN.search, CONV_PATTERN.match
     for lit in LITERALS:
         i = data.find(lit)
+        skip = _SKIP.get(lit)
         while i >= 0:
+            if skip is not None and skip(data, i):
+                i = data.find(lit, i + 1)
+                continue
             lo = max(0, i - _REACH)
             while lo > 0 and data[lo - 1] in b" \t":  # ``#   convlint``: a run of blanks before
                 lo -= 1
