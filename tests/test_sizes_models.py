@@ -349,3 +349,33 @@ def test_a_model_no_size_fits_is_an_error_with_nothing_declared(tmp_path, capsys
     findings = json.loads(capsys.readouterr().out)
     hits = [f for f in findings if "no input size H works" in f["message"]]
     assert len(hits) == 1 and hits[0]["code"] == "CVL005" and hits[0]["line"] == 17
+
+
+def test_when_only_a_few_sizes_work_they_are_named_and_none_is_advised(tmp_path):
+    """A residual block whose branch keeps no size but a 1 that broadcasts: the sizes are true and
+    listed, with no 'use 2×2' (torch agrees: 2×2 runs, 32×32 does not)."""
+    import torch
+
+    from convlint.analysis import Project, analyze_file
+    from tests.oracle import import_file
+
+    src = (
+        "import torch.nn as nn\n\n\n"
+        "class Block(nn.Module):  # convlint: input=(1, 4, 32, 32)\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(4, 4, 3, stride=2, padding=1)\n\n"
+        "    def forward(self, x):\n"
+        "        return x + self.conv(x)\n"
+    )
+    path = tmp_path / "block.py"
+    path.write_text(src)
+    found = [f for f in analyze_file(Project(str(tmp_path)), str(path), src).findings if f.code == "CVL005"]
+    assert len(found) == 1
+    assert "(only H ∈ {1, 2} and W ∈ {1, 2} work)" in found[0].message and "use " not in found[0].message
+    block = import_file(path).Block()
+    for n in (1, 2):
+        assert tuple(block(torch.zeros(1, 4, n, n)).shape) == (1, 4, n, n)
+    for n in (3, 32):
+        with pytest.raises(RuntimeError):
+            block(torch.zeros(1, 4, n, n))

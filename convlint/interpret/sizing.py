@@ -426,8 +426,9 @@ def symbolic_entry(run):
 
 def suggest_sizes(interp, module, run) -> str | None:
     """For a declared concrete input that breaks the model's size constraints: ``valid sizes: H ≥ 16,
-    H ≡ 0 (mod 16) and W …: use 96×128 or 104×128, or pad to 104×128`` (or that no size works),
-    from a run with symbolic spatial sizes. None when the sizes are fine, or not decided exactly."""
+    H ≡ 0 (mod 16) and W …: use 96×128 or 104×128, or pad to 104×128``, ``only H = 64 and W = 64
+    work`` when finitely many sizes do, or that no size works, from a run with symbolic spatial
+    sizes. None when the sizes are fine, or not decided exactly."""
     from convlint.interpret.entries import run_entry
 
     made = symbolic_entry(run)
@@ -455,6 +456,10 @@ def suggest_sizes(interp, module, run) -> str | None:
     empty = [s for s in sets if s is not None and s.empty]
     if empty:
         return f"no input size works ({', '.join(s.name for s in empty)}: no size)"
+    if any(s is not None and s.finite and value not in s for s, (_, value) in zip(sets, named)):
+        # a few sizes only (a 1 that broadcasts, the one size a Linear was built for): say which,
+        # without advising one — a size that merely makes a branch's output 1 is no fix
+        return f"only {' and '.join(rules)} work"
     hint = nearest_text(sets, [value for _, value in named])
     head = f"valid sizes: {' and '.join(rules)}"
     return f"{head}; {hint}" if hint else head
