@@ -27,6 +27,13 @@ its mismatch are counted in its message. When the decoder is not a mirror — th
 steps it names would not, together, make a wrong output right — the finding is on the step nearest the output
 whose own repair makes the output right with every other layer unchanged (a torch `ConvTranspose` chain
 without merges; the smallest change), and its fix gives the size that step must produce.
+
+An upsampling step undone by the stride right after it (`Upsample(scale_factor=2)` then a conv with
+`stride=2`, a flax `jax.image.resize` then `nn.Conv(strides=(2, 2))`) pairs like a mirror on both sides,
+yet the decoder does not upsample: when the model's output differs from its input and taking those
+strides out restores it exactly, the finding is on the strided conv (no fix is offered: the stride may
+come from a parameter other layers share). A model's output is its first tensor: of a tuple, a dict, or
+an output dataclass (`DecoderOutput(sample=…)`).
 """,
     why="""
 An encoder/decoder pair that only works for even sizes, or a `ConvTranspose` that returns 62×62 instead of
@@ -66,6 +73,12 @@ upsampled tensor to the skip's size before joining.
             line=13,
             message="ConvTranspose1d 'up.1' gives 66 from 32, so the model's output differs from its input (64 → 32 → 16 → 8 → 32 → 66 instead of 64); set padding=1 to give 64",
             fixed="import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2, padding=1),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+        ),
+        Invalid(
+            # the decoder's conv strides right after the Upsample: 16 -> 32 -> 16, the output stays 16x16
+            "import torch.nn as nn\n\nclass Generator(nn.Module):  # convlint: input=(1, 3, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Conv2d(3, 16, 3, stride=2, padding=1)\n        self.up = nn.Upsample(scale_factor=2)\n        self.conv = nn.Conv2d(16, 3, 3, stride=2, padding=1)\n\n    def forward(self, x):\n        return self.conv(self.up(self.down(x)))\n",
+            line=8,
+            message="Conv2d 'conv' strides by 2 right after the Upsample 'up' (line 7) upsampled by 2: together they keep 16×16, so this decoder step does not upsample; the model returns 16×16 for 32×32",
         ),
     ),
 )
@@ -152,18 +165,38 @@ def _first_tensor(v):
     return first_tensor(v)
 
 
+def _channel_axis(x, t) -> int | None:
+    """The channel axis an autoencoder's input and output share (same rank, same count there): its
+    layout's, else the other candidate (a flax model fed NCHW transposes it inside); None if neither."""
+    shape = getattr(x, "shape", None)
+    if shape is None or t.shape is None or len(shape) != len(t.shape) or len(shape) < 3:
+        return None
+    first = getattr(x, "layout", None) != "channels_last"
+    for ch in ((1, len(shape) - 1) if first else (len(shape) - 1, 1)):
+        if _same(shape[ch], t.shape[ch]):
+            return ch
+    return None
+
+
+def _spatial(t, ch: int | None = None) -> tuple | None:
+    """A tensor's sizes other than its batch and channel dims (channels from its layout)."""
+    shape = getattr(t, "shape", None)
+    if shape is None or len(shape) < 3:
+        return None
+    if ch is None:
+        ch = len(shape) - 1 if getattr(t, "layout", None) == "channels_last" else 1
+    return tuple(shape[a] for a in range(1, len(shape)) if a != ch)
+
+
 def _differs_from_input(x, t) -> bool:
     """An autoencoder (same rank and channels in and out) whose output size is not its input's."""
     from convlint.frameworks.shapes import mismatch
 
-    shape = getattr(x, "shape", None)
-    if shape is None or len(shape) != len(t.shape) or len(shape) < 3:
+    ch = _channel_axis(x, t)
+    if ch is None:
         return False
-    ch = 1 if getattr(x, "layout", None) != "channels_last" else len(shape) - 1
-    if mismatch(shape[ch], t.shape[ch]) or not _same(shape[ch], t.shape[ch]):
-        return False
-    spatial = [a for a in range(1, len(shape)) if a != ch]
-    return any(mismatch(shape[a], t.shape[a]) for a in spatial)
+    spatial = [a for a in range(1, len(x.shape)) if a != ch]
+    return any(mismatch(x.shape[a], t.shape[a]) for a in spatial)
 
 
 def _differs_from_declared(run, t) -> bool:
@@ -241,7 +274,86 @@ def check(run) -> list:
                 continue
             reported.add(id(root))
             out.append(_finding(run, root, inherited, where, kind, upsampling_fix, Layer))
+    out += _cancelled(run)
     return out
+
+
+# ------------------------------------------------------------------------- undone upsampling
+
+def _cancelled(run) -> list:
+    """An upsampling step undone by the stride right after it (``Upsample(scale_factor=2)`` then
+    a ``Conv2d`` with ``stride=2``): the pairing sees a mirror on each side and reports nothing,
+    yet the decoder does not upsample. Reported when the model's output differs from its input
+    (an autoencoder or an image-to-image generator, same channels) with no mismatched upsampling
+    step to explain it, and when taking the stride out of every such conv restores the input's
+    size (the strides make up the whole difference); one finding per line that builds them."""
+    cands = []
+    t = _first_tensor(run.output)
+    if t is not None and t.shape is not None and _differs_from_input(run.input, t):
+        cands.append((run.input, t))
+    for x, result in getattr(run.trace, "applications", ()):
+        r = _first_tensor(result)
+        if r is not None and r.shape is not None and _differs_from_input(x, r):
+            cands.append((x, r))
+    out, seen = [], set()
+    for x, t in cands:
+        if any(s.mismatch is not None and not s.repaired for s in t.pending):
+            continue  # a mismatched upsampling step explains it (reported above)
+        found = _undone(run, x, t)
+        for ev, up, before, after in found:
+            node = ev.site.node if ev.site is not None else None
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            ch = _channel_axis(x, t)
+            msg = (f"{_label(ev)} strides by {ev.windows[0].stride} right after the {_label(up)}{_line(up.site, ev.site)} "
+                   f"upsampled by {after[0] // before[0]}: together they keep {_fmt(before)}, so this decoder step does not "
+                   f"upsample; the model returns {_fmt(_spatial(t, ch))} for {_fmt(_spatial(x, ch))}")
+            arguments = ("strides",) if "strides" in getattr(ev.layer, "params", {}) else ("stride",)
+            out.append(Issue("CVL004", ev.site, msg, key=("undone", before), layer=ev.layer, arguments=arguments))
+    return out
+
+
+def _undone(run, x, t) -> list:
+    """``[(strided LayerEvent, upsampling LayerEvent, size before both, size between)]`` along the
+    output's history: a strided conv or pool right after an upsampling step (no other size change
+    between) whose output is the size the upsampling received; empty unless removing those strides
+    gives the output the input's size exactly."""
+    path = _path(run, t)
+    if not path:
+        return []
+    axes = next((tuple(ev.spatial_axes) for ev, _shape in path if ev is not None and ev.spatial_axes), None)
+    rank = len(path[0][1])
+    if axes is None or any(len(shape) != rank for _ev, shape in path):
+        return []
+    steps = []  # (event, sizes before, sizes after) of the layers that change the spatial sizes
+    prev = None
+    for ev, shape in path:
+        sizes = tuple(shape[a] for a in axes)
+        if not all(isinstance(v, int) for v in sizes):
+            return []
+        if prev is not None and sizes != prev:
+            if ev is None:
+                return []  # a size change no layer made: not followed
+            steps.append((ev, prev, sizes))
+        prev = sizes
+    found = []
+    for (up, b0, a0), (down, b1, a1) in zip(steps, steps[1:]):
+        ups = all(q > p for p, q in zip(b0, a0))
+        strided = bool(down.windows) and not down.transposed and len(down.windows) == len(axes) \
+            and all(w.stride > 1 and w.input_dilation == 1 for w in down.windows)
+        if ups and strided and b1 == a0 and a1 == b0:
+            found.append((down, up, b0, a0))
+    if not found:
+        return []
+    # taking the strides out multiplies the output by them: it must then be the input's size
+    ch = _channel_axis(x, t)
+    got, want = (_spatial(t, ch), _spatial(x, ch)) if ch is not None else (None, None)
+    if got is None or want is None or len(got) != len(axes) or not all(isinstance(v, int) for v in (*got, *want)):
+        return []
+    for down, _up, _b, _a in found:
+        got = tuple(g * w.stride for g, w in zip(got, down.windows))
+    return found if got == want else []
 
 
 # ---------------------------------------------------------------------------------------- outputs

@@ -19,7 +19,10 @@ to edit), and the merge is given as a related location: a stride-1 convolution (
 convolution after it) that adds or removes rows in a residual branch; or the one strided layer
 the other branch has no counterpart for, when the other branch has layers of its own (equal
 strides are paired by how they are written: `strides=self.strides` on both sides). A strided
-branch against an identity shortcut stays at the merge: the shortcut may lack its projection.
+branch against an identity shortcut stays at the merge: the shortcut may lack its projection —
+unless the branch is an encoder-decoder (a U-Net's skip connection): a downsampling step and the
+upsampling that restores its input's size pair off first, and a stride left over (a decoder conv
+that strides right after it upsampled) is the layer at fault.
 """,
     why="""
 U-Net skips and residual additions are the classic place where an odd input size or an unpadded
@@ -159,7 +162,9 @@ def culprit(run, ev: MergeEvent, a, b, ai: int, bi: int):
       the other branch's (``(2, 2)`` against ``self.strides`` on both sides) is, if only one is.
 
     An identity shortcut against a strided branch is not blamed on the stride: the missing
-    projection may be the bug. Anything unknown (a step that is not a recorded layer, a size that
+    projection may be the bug. Steps an encoder-decoder pairs up (a downsampling and the upsampling
+    that restores its input's size) leave a branch first (:func:`_unmirrored`): a U-Net's skip
+    connection against a decoder step that strides right after it upsampled blames that stride. Anything unknown (a step that is not a recorded layer, a size that
     is neither certainly equal nor certainly different, a reshape) gives None.
     """
     ha, hb = a.history, b.history
@@ -176,8 +181,8 @@ def culprit(run, ev: MergeEvent, a, b, ai: int, bi: int):
     if sa is None or sb is None:
         return None
     offsets = [st for st in (*sa, *sb) if st[1] == "offset" and st[2] != 0]
-    ra = [st for st in sa if st[1] == "resample"]
-    rb = [st for st in sb if st[1] == "resample"]
+    ra, mirrored_a = _unmirrored([st for st in sa if st[1] == "resample"])
+    rb, mirrored_b = _unmirrored([st for st in sb if st[1] == "resample"])
     if len(offsets) == 1 and sorted(st[2] for st in ra) == sorted(st[2] for st in rb):
         return offsets[0]
     if offsets:
@@ -187,9 +192,30 @@ def culprit(run, ev: MergeEvent, a, b, ai: int, bi: int):
         return None
     step, in_b_branch = extra
     other = ha[fork_a + 1:] if in_b_branch else hb[fork_b + 1:]
-    if not any(events.get(id(shape)) is not None for _label, shape in other):
+    encoder_decoder = mirrored_b if in_b_branch else mirrored_a
+    if not encoder_decoder and not any(events.get(id(shape)) is not None for _label, shape in other):
         return None  # an identity shortcut: the stride may be right and the projection missing
     return step
+
+
+def _unmirrored(steps: list) -> tuple[list, bool]:
+    """The resampling steps of a branch without those an encoder-decoder pairs up — a step that
+    brings the size back to what it was before the latest unpaired downsampling step cancels that
+    one — and whether any did: a U-Net's skip connection meets such a branch by design (its
+    identity path is no missing projection). The steps as they are when a size is not an int."""
+    if not all(isinstance(st[3], int) and isinstance(st[4], int) for st in steps):
+        return steps, False
+    rest: list = []
+    downs: list = []
+    for st in steps:
+        x, y = st[3], st[4]
+        if y > x and downs and y == downs[-1][3]:
+            rest.remove(downs.pop())
+            continue
+        rest.append(st)
+        if y < x:
+            downs.append(st)
+    return rest, len(rest) < len(steps)
 
 
 def _steps(history, fork: int, axis: int, events):

@@ -2,7 +2,7 @@
 
 from convlint.interpret.events import Issue
 from convlint.interpret.tensor import Tensor, fmt_shape
-from convlint.interpret.values import Site
+from convlint.interpret.values import Instance, Site
 from convlint.rules import ERROR, Invalid, Rule
 
 RULE = Rule(
@@ -49,8 +49,16 @@ class AE(nn.Module):  # convlint: input=(1, 1, 64, 64) output=(1, 1, 64, 64)
 
 
 def first_tensor(v):
+    """The first tensor of a model's output: the output itself, the first of a tuple, list or dict
+    that holds one, or the first field of an output dataclass (diffusers' ``DecoderOutput(sample=…)``,
+    a flax ``struct.dataclass``) — its fields in order, or a dict subclass' items."""
     if isinstance(v, Tensor):
         return v
+    if isinstance(v, Instance):
+        t = first_tensor(v.data) if v.data else None
+        if t is None and v.cls.fields:
+            t = first_tensor([v.attrs.get(name) for name, _default in v.cls.fields])
+        return t
     if isinstance(v, (tuple, list)):
         for x in v:
             t = first_tensor(x)

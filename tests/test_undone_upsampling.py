@@ -1,0 +1,159 @@
+"""An upsampling step undone by the stride right after it: ``Upsample(scale_factor=2)`` then a conv
+with ``stride=2``. Each side of the pairing looks like a mirror, so CVL004's pairing says nothing;
+the finding is on the strided conv when the model's output differs from its input (or, in a U-Net,
+when the skip connection collides: CVL005 blames the stride). torch is the oracle: the planted
+model breaks, and the edit the finding names (``stride=1`` on its line) makes it right again."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from convlint.analysis import Project, analyze_file
+from tests.oracle import import_file
+
+torch = pytest.importorskip("torch")
+
+GENERATOR = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Generator(nn.Module):  # convlint: input=(1, 3, 32, 32)
+        def __init__(self):
+            super().__init__()
+            layers = [nn.Conv2d(3, 16, 3, padding=1)]
+            ch = 16
+            for _ in range(2):
+                layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1), nn.InstanceNorm2d(ch * 2), nn.ReLU()]
+                ch *= 2
+            for _ in range(2):
+                layers += [
+                    nn.Upsample(scale_factor=2),
+                    nn.Conv2d(ch, ch // 2, 3, stride=STRIDE, padding=1),
+                    nn.InstanceNorm2d(ch // 2),
+                    nn.ReLU(),
+                ]
+                ch //= 2
+            layers += [nn.Conv2d(ch, 3, 3, padding=1), nn.Tanh()]
+            self.model = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.model(x)
+"""
+
+SCRIPT = """\
+    import torch
+    from gen import Generator
+
+    out = Generator()(torch.randn(1, 3, 32, 32))
+"""
+
+UNET = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Up(nn.Module):
+        def __init__(self, cin, cout, stride=1):
+            super().__init__()
+            self.up = nn.Upsample(scale_factor=2)
+            self.conv = nn.Conv2d(cin, cout, 3, stride=STRIDE, padding=1)
+
+        def forward(self, x):
+            return self.conv(self.up(x))
+
+
+    class UNet(nn.Module):  # convlint: input=(1, 3, 32, 32)
+        def __init__(self):
+            super().__init__()
+            self.inc = nn.Conv2d(3, 8, 3, padding=1)
+            self.down = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+            self.up = Up(16, 8)
+            self.out = nn.Conv2d(16, 3, 1)
+
+        def forward(self, x):
+            x0 = self.inc(x)
+            y = self.up(self.down(x0))
+            return self.out(torch.cat([y, x0], dim=1))
+"""
+
+
+def _write(tmp_path: Path, name: str, source: str, stride: int) -> tuple[Path, str]:
+    src = textwrap.dedent(source).replace("STRIDE", str(stride))
+    path = tmp_path / f"{name}.py"
+    path.write_text(src)
+    return path, src
+
+
+def _errors(tmp_path: Path, path: Path, src: str):
+    found = analyze_file(Project(str(tmp_path)), str(path), src).findings
+    return [f for f in found if f.severity in ("error", "warning")]
+
+
+def _line(src: str, needle: str) -> int:
+    return next(i for i, ln in enumerate(src.splitlines(), 1) if needle in ln)
+
+
+def test_a_generator_whose_upsampling_blocks_stride_is_reported_on_the_strided_conv(tmp_path):
+    path, src = _write(tmp_path, "gen", GENERATOR, 1)
+    assert tuple(import_file(path).Generator()(torch.zeros(1, 3, 32, 32)).shape) == (1, 3, 32, 32)
+    assert _errors(tmp_path, path, src) == []  # the right model: nothing
+    path, src = _write(tmp_path, "gen", GENERATOR, 2)
+    assert tuple(import_file(path).Generator()(torch.zeros(1, 3, 32, 32)).shape) == (1, 3, 8, 8)
+    found = _errors(tmp_path, path, src)
+    assert [(f.code, f.line) for f in found] == [("CVL004", _line(src, "nn.Conv2d(ch, ch // 2, 3, stride=2"))], found
+    assert "strides by 2 right after the Upsample" in found[0].message and "returns 8×8 for 32×32" in found[0].message
+
+
+def test_script_code_applying_the_generator_is_checked_the_same(tmp_path):
+    gen, gen_src = _write(tmp_path, "gen", GENERATOR, 2)
+    path, src = _write(tmp_path, "run", SCRIPT, 2)
+    found = analyze_file(Project(str(tmp_path)), str(path), src).findings
+    assert [(f.code, Path(f.path).name, f.line) for f in found if f.severity == "error"] == [
+        ("CVL004", "gen.py", _line(gen_src, "nn.Conv2d(ch, ch // 2, 3, stride=2"))
+    ]
+
+
+def test_a_unet_whose_decoder_strides_after_upsampling_blames_the_stride_not_the_merge(tmp_path):
+    path, src = _write(tmp_path, "unet", UNET, 1)
+    assert tuple(import_file(path).UNet()(torch.zeros(1, 3, 32, 32)).shape) == (1, 3, 32, 32)
+    assert _errors(tmp_path, path, src) == []
+    path, src = _write(tmp_path, "unet", UNET, 2)
+    with pytest.raises(RuntimeError):
+        import_file(path).UNet()(torch.zeros(1, 3, 32, 32))
+    found = _errors(tmp_path, path, src)
+    assert [(f.code, f.line) for f in found] == [("CVL005", _line(src, "self.conv = nn.Conv2d(cin, cout, 3, stride=2"))], found
+    assert "strides by 2" in found[0].message
+
+
+def test_an_output_dataclass_is_read_as_the_model_output(tmp_path):
+    """``return Out(sample=…)`` (diffusers' ``DecoderOutput``): the output is its first field."""
+    src = textwrap.dedent("""\
+        from dataclasses import dataclass
+
+        import torch
+        import torch.nn as nn
+
+
+        @dataclass
+        class Out:
+            sample: torch.Tensor
+
+
+        class AE(nn.Module):  # convlint: input=(1, 1, 28, 28)
+            def __init__(self):
+                super().__init__()
+                self.down = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+                self.up = nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1)
+
+            def forward(self, x):
+                return Out(sample=self.up(self.down(x)))
+    """)
+    path = tmp_path / "ae.py"
+    path.write_text(src)
+    assert tuple(import_file(path).AE()(torch.zeros(1, 1, 28, 28)).sample.shape) == (1, 1, 27, 27)
+    found = _errors(tmp_path, path, src)
+    assert [(f.code, f.line) for f in found] == [("CVL004", _line(src, "self.up = nn.ConvTranspose2d"))], found
