@@ -81,6 +81,44 @@ UNET = """\
 """
 
 
+# the same U-Net with an attention block in the decoder: its tokens are the flattened spatial dims,
+# reshaped back — a stretch the blame reads through, since the size comes back
+UNET_ATTENTION = UNET.replace(
+    """            y = self.up(self.down(x0))""",
+    """            y = self.attn(self.up(self.down(x0)))""",
+).replace(
+    """            self.out = nn.Conv2d(16, 3, 1)""",
+    """            self.out = nn.Conv2d(16, 3, 1)
+            self.attn = Attention(8)""",
+).replace(
+    """    class UNet(nn.Module):""",
+    """    class Attention(nn.Module):
+        def __init__(self, ch):
+            super().__init__()
+            self.qkv = nn.Linear(ch, ch)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            t = x.flatten(2).transpose(1, 2)
+            t = self.qkv(t)
+            return t.transpose(1, 2).reshape(b, c, h, w)
+
+
+    class UNet(nn.Module):""",
+)
+
+
+# the same U-Net with twenty layers at the bottom: the skip's fork lies far back in the history
+UNET_DEEP = UNET.replace(
+    """            y = self.up(self.down(x0))""",
+    """            y = self.up(self.mid(self.down(x0)))""",
+).replace(
+    """            self.out = nn.Conv2d(16, 3, 1)""",
+    """            self.out = nn.Conv2d(16, 3, 1)
+            self.mid = nn.Sequential(*[nn.Conv2d(16, 16, 3, padding=1) for _ in range(20)])""",
+)
+
+
 def _write(tmp_path: Path, name: str, source: str, stride: int) -> tuple[Path, str]:
     src = textwrap.dedent(source).replace("STRIDE", str(stride))
     path = tmp_path / f"{name}.py"
@@ -117,11 +155,12 @@ def test_script_code_applying_the_generator_is_checked_the_same(tmp_path):
     ]
 
 
-def test_a_unet_whose_decoder_strides_after_upsampling_blames_the_stride_not_the_merge(tmp_path):
-    path, src = _write(tmp_path, "unet", UNET, 1)
+@pytest.mark.parametrize("source", [UNET, UNET_ATTENTION, UNET_DEEP], ids=["plain", "attention", "deep"])
+def test_a_unet_whose_decoder_strides_after_upsampling_blames_the_stride_not_the_merge(tmp_path, source):
+    path, src = _write(tmp_path, "unet", source, 1)
     assert tuple(import_file(path).UNet()(torch.zeros(1, 3, 32, 32)).shape) == (1, 3, 32, 32)
     assert _errors(tmp_path, path, src) == []
-    path, src = _write(tmp_path, "unet", UNET, 2)
+    path, src = _write(tmp_path, "unet", source, 2)
     with pytest.raises(RuntimeError):
         import_file(path).UNet()(torch.zeros(1, 3, 32, 32))
     found = _errors(tmp_path, path, src)

@@ -16,7 +16,7 @@ from convlint.interpret.values import Unknown
 CHANNELS_FIRST = "channels_first"  # torch: (N, C, *spatial)
 CHANNELS_LAST = "channels_last"  # flax / NHWC: (N, *spatial, C)
 
-HISTORY_LIMIT = 16
+HISTORY_LIMIT = 64
 
 
 @dataclass(eq=False)

@@ -222,7 +222,9 @@ def _steps(history, fork: int, axis: int, events):
     """``[(LayerEvent, kind, change, size before, size after, after a pad)]`` for the layers after
     ``fork`` that change dim ``axis``: kind "resample" (change: the stride, or the upsampling factor
     as a negative number) or "offset" (change: rows added or removed); None when the branch cannot
-    be read for certain."""
+    be read for certain. A stretch of reshapes and transposes (an attention block's ``(B, H·W, C)``
+    tokens and heads) that comes back with the size it left with is no step; one that does not is
+    not read."""
     from convlint.frameworks.shapes import mismatch
 
     prev = history[fork][1]
@@ -230,22 +232,33 @@ def _steps(history, fork: int, axis: int, events):
         return None
     out: list = []
     pad = None  # an explicit pad's step, waiting for the conv after it
+    away = False  # in a stretch of reshapes (an attention block's tokens), waiting for the size to come back
     for _label, shape in history[fork + 1:]:
-        if shape is None or len(shape) != len(prev):
+        if shape is None:
             return None
+        if len(shape) != len(prev):
+            away, pad = True, None
+            continue
+        e = events.get(id(shape))
         x, y = prev[axis], shape[axis]
-        prev = shape
         try:
             d = y - x
         except TypeError:
             return None
-        if isinstance(d, int) and d == 0:
+        unchanged = isinstance(d, int) and d == 0
+        if away or e is None:
+            if unchanged:  # back to the size it left with (or a reshape that kept it)
+                away, prev = False, shape
+                continue
+            if e is None:  # a reshape or a transpose: not a step, unless the size never comes back
+                away, pad = True, None
+                continue
+            return None  # a layer applied to what no layer explains
+        prev = shape
+        if unchanged:
             continue
         if not mismatch(x, y):
             return None  # neither certainly equal nor certainly different
-        e = events.get(id(shape))
-        if e is None:
-            return None
         if axis not in tuple(e.spatial_axes) or not e.windows:
             if isinstance(d, int) and "pad" in e.op.lower():
                 pad = (e, d, x)  # counted with the conv it feeds
@@ -269,7 +282,7 @@ def _steps(history, fork: int, axis: int, events):
         else:
             return None
         pad = None
-    return out
+    return None if away else out
 
 
 def _unpaired(ra: list, rb: list):
