@@ -44,6 +44,32 @@ GENERATOR = """\
             return self.model(x)
 """
 
+# the same with an attention-like block at the bottom: its tokens (another rank) and a reshape of
+# the same rank lie on the path, and the steps are read around them
+GENERATOR_MIXED = GENERATOR.replace(
+    """            layers += [nn.Conv2d(ch, 3, 3, padding=1), nn.Tanh()]""",
+    """            layers += [nn.Conv2d(ch, 3, 3, padding=1), nn.Tanh()]
+            self.mix = Mix(64)""",
+).replace(
+    """            return self.model(x)""",
+    """            x = self.model[:7](x)
+            return self.model[7:](self.mix(x))""",
+).replace(
+    """    class Generator(nn.Module):""",
+    """    class Mix(nn.Module):
+        def __init__(self, ch):
+            super().__init__()
+            self.proj = nn.Linear(ch, ch)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            t = self.proj(x.flatten(2).transpose(1, 2)).transpose(1, 2)
+            return t.reshape(b, c, h * w, 1).reshape(b, c, h, w)
+
+
+    class Generator(nn.Module):""",
+)
+
 SCRIPT = """\
     import torch
     from gen import Generator
@@ -135,11 +161,12 @@ def _line(src: str, needle: str) -> int:
     return next(i for i, ln in enumerate(src.splitlines(), 1) if needle in ln)
 
 
-def test_a_generator_whose_upsampling_blocks_stride_is_reported_on_the_strided_conv(tmp_path):
-    path, src = _write(tmp_path, "gen", GENERATOR, 1)
+@pytest.mark.parametrize("source", [GENERATOR, GENERATOR_MIXED], ids=["plain", "mixed"])
+def test_a_generator_whose_upsampling_blocks_stride_is_reported_on_the_strided_conv(tmp_path, source):
+    path, src = _write(tmp_path, "gen", source, 1)
     assert tuple(import_file(path).Generator()(torch.zeros(1, 3, 32, 32)).shape) == (1, 3, 32, 32)
     assert _errors(tmp_path, path, src) == []  # the right model: nothing
-    path, src = _write(tmp_path, "gen", GENERATOR, 2)
+    path, src = _write(tmp_path, "gen", source, 2)
     assert tuple(import_file(path).Generator()(torch.zeros(1, 3, 32, 32)).shape) == (1, 3, 8, 8)
     found = _errors(tmp_path, path, src)
     assert [(f.code, f.line) for f in found] == [("CVL004", _line(src, "nn.Conv2d(ch, ch // 2, 3, stride=2"))], found

@@ -322,23 +322,27 @@ def _undone(run, x, t) -> list:
     path = _path(run, t)
     if not path:
         return []
-    axes = next((tuple(ev.spatial_axes) for ev, _shape in path if ev is not None and ev.spatial_axes), None)
-    rank = len(path[0][1])
-    if axes is None or any(len(shape) != rank for _ev, shape in path):
+    rank = len(t.shape)
+    axes = next((tuple(ev.spatial_axes) for ev, shape in path if ev is not None and ev.spatial_axes and len(shape) == rank), None)
+    if axes is None:
         return []
-    steps = []  # (event, sizes before, sizes after) of the layers that change the spatial sizes
+    # (event, sizes before, sizes after) of each change of the spatial sizes; the event is None for
+    # a change no layer made (a pad, a reshape): it separates the steps around it
+    steps = []
     prev = None
     for ev, shape in path:
+        if len(shape) != rank:
+            continue  # an attention block's tokens: the sizes are compared when they come back
         sizes = tuple(shape[a] for a in axes)
         if not all(isinstance(v, int) for v in sizes):
             return []
         if prev is not None and sizes != prev:
-            if ev is None:
-                return []  # a size change no layer made: not followed
             steps.append((ev, prev, sizes))
         prev = sizes
     found = []
     for (up, b0, a0), (down, b1, a1) in zip(steps, steps[1:]):
+        if up is None or down is None:
+            continue
         ups = all(q > p for p, q in zip(b0, a0))
         strided = bool(down.windows) and not down.transposed and len(down.windows) == len(axes) \
             and all(w.stride > 1 and w.input_dilation == 1 for w in down.windows)
