@@ -175,3 +175,14 @@ def test_a_warm_run_reports_what_a_cold_run_does_after_any_edits(repo, picks):
         if old in text:
             (repo / "parts.py").write_text(text.replace(old, new, 1))
         _warm_equals_cold(repo)  # asserts warm == cold
+
+
+def test_an_imported_module_that_did_not_parse_runs_the_analysis_again_once_fixed(repo):
+    (repo / "parts.py").write_text(PARTS.replace("class Up(nn.Module):", "class Up(nn.Module)"))  # a syntax error
+    before, res = _check(repo)
+    assert before == [] and res.files_analyzed == 1  # parts.py cannot be read: nothing is followed
+    again, hit = _warm_equals_cold(repo)
+    assert hit and again == []
+    (repo / "parts.py").write_text(PARTS)
+    after, hit = _warm_equals_cold(repo)
+    assert not hit and {f["path"] for f in after} == {"parts.py"}

@@ -303,6 +303,15 @@ class ParsedModule:
 _DEF_HEAD = re.compile(r"[ \t]*(?:async[ \t]+)?def[ \t]+[^\W\d]\w*(?=[ \t]*\()")  # up to the function's name
 
 
+def _file_hash(path: str) -> str | None:
+    """sha256 of a file's bytes (as the result cache hashes a dependency), None if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
 def _parse_chunk(chunk: str):
     """A statement's text as a LibCST module, or None if LibCST cannot parse it or must not see it
     (:func:`prescreen`: a chunk is screened as a file would be)."""
@@ -393,6 +402,7 @@ class Project:
         self._session: dict[str, ModuleInfo] | None = None
         self._deps: dict[str, str] | None = None  # absolute path -> display path, of the modules read
         self._missing: set[str] | None = None  # absolute paths looked for as modules, not found
+        self._unusable: set[str] | None = None  # module files found but not read (see :meth:`parsed`)
         self._main: str | None = None
         self.store = None  # a convlint.cache.ParseStore, when the run keeps parses across runs
 
@@ -401,13 +411,15 @@ class Project:
         self._session = {}
         self._deps = {}
         self._missing = set()
+        self._unusable = set()
         self._main = os.path.abspath(main_path)
 
     def end(self) -> dict[str, dict]:
         """Close the analysis' session: the project modules it read, by display path, each as
         ``{"sha256": the file's hash, "reached": the top-level statements it ran, "digest":
-        reached_digest}``, and the files it looked for as modules and did not find (None) — the
-        result cache's dependencies (``convlint.cache``)."""
+        reached_digest}``, the files it looked for as modules and did not find (None), and the
+        module files it found but could not read (their whole-file hash) — the result cache's
+        dependencies (``convlint.cache``)."""
         deps: dict[str, dict] = {}
         session = self._session or {}
         for ap, shown in (self._deps or {}).items():
@@ -426,9 +438,14 @@ class Project:
             shown = display_path(ap)
             if shown not in deps:
                 deps[shown] = None
+        for ap in self._unusable or ():  # too big, not UTF-8, a syntax error: fixed, it is read
+            shown = display_path(ap)
+            if shown not in deps:
+                deps[shown] = _file_hash(ap)
         self._session = None
         self._deps = None
         self._missing = None
+        self._unusable = None
         return deps
 
     def parse_text(self, path: str, text: str) -> ParsedModule:
@@ -480,6 +497,8 @@ class Project:
             return self._session[ap]
         pm = self.parsed(ap)
         if pm is None or not pm.ok:
+            if self._unusable is not None and ap != self._main:
+                self._unusable.add(ap)
             return None
         mi = ModuleInfo(pm, main=(ap == self._main))
         if self._session is not None:
