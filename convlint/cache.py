@@ -75,7 +75,6 @@ _FORMAT = 4  # 3: findings carry related locations (a helper's line); 4: depende
 _MAGIC = b"convlint-cache 2\n"
 _MAX_ENTRY = 16 * 1024 * 1024  # bytes: a bigger entry is not read
 _MAX_BLOB = 64 * 1024 * 1024  # bytes: the same for a whole-run document (the import scan)
-_MAX_DEP = 64 * 1024 * 1024  # bytes: a bigger dependency is not hashed (a miss)
 _KEY_BYTES = 32
 
 
@@ -116,24 +115,15 @@ def _fixable(f: Finding) -> bool:
     return f.fix is not None and bool(f.fix.edits)
 
 
-def _hash_file(path: Path) -> str | None:
-    from convlint.source.files import read_regular
-
-    try:
-        return hashlib.sha256(read_regular(path, _MAX_DEP)).hexdigest()
-    except (OSError, ValueError):
-        return None
-
-
 def _index_file(path: Path) -> tuple | None:
     """(text, index, line starts) of a module as the analysis reads it (``Project.parsed``), or
     None when it cannot be read or parsed."""
-    from convlint.source.files import read_regular
+    from convlint.source.files import MAX_DEPENDENCY_SIZE, read_regular
     from convlint.source.index import build_index, line_starts
     from convlint.source.prescreen import parse_python
 
     try:
-        text = read_regular(path, _MAX_DEP).decode("utf-8-sig")
+        text = read_regular(path, MAX_DEPENDENCY_SIZE).decode("utf-8-sig")
         return text, build_index(parse_python(text)), line_starts(text)
     except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):  # ValueError: not UTF-8, NUL bytes
         return None
@@ -326,9 +316,11 @@ class Cache:
 
     def current_hash(self, path: str | os.PathLike[str]) -> str | None:
         """sha256 of a file now (memoised for the run); None if it cannot be read."""
+        from convlint.source.files import dependency_hash
+
         p = Path(os.path.abspath(self.root / path))
         if p not in self._hashes:
-            self._hashes[p] = _hash_file(p)
+            self._hashes[p] = dependency_hash(p)
         return self._hashes[p]
 
     def _unchanged(self, dep: str, recorded: str | dict | None) -> bool:

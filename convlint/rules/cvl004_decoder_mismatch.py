@@ -178,14 +178,9 @@ def _channel_axis(x, t) -> int | None:
     return None
 
 
-def _spatial(t, ch: int | None = None) -> tuple | None:
-    """A tensor's sizes other than its batch and channel dims (channels from its layout)."""
-    shape = getattr(t, "shape", None)
-    if shape is None or len(shape) < 3:
-        return None
-    if ch is None:
-        ch = len(shape) - 1 if getattr(t, "layout", None) == "channels_last" else 1
-    return tuple(shape[a] for a in range(1, len(shape)) if a != ch)
+def _spatial(t, ch: int) -> tuple:
+    """A tensor's sizes other than its batch dim and its channel dim ``ch`` (:func:`_channel_axis`)."""
+    return tuple(d for a, d in enumerate(t.shape) if a not in (0, ch))
 
 
 def _differs_from_input(x, t) -> bool:
@@ -193,10 +188,7 @@ def _differs_from_input(x, t) -> bool:
     from convlint.frameworks.shapes import mismatch
 
     ch = _channel_axis(x, t)
-    if ch is None:
-        return False
-    spatial = [a for a in range(1, len(x.shape)) if a != ch]
-    return any(mismatch(x.shape[a], t.shape[a]) for a in spatial)
+    return ch is not None and any(mismatch(a, b) for a, b in zip(_spatial(x, ch), _spatial(t, ch)))
 
 
 def _differs_from_declared(run, t) -> bool:
@@ -352,8 +344,10 @@ def _undone(run, x, t) -> list:
         return []
     # taking the strides out multiplies the output by them: it must then be the input's size
     ch = _channel_axis(x, t)
-    got, want = (_spatial(t, ch), _spatial(x, ch)) if ch is not None else (None, None)
-    if got is None or want is None or len(got) != len(axes) or not all(isinstance(v, int) for v in (*got, *want)):
+    if ch is None:
+        return []
+    got, want = _spatial(t, ch), _spatial(x, ch)
+    if len(got) != len(axes) or not all(isinstance(v, int) for v in (*got, *want)):
         return []
     for down, _up, _b, _a in found:
         got = tuple(g * w.stride for g, w in zip(got, down.windows))

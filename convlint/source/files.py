@@ -27,6 +27,8 @@ __all__ = [
     "read_source",
     "decode_source",
     "sha256_bytes",
+    "MAX_DEPENDENCY_SIZE",
+    "dependency_hash",
     "python_lines",
 ]
 
@@ -75,6 +77,18 @@ def python_lines(text: str) -> str:
 def sha256_bytes(data: bytes) -> str:
     """Hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+MAX_DEPENDENCY_SIZE = 64 * 1024 * 1024  # bytes: a bigger file is not hashed as a dependency (a miss)
+
+
+def dependency_hash(path: str | os.PathLike[str]) -> str | None:
+    """sha256 of a file's bytes as the result cache records and compares a dependency (a regular
+    file of at most :data:`MAX_DEPENDENCY_SIZE` bytes); None when it cannot be read."""
+    try:
+        return sha256_bytes(read_regular(path, MAX_DEPENDENCY_SIZE))
+    except (OSError, ValueError):
+        return None
 
 
 def _coding(data: bytes) -> str:

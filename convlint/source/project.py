@@ -15,6 +15,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from convlint.source.files import dependency_hash
 from convlint.source.importers import search_roots
 from convlint.source.index import ModuleIndex, build_index, index_from_data, line_starts, reached_digest
 from convlint.source.prescreen import parse_python, prescreen, statement_depth_error
@@ -303,15 +304,6 @@ class ParsedModule:
 _DEF_HEAD = re.compile(r"[ \t]*(?:async[ \t]+)?def[ \t]+[^\W\d]\w*(?=[ \t]*\()")  # up to the function's name
 
 
-def _file_hash(path: str) -> str | None:
-    """sha256 of a file's bytes (as the result cache hashes a dependency), None if unreadable."""
-    try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError:
-        return None
-
-
 def _parse_chunk(chunk: str):
     """A statement's text as a LibCST module, or None if LibCST cannot parse it or must not see it
     (:func:`prescreen`: a chunk is screened as a file would be)."""
@@ -441,7 +433,7 @@ class Project:
         for ap in self._unusable or ():  # too big, not UTF-8, a syntax error: fixed, it is read
             shown = display_path(ap)
             if shown not in deps:
-                deps[shown] = _file_hash(ap)
+                deps[shown] = dependency_hash(ap)
         self._session = None
         self._deps = None
         self._missing = None
