@@ -172,6 +172,15 @@ def test_the_computed_set_is_the_brute_force_set(cs):
     count("brute-force sets")
 
 
+def test_equal_constraints_share_a_solution_but_keep_their_own_provenance():
+    from convlint.interpret.sizes import solve
+
+    a = solve("H", [at_least(H // 8, provenance="the first model"), divisible(H, 4, provenance="a reshape")])
+    b = solve("H", [at_least(H // 8, provenance="the second model"), divisible(H, 4, provenance="another reshape")])
+    assert (a.min, a.period, a.residues, a.below_min) == (b.min, b.period, b.residues, b.below_min) == (8, 4, (0,), ())
+    assert [c.provenance for c in b.constraints] == ["the second model", "another reshape"]
+
+
 # ---------------------------------------------------------------------- the model driver (Sym side)
 
 

@@ -45,7 +45,9 @@ This module is pure Python (the standard library and :mod:`convlint.interpret.sy
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -371,6 +373,15 @@ def _or(values: Sequence[int]) -> str:
 
 def solve(name: str, constraints: Sequence[Constraint]) -> SizeSet:
     """:func:`valid_sizes` without the per-constraint reports (and without checking variables)."""
+    cs = tuple(constraints)
+    lo, period, residues, small = _solved(name, cs)
+    return SizeSet(name, lo, period, residues, small, cs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _solved(name: str, constraints: tuple[Constraint, ...]) -> tuple[int | None, int | None, tuple[int, ...], tuple[int, ...]]:
+    """``(min, period, residues, below_min)`` of :func:`solve`: a model's blocks repeat, and so do
+    their constraints (equal constraints are equal whatever their provenance)."""
     period, threshold = 1, 0
     for c in constraints:
         p, t = _analyse(c, name)
@@ -381,11 +392,10 @@ def solve(name: str, constraints: Sequence[Constraint]) -> SizeSet:
     if threshold + period > MAX_EVALUATIONS:
         raise ValueError(f"deciding these constraints takes {threshold + period} sizes: more than {MAX_EVALUATIONS}")
 
-    def valid(n: int) -> bool:
-        return all(c.holds(n, name) for c in constraints)
-
+    # ok[n - 1]: every constraint holds at n, for 1 ≤ n ≤ threshold + period
+    ok = _holding(constraints, name, threshold + period)
     # n > threshold: L-periodic; decide one full period past the threshold
-    residues = {n % period for n in range(threshold + 1, threshold + period + 1) if valid(n)}
+    residues = {n % period for n in range(threshold + 1, threshold + period + 1) if ok[n - 1]}
     # the smallest period that divides L and leaves the residues unchanged
     for p in sorted(d for d in range(1, period + 1) if period % d == 0):
         if all(((r + p) % period in residues) == (r in residues) for r in range(period)):
@@ -394,15 +404,65 @@ def solve(name: str, constraints: Sequence[Constraint]) -> SizeSet:
             break
     # the smallest start from which the periodic description is exact
     start = threshold + 1
-    while start > 1 and valid(start - 1) == ((start - 1) % period in residues):
+    while start > 1 and ok[start - 2] == ((start - 1) % period in residues):
         start -= 1
-    small = [n for n in range(1, start) if valid(n)]
+    small = tuple(n for n in range(1, start) if ok[n - 1])
     if residues:
         lo = next(n for n in range(start, start + period) if n % period in residues)
-        return SizeSet(name, lo, period, tuple(sorted(residues)), tuple(small), tuple(constraints))
+        return lo, period, tuple(sorted(residues)), small
     if small:
-        return SizeSet(name, small[-1] + 1, 1, (), tuple(small), tuple(constraints))
-    return SizeSet(name, None, None, (), (), tuple(constraints))
+        return small[-1] + 1, 1, (), small
+    return None, None, (), ()
+
+
+def _holding(constraints: Sequence[Constraint], name: str, top: int) -> list[bool]:
+    """Whether every constraint holds, for each size ``1 … top`` (:meth:`Constraint.holds`, one
+    expression node at a time over the whole range)."""
+    ok = [True] * top
+    for c in constraints:
+        a = _over(c.left, name, top)
+        if c.kind == "at_least":
+            bound = c.bound
+            this = [x >= bound for x in a]
+        elif c.kind == "equal":
+            this = [x == y for x, y in zip(a, _over(c.right, name, top))]
+        elif c.kind == "divisible":
+            m = c.modulus
+            this = [x % m == 0 for x in a]
+        elif c.kind == "broadcast":
+            this = [x == y or x == 1 or y == 1 for x, y in zip(a, _over(c.right, name, top))]
+        else:
+            raise ValueError(c.kind)
+        ok = [x and y for x, y in zip(ok, this)]
+    return ok
+
+
+def _over(x, name: str, top: int) -> list[int]:
+    """The values of ``x`` (a Sym in ``name`` alone, or an int) at ``1 … top`` (:meth:`Sym.evaluate`)."""
+    if not isinstance(x, Sym):
+        return [x] * top
+    op = x.op
+    if op == "var":
+        if x.args[0] != name:
+            raise KeyError(x.args[0])
+        return list(range(1, top + 1))
+    if op not in _BINARY:  # a ``max`` is refused before (:func:`_analyse`: not quasi-linear)
+        raise ValueError(op)
+    vals = [_over(a, name, top) if isinstance(a, Sym) else a for a in x.args]
+    f = _BINARY[op]
+    a, b = vals
+    if isinstance(a, list):
+        if isinstance(b, list):
+            return list(map(f, a, b))
+        if op == "floordiv":  # the canonical form's ``(inner)//m``: the common case, kept fast
+            return [p // b for p in a]
+        return [f(p, b) for p in a]
+    if isinstance(b, list):
+        return [f(a, q) for q in b]
+    return [f(a, b)] * top
+
+
+_BINARY = {"add": operator.add, "mul": operator.mul, "floordiv": operator.floordiv}
 
 
 def valid_sizes(name: str, constraints: Iterable[Constraint]) -> SizeSet:
