@@ -29,28 +29,52 @@ __all__ = ["ExpressionEvaluator"]
 _DICT_METHODS = frozenset({"get", "items", "keys", "values", "copy", "pop", "update", "setdefault", "__contains__", "__len__", "__iter__"})
 
 
+_UNSEEN = object()
+_EVALUATORS: dict = {}  # (evaluator class, LibCST node type) -> its ``_ex_`` function, or None
+
+# the value of a number or string literal by its source text (``ast.literal_eval`` is slow, and a
+# model's loops evaluate the same literals again and again); values are immutable: shared safely
+_LITERALS: dict[tuple[type, str], object] = {}
+_LITERAL_TEXT = 256  # longer literals (docstrings) are not kept
+
+
+def _literal(node):
+    key = (type(node), node.value)
+    hit = _LITERALS.get(key, _UNSEEN)
+    if hit is _UNSEEN:
+        hit = node.evaluated_value
+        if len(node.value) <= _LITERAL_TEXT:
+            if len(_LITERALS) > 50_000:
+                _LITERALS.clear()
+            _LITERALS[key] = hit
+    return hit
+
+
 class ExpressionEvaluator:
     """The expression half of :class:`~convlint.interpret.interpreter.Interpreter`."""
 
     # ------------------------------------------------------------------ expressions
     def eval(self, node, scope: Scope):
-        method = getattr(self, "_ex_" + type(node).__name__, None)
+        kind = type(node)
+        method = _EVALUATORS.get((type(self), kind), _UNSEEN)
+        if method is _UNSEEN:  # the ``_ex_<node type>`` method, looked up once per class and node type
+            method = _EVALUATORS[type(self), kind] = getattr(type(self), "_ex_" + kind.__name__, None)
         if method is None:
-            return Unknown(f"unsupported expression {type(node).__name__}")
-        return method(node, scope)
+            return Unknown(f"unsupported expression {kind.__name__}")
+        return method(self, node, scope)
 
     def _ex_Integer(self, node, scope):
-        return node.evaluated_value
+        return _literal(node)
 
     def _ex_Float(self, node, scope):
-        return node.evaluated_value
+        return _literal(node)
 
     def _ex_Imaginary(self, node, scope):
         return Unknown("complex literal")
 
     def _ex_SimpleString(self, node, scope):
         try:
-            return node.evaluated_value
+            return _literal(node)
         except Exception:
             return Unknown("string literal")
 

@@ -268,7 +268,8 @@ class StatementEvaluator:
         self.undecided += 1  # what runs now runs only on some of the paths the unknowns allow
         try:
             for run in (run_a, run_b):
-                self._restore(scope, objs, before)
+                if run is run_b:  # the first path starts from the state just taken
+                    self._restore(scope, objs, before)
                 status, value = "ok", None
                 try:
                     run()
@@ -306,6 +307,8 @@ class StatementEvaluator:
         roots = []
         seen = set()
         for v in list(scope.vars.values()):
+            if not isinstance(v, (list, dict, Instance)):  # what _reachable yields nothing of
+                continue
             for o in self._reachable(v, 0):
                 if id(o) not in seen:
                     seen.add(id(o))
@@ -355,15 +358,22 @@ class StatementEvaluator:
                 o.attrs.update(s)
 
     def _merge_into(self, scope: Scope, objs, other, site=None) -> None:
+        # a name bound on one path only keeps that path's value (``join`` with MISSING), and
+        # ``join(a, a)`` is ``a``: only the names the other path bound to another value are joined
         vars_, snap = other
-        for k in set(scope.vars) | set(vars_):
-            a, b = scope.vars.get(k, MISSING), vars_.get(k, MISSING)
-            if type(a) is LazyImport and a.same(b):
-                scope.vars[k] = a  # the same import on both paths
+        here = scope.vars
+        for k, b in vars_.items():
+            a = here.get(k, MISSING)
+            if a is b:
                 continue
-            if (type(a) is LazyImport or type(b) is LazyImport) and a is not MISSING and b is not MISSING:
+            if a is MISSING:
+                here[k] = b
+                continue
+            if type(a) is LazyImport and a.same(b):
+                continue  # the same import on both paths
+            if type(a) is LazyImport or type(b) is LazyImport:
                 a, b = settle(self, a), settle(self, b)  # two different bindings: what they are decides
-            scope.vars[k] = join(a, b, site)
+            here[k] = join(a, b, site)
         for o in objs:
             s = snap.get(id(o))
             if s is None:
@@ -373,12 +383,14 @@ class StatementEvaluator:
                     o[:] = [join(a, b, site) for a, b in zip(o, s)]
                 else:
                     o[:] = [Unknown("list differs between branches")]
-            elif isinstance(o, dict):
-                for k in set(o) | set(s):
-                    o[k] = join(o.get(k, MISSING), s.get(k, MISSING), site)
-            elif isinstance(o, Instance):
-                for k in set(o.attrs) | set(s):
-                    o.attrs[k] = join(o.attrs.get(k, MISSING), s.get(k, MISSING), site)
+            else:
+                d = o if isinstance(o, dict) else o.attrs if isinstance(o, Instance) else None
+                if d is None:
+                    continue
+                for k, b in s.items():
+                    a = d.get(k, MISSING)
+                    if a is not b:
+                        d[k] = b if a is MISSING else join(a, b, site)
 
     def _stmt_For(self, node: cst.For, scope: Scope) -> None:
         it = self.eval(node.iter, scope)
