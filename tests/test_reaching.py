@@ -275,6 +275,30 @@ def test_a_second_scan_reads_only_the_files_that_changed(tmp_path, monkeypatch):
     assert not state.changed and state.restamped == 1 and not state.worth_storing
 
 
+def test_a_scan_that_read_nothing_new_keeps_its_graph_and_one_with_a_file_gone_rebuilds_it(tmp_path, monkeypatch):
+    import convlint.source.importers as importers_mod
+    from convlint.source.importers import ScanState, ranked_importers
+
+    repo = _ranking_repo(tmp_path)
+    files = sorted(repo.rglob("*.py"))
+    target = [repo / "pkg" / "blocks" / "parts.py"]
+    state = ScanState(repo)
+    cold = ranked_importers(target, files, repo, state)
+    stored = json.loads(json.dumps(state.to_json()))
+    hashed = []
+    real = importers_mod.hashlib.sha256
+    monkeypatch.setattr(importers_mod.hashlib, "sha256", lambda data=b"": hashed.append(1) or real(data))
+    state = ScanState.from_json(repo, stored)
+    assert ranked_importers(target, files, repo, state) == cold and hashed == [] and not state.changed
+    # a file gone: the graph is built again without it
+    (repo / "tests" / "test_parts.py").unlink()
+    files = sorted(repo.rglob("*.py"))
+    state = ScanState.from_json(repo, stored)
+    warm = ranked_importers(target, files, repo, state)
+    assert hashed and state.changed and warm == ranked_importers(target, files, repo)
+    assert all(i.path.name != "test_parts.py" for i in warm)
+
+
 @pytest.mark.parametrize("bad", [
     {"paths": ["../outside.py"], "files": [[0, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
     {"paths": ["a.py"], "files": [[0, 1, 2, [[0, "x", 5]], 3, True]], "graph_key": None, "reverse": None},

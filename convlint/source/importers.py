@@ -227,6 +227,7 @@ class _Index:
                     stamp = (st.st_size, st.st_mtime_ns)
                 except OSError:
                     stamp = None
+                    state.changed = True  # read below without a stamp: what it imports is not the state's
                 known = state.files.get(f) if stamp is not None else None
                 if known is not None and known[0] == stamp:  # what an earlier run read of it
                     _stamp, self._imports[f], self.kind[f], self.admitted[f] = known
@@ -347,8 +348,14 @@ def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path, state: Sc
     ordered = sorted(index.files)
     for f in ordered:
         index.imports(f)
-    # the resolution depends on which files exist and on what each imports, nothing else
-    digest = hashlib.sha256(repr([(f, index.imports(f)) for f in ordered]).encode("utf-8", "surrogatepass")).hexdigest()
+    # the resolution depends on which files exist and on what each imports, nothing else: a
+    # state whose files all read as they were (nothing changed, nothing gone) keeps its graph
+    # without hashing every file's imports again
+    gone = [f for f in state.files if f not in index.files] if state is not None else []
+    if state is not None and not state.changed and not gone and state.graph_key is not None and state.reverse is not None:
+        digest = state.graph_key
+    else:
+        digest = hashlib.sha256(repr([(f, index.imports(f)) for f in ordered]).encode("utf-8", "surrogatepass")).hexdigest()
     if state is not None and state.graph_key == digest and state.reverse is not None:
         reverse = state.reverse
     else:
@@ -361,10 +368,9 @@ def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path, state: Sc
         if state is not None:
             state.graph_key, state.reverse, state.changed = digest, reverse, True
     index.reverse = reverse
-    if state is not None:  # forget the files that are gone
-        for f in [f for f in state.files if f not in index.files]:
-            del state.files[f]
-            state.changed = True
+    for f in gone:  # forget the files that are gone
+        del state.files[f]
+        state.changed = True
     starts = sorted({os.path.normpath(t) for t in targets})
     seen = set(starts)
     out: list[tuple[str, int]] = []
