@@ -151,8 +151,7 @@ def _prove_fixes(project: Project, path: str, text: str, result: FileResult, ext
         except (OSError, UnicodeDecodeError, ValueError):
             out.append(replace(f, fix=None))
             continue
-        trial = Project(project.root, config=project.config)
-        trial.parse_text(target, edited)
+        trial = project.with_text(target, edited)
         try:
             again = analyze_file(trial, path, edited if target == main else text, extra_entries=extra_entries, only=only, prove_fixes=False)
         except Exception:  # the trial is a check of the fix, not of the file

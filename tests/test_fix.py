@@ -424,3 +424,20 @@ def test_fix_never_writes_through_a_link_out_of_the_project(tmp_path: Path, monk
     assert main(["check", "--fix", "--no-cache", "ae.py"]) == 1
     assert outside.read_text() == AUTOENCODER
     assert "outside the project, not changed" in capsys.readouterr().err
+
+
+def test_a_fix_is_tried_on_a_project_that_shares_every_other_parsed_file(tmp_path):
+    # the trial of a fix parses only the file it edits; what it imports is read as already parsed
+    from convlint.source.project import Project
+
+    (tmp_path / "blocks.py").write_text("from torch import nn\n\n\ndef down(c):\n    return nn.Conv2d(c, c, 3, stride=2, padding=1)\n")
+    main = tmp_path / "model.py"
+    main.write_text("from blocks import down\n")
+    project = Project(tmp_path)
+    before = project.parse_text(str(main), main.read_text())
+    blocks = project.parsed(str(tmp_path / "blocks.py"))
+    trial = project.with_text(str(main), "from blocks import down  # edited\n")
+    assert trial.parsed(str(tmp_path / "blocks.py")) is blocks
+    edited = trial.parsed(str(main))
+    assert edited is not before and edited.text.endswith("# edited\n")
+    assert project.parsed(str(main)) is before  # the project itself is unchanged

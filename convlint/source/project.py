@@ -449,6 +449,17 @@ class Project:
         self._parsed[ap] = pm
         return pm
 
+    def with_text(self, path: str, text: str) -> Project:
+        """A project that reads ``path`` as ``text`` and every other file as this one does: the
+        parsed modules are shared (their trees are never changed), so a trial of a fix parses only
+        the edited file again. It has no session of its own yet (:meth:`begin`)."""
+        other = Project(self.root, config=self.config)
+        other.store = self.store
+        ap = os.path.abspath(path)
+        other._parsed = {k: v for k, v in self._parsed.items() if k != ap}
+        other.parse_text(ap, text)
+        return other
+
     def parsed(self, path: str) -> ParsedModule | None:
         ap = os.path.abspath(path)
         if ap in self._parsed:
