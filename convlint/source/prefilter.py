@@ -36,12 +36,14 @@ the window), and a match found in a window is confirmed at its position against 
 The answer is exactly ``CONV_PATTERN.search(data) is not None``; only the time differs.
 
 Most occurrences of the commonest literals are prose or other names — ``convert``, ``convolution``,
-``random``, ``pooling`` — and a match holds its literal only where the pattern puts it: after
-``onv`` a match has ``T``, ``L``, a digit, ``_``, an upper-case letter, ``l`` (``convlint``) or a
-non-word character, never another lower-case letter; ``rand`` is followed by ``(`` or ``n(``;
-lower-case ``pool`` follows ``_`` or ``.``. An occurrence that fails its test (:data:`_SKIP`) is
-not searched around: every match still holds one occurrence of its literal that passes, and the
-window around that one finds it. About a fifth less time on diffusers.
+``random``, ``pooling``, ``bool``, ``self.conv.weight`` — and a match holds its literal only where
+the pattern puts it: ``onv`` after ``C`` and before anything but a lower-case letter, or after
+``c`` and before ``_``, ``1``–``3``, ``l`` (``convlint``), or a non-word character where ``lax.``
+precedes; ``ool`` after ``P``, ``max_p``/``avg_p``/``min_p``, or ``.p`` with ``(`` next; ``rand``,
+``ones(``, ``zeros(``, ``empty(`` before a literal shape (``(1``, ``((1``); ``.init`` before ``(``
+or ``_with_output(``; ``.resize(`` after ``image``. An occurrence that fails its test
+(:data:`_SKIP`) is not searched around: every match still holds one occurrence of its literal
+that passes, and the window around that one finds it.
 """
 
 from __future__ import annotations
@@ -76,34 +78,72 @@ CONV_PATTERN: re.Pattern[bytes] = re.compile(
 
 
 # Every match of CONV_PATTERN contains one of these (most useful first): ``onv`` (Conv, conv, LazyConv,
-# ``# convlint:``), ``Pool`` (MaxPool, AvgPool, AdaptiveMaxPool, LPPool), ``pool`` (``_pool``,
-# ``.pool(``), ``rand`` (``randn(``, ``rand(``), ...
+# ``# convlint:``), ``ool`` (MaxPool, AvgPool, AdaptiveMaxPool, LPPool, ``_pool``, ``.pool(``),
+# ``rand`` (``randn(``, ``rand(``), ... Each costs a pass over the file (about twice the time of
+# reading it): ``ool`` holds both ``Pool`` and ``pool`` in one.
 LITERALS: tuple[bytes, ...] = (
-    b"onv", b"Pool", b"pool", b"Upsampl", b"interpolate", b"jaxtyping", b".init", b"val_shape(",
+    b"onv", b"ool", b"Upsampl", b"interpolate", b"jaxtyping", b".init", b"val_shape(",
     b"rand", b"ones(", b"zeros(", b"empty(", b".resize(", b"scale_and_translate(", b"reduce_window",
 )
 _REACH = 64  # bytes around an occurrence: more than any match's fixed part on either side of it
 _SPACE = b" \t\n\r\f\v"
 
-
-_LOWER_BUT_L = frozenset(b"abcdefghijkmnopqrstuvwxyz")
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_LOWER = frozenset(b"abcdefghijklmnopqrstuvwxyz")
+_AFTER_C = frozenset(b"_123l")  # what follows ``conv`` in a match: conv_…, conv1d, convlint
+_POOLS = (b"max", b"avg", b"min")
+_ARGUMENTS = re.compile(rb"\(?\s*\d")  # a literal shape follows ``ones(``: ``(1, 3)``, ``((1, 3))``
+_RAND = re.compile(rb"n?\(\(?\s*\d")
+_INIT = re.compile(rb"(?:_with_output)?\(")
 
 
 def _not_onv(data: bytes, i: int) -> bool:
-    j = i + 3
-    return j < len(data) and data[j] in _LOWER_BUT_L
-
-
-def _not_rand(data: bytes, i: int) -> bool:
-    return not (data[i + 4:i + 5] == b"(" or data[i + 4:i + 6] == b"n(")
+    if i == 0:
+        return True
+    before = data[i - 1]
+    nxt = data[i + 3] if i + 3 < len(data) else None
+    if before == 67:  # ``C``: Conv, Conv2d, ConvTranspose, ConvBlock, DoubleConv — never a lower-case letter next
+        return nxt is not None and nxt in _LOWER
+    if before == 99:  # ``c``: conv2d, conv_transpose, conv_general_dilated, # convlint:, lax.conv
+        if nxt is None or nxt not in _WORD:
+            return data[max(0, i - 5):i - 1] != b"lax."
+        return nxt not in _AFTER_C
+    return True
 
 
 def _not_pool(data: bytes, i: int) -> bool:
-    return i == 0 or data[i - 1] not in b"_."
+    before = data[i - 1] if i > 0 else None
+    if before == 80:  # ``P``: MaxPool2d, AdaptiveAvgPool2d, LPPool1d
+        return False
+    if before == 112 and i >= 2:  # ``p``: max_pool, avg_pool, min_pool, .pool(
+        if data[i - 2] == 95:
+            return data[max(0, i - 5):i - 2] not in _POOLS
+        if data[i - 2] == 46:
+            return data[i + 3:i + 4] != b"("
+    return True
+
+
+def _not_rand(data: bytes, i: int) -> bool:
+    return _RAND.match(data, i + 4) is None
+
+
+def _not_shaped(n: int):
+    return lambda data, i: _ARGUMENTS.match(data, i + n) is None
+
+
+def _not_init(data: bytes, i: int) -> bool:
+    return _INIT.match(data, i + 5) is None
+
+
+def _not_resize(data: bytes, i: int) -> bool:
+    return data[max(0, i - 5):i] != b"image"
 
 
 # literal -> a test on an occurrence at ``i``: True when no match holds the literal there
-_SKIP = {b"onv": _not_onv, b"rand": _not_rand, b"pool": _not_pool}
+_SKIP = {
+    b"onv": _not_onv, b"ool": _not_pool, b"rand": _not_rand, b"ones(": _not_shaped(5), b"zeros(": _not_shaped(6),
+    b"empty(": _not_shaped(6), b".init": _not_init, b".resize(": _not_resize,
+}
 
 
 def may_contain_conv(data: bytes) -> bool:
