@@ -300,17 +300,23 @@ def test_a_scan_that_read_nothing_new_keeps_its_graph_and_one_with_a_file_gone_r
 
 
 @pytest.mark.parametrize("bad", [
-    {"paths": ["../outside.py"], "files": [[0, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
-    {"paths": ["a.py"], "files": [[0, 1, 2, [[0, "x", 5]], 3, True]], "graph_key": None, "reverse": None},
-    {"paths": ["a.py"], "files": [[0, 1, 2, [], 9, True]], "graph_key": None, "reverse": None},
-    {"paths": ["/etc/passwd"], "files": [[0, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
-    {"paths": ["a.py"], "files": [[1, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
-    {"paths": ["a.py"], "files": [[-1, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
-    {"paths": ["a.py"], "files": [], "graph_key": "k", "reverse": [[0, [1]]]},
-    {"paths": ["a.py"], "files": [], "graph_key": "k", "reverse": [[0, [-1]]]},
-    {"paths": ["a.py"], "files": [], "graph_key": "k", "reverse": [[0, ["a.py"]]]},
-    {"paths": [], "files": {}, "graph_key": None, "reverse": None},
-    {"paths": [], "files": [], "graph_key": 5, "reverse": []},
+    {"paths": ["../outside.py"], "imports": [], "files": [[0, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [[0, "x", 5]], "files": [[0, 1, 2, [0], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [[0, "x", None]], "files": [[0, 1, 2, [1], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [[0, "x", None]], "files": [[0, 1, 2, [-1], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [[0, "x", None]], "files": [[0, 1, 2, ["0"], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [[0, "x", None]], "files": [[0, 1, 2, 0, 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": {}, "files": [], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "files": [[0, 1, 2, [[0, "x", None]], 3, True]], "graph_key": None, "reverse": None},  # the format before
+    {"paths": ["a.py"], "imports": [], "files": [[0, 1, 2, [], 9, True]], "graph_key": None, "reverse": None},
+    {"paths": ["/etc/passwd"], "imports": [], "files": [[0, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [], "files": [[1, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [], "files": [[-1, 1, 2, [], 3, True]], "graph_key": None, "reverse": None},
+    {"paths": ["a.py"], "imports": [], "files": [], "graph_key": "k", "reverse": [[0, [1]]]},
+    {"paths": ["a.py"], "imports": [], "files": [], "graph_key": "k", "reverse": [[0, [-1]]]},
+    {"paths": ["a.py"], "imports": [], "files": [], "graph_key": "k", "reverse": [[0, ["a.py"]]]},
+    {"paths": [], "imports": [], "files": {}, "graph_key": None, "reverse": None},
+    {"paths": [], "imports": [], "files": [], "graph_key": 5, "reverse": []},
     "not a table",
 ])
 def test_a_malformed_scan_state_is_dropped_whole(tmp_path, bad):
@@ -358,3 +364,19 @@ def test_the_command_line_max_importers_overrides_the_setting(tmp_path):
     assert r.returncode == 0 and "import" not in r.stderr, r.stderr
     r = convlint(repo, "check", "--max-importers", "-2", "pkg/blocks/parts.py")
     assert r.returncode == 2 and "--max-importers" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_stored_scan_names_each_import_once(tmp_path):
+    from convlint.source.importers import ScanState, ranked_importers
+
+    repo = _ranking_repo(tmp_path)
+    files = sorted(repo.rglob("*.py"))
+    state = ScanState(repo)
+    ranked = ranked_importers([repo / "pkg" / "blocks" / "parts.py"], files, repo, state)
+    stored = json.loads(json.dumps(state.to_json()))
+    table = [tuple(e) for e in stored["imports"]]
+    assert len(table) == len(set(table)) and (0, "torch", None) in table
+    uses = sum(len(f[3]) for f in stored["files"])
+    assert uses > len(table)  # `import torch` and the import of Down are shared by several files
+    again = ScanState.from_json(repo, stored)
+    assert again.files == state.files and ranked_importers([repo / "pkg" / "blocks" / "parts.py"], files, repo, again) == ranked

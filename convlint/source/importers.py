@@ -127,7 +127,8 @@ class ScanState:
         return self.changed or self.restamped > self.RESTAMP_LIMIT
 
     def to_json(self) -> dict:
-        """Each path once (``paths``); files and graph edges name paths by their index there."""
+        """Each path once (``paths``) and each import once (``imports``: a project's files import
+        the same few modules); files and graph edges name them by their index there."""
         names = set(self.files)
         if self.reverse is not None:
             for k, v in self.reverse.items():
@@ -135,9 +136,14 @@ class ScanState:
                 names.update(v)
         order = sorted(names)
         number = {f: i for i, f in enumerate(order)}
+        table: dict[tuple, int] = {}
+        files = []
+        for f, v in sorted(self.files.items()):
+            files.append([number[f], *v[0], [table.setdefault(tuple(e), len(table)) for e in v[1]], v[2], v[3]])
         return {
             "paths": [self._rel(f) for f in order],
-            "files": [[number[f], *v[0], v[1], v[2], v[3]] for f, v in sorted(self.files.items())],
+            "imports": [list(e) for e in table],
+            "files": files,
             "graph_key": self.graph_key,
             "reverse": [[number[k], sorted(number[x] for x in v)] for k, v in sorted(self.reverse.items())] if self.reverse is not None else None,
         }
@@ -146,19 +152,23 @@ class ScanState:
     def from_json(cls, root: Path, data) -> ScanState | None:
         state = cls(root)
         try:
-            if not (type(data["paths"]) is list and type(data["files"]) is list and type(data["reverse"]) in (list, type(None))):
+            if not (type(data["paths"]) is list and type(data["imports"]) is list and type(data["files"]) is list
+                    and type(data["reverse"]) in (list, type(None))):
                 return None
             paths = [state._abs(f) for f in data["paths"]]
             count = len(paths)
+            table = [(level, dotted, name) for level, dotted, name in data["imports"]]
+            if not all(type(level) is int and type(dotted) is str and (name is None or type(name) is str) for level, dotted, name in table):
+                return None
             files = {}
             for i, size, mtime, imports, kind, admitted in data["files"]:
                 if not (type(i) is int and 0 <= i < count and type(size) is int and type(mtime) is int
-                        and type(kind) is int and 0 <= kind < len(KINDS) and type(admitted) is bool):
+                        and type(kind) is int and 0 <= kind < len(KINDS) and type(admitted) is bool and type(imports) is list):
                     return None
-                entries = [(level, dotted, name) for level, dotted, name in imports]
-                if not all(type(level) is int and type(dotted) is str and (name is None or type(name) is str) for level, dotted, name in entries):
+                # an index past the end (or not an int) raises IndexError/TypeError: dropped whole
+                if imports and min(imports) < 0:
                     return None
-                files[paths[i]] = ((size, mtime), entries, kind, admitted)
+                files[paths[i]] = ((size, mtime), [table[x] for x in imports], kind, admitted)
             key = data["graph_key"]
             reverse = data["reverse"]
             if reverse is not None:
