@@ -304,30 +304,31 @@ class StatementEvaluator:
             self._merge_into(scope, objs, r[2], site)
 
     def _mutable_roots(self, scope: Scope) -> list:
+        """The lists, dicts and instances a path may change in place, reachable from the scope's
+        bindings within three levels (64 entries of each), in depth-first order: an instance's
+        attributes are followed to its lists and dicts only (a layer's own state is not a path's)."""
         roots = []
         seen = set()
+        containers = (list, dict)
         for v in list(scope.vars.values()):
-            if not isinstance(v, (list, dict, Instance)):  # what _reachable yields nothing of
+            if not isinstance(v, (list, dict, Instance)):
                 continue
-            for o in self._reachable(v, 0):
+            stack = [(v, 0)]
+            while stack:
+                o, depth = stack.pop()
                 if id(o) not in seen:
                     seen.add(id(o))
                     roots.append(o)
+                if depth == 2:
+                    continue
+                if isinstance(o, list):
+                    below = [x for x in o[:64] if isinstance(x, (list, dict, Instance))]
+                elif isinstance(o, dict):
+                    below = [x for x in list(o.values())[:64] if isinstance(x, (list, dict, Instance))]
+                else:
+                    below = [x for x in list(o.attrs.values())[:64] if isinstance(x, containers)]
+                stack.extend((x, depth + 1) for x in reversed(below))
         return roots
-
-    def _reachable(self, v, depth):
-        if depth > 2:
-            return
-        if isinstance(v, (list, dict)):
-            yield v
-            vals = v if isinstance(v, list) else list(v.values())
-            for x in vals[:64]:
-                yield from self._reachable(x, depth + 1)
-        elif isinstance(v, Instance):
-            yield v
-            for x in list(v.attrs.values())[:64]:
-                if isinstance(x, (list, dict)):
-                    yield from self._reachable(x, depth + 1)
 
     def _snapshot(self, scope: Scope, objs):
         snap = {}
