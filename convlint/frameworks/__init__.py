@@ -583,6 +583,31 @@ def named_modules(v, prefix: str = ""):
     return out if walk(v, prefix, 0) else None
 
 
+def training_method(module, name: str):
+    """``module.train(mode=True)`` / ``module.eval()``: set the mode of the module and of every
+    submodule known (what ``self.training`` reads in their ``forward``) and return the module. A
+    mode that is not a known bool leaves ``training`` unknown. (A module nobody set a mode on:
+    :func:`convlint.frameworks.torch.training_default`.)"""
+    def run(i, a, k, n):
+        mode = False if name == "eval" else (a[0] if a else k.get("mode", True))
+        if type(mode) is not bool:
+            mode = Unknown("the mode given to train() is not known")
+        stack, seen = [module], set()
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            if isinstance(m, Instance):
+                m.attrs["training"] = mode
+            elif isinstance(m, Layer):
+                m.extra.setdefault("attrs", {})["training"] = mode
+            stack.extend(c for _, c in (module_children(m) or ()))
+        return module
+
+    return pyb.Builtin(f"Module.{name}", run)
+
+
 def module_tree_method(v, name: str):
     """``modules`` / ``named_modules`` / ``children`` / ``named_children`` of a torch module."""
     def run(i, a, k, n):

@@ -58,6 +58,13 @@ for _m in (conv, pool, resample, norm, layers, losses, recurrent, attention, nam
 
 # ---------------------------------------------------------------------------------------- model classes
 
+def training_default(interp) -> bool:
+    """``module.training`` before any ``train()``/``eval()``: code that runs as a script or a test
+    runs its modules as torch builds them, in training mode; a model convlint runs for its shapes
+    (declared, or with its defaults) is followed in eval mode, the path inference takes."""
+    return bool(getattr(interp, "script_entry", False))
+
+
 class TorchModules:
     """``nn.Module`` subclasses: ``model(x)`` runs ``forward``; ``register_buffer``/``add_module``
     set attributes; a subclass of a framework layer without ``forward`` applies that layer."""
@@ -91,8 +98,12 @@ class TorchModules:
                 return None
 
             return pyb.Builtin(name, register)
-        if name == "training":
-            return False  # convlint follows the eval-mode path
+        if name == "training":  # a mode nobody set (``train()``/``eval()`` set it: attrs)
+            return training_default(interp)
+        if name in ("train", "eval"):
+            from convlint.frameworks import training_method
+
+            return training_method(inst, name)
         if name in SELF_METHODS:  # ``model.to(device).eval()`` is the model
             return pyb.Builtin(name, lambda i, a, k, n: inst)
         if name in ("modules", "named_modules", "children", "named_children"):

@@ -48,10 +48,17 @@ def _with_module_methods(build):
         if isinstance(layer, Layer):
             from convlint.interpret import builtins as pyb
 
+            from convlint.frameworks import training_method
+
             attrs = layer.extra.setdefault("attrs", {})
             for m in SELF_METHODS:
-                attrs.setdefault(m, pyb.Builtin(f"Module.{m}", lambda i, a, k, n, layer=layer: layer))
-            attrs.setdefault("training", False)  # convlint follows the eval-mode path
+                if m in ("train", "eval"):
+                    attrs.setdefault(m, training_method(layer, m))
+                else:
+                    attrs.setdefault(m, pyb.Builtin(f"Module.{m}", lambda i, a, k, n, layer=layer: layer))
+            from convlint.frameworks.torch import training_default
+
+            attrs.setdefault("training", training_default(interp))
         return layer
 
     return wrapped
