@@ -50,6 +50,13 @@ def _literal(node):
     return hit
 
 
+def _fixed_hash(x) -> bool:
+    """``hash(x)`` is the same in every run of the program (no string or bytes in it)."""
+    if type(x) in (int, bool, float, type(None)):
+        return True
+    return type(x) is tuple and all(_fixed_hash(y) for y in x)
+
+
 class ExpressionEvaluator:
     """The expression half of :class:`~convlint.interpret.interpreter.Interpreter`."""
 
@@ -612,4 +619,9 @@ class ExpressionEvaluator:
             return list(v)
         if isinstance(v, pybuiltins.LazyIter):
             return v.items
+        if isinstance(v, (set, frozenset)) and all(_fixed_hash(x) for x in v):
+            # the order CPython iterates it in, the program's own: numbers (and None, tuples of
+            # them) hash the same in every run; strings do not (PYTHONHASHSEED), so a set of
+            # strings has no known order
+            return list(v)
         return self.fw.iterate(self, v)
