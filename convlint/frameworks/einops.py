@@ -233,11 +233,27 @@ def pack(interp, args, kwargs, node):
         from convlint.frameworks.shapes import operand
         from convlint.interpret.events import MergeEvent
 
-        interp.trace.record(MergeEvent(interp.site(node), "einops.pack", [operand(x) for x in xs], joined=before if all(x.exact_rank for x in xs) else None))
+        interp.trace.record(MergeEvent(interp.site(node), "einops.pack", [_packed_operand(x, before, after, operand) for x in xs],
+                                       joined=before if all(x.exact_rank for x in xs) else None))
     base = max(xs, key=lambda t: len(t.downs))
     out = base.derive(tuple(fixed[:before]) + (total,) + tuple(fixed[before:]))
     out.exact_rank = all(x.exact_rank for x in xs)
     return (out, [tuple(s) for s in stars])
+
+
+def _packed_operand(x: Tensor, before: int, after: int, operand):
+    """``x`` as ``pack`` joins it: its ``*`` dims flattened into one (tensors of different ranks
+    are packed together), its other dims where they were."""
+    from dataclasses import replace
+
+    n = len(x.shape)
+    shape = tuple(x.shape[:before]) + (numel(tuple(x.shape[before:n - after])),) + tuple(x.shape[n - after:])
+    whole = operand(x)
+
+    def trail(axis: int) -> str:  # the packed dim's axis in ``x``: its history's own
+        return whole.trail(axis if axis < before else n - after + axis - before - 1) if axis != before else "packed"
+
+    return replace(whole, shape=shape, trail=trail, history=())  # the branches' histories have other ranks
 
 
 UNPACK_SIG = Signature.of("tensor", "packed_shapes", "pattern")

@@ -84,6 +84,8 @@ def mismatched_axis(ev: MergeEvent):
     if not all(op.exact_rank for op in ops):
         return None  # the dims are counted from the front, and a rank is only a lower bound
     n = len(ops[0].shape)
+    if any(len(op.shape) != n for op in ops):
+        return None  # a join of different ranks is the op's own error (its catalogue reports it), not a size mismatch
     for j in range(1, len(ops)):
         for axis in range(n):
             if axis == ev.joined:
