@@ -523,6 +523,11 @@ class StatementEvaluator:
             self.assign(target.value, value, scope)
 
     def setattr(self, obj, name: str, value) -> None:
+        if name == "__dict__" and isinstance(obj, Instance) and (type(value) is dict or (value is obj and obj.data is not None)):
+            # ``self.__dict__ = self`` (an AttrDict: its keys are its attributes) or ``= some_dict``:
+            # the attributes are that dict from now on, the ones before are gone
+            obj.attrs = value.data if value is obj else value
+            return
         if isinstance(obj, Instance) and obj.data is not None and obj.cls.lookup("__attribute_items__")[0] is True:
             obj.data[name] = value  # ``config.width = 64`` on a ConfigDict sets its key
         elif isinstance(obj, Instance):
