@@ -374,14 +374,16 @@ def _or(values: Sequence[int]) -> str:
 def solve(name: str, constraints: Sequence[Constraint]) -> SizeSet:
     """:func:`valid_sizes` without the per-constraint reports (and without checking variables)."""
     cs = tuple(constraints)
-    lo, period, residues, small = _solved(name, cs)
+    lo, period, residues, small = _solved(name, tuple((c.kind, c.left, c.right, c.bound, c.modulus) for c in cs))
     return SizeSet(name, lo, period, residues, small, cs)
 
 
 @functools.lru_cache(maxsize=4096)
-def _solved(name: str, constraints: tuple[Constraint, ...]) -> tuple[int | None, int | None, tuple[int, ...], tuple[int, ...]]:
+def _solved(name: str, predicates: tuple) -> tuple[int | None, int | None, tuple[int, ...], tuple[int, ...]]:
     """``(min, period, residues, below_min)`` of :func:`solve`: a model's blocks repeat, and so do
-    their constraints (equal constraints are equal whatever their provenance)."""
+    their constraints. Memoised by the predicates alone: a constraint's provenance (the layers and
+    sites that impose it, and through them the parsed trees) is not kept alive by the memo."""
+    constraints = tuple(Constraint(kind, left, right, bound, modulus) for kind, left, right, bound, modulus in predicates)
     period, threshold = 1, 0
     for c in constraints:
         p, t = _analyse(c, name)
