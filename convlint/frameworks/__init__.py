@@ -25,7 +25,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown, UnknownNumber
 
 __all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
 
@@ -345,8 +345,8 @@ class Frameworks:
             return out
         t = lt or rt
         other = right if lt is not None else left
-        if isinstance(other, (bool, int, float)) or isinstance(other, Sym):
-            return t
+        if isinstance(other, (bool, int, float, UnknownNumber)) or isinstance(other, Sym):
+            return t  # a number, known or not, broadcasts without changing ``t``
         # an operand of unknown value (a scale read from a config, a tensor from an unmodelled
         # helper): broadcasting keeps every dim of ``t`` it cannot change
         return C.broadcast_unknown(t, other)

@@ -20,7 +20,7 @@ from convlint.interpret.scope import Scope
 from convlint.interpret.statements import MAX_LOOP
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, mapping_of, unwrap
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, UnknownNumber, mapping_of, numeric, unwrap
 from convlint.source.project import ModuleInfo, NamespacePackage
 
 __all__ = ["ExpressionEvaluator"]
@@ -420,10 +420,11 @@ class ExpressionEvaluator:
                 return PartialSeq(left.prefix)
             if isinstance(left, (tuple, list)):
                 return PartialSeq(tuple(left) + (right.prefix if isinstance(right, PartialSeq) else ()))
-        if isinstance(left, Unknown):
-            return left
-        if isinstance(right, Unknown):
-            return right
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            u = left if isinstance(left, Unknown) else right
+            if numeric(left) and numeric(right) and op.elementwise:
+                return UnknownNumber("arithmetic on a number that is not known", u.site, u)  # still a number
+            return Unknown(u.reason, u.site, u.cause) if type(u) is UnknownNumber else u
         fn = op.fn
         if isinstance(left, Sym) or isinstance(right, Sym):
             if op in (BinOp.ADD, BinOp.SUB, BinOp.MUL, BinOp.FLOORDIV, BinOp.MOD):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, Unknown
+from convlint.interpret.values import MISSING, Unknown, UnknownNumber, numeric
 
 __all__ = ["is_known", "first_unknown", "join", "hashable", "comparable", "plain"]
 
@@ -58,10 +58,13 @@ def join(a, b, site=None):
         return b
     if b is MISSING:
         return a
-    if isinstance(a, Unknown):
-        return a
-    if isinstance(b, Unknown):
-        return b
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        # an unknown number stays a number only when the other path gave a number too
+        if type(a) is UnknownNumber and not numeric(b):
+            return b if isinstance(b, Unknown) else Unknown("differs between branches", site)
+        if type(b) is UnknownNumber and not numeric(a):
+            return a if isinstance(a, Unknown) else Unknown("differs between branches", site)
+        return a if isinstance(a, Unknown) else b
     try:
         if type(a) is type(b) and plain(a) and a == b:
             return a
@@ -76,6 +79,8 @@ def join(a, b, site=None):
             shape = tuple(x if (x == y and type(x) is type(y)) else Unknown("differs between branches", site) for x, y in zip(a.shape, b.shape))
             return a.derive(shape, pending=tuple(set(a.pending) | set(b.pending)), exact_rank=a.exact_rank and b.exact_rank)
         return a.derive(None, lost=Unknown("the rank differs between branches", site))
+    if numeric(a) and numeric(b):
+        return UnknownNumber("differs between branches", site)
     return Unknown("differs between branches", site)
 
 

@@ -28,7 +28,7 @@ class Unknown:
 
     def at(self, site) -> Unknown:
         """This unknown, located at ``site`` if it has no location yet."""
-        return self if self.site is not None else Unknown(self.reason, site, self.cause)
+        return self if self.site is not None else type(self)(self.reason, site, self.cause)
 
     def root(self) -> Unknown:
         """The first unknown of the chain this one follows from: where the engine lost track."""
@@ -39,6 +39,20 @@ class Unknown:
 
     def __repr__(self) -> str:
         return f"Unknown({self.reason!r})"
+
+
+class UnknownNumber(Unknown):
+    """A number (an int, a float or a bool) whose value is not known — two paths gave different
+    numbers (``eps = 1e-5 if x.dtype == torch.float32 else 1e-3``), or arithmetic on such a one.
+    It is an :class:`Unknown` everywhere; a tensor combined with it keeps its shape, as with any
+    number."""
+
+    __slots__ = ()
+
+
+def numeric(v) -> bool:
+    """A number, known or not (an :class:`UnknownNumber`)."""
+    return type(v) in (int, float, bool) or type(v) is UnknownNumber
 
     def __bool__(self):  # pragma: no cover - guarded by the interpreter
         raise TypeError("truth value of an Unknown")
