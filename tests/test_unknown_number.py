@@ -79,3 +79,12 @@ def test_a_number_not_known_broadcasts_as_a_number(tmp_path, expr):
         assert len(found) == 1 and f"out.shape is ({', '.join(map(str, shape))})" in found[0], found
     else:  # the paths give different shapes: convlint claims neither
         assert found == [], found
+
+
+def test_an_unknown_number_has_no_truth_value_as_any_unknown():
+    # the interpreter decides truth with ``truth()``; Python's ``bool()`` of an unknown is a bug
+    from convlint.interpret.values import Unknown, UnknownNumber
+
+    for u in (Unknown("x"), UnknownNumber("x")):
+        with pytest.raises(TypeError):
+            bool(u)

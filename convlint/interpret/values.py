@@ -40,6 +40,9 @@ class Unknown:
     def __repr__(self) -> str:
         return f"Unknown({self.reason!r})"
 
+    def __bool__(self):  # pragma: no cover - guarded by the interpreter
+        raise TypeError("truth value of an Unknown")
+
 
 class UnknownNumber(Unknown):
     """A number (an int, a float or a bool) whose value is not known — two paths gave different
@@ -53,9 +56,6 @@ class UnknownNumber(Unknown):
 def numeric(v) -> bool:
     """A number, known or not (an :class:`UnknownNumber`)."""
     return type(v) in (int, float, bool) or type(v) is UnknownNumber
-
-    def __bool__(self):  # pragma: no cover - guarded by the interpreter
-        raise TypeError("truth value of an Unknown")
 
 
 def is_unknown(v) -> bool:
