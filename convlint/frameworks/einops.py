@@ -230,10 +230,9 @@ def pack(interp, args, kwargs, node):
         f = tuple(x.shape[:before]) + tuple(x.shape[n - after :])
         fixed = f if fixed is None else tuple(a if C.dims_equal(a, b) else (a if not isinstance(a, Unknown) else b) for a, b in zip(fixed, f))
     if len(xs) > 1:
-        from convlint.frameworks.shapes import operand
         from convlint.interpret.events import MergeEvent
 
-        interp.trace.record(MergeEvent(interp.site(node), "einops.pack", [_packed_operand(x, before, after, operand) for x in xs],
+        interp.trace.record(MergeEvent(interp.site(node), "einops.pack", [_packed_operand(x, before, after) for x in xs],
                                        joined=before if all(x.exact_rank for x in xs) else None))
     base = max(xs, key=lambda t: len(t.downs))
     out = base.derive(tuple(fixed[:before]) + (total,) + tuple(fixed[before:]))
@@ -241,10 +240,12 @@ def pack(interp, args, kwargs, node):
     return (out, [tuple(s) for s in stars])
 
 
-def _packed_operand(x: Tensor, before: int, after: int, operand):
+def _packed_operand(x: Tensor, before: int, after: int):
     """``x`` as ``pack`` joins it: its ``*`` dims flattened into one (tensors of different ranks
     are packed together), its other dims where they were."""
     from dataclasses import replace
+
+    from convlint.frameworks.shapes import operand
 
     n = len(x.shape)
     shape = tuple(x.shape[:before]) + (numel(tuple(x.shape[before:n - after])),) + tuple(x.shape[n - after:])

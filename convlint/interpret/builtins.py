@@ -275,8 +275,12 @@ def _allany(fn):
 
 
 def _sorted(interp, args, kwargs, node):
-    # a set's order does not matter here: its items (strings too) sort the same in every run
-    items = list(args[0]) if args and isinstance(args[0], (set, frozenset)) else _items(interp, args[0]) if args else None
+    if not args:
+        items = None
+    elif isinstance(args[0], (set, frozenset)):  # its order does not matter here: strings too sort the same in every run
+        items = list(args[0])
+    else:
+        items = _items(interp, args[0])
     if items is None or "key" in kwargs or not _known(interp, items):
         return Unknown("sorted()")
     try:

@@ -46,18 +46,15 @@ def _with_module_methods(build):
     def wrapped(interp, args, kwargs, node):
         layer = build(interp, args, kwargs, node)
         if isinstance(layer, Layer):
+            from convlint.frameworks import training_method
+            from convlint.frameworks.torch import training_default
             from convlint.interpret import builtins as pyb
 
-            from convlint.frameworks import training_method
-
             attrs = layer.extra.setdefault("attrs", {})
+            for m in ("train", "eval"):  # they set the mode too
+                attrs.setdefault(m, training_method(layer, m))
             for m in SELF_METHODS:
-                if m in ("train", "eval"):
-                    attrs.setdefault(m, training_method(layer, m))
-                else:
-                    attrs.setdefault(m, pyb.Builtin(f"Module.{m}", lambda i, a, k, n, layer=layer: layer))
-            from convlint.frameworks.torch import training_default
-
+                attrs.setdefault(m, pyb.Builtin(f"Module.{m}", lambda i, a, k, n, layer=layer: layer))
             attrs.setdefault("training", training_default(interp))
         return layer
 
