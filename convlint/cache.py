@@ -4,8 +4,9 @@ An entry is keyed by the file's path (relative to the root), the sha256 of its c
 convlint version and the configuration's fingerprint. It stores the file's findings (before
 selection and suppression, which are applied on every run) and its *dependencies*: the other
 files the analysis consulted, ``None`` for each file it looked for as a module and did not
-find, and the whole-file hash of each module file it found but could not read (a syntax error). An imported module is read a statement at a time, and its dependency records what was read:
-the file's sha256, the top-level statements the analysis ran and their
+find, and the whole-file hash of each module file it found but could not read (a syntax error).
+An imported module is read a statement at a time, and its dependency records what was read: the
+file's sha256, the top-level statements the analysis ran and their
 :func:`~convlint.source.index.reached_digest` (the module's name bindings, those statements' text
 and lines). An entry is used only if every dependency is unchanged — the same hash, or for a
 module a text with the same digest — so editing the ``Down`` block of ``parts.py`` re-checks the
