@@ -20,7 +20,7 @@ from convlint.findings import Finding, Fix
 from convlint.frameworks import CONV_FAMILY, Frameworks
 from convlint.frameworks.base import Op
 from convlint.interpret.declare import Entry, declared_entries
-from convlint.interpret.entries import INTERNAL_ERROR, ModelRun, pytest_entries, run_entry
+from convlint.interpret.entries import INTERNAL_ERROR, ModelRun, partial_entries, pytest_entries, run_applied, run_entry
 from convlint.interpret.events import Issue, Trace, UnresolvedEvent, where_supplied
 from convlint.interpret.flow import BudgetExceeded, Dead, Return
 from convlint.interpret.interpreter import Interpreter
@@ -61,6 +61,12 @@ def _check(runs, codes=None, label=None) -> list[Issue]:
                         iss.message = f"{iss.message} (entry: {label(r)})"
             r.issues += found
             issues += found
+    # one finding per root cause: a merge that one run blames on a layer (the finding on the layer,
+    # the merge its related location) is not reported again at the merge by a run whose branches
+    # did not tell the layer (another model building the same block)
+    blamed = {(i.code, id(s.node)) for i in issues for _m, s in i.related if s is not None and i.code == "CVL005"}
+    if blamed:
+        issues = [i for i in issues if i.related or i.site is None or (i.code, id(i.site.node)) not in blamed]
     return issues
 
 
@@ -219,6 +225,9 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     declared_names = {e.name for e in entries}
     for e in entries:
         runs.append(run_entry(interp, module, e))
+    # the models script code and tests applied only to data of unknown shape, each on its own
+    for r in list(runs):
+        runs += [run_applied(interp, module, r, inst, call) for inst, call in r.unapplied]
     # every framework module class of this file, with its defaults (no declared input)
     if only is None:
         scope = module.scope
@@ -229,6 +238,8 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
                 # its base's defaults are no model; it is checked where it is built)
                 if isinstance(cls, ClassVal) and cls.framework and cls.node is stmt and not _layer_subclass(cls):
                     runs.append(run_entry(interp, module, Entry(stmt.name.value, "class", stmt, None, None, {}, "auto", 1)))
+        # ``ResNet18 = partial(ResNet, …)``: a model class with some of its arguments
+        runs += [run_entry(interp, module, e) for e in partial_entries(parsed.tree, scope) if e.name not in declared_names]
     reached: set = set()
     # declared models first: where two entries see the same problem, the declared one words it
     runs = [r for r in runs if r.entry.source != "auto"] + [r for r in runs if r.entry.source == "auto"]
@@ -263,10 +274,28 @@ def _checked_runs(runs: list) -> list:
     for r in runs:
         if r.entry.source == "auto" and r.entry.kind == "class" and r.entry.node is not None:
             node = id(r.entry.node)
-            if any(node in o.trace.applied for o in runs if o is not r and o.entry.node is not r.entry.node):
+            if any(node in o.trace.applied and _decides_for_its_blocks(o) for o in runs if o is not r and o.entry.node is not r.entry.node):
                 continue
         out.append(r)
     return out
+
+
+def _decides_for_its_blocks(run) -> bool:
+    """Whether the arguments a run's model gives its blocks are its model's: not so for a class run
+    on its own that needs constructor arguments convlint cannot make up (``ResNetStage`` without
+    its ``block_size``, ``first_stride``): its blocks are checked on their own too."""
+    from convlint.interpret.entries import required_parameters, symbolic_arguments
+
+    if _auto_class(run):
+        cls = run.module.scope.vars.get(run.entry.name) if run.module is not None and run.module.scope is not None else None
+        if isinstance(cls, ClassVal):
+            symbolic = symbolic_arguments(cls, None)
+            return all(p.name.value in symbolic for p in required_parameters(cls))
+    return True
+
+
+def _auto_class(run) -> bool:
+    return run.entry.source == "auto" and run.entry.kind == "class"
 
 
 def _located(entry: Entry, tree) -> Entry:

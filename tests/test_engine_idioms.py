@@ -412,7 +412,7 @@ def test_one_and_three_dimensional_models_match_torch(tmp_path, model, shape):
     _compare(_static(p, model), events, out)
 
 
-def test_symbolic_input_stays_symbolic_and_is_reported_only_for_every_size(tmp_path):
+def test_symbolic_input_stays_symbolic_and_is_reported_for_every_size_but_degenerate_ones(tmp_path):
     src = '''
 import torch.nn as nn
 
@@ -431,9 +431,22 @@ class Net(nn.Module):  # convlint: input=(B, 3, H, W)
     assert m["input"] == ["B", 3, "H", "W"]
     assert m["layers"][0]["output"] == ["B", 8, "H - 2", "W - 2"]
     # H - 2 differs from H for every size, but at H = 3 it is 1 and broadcasts: torch runs the
-    # model on 3×3 inputs, so the merge is no mismatch for every size (no CVL005); the only sizes
-    # it accepts are stated by `shapes --sizes`
-    assert [c for c, _ in _codes(p)] == []
+    # model on 3×3 inputs only, where the residual is a single pixel — a mismatch for every size
+    # but that one, which the finding names; `shapes --sizes` states the same
+    torch = pytest.importorskip("torch")
+    ns: dict = {}
+    exec(compile(src, "net.py", "exec"), ns)  # noqa: S102 - our own example
+    works = []
+    for size in range(1, 20):
+        try:
+            ns["Net"]()(torch.zeros(1, 3, size, size))
+        except RuntimeError:
+            continue
+        works.append(size)
+    assert works == [3]
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    (f,) = [f for f in res.findings if f.code == "CVL005"]
+    assert f.line == 8 and "for every input size but H = 3, where broadcasting spreads a single row" in f.message
     from convlint.commands.shapes import collect
 
     _models, runs = collect([f"{p}::Net"], sizes=True)

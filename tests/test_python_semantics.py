@@ -584,3 +584,22 @@ def test_one_line_compound_statements_run_their_body(tmp_path):
         else: big = False
         c = Cfg.width * Cfg.depth
     """, ["a", "b", "t", "g", "big", "c"])
+
+
+def test_a_container_given_an_unknown_key_or_index_is_not_kept_as_it_was(tmp_path):
+    # ``init_dict[key] = config[key]`` over keys convlint cannot see, then ``cls(**init_dict)``:
+    # the dict is no longer the empty one it started as (a constructor's defaults are not what
+    # the call passes), and a list element at an unknown index may be the new value
+    _agree(tmp_path, """
+        import os
+
+        keys = os.environ.get("CONVLINT_TEST_KEYS", "in_channels,width").split(",")
+        init = {"depth": 2}
+        for key in keys:
+            init[key] = 3
+        count = len(init)
+        depth = init.get("depth", 0) if isinstance(init, dict) else 2
+        values = [0, 0]
+        values[len(os.environ.get("CONVLINT_TEST_INDEX", "x"))] = 5
+        first = values[0]
+        """, must_know=[], may_know=("init", "count", "depth", "values", "first"))

@@ -120,6 +120,8 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False, eve
             for run in res.runs:
                 if name is None and run.entry.source == "auto" and run.entry.kind != "module" and not every:
                     continue
+                if every and run.part_of is not None:
+                    continue  # a model a script applied to data of unknown shape, run again: the script is the entry listed
                 if run.entry.kind in ("module", "test") and not any(ev.input is not None and ev.output is not None for ev in run.trace.events):
                     continue  # script code that builds nothing with known shapes
                 models.append(_model_json(run, confirm=bool(getattr(config, "confirm", None)), sizes=sizes))
@@ -160,8 +162,9 @@ def _model_json(run, confirm: bool = False, sizes: bool = False) -> dict:
 
     module = run.module
     line = 1
-    if run.entry.node is not None and hasattr(run.entry.node, "name"):
-        pos = module.parsed.position(run.entry.node.name)
+    if run.entry.node is not None and run.entry.kind != "module":
+        # a class or def: its name; a statement (``ResNet18 = partial(…)``): its line
+        pos = module.parsed.position(run.entry.node.name if hasattr(run.entry.node, "name") else run.entry.node)
         line = pos[0] if pos else 1
     inp = run.input
     out = first_tensor(run.output)
@@ -219,7 +222,7 @@ def _coverage_json(run) -> dict:
 def _list_json(run) -> dict:
     """One model of ``shapes --list``: how convlint analyses it, and what a constructor needs."""
     from convlint.interpret.entries import required_parameters, symbolic_arguments
-    from convlint.interpret.values import ClassVal
+    from convlint.interpret.values import ClassVal, PartialVal, unwrap
 
     m = _model_json(run)
     entry = run.entry
@@ -230,8 +233,14 @@ def _list_json(run) -> dict:
         out["status"] = "entry"
     elif entry.source == "auto":
         cls = run.module.scope.vars.get(entry.name) if run.module is not None and run.module.scope is not None else None
-        required = [p.name.value for p in required_parameters(cls)] if isinstance(cls, ClassVal) else []
-        symbolic = list(symbolic_arguments(cls, None)) if isinstance(cls, ClassVal) else []
+        given: set = set()
+        if isinstance(cls, PartialVal):  # ``ResNet18 = partial(ResNet, …)``: what the partial does not give
+            given = set(cls.kwargs)
+            cls = unwrap(cls.func)
+            if isinstance(cls, ClassVal):
+                given |= {p.name.value for p in required_parameters(cls)[: len(run.module.scope.vars[entry.name].args)]}
+        required = [p.name.value for p in required_parameters(cls) if p.name.value not in given] if isinstance(cls, ClassVal) else []
+        symbolic = [n for n in symbolic_arguments(cls, None) if n not in given] if isinstance(cls, ClassVal) else []
         needs = [p for p in required if p not in symbolic]
         out["symbolic"] = symbolic
         out["needs"] = needs

@@ -384,8 +384,13 @@ class Frameworks:
             interp.model_depth = depth
         # script code (a __main__ block, a smoke test) applying a model to a tensor: the model's
         # input and output, compared by the rules as a declared model's are
-        if depth == 0 and getattr(interp, "script_entry", False) and args and isinstance(args[0], Tensor) and interp.trace is not None:
-            interp.trace.applications.append((args[0], out))
+        if depth == 0 and getattr(interp, "script_entry", False) and interp.trace is not None:
+            x = args[0] if args else None
+            if isinstance(x, Tensor) and x.shape is not None:
+                interp.trace.applications.append((x, out))
+            unapplied = getattr(interp, "unapplied", None)
+            if unapplied is not None:
+                _note_application(unapplied, inst, x, args, kwargs, node)
         return out
 
     def instantiate(self, interp, cls: ClassVal, args, kwargs, node):
@@ -712,6 +717,17 @@ def _build_base_layer(interp, inst: Instance, base: Op, args, kwargs, node):
 
 
 _BARE: dict = {}
+
+
+def _note_application(unapplied: dict, inst: Instance, x, args, kwargs, node) -> None:
+    """Script code applied ``inst``: to a tensor of known shape (its sizes ints or symbolic: it is
+    checked there), or only to data whose shape convlint cannot see (a batch from a data loader, a
+    tensor of unknown sizes), kept in ``unapplied`` to be run once more on an input of unknown size (:func:`convlint.interpret.entries.run_applied`)."""
+    key = id(inst)
+    if isinstance(x, Tensor) and x.shape is not None and x.exact_rank and not any(isinstance(d, Unknown) for d in x.shape):
+        unapplied[key] = (inst, None)
+    elif key not in unapplied and (isinstance(x, Tensor) or (isinstance(x, Unknown) and not isinstance(x, UnknownNumber))):
+        unapplied[key] = (inst, (list(args), dict(kwargs), node))
 
 
 def _bare_module_class(fwcls: FwClass) -> ClassVal:

@@ -150,7 +150,10 @@ def promote_entry(x, rank: int, channels=None, channels_last: bool = False):
     ch = x.entry_channels if is_size(x.entry_channels) else channels if is_size(channels) else Sym.var("C")
     spatial = tuple(Sym.var(n) for n in names)
     shape = (Sym.var("B"), *spatial, ch) if channels_last else (Sym.var("B"), ch, *spatial)
-    return Tensor(shape, x.layout, history=(("input", shape),), framework=x.framework)
+    # the input itself takes the shape: every later use of it (a residual's shortcut, the
+    # comparison of a model's output with its input) sees the same sizes
+    x.shape, x.history, x.entry, x.lost = shape, (("input", shape),), False, None
+    return x
 
 
 def repair(t: Tensor) -> Tensor:

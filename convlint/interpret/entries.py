@@ -24,9 +24,9 @@ from convlint.interpret.events import Trace
 from convlint.interpret.flow import BudgetExceeded, Dead, Return
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import ClassVal, FunctionVal, Instance, Unknown, unwrap
+from convlint.interpret.values import ClassVal, FunctionVal, Instance, PartialVal, Unknown, unwrap
 
-__all__ = ["ModelRun", "run_entry", "make_tensor", "pytest_entries", "is_test_file"]
+__all__ = ["ModelRun", "run_entry", "run_applied", "make_tensor", "partial_entries", "pytest_entries", "is_test_file"]
 
 INTERNAL_ERROR = "internal error: "  # begins the ``trace.incomplete`` of an entry the engine failed on
 
@@ -43,6 +43,10 @@ class ModelRun:
     error: str | None = None
     module: object = None
     issues: list = field(default_factory=list)  # what the rules found in this run
+    # script code or a test: the models it applied only to data of unknown shape, ``(instance,
+    # (args, kwargs, call node))`` (:func:`run_applied` runs each)
+    unapplied: list = field(default_factory=list)
+    part_of: object = None  # the script or test run whose model :func:`run_applied` ran again
 
 
 def make_tensor(shape, framework: str | None, fw) -> Tensor:
@@ -61,6 +65,7 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
     fw = interp.fw
     run = ModelRun(entry, module.path, trace, module=module)
     interp.script_entry = entry.kind in ("module", "test")  # models it applies are recorded
+    interp.unapplied = {} if interp.script_entry else None
     interp.model_depth = 0
     try:
         scope = interp.module_globals(module)
@@ -70,6 +75,23 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             _run_test(interp, module, scope, entry, run)
             return run
         target = unwrap(_resolve_target(interp, scope, entry.name))
+        if isinstance(target, PartialVal) and entry.source == "auto":
+            # ``ResNet18 = partial(ResNet, stage_sizes=…, block_cls=…)``: the class, built with
+            # the partial's arguments and a symbolic size for each size parameter it leaves
+            cls = unwrap(target.func)
+            if not isinstance(cls, ClassVal) or not cls.framework:
+                run.error = f"{entry.name} is not a partial of a model class"
+                return run
+            given = set(target.kwargs)
+            params = required_parameters(cls)
+            given |= {p.name.value for p in params[: len(target.args)]}
+            symbolic = {k: v for k, v in symbolic_arguments(cls, fw).items() if k not in given}
+            with interp.in_module(module):
+                target = interp.call(target, [], symbolic, entry.node)
+            if not isinstance(target, Instance):
+                run.error = f"{entry.name} does not build a model"
+                return run
+            fw.name_layers(target)
         if isinstance(target, FunctionVal) and entry.inputs is not None:
             # a factory (``resnet18(pretrained=False, **kwargs)``) returns the model to run
             model = _call_factory(interp, module, target, entry)
@@ -122,13 +144,56 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
     except RecursionError:
         trace.incomplete = "recursion"
     except Exception as e:  # an engine bug must not stop the file's other entries, nor the run
-        if os.environ.get("CONVLINT_DEBUG"):
-            raise
-        import traceback
+        _internal_error(trace, e)
+    finally:
+        if interp.unapplied:
+            run.unapplied = [(inst, call) for inst, call in interp.unapplied.values() if call is not None][:MAX_UNAPPLIED]
+        interp.unapplied = None
+    return run
 
-        tb = traceback.extract_tb(e.__traceback__)
-        where = f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
-        trace.incomplete = f"{INTERNAL_ERROR}{type(e).__name__}: {e}{where}"
+
+def _internal_error(trace: Trace, e: Exception) -> None:
+    if os.environ.get("CONVLINT_DEBUG"):
+        raise e
+    import traceback
+
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
+    trace.incomplete = f"{INTERNAL_ERROR}{type(e).__name__}: {e}{where}"
+
+
+MAX_UNAPPLIED = 8  # models of one script or test run again on an input of unknown size
+
+
+def run_applied(interp, module, parent: ModelRun, inst: Instance, call) -> ModelRun:
+    """A model the script code or test ``parent`` applied only to data whose shape convlint cannot
+    see (a batch from a data loader, a fixture), applied once more as the code applied it but with
+    its first argument an input of unknown size (as a model class run on its own): the script's
+    constructor arguments make the model, and what breaks for every input size is reported. A run
+    of its own (its trace, its step budget, its symbolic sizes), under the script's name."""
+    args, kwargs, node = call
+    entry = parent.entry
+    trace = Trace()
+    interp.trace = trace
+    interp.steps = 0
+    interp.script_entry = True  # the model in the mode the script left it in, as torch runs it
+    interp.unapplied = None
+    interp.model_depth = 0
+    framework = inst.cls.framework
+    x = Tensor(None, interp.fw.input_layout(framework), entry=True, framework=framework)
+    run = ModelRun(Entry(entry.name, entry.kind, entry.node, None, None, {}, "auto", entry.line), parent.path, trace,
+                   input=x, module=module, part_of=parent)
+    try:
+        with interp.in_module(module):
+            run.output = interp.fw.call_instance(interp, inst, [x, *args[1:]], kwargs, node)
+    except BudgetExceeded as e:
+        trace.incomplete = str(e)
+    except (Dead, Return):
+        pass
+    except RecursionError:
+        trace.incomplete = "recursion"
+    except Exception as e:  # an engine bug must not stop the file's other entries, nor the run
+        _internal_error(trace, e)
     return run
 
 
@@ -143,12 +208,31 @@ _NOT_SIZE = re.compile(r"kernel|stride|pad|dilation|group|head|layer|depth|block
 
 
 def required_parameters(cls: ClassVal) -> list:
-    """The parameters of a class's constructor that have no default (after ``self``)."""
+    """The parameters of a class's constructor that have no default (after ``self``), as
+    ``cst.Param`` nodes: its ``__init__``'s, or for a dataclass-like module without one (a flax
+    module) its fields without a default, with their annotations."""
+    from convlint.interpret.values import MISSING
+
     init, _ = cls.lookup("__init__")
     if isinstance(init, FunctionVal) and isinstance(init.node, cst.FunctionDef):
         params = [*init.node.params.posonly_params, *init.node.params.params][1:] + list(init.node.params.kwonly_params)
         return [p for p in params if p.default is None]
-    return []
+    out = []
+    for name, default in getattr(cls, "fields", None) or ():
+        if default is MISSING and name not in ("parent", "name"):
+            out.append(cst.Param(cst.Name(name), annotation=_field_annotation(cls, name)))
+    return out
+
+
+def _field_annotation(cls: ClassVal, name: str):
+    """The annotation of a dataclass field ``name: int`` in the class or its bases, or None."""
+    for c in cls.mro():
+        body = getattr(getattr(c.node, "body", None), "body", ()) if isinstance(getattr(c, "node", None), cst.ClassDef) else ()
+        for stmt in body:
+            for small in getattr(stmt, "body", ()) if isinstance(stmt, cst.SimpleStatementLine) else ():
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.target.value == name:
+                    return small.annotation
+    return None
 
 
 def symbolic_arguments(cls: ClassVal, fw) -> dict:
@@ -163,6 +247,39 @@ def symbolic_arguments(cls: ClassVal, fw) -> dict:
         is_int = isinstance(ann, cst.Name) and ann.value == "int"
         if (is_int or _SIZE_PARAM.search(name)) and not _NOT_SIZE.search(name):
             out[name] = Sym.var(name)
+    return out
+
+
+MAX_PARTIALS = 4  # module-level partials of one model class run on their own
+
+
+def partial_entries(tree: cst.Module, scope) -> list:
+    """``Name = functools.partial(ModelClass, …)`` at a module's top level (flax's ``ResNet18 =
+    partial(ResNet, stage_sizes=[2, 2, 2, 2], block_cls=ResNetBlock)``): each a model to run on its
+    own, as a class is with its defaults. Of the partials of one class, those that give the same
+    classes and functions (``block_cls``, ``conv``) run the same code with other numbers: the first
+    of each is run, at most :data:`MAX_PARTIALS` per class."""
+    out = []
+    seen: dict = {}
+    for stmt in tree.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+                continue
+            name = small.targets[0].target.value
+            v = scope.vars.get(name) if scope is not None else None
+            if not isinstance(v, PartialVal):
+                continue
+            cls = unwrap(v.func)
+            if not isinstance(cls, ClassVal) or not cls.framework:
+                continue
+            code = tuple(sorted((k, id(unwrap(x))) for k, x in v.kwargs.items() if isinstance(unwrap(x), (ClassVal, FunctionVal, PartialVal))))
+            kinds = seen.setdefault(id(cls), set())
+            if code in kinds or len(kinds) >= MAX_PARTIALS:
+                continue
+            kinds.add(code)
+            out.append(Entry(name, "class", stmt, None, None, {}, "auto", 1))
     return out
 
 

@@ -57,6 +57,40 @@ def _fixed_hash(x) -> bool:
     return type(x) is tuple and all(_fixed_hash(y) for y in x)
 
 
+def _same_sizes(a, b):
+    """``a == b`` for sizes and shapes that hold symbolic sizes (``x.shape != y.shape``): False when
+    a pair of them differs for every value (:func:`~convlint.interpret.symbolic.always_differ`) or
+    the lengths differ, True when every pair is the same, None when that is not decided (or the
+    values are not sizes)."""
+    from convlint.interpret.symbolic import always_differ
+
+    def size(v):
+        return (isinstance(v, int) and not isinstance(v, bool)) or isinstance(v, Sym)
+
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and type(a) is type(b):
+        if not all(size(x) for x in (*a, *b)) or not any(isinstance(x, Sym) for x in (*a, *b)):
+            return None
+        if len(a) != len(b):
+            return False
+        pairs = list(zip(a, b))
+    elif size(a) and size(b) and (isinstance(a, Sym) or isinstance(b, Sym)):
+        pairs = [(a, b)]
+    else:
+        return None
+    undecided = False
+    for x, y in pairs:
+        if isinstance(x, int) and isinstance(y, int):
+            if x != y:
+                return False
+        elif x == y and type(x) is type(y):
+            continue
+        elif always_differ(x, y):
+            return False
+        else:
+            undecided = True
+    return None if undecided else True
+
+
 class ExpressionEvaluator:
     """The expression half of :class:`~convlint.interpret.interpreter.Interpreter`."""
 
@@ -518,6 +552,10 @@ class ExpressionEvaluator:
         fn = CST_CMPOPS.get(type(op))
         if fn is None or not is_known(left) or not is_known(right):
             return None
+        if fn in (operator.eq, operator.ne):
+            same = _same_sizes(left, right)
+            if same is not None:
+                return same if fn is operator.eq else not same
         if isinstance(left, (Sym, Tensor, Instance)) or isinstance(right, (Sym, Tensor, Instance)):
             if isinstance(left, Sym) and isinstance(right, Sym) and left == right and fn in (operator.eq, operator.le, operator.ge):
                 return True

@@ -49,6 +49,10 @@ class Interpreter(StatementEvaluator, ExpressionEvaluator, CallEvaluator):
         self.current_function = None  # the FunctionVal being run (a layer records the helper that built it)
         self.call_context = None  # (scope, call node, callee, number of positional values) of the call being made: where its arguments' origins are
         self.current_module = None
+        self.script_entry = False  # the entry is script code or a test (entries.run_entry)
+        self.model_depth = 0  # model calls being run (frameworks.call_instance)
+        self.unknown_loops = 0  # loops over an unknown iterable followed so far (statements._stmt_For)
+        self.unapplied: dict | None = None  # script code's models applied only to data of unknown shape (entries.run_unapplied)
         self._in_getattr: set = set()  # (instance id, name) whose user ``__getattr__`` is running
 
     # ------------------------------------------------------------------ budget / helpers

@@ -23,6 +23,7 @@ from convlint.source.project import ModuleInfo
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
 
 MAX_LOOP = 512  # iterations of one loop before it is abandoned as unknown
+EPOCHS_FOLLOWED = 2  # iterations of script code's loop around a data loader followed one by one
 
 
 class StatementEvaluator:
@@ -398,20 +399,22 @@ class StatementEvaluator:
         items = self.iterate(it)
         if items is None:
             # unknown iterable: the body may run zero or more times
-            def once():
-                self.assign(node.target, Unknown("element of an unknown iterable"), scope)
-                try:
-                    self.exec_block(node.body.body, scope)
-                except (Break, Continue):
-                    pass
-
-            self.branch(scope, once, lambda: None, self.site(node))
+            self.unknown_loops += 1
+            self._loop_once(node, Unknown("element of an unknown iterable"), scope)
             return
         broke = False
+        # script code's epoch loop around a data loader (``for epoch in range(200): for batch in
+        # loader: …``): after two iterations, the others are followed as one more, with the loop
+        # variable unknown — each would apply the same models to the same unknown data again
+        script_level = self.script_entry and self.model_depth == 0 and self.building == 0
+        inner = self.unknown_loops
         for n, item in enumerate(items):
             if n >= MAX_LOOP:
                 self.trace.incomplete = "loop bound"
                 raise BudgetExceeded("loop bound")
+            if n >= EPOCHS_FOLLOWED and script_level and self.unknown_loops > inner:
+                self._loop_once(node, Unknown("iteration of a loop around a data loader"), scope)
+                break
             self.tick()
             self.assign(node.target, item, scope)
             try:
@@ -423,6 +426,17 @@ class StatementEvaluator:
                 continue
         if not broke and node.orelse is not None:
             self.exec_block(node.orelse.body.body, scope)
+
+    def _loop_once(self, node: cst.For, target, scope: Scope) -> None:
+        """The body of ``node`` run zero times or once more, with ``target`` as its element."""
+        def once():
+            self.assign(node.target, target, scope)
+            try:
+                self.exec_block(node.body.body, scope)
+            except (Break, Continue):
+                pass
+
+        self.branch(scope, once, lambda: None, self.site(node))
 
     def _stmt_While(self, node: cst.While, scope: Scope) -> None:
         for n in range(MAX_LOOP + 1):
@@ -516,11 +530,22 @@ class StatementEvaluator:
                     obj[key] = value
                 elif isinstance(obj, list) and isinstance(key, int) and -len(obj) <= key < len(obj):
                     obj[key] = value
+                elif isinstance(obj, list) and not (isinstance(key, int) or isinstance(key, slice)):
+                    for i in range(len(obj)):  # an unknown index: any element may be the new value
+                        obj[i] = join(obj[i], value)
                 elif isinstance(obj, dict):
+                    # an unknown key: any key may now be present, the dict's contents are unknown
+                    # (``init_dict[key] = …`` in a loop over unknown keys, then ``cls(**init_dict)``)
                     for k in list(obj):
                         obj[k] = join(obj[k], value)
+                    self._forget(target.value, scope, "a dict given a key of unknown value")
         elif isinstance(target, cst.StarredElement):
             self.assign(target.value, value, scope)
+
+    def _forget(self, expr, scope: Scope, why: str) -> None:
+        """The value ``expr`` names (a variable, an attribute) becomes unknown."""
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            self.assign(expr, Unknown(why), scope)
 
     def setattr(self, obj, name: str, value) -> None:
         if name == "__dict__" and isinstance(obj, Instance) and (type(value) is dict or (value is obj and obj.data is not None)):

@@ -14,6 +14,11 @@ between tensors (residual and skip connections): all dimensions except the joine
 broadcast). The message gives the chain of sizes of both branches. When an upsampling layer that feeds
 the merge is the cause, CVL004 reports it at that layer instead.
 
+With symbolic sizes (a model run without a declared input), a mismatch is one for every size. Two
+sizes of one input size that always differ, but broadcast where one of them is 1, count as a
+mismatch when that happens for finitely many sizes only — a residual branch that removes rows
+joins its shortcut only where it has shrunk to a single row; the message names those sizes.
+
 When the branches' histories name the one layer at fault, the finding is on that layer (the line
 to edit), and the merge is given as a related location: a stride-1 convolution (or a pad and the
 convolution after it) that adds or removes rows in a residual branch; or the one strided layer
@@ -60,6 +65,13 @@ class Block(nn.Module):  # convlint: input=(1, 8, 32, 32)
             line=9,
             message="'+' joins tensors that differ in dim 2: 32 (from input: 32) and 16 (from conv: 32 → 16)",
         ),
+        Invalid(
+            # no input declared: the block runs on (B, 8, H, W), and the residual broadcasts only
+            # where the conv's output is a single row (H = 3)
+            'import torch.nn as nn\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(8, 8, 5, padding=1)\n\n    def forward(self, x):\n        return x + self.conv(x)\n',
+            line=6,
+            message="for every input size but H = 3, where broadcasting spreads a single row of one",
+        ),
     ),
 )
 
@@ -78,7 +90,7 @@ def mismatched_axis(ev: MergeEvent):
         for axis, (x, y) in enumerate(zip(a, b)):
             if (isinstance(x, int) and x == 1) or (isinstance(y, int) and y == 1):
                 continue
-            if broadcast_mismatch(x, y):
+            if broadcast_mismatch(x, y) or degenerate_broadcast(x, y) is not None:
                 return (axis, 0, 1)
         return None
     if not all(op.exact_rank for op in ops):
@@ -95,6 +107,45 @@ def mismatched_axis(ev: MergeEvent):
     return None
 
 
+def degenerate_broadcast(x, y):
+    """For two sizes of one symbolic input size that differ for all but finitely many of its values
+    (a residual branch that removes rows from its input, or strides once more than its shortcut),
+    the values where they broadcast all the same — where they are equal, or one of them is 1 (a
+    branch shrunk to a single row) — when those are finitely many: a
+    :class:`~convlint.interpret.sizes.SizeSet`, else None. Such a merge breaks for every size but
+    a few degenerate ones; a size that is 1 for a whole range of sizes (a pooled gate, ``H // H``)
+    is no such case."""
+    from convlint.interpret import sizes as S
+    from convlint.interpret.symbolic import Sym
+
+    if not (isinstance(x, Sym) and isinstance(y, Sym)) or x == y:
+        return None
+    names = x.variables() | y.variables()
+    if len(names) != 1:
+        return None
+    name = next(iter(names))
+    try:
+        ones = S.solve(name, [S.broadcasts(x, y)])
+    except Exception:  # a size the solver cannot decide: not this case
+        return None
+    return ones if ones.finite else None
+
+
+def _model_allows(run, few) -> str:
+    """``H ∈ {9, 10}``: the sizes of ``few`` (where a merge broadcasts) the whole model accepts, as
+    far as the size solver tells (its set alone when the solver cannot); "" for none."""
+    from convlint.interpret.sizing import model_sizes
+
+    try:
+        v = model_sizes(run).vars.get(few.name)
+    except Exception:  # the solver's answer only narrows the list
+        v = None
+    values = [n for n in few.below_min if v is None or v.sizes is None or n in v.sizes]
+    if not values:
+        return ""
+    return f"{few.name} = {values[0]}" if len(values) == 1 else f"{few.name} ∈ {{{', '.join(map(str, values))}}}"
+
+
 def unrepaired_cause(ev: MergeEvent):
     """The upsampling step feeding the merge whose size mismatch was never repaired, or None."""
     for op in ev.operands:
@@ -109,7 +160,34 @@ def check(run) -> list:
     constraint (:func:`convlint.interpret.sizing.no_size_issues`)."""
     from convlint.interpret.sizing import no_size_issues
 
-    return _check(run) + no_size_issues(run, "CVL005")
+    found = _check(run)
+    # a merge reported already (at itself, or at the layer blamed for it) is not reported again
+    # as the merge no input size gets through
+    merges = {id(site.node) for i in found for site in (i.site, *(s for _m, s in i.related)) if site is not None}
+    return found + [_blamed_no_size(run, issue) or issue for issue in no_size_issues(run, "CVL005")
+                    if issue.site is None or id(issue.site.node) not in merges]
+
+
+def _blamed_no_size(run, issue):
+    """A merge no input size gets through (its operands differ for every size the layers before it
+    allow, agreeing only where broadcasting a size of 1 would join them) blamed, like a mismatch,
+    on the one layer whose size change makes its operands differ (:func:`culprit`); None when no
+    single layer does."""
+    for ev in run.trace.of(MergeEvent):
+        if ev.site is None or issue.site is None or ev.site.node is not issue.site.node or len(ev.operands) != 2:
+            continue
+        a, b = ev.operands
+        if a.shape is None or b.shape is None or (not ev.broadcast and len(a.shape) != len(b.shape)):
+            continue
+        n = max(len(a.shape), len(b.shape))
+        for axis in range(n):
+            ai, bi = axis - (n - len(a.shape)), axis - (n - len(b.shape))
+            if ai < 0 or bi < 0 or axis == ev.joined or a.shape[ai] == b.shape[bi]:
+                continue
+            blamed = culprit(run, ev, a, b, ai, bi)
+            if blamed is not None:
+                return _blame(ev, blamed, issue.message, axis)
+    return None
 
 
 def _check(run) -> list:
@@ -128,6 +206,11 @@ def _check(run) -> list:
             f"{ev.op} joins tensors that differ in dim {axis}: {fmt_dim(a.shape[ai])} (from {a.label}: {a.trail(ai)}) "
             f"and {fmt_dim(b.shape[bi])} (from {b.label}: {b.trail(bi)})"
         )
+        few = degenerate_broadcast(a.shape[ai], b.shape[bi]) if ev.broadcast else None
+        if few is not None:
+            works = _model_allows(run, few)
+            msg += (f" for every input size but {works}, where broadcasting spreads a single row of one"
+                    if works else " for every input size")
         if ev.joined is not None:
             msg += f"; only dim {ev.joined} may differ"
         cause = unrepaired_cause(ev)
@@ -259,9 +342,16 @@ def _steps(history, fork: int, axis: int, events):
         prev = shape
         if unchanged:
             continue
-        if not mismatch(x, y):
+        if not mismatch(x, y) and not _resamples(e, axis):
             return None  # neither certainly equal nor certainly different
         if axis not in tuple(e.spatial_axes) or not e.windows:
+            stride = _param_stride(e, axis)
+            if stride is not None and stride > 1:
+                # (a conv whose padding depends on the size — flax's "SAME" — records no
+                # windows for symbolic sizes; its stride is its own)
+                out.append((e, "resample", stride, x, y, False))
+                pad = None
+                continue
             if isinstance(d, int) and "pad" in e.op.lower():
                 pad = (e, d, x)  # counted with the conv it feeds
                 out.append((e, "offset", d, x, y, False))
@@ -285,6 +375,37 @@ def _steps(history, fork: int, axis: int, events):
             return None
         pad = None
     return None if away else out
+
+
+def _resamples(e, axis: int) -> bool:
+    """The layer of event ``e`` strides or dilates its input along ``axis``: a resampling step even
+    where a symbolic size is the same before and after for its smallest values (``(H + 3)//4`` and
+    ``(H + 7)//8`` agree for H ≤ 4)."""
+    if axis not in tuple(e.spatial_axes):
+        return False
+    if not e.windows:
+        stride = _param_stride(e, axis)
+        return stride is not None and stride > 1
+    w = e.windows[tuple(e.spatial_axes).index(axis)]
+    return w.stride != 1 or w.input_dilation != 1 or bool(e.transposed)
+
+
+def _param_stride(e, axis: int):
+    """The stride along ``axis`` of a (not transposed) conv or pool layer, from its arguments
+    (``strides=(2, 2)``, ``stride=2``), or None when they do not say it."""
+    layer = e.layer
+    params = getattr(layer, "params", None)
+    if e.transposed or not isinstance(params, dict) or axis not in tuple(e.spatial_axes):
+        return None
+    value = params.get("strides", params.get("stride"))
+    i = tuple(e.spatial_axes).index(axis)
+    if value is None and "strides" in params:
+        return 1
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (tuple, list)) and len(value) == len(tuple(e.spatial_axes)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return value[i]
+    return None
 
 
 def _unpaired(ra: list, rb: list):

@@ -34,6 +34,7 @@ KINDS = ("declares a model", "test", "script", "module")
 _PRAGMA = re.compile(rb"#[ \t]*convlint:[ \t]*(?:input|init)\b")
 _TEST_FILE = re.compile(r"(?:test_.*|.*_test)\.pyi?$")
 _MAIN = re.compile(rb"""__name__[ \t]*==[ \t]*["']__main__["']""")
+_TOP_OPTIONS = re.compile(rb"^[A-Za-z_][^\n#]*\.parse(?:_known)?_args\(", re.M)  # a script without a __main__ guard: ``opt = parser.parse_args()``
 
 _FROM = re.compile(r"[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*(?:\\\n[^\n#;]*)*)", re.M)
 _IMPORT = re.compile(r"[ \t]*import[ \t]+([^\n#;]+)", re.M)
@@ -251,7 +252,7 @@ class _Index:
                 self.kind[f] = 0
             elif _TEST_FILE.match(os.path.basename(f)) and b"def test" in data:
                 self.kind[f] = 1
-            elif _MAIN.search(data):
+            elif _MAIN.search(data) or _TOP_OPTIONS.search(data):
                 self.kind[f] = 2
             else:
                 self.kind[f] = 3

@@ -18,7 +18,7 @@ from convlint.frameworks.flax import functions as F
 from convlint.frameworks.flax import layers as L
 from convlint.frameworks.jax.registry import Registry
 from convlint.interpret.events import ChannelEvent, ConfigEvent, RankEvent
-from convlint.interpret.symbolic import Sym, has_symbolic
+from convlint.interpret.symbolic import Sym, has_symbolic, is_size
 from convlint.interpret import builtins as pyb
 from convlint.interpret.tensor import CHANNELS_LAST, Tensor
 from convlint.frameworks.jax import arrays as A
@@ -60,6 +60,10 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     p = layer.params
     label = layer.name or layer.op.rsplit(".", 1)[-1]
     transpose = layer.extra["transpose"]
+    if x.shape is None and x.entry and isinstance(p["kernel_size"], (tuple, list)) and p["kernel_size"]:
+        # a model input of unknown rank (a module run on its own): one batch dim, the kernel's
+        # spatial dims, the features last
+        x = C.promote_entry(x, len(p["kernel_size"]), channels_last=True)
     keys = ["kernel_size", "strides", "padding", "kernel_dilation"] + ([] if transpose else ["input_dilation"])
     if x.shape is None or not known(*(p[k] for k in keys)) or any(has_symbolic(p[k]) for k in keys):
         rank = len(p["kernel_size"]) if isinstance(p["kernel_size"], (tuple, list)) else None
@@ -71,7 +75,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
             out.exact_rank = False
             return out
         if x.shape is not None:
-            shape = tuple(x.shape[:-1]) + (p["features"] if is_int(p["features"]) else Unknown("features"),)
+            shape = tuple(x.shape[:-1]) + (p["features"] if is_size(p["features"]) else Unknown("features"),)
             shape = tuple(shape[:1]) + tuple(Unknown("flax conv") for _ in shape[1:-1]) + shape[-1:]
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=shape)
     try:
@@ -83,7 +87,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     if n < rank + 1 and not x.exact_rank:
         # a lower bound on the rank (an operand of unknown shape met it): the spatial dims are
         # not all known, the features still are
-        feats = p["features"] if is_int(p["features"]) else Unknown("features")
+        feats = p["features"] if is_size(p["features"]) else Unknown("features")
         out = C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
         out = out.derive(tuple(Unknown("flax conv") for _ in range(rank)) + (feats,))
         out.exact_rank = False
@@ -103,7 +107,10 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
     except ConvArithmeticError as e:
         interp.trace.record(ConfigEvent(layer.site, label, e, layer=layer))
         return C.record(interp, op=layer.op, layer=layer, site=layer.site, call_node=node, x=x, out_shape=None)
-    if isinstance(pad, str) and pad not in ("VALID", "CIRCULAR", "REFLECT", "CAUSAL") and not all(is_int(s) for s in sizes):
+    # (lax reads a conv's padding string in any case: ``'valid'`` is ``'VALID'``; a transposed
+    # conv special-cases the upper-case words only)
+    word = pad.upper() if isinstance(pad, str) and not transpose else pad
+    if isinstance(pad, str) and word not in ("VALID", "CIRCULAR", "REFLECT", "CAUSAL") and not all(is_int(s) for s in sizes):
         # SAME-like padding: the pads depend on the size, the output is ceil(i / s) (or i·s transposed)
         strides = [w.stride for w in windows] if not transpose else [w.input_dilation for w in windows]
         spatial = tuple(window_out(w, s) if is_int(s) else (s * st if transpose else ((s + (st - 1)) // st)) if isinstance(s, Sym) else Unknown("size")
@@ -114,7 +121,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         windows_used = windows
     raw = spatial
     spatial = tuple(max(o, 0) if is_int(o) else o for o in spatial)  # jax gives a zero-size array
-    feats = p["features"] if is_int(p["features"]) else Unknown("features")
+    feats = p["features"] if is_size(p["features"]) else Unknown("features")
     if not transpose:
         groups = p.get("feature_group_count", 1)
         c = x.shape[-1]

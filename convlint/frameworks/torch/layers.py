@@ -254,8 +254,9 @@ def _pad_layer(op, rank, kind):
         pad = p["padding"]
         if is_int(pad):
             pad = (pad,) * (2 * rank)
+        # (a model input of unknown rank takes the rank the layer pads: batched, as a conv fixes it)
         return Layer(op, {"padding": pad, "value": p.get("value", 0)}, interp.site(node), FRAMEWORK,
-                     lambda i, l, a, k, n: pad_apply(i, l.site, n, op, tensor_arg(a, k), l.params["padding"], mode, label_of(l), l, rank))
+                     lambda i, l, a, k, n: pad_apply(i, l.site, n, op, C.promote_entry(tensor_arg(a, k), rank), l.params["padding"], mode, label_of(l), l, rank))
 
     return build
 
