@@ -722,7 +722,8 @@ _BARE: dict = {}
 def _note_application(unapplied: dict, inst: Instance, x, args, kwargs, node) -> None:
     """Script code applied ``inst``: to a tensor of known shape (its sizes ints or symbolic: it is
     checked there), or only to data whose shape convlint cannot see (a batch from a data loader, a
-    tensor of unknown sizes), kept in ``unapplied`` to be run once more on an input of unknown size (:func:`convlint.interpret.entries.run_applied`)."""
+    tensor of unknown sizes), kept in ``unapplied`` to be run once more on an input of unknown
+    size (:func:`convlint.interpret.entries.run_applied`)."""
     key = id(inst)
     if isinstance(x, Tensor) and x.shape is not None and x.exact_rank and not any(isinstance(d, Unknown) for d in x.shape):
         unapplied[key] = (inst, None)

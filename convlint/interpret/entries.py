@@ -177,6 +177,7 @@ def run_applied(interp, module, parent: ModelRun, inst: Instance, call) -> Model
     interp.trace = trace
     interp.steps = 0
     interp.script_entry = True  # the model in the mode the script left it in, as torch runs it
+    interp.declared = True  # built by the script's own code: a None it passes is what Python passes
     interp.unapplied = None
     interp.model_depth = 0
     framework = inst.cls.framework

@@ -248,15 +248,18 @@ def pad_apply(interp, site, node, op, x, pads, mode, label, layer=None, rank=Non
 def _pad_layer(op, rank, kind):
     mode = PAD_CHECKS.get(kind, "constant")
 
+    def apply(interp, layer, args, kwargs, node):
+        # a model input of unknown rank takes the rank the layer pads (batched, as a conv fixes it)
+        x = C.promote_entry(tensor_arg(args, kwargs), rank)
+        return pad_apply(interp, layer.site, node, op, x, layer.params["padding"], mode, label_of(layer), layer, rank)
+
     def build(interp, args, kwargs, node):
         sig = Signature.of("padding", "value") if kind == "Constant" else Signature.of("padding")
         p = sig.bind(args, kwargs)
         pad = p["padding"]
         if is_int(pad):
             pad = (pad,) * (2 * rank)
-        # (a model input of unknown rank takes the rank the layer pads: batched, as a conv fixes it)
-        return Layer(op, {"padding": pad, "value": p.get("value", 0)}, interp.site(node), FRAMEWORK,
-                     lambda i, l, a, k, n: pad_apply(i, l.site, n, op, C.promote_entry(tensor_arg(a, k), rank), l.params["padding"], mode, label_of(l), l, rank))
+        return Layer(op, {"padding": pad, "value": p.get("value", 0)}, interp.site(node), FRAMEWORK, apply)
 
     return build
 
