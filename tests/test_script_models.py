@@ -237,3 +237,58 @@ def test_a_script_without_a_main_guard_is_ranked_as_a_script(tmp_path):
     repo = _repo(tmp_path, kernel=3)
     found = ranked_importers([repo / "models.py"], [repo / "models.py", repo / "train.py"], repo)
     assert [(i.path.name, KINDS[i.kind], i.admitted) for i in found] == [("train.py", "script", True)]
+
+
+SWEEP = '''\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(8, 8, 2, stride=2)
+        self.head = nn.Conv2d(11, 3, 1)
+
+    def forward(self, x):
+        return self.head(torch.cat([x, self.up(self.down(x))], dim=1))
+
+
+model = Net()
+for size in (32, 64, 96, 45):
+    y = model(torch.randn(1, 3, size, size))
+'''
+
+
+def test_a_loop_over_sizes_in_a_script_is_followed_size_by_size(tmp_path):
+    # the models it applies are followed (known input, known output): every size is checked,
+    # the fourth (odd: the transposed conv gives 46 for 45) too
+    torch = pytest.importorskip("torch")
+    ns: dict = {}
+    with pytest.raises(RuntimeError):
+        exec(compile(SWEEP, "sweep.py", "exec"), ns)  # noqa: S102 - our own example
+    assert ns["size"] == 45  # the three sizes before it ran
+    (tmp_path / "sweep.py").write_text(SWEEP)
+    found = [f for f in _findings(tmp_path, "sweep.py").findings if f.code in ("CVL004", "CVL005")]
+    assert found and all("45" in f.message or "46" in f.message for f in found), found
+
+
+def test_a_sampling_loop_of_a_script_is_not_unrolled_sample_by_sample(tmp_path):
+    repo = _repo(tmp_path, kernel=3)
+    sampler = SCRIPT.split("dataloader = ")[0] + textwrap.dedent('''\
+        images = []
+        while len(images) < opt.n_epochs:
+            fake = generator(load_batch())
+            images.extend([fake] * 4)
+        for step in range(opt.n_epochs):
+            fake = generator(fake)
+        ''')
+    counts = []
+    for n in (40, 400):
+        (repo / "train.py").write_text(sampler.replace("default=200", f"default={n}"))
+        (script,) = [r for r in _findings(repo).runs if r.entry.kind == "module" and r.part_of is None]
+        assert script.trace.incomplete is None
+        counts.append(len(script.trace.events))
+    assert counts[0] == counts[1] > 0

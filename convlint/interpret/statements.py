@@ -404,15 +404,17 @@ class StatementEvaluator:
             return
         broke = False
         # script code's epoch loop around a data loader (``for epoch in range(200): for batch in
-        # loader: …``): after two iterations, the others are followed as one more, with the loop
-        # variable unknown — each would apply the same models to the same unknown data again
+        # loader: …``), or a sampling loop that applies a model to data of unknown shape (``for i in
+        # range(steps): x = denoise(model, x, i)``): after two iterations, the others are followed
+        # as one more, with the loop variable unknown — each would apply the same models to the
+        # same unknown data again
         script_level = self.script_entry and self.model_depth == 0 and self.building == 0
-        inner = self.unknown_loops
+        inner = (self.unknown_loops, self.unknown_applications)
         for n, item in enumerate(items):
             if n >= MAX_LOOP:
                 self.trace.incomplete = "loop bound"
                 raise BudgetExceeded("loop bound")
-            if n >= EPOCHS_FOLLOWED and script_level and self.unknown_loops > inner:
+            if n >= EPOCHS_FOLLOWED and script_level and (self.unknown_loops > inner[0] or self.unknown_applications > inner[1]):
                 self._loop_once(node, Unknown("iteration of a loop around a data loader"), scope)
                 break
             self.tick()
@@ -439,9 +441,13 @@ class StatementEvaluator:
         self.branch(scope, once, lambda: None, self.site(node))
 
     def _stmt_While(self, node: cst.While, scope: Scope) -> None:
+        script_level = self.script_entry and self.model_depth == 0 and self.building == 0
+        inner = (self.unknown_loops, self.unknown_applications)
         for n in range(MAX_LOOP + 1):
             self.tick()
             cond = self.truth(self.eval(node.test, scope))
+            if cond is not False and n >= EPOCHS_FOLLOWED and script_level and (self.unknown_loops > inner[0] or self.unknown_applications > inner[1]):
+                cond = None  # a sampling loop of script code (see _stmt_For): once more, then stop
             if cond is False:
                 if node.orelse is not None:
                     self.exec_block(node.orelse.body.body, scope)
