@@ -589,7 +589,8 @@ def test_one_line_compound_statements_run_their_body(tmp_path):
 def test_a_container_given_an_unknown_key_or_index_is_not_kept_as_it_was(tmp_path):
     # ``init_dict[key] = config[key]`` over keys convlint cannot see, then ``cls(**init_dict)``:
     # the dict is no longer the empty one it started as (a constructor's defaults are not what
-    # the call passes), and a list element at an unknown index may be the new value
+    # the call passes), a list element at an unknown index may be the new value, and a list
+    # extended by what convlint cannot list has an unknown length
     _agree(tmp_path, """
         import os
 
@@ -602,4 +603,14 @@ def test_a_container_given_an_unknown_key_or_index_is_not_kept_as_it_was(tmp_pat
         values = [0, 0]
         values[len(os.environ.get("CONVLINT_TEST_INDEX", "x"))] = 5
         first = values[0]
-        """, must_know=[], may_know=("init", "count", "depth", "values", "first"))
+        grown = [1]
+        grown += list(keys)
+        grown.extend(iter(keys))
+        size = len(grown)
+        todo = [1]
+        visited = 0
+        while len(todo) > 0:  # a worklist fed by what convlint cannot list: its length is unknown
+            todo.pop(-1)
+            visited += 1
+            todo += list(keys) if visited < 3 else []
+        """, must_know=[], may_know=("init", "count", "depth", "values", "first", "grown", "size", "visited"))

@@ -17,7 +17,7 @@ from convlint.interpret.lattice import is_known
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.flow import raised
-from convlint.interpret.values import DICT_BASES, MISSING, ClassVal, ExternalRef, FunctionVal, Instance, PartialSeq, PartialVal, Unknown, mapping_of
+from convlint.interpret.values import DICT_BASES, MISSING, ClassVal, ExternalRef, FunctionVal, Instance, PartialSeq, PartialVal, Unknown, UnknownItems, UnknownNumber, mapping_of
 
 
 class Builtin:
@@ -69,6 +69,8 @@ def _len(interp, args, kwargs, node):
     if len(args) != 1:
         return Unknown("len()")
     v = mapping_of(args[0])
+    if isinstance(v, list) and any(type(x) is UnknownItems for x in v):
+        return UnknownNumber("length of a list extended by unknown items")
     if isinstance(v, (list, tuple, dict, str, set)):
         return len(v)
     if isinstance(v, LazyIter):
@@ -725,7 +727,7 @@ def _list_method(lst: list, name: str):
         def ext(i, a, k, n):
             items = _items(i, a[0]) if a else None
             if items is None:
-                lst.append(Unknown("extended by an unknown iterable"))
+                lst.append(UnknownItems("extended by an unknown iterable"))
             else:
                 lst.extend(items)
 

@@ -17,7 +17,7 @@ from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -67,7 +67,7 @@ class StatementEvaluator:
                 if isinstance(rhs, (list, tuple)):
                     cur.extend(rhs)
                 else:
-                    cur.append(Unknown("extended by an unknown"))
+                    cur.append(UnknownItems("extended by an unknown"))
                 return
             value = self.binop(op, cur, rhs, s) if op else Unknown("augmented assignment")
             self.assign(s.target, value, scope)

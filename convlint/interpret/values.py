@@ -53,6 +53,14 @@ class UnknownNumber(Unknown):
     __slots__ = ()
 
 
+class UnknownItems(Unknown):
+    """Where a list was extended by items convlint cannot list (``todo += list(unknown)``,
+    ``lst.extend(unknown)``): the list keeps its identity (aliases see the change), its known
+    items stay, and its length is unknown from then on."""
+
+    __slots__ = ()
+
+
 def numeric(v) -> bool:
     """A number, known or not (an :class:`UnknownNumber`)."""
     return type(v) in (int, float, bool) or type(v) is UnknownNumber
