@@ -283,9 +283,9 @@ def run_check(
             if not importer:
                 raw.append(_cvl000(path, src.reason))
             continue
-        if not may_contain_conv(src.data) and path not in model_files:
-            prefiltered_out += not importer
-            continue
+        if not importer and not may_contain_conv(src.data) and path not in model_files:
+            prefiltered_out += 1
+            continue  # (an importer was admitted by the import scan: a script, or the prefilter)
         if not importer:
             texts[path] = src.text
         if cache is not None:

@@ -215,7 +215,7 @@ class _Index:
                 self.heads.add(part[:-3] if part.endswith(".py") else part)
         self._imports: dict[str, list] = {}
         self.kind: dict[str, int] = {}  # index in KINDS
-        self.admitted: dict[str, bool] = {}  # passes the conv prefilter
+        self.admitted: dict[str, bool] = {}  # passes the conv prefilter, or is a script (KINDS[2])
         self.reverse: dict[str, set[str]] = {}  # file -> the files that import it directly
         self._modules: dict[tuple, str | None] = {}
         self._defs: dict[tuple, frozenset] = {}
@@ -256,7 +256,10 @@ class _Index:
                 self.kind[f] = 2
             else:
                 self.kind[f] = 3
-            self.admitted[f] = may_contain_conv(data)
+            # a file the prefilter admits, or a script (its ``__main__`` block or top-level
+            # ``parser.parse_args()`` builds models from the file it imports and applies them to
+            # data, which convlint checks on a symbolic input — without naming a conv itself)
+            self.admitted[f] = self.kind[f] == 2 or may_contain_conv(data)
             if state is not None and stamp is not None:
                 entry = (stamp, self._imports[f], self.kind[f], self.admitted[f])
                 if known is not None and known[1:] == entry[1:]:
@@ -414,7 +417,7 @@ class Importer:
     path: Path
     hops: int  # import statements between it and the nearest target (1: it imports a target)
     kind: int  # index in KINDS
-    admitted: bool  # it passes the conv prefilter (a file that does not is never analysed)
+    admitted: bool  # it passes the conv prefilter, or is a script (a file that is neither is never analysed)
 
 
 def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None) -> list[Importer]:

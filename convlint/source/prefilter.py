@@ -18,10 +18,7 @@ It matches, word-bounded and case-sensitive (a case-insensitive ``conv`` would m
 - ``jaxtyping`` (an annotated input declares a model) and a ``# convlint:`` pragma;
 - script code that may run a model from another file: a tensor made from a literal shape
   (``torch.randn(1, 3, 64, 64)``, ``jnp.ones((1, 64, 64, 3))``), flax ``.init(``/``.init_with_output(``,
-  ``jax.eval_shape(`` — a smoke test or a ``__main__`` block is how a config-driven model is declared;
-- a script's options (``opt = parser.parse_args()``): a training script builds its models from
-  them (their defaults) and applies them to batches of a data loader, which convlint replaces
-  with an input of unknown size.
+  ``jax.eval_shape(`` — a smoke test or a ``__main__`` block is how a config-driven model is declared.
 
 Each alternative starts with a literal character and checks the word boundary with a
 look-behind *after* it, so that ``re`` can scan for the first characters quickly; alternatives
@@ -76,7 +73,6 @@ CONV_PATTERN: re.Pattern[bytes] = re.compile(
     | (?:randn|rand|ones|zeros|empty)\((?=\(?\s*\d)                      # torch.randn(1, 3, 64, 64), jnp.ones((1, 64, 64, 3))
     | \.init(?:_with_output)?\(                                     # flax Model(...).init(key, x)
     | e(?<!\we)val_shape\(
-    | _args\((?:(?<=\.parse_args\()|(?<=\.parse_known_args\())        # opt = parser.parse_args()
     """
 )
 
@@ -87,7 +83,7 @@ CONV_PATTERN: re.Pattern[bytes] = re.compile(
 # reading it): ``ool`` holds both ``Pool`` and ``pool`` in one.
 LITERALS: tuple[bytes, ...] = (
     b"onv", b"ool", b"Upsampl", b"interpolate", b"jaxtyping", b".init", b"val_shape(",
-    b"rand", b"ones(", b"zeros(", b"empty(", b".resize(", b"scale_and_translate(", b"reduce_window", b"_args(",
+    b"rand", b"ones(", b"zeros(", b"empty(", b".resize(", b"scale_and_translate(", b"reduce_window",
 )
 _REACH = 64  # bytes around an occurrence: more than any match's fixed part on either side of it
 _SPACE = b" \t\n\r\f\v"
