@@ -52,6 +52,7 @@ def _check(runs, codes=None, label=None) -> list[Issue]:
     for code, mod in rule_modules().items():
         if codes is not None and code not in codes:
             continue
+        mine: list[Issue] = []
         for r in runs:
             found = mod.check(r)
             if label is not None:
@@ -60,13 +61,9 @@ def _check(runs, codes=None, label=None) -> list[Issue]:
                     if m is not None and os.path.abspath(m.path) != os.path.abspath(r.path):
                         iss.message = f"{iss.message} (entry: {label(r)})"
             r.issues += found
-            issues += found
-    # one finding per root cause: a merge that one run blames on a layer (the finding on the layer,
-    # the merge its related location) is not reported again at the merge by a run whose branches
-    # did not tell the layer (another model building the same block)
-    blamed = {(i.code, id(s.node)) for i in issues for _m, s in i.related if s is not None and i.code == "CVL005"}
-    if blamed:
-        issues = [i for i in issues if i.related or i.site is None or (i.code, id(i.site.node)) not in blamed]
+            mine += found
+        # a rule may know that two runs' issues have one root cause (``across_runs``)
+        issues += mod.across_runs(mine) if hasattr(mod, "across_runs") else mine
     return issues
 
 
@@ -272,7 +269,7 @@ def _checked_runs(runs: list) -> list:
     padding does not fit; ``InceptionV4`` builds it with one that does)."""
     out = []
     for r in runs:
-        if r.entry.source == "auto" and r.entry.kind == "class" and r.entry.node is not None:
+        if _auto_class(r) and r.entry.node is not None:
             node = id(r.entry.node)
             if any(node in o.trace.applied and _decides_for_its_blocks(o) for o in runs if o is not r and o.entry.node is not r.entry.node):
                 continue
@@ -280,22 +277,20 @@ def _checked_runs(runs: list) -> list:
     return out
 
 
+def _auto_class(run) -> bool:
+    return run.entry.source == "auto" and run.entry.kind == "class"
+
+
 def _decides_for_its_blocks(run) -> bool:
     """Whether the arguments a run's model gives its blocks are its model's: not so for a class run
     on its own that needs constructor arguments convlint cannot make up (``ResNetStage`` without
     its ``block_size``, ``first_stride``): its blocks are checked on their own too."""
-    from convlint.interpret.entries import required_parameters, symbolic_arguments
+    from convlint.interpret.entries import open_parameters
 
-    if _auto_class(run):
-        cls = run.module.scope.vars.get(run.entry.name) if run.module is not None and run.module.scope is not None else None
-        if isinstance(cls, ClassVal):
-            symbolic = symbolic_arguments(cls, None)
-            return all(p.name.value in symbolic for p in required_parameters(cls))
-    return True
-
-
-def _auto_class(run) -> bool:
-    return run.entry.source == "auto" and run.entry.kind == "class"
+    if not _auto_class(run) or run.module is None or run.module.scope is None:
+        return True
+    cls = run.module.scope.vars.get(run.entry.name)
+    return not isinstance(cls, ClassVal) or not open_parameters(cls)[2]
 
 
 def _located(entry: Entry, tree) -> Entry:

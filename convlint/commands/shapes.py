@@ -221,8 +221,7 @@ def _coverage_json(run) -> dict:
 
 def _list_json(run) -> dict:
     """One model of ``shapes --list``: how convlint analyses it, and what a constructor needs."""
-    from convlint.interpret.entries import required_parameters, symbolic_arguments
-    from convlint.interpret.values import ClassVal, PartialVal, unwrap
+    from convlint.interpret.entries import open_parameters
 
     m = _model_json(run)
     entry = run.entry
@@ -232,16 +231,9 @@ def _list_json(run) -> dict:
     if entry.kind in ("module", "test"):
         out["status"] = "entry"
     elif entry.source == "auto":
-        cls = run.module.scope.vars.get(entry.name) if run.module is not None and run.module.scope is not None else None
-        given: set = set()
-        if isinstance(cls, PartialVal):  # ``ResNet18 = partial(ResNet, …)``: what the partial does not give
-            given = set(cls.kwargs)
-            cls = unwrap(cls.func)
-            if isinstance(cls, ClassVal):
-                given |= {p.name.value for p in required_parameters(cls)[: len(run.module.scope.vars[entry.name].args)]}
-        required = [p.name.value for p in required_parameters(cls) if p.name.value not in given] if isinstance(cls, ClassVal) else []
-        symbolic = [n for n in symbolic_arguments(cls, None) if n not in given] if isinstance(cls, ClassVal) else []
-        needs = [p for p in required if p not in symbolic]
+        # a class, or ``ResNet18 = partial(ResNet, …)``: what its constructor is left without
+        target = run.module.scope.vars.get(entry.name) if run.module is not None and run.module.scope is not None else None
+        _cls, symbolic, needs = open_parameters(target)
         out["symbolic"] = symbolic
         out["needs"] = needs
         out["status"] = "needs-arguments" if needs else "symbolic" if symbolic else "defaults"

@@ -385,10 +385,12 @@ class Frameworks:
         # script code (a __main__ block, a smoke test) applying a model to a tensor: the model's
         # input and output, compared by the rules as a declared model's are
         if depth == 0 and getattr(interp, "script_entry", False) and interp.trace is not None:
+            from convlint.rules.cvl009_output_mismatch import first_tensor  # (what the rules take for a model's output)
+
             x = args[0] if args else None
             if isinstance(x, Tensor) and x.shape is not None:
                 interp.trace.applications.append((x, out))
-            if not (_known_input(x) and _known_input(_first_tensor(out))):
+            if not (_known_shape(x) and _known_shape(first_tensor(out))):
                 # on data convlint cannot see, or a model it lost track in: a loop of script code
                 # around it is not unrolled further (statements._stmt_For)
                 interp.unknown_applications += 1
@@ -723,19 +725,7 @@ def _build_base_layer(interp, inst: Instance, base: Op, args, kwargs, node):
 _BARE: dict = {}
 
 
-def _first_tensor(v):
-    """The first tensor of a model's output (a tensor, or one inside a tuple, list or dict)."""
-    for _ in range(4):
-        if isinstance(v, (tuple, list)) and v:
-            v = v[0]
-        elif isinstance(v, dict) and v:
-            v = next(iter(v.values()))
-        else:
-            break
-    return v
-
-
-def _known_input(x) -> bool:
+def _known_shape(x) -> bool:
     """A tensor whose rank is exact and whose sizes are all ints or symbolic."""
     return isinstance(x, Tensor) and x.shape is not None and x.exact_rank and not any(isinstance(d, Unknown) for d in x.shape)
 
@@ -746,7 +736,7 @@ def _note_application(unapplied: dict, inst: Instance, x, args, kwargs, node) ->
     tensor of unknown sizes), kept in ``unapplied`` to be run once more on an input of unknown
     size (:func:`convlint.interpret.entries.run_applied`)."""
     key = id(inst)
-    if _known_input(x):
+    if _known_shape(x):
         unapplied[key] = (inst, None)
     elif key not in unapplied and (isinstance(x, Tensor) or (isinstance(x, Unknown) and not isinstance(x, UnknownNumber))):
         unapplied[key] = (inst, (list(args), dict(kwargs), node))

@@ -26,7 +26,7 @@ from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import ClassVal, FunctionVal, Instance, PartialVal, Unknown, unwrap
 
-__all__ = ["ModelRun", "run_entry", "run_applied", "make_tensor", "partial_entries", "pytest_entries", "is_test_file"]
+__all__ = ["ModelRun", "run_entry", "run_applied", "make_tensor", "open_parameters", "partial_entries", "pytest_entries", "is_test_file"]
 
 INTERNAL_ERROR = "internal error: "  # begins the ``trace.incomplete`` of an entry the engine failed on
 
@@ -78,16 +78,12 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
         if isinstance(target, PartialVal) and entry.source == "auto":
             # ``ResNet18 = partial(ResNet, stage_sizes=…, block_cls=…)``: the class, built with
             # the partial's arguments and a symbolic size for each size parameter it leaves
-            cls = unwrap(target.func)
-            if not isinstance(cls, ClassVal) or not cls.framework:
+            cls, symbolic, _needs = open_parameters(target)
+            if cls is None or not cls.framework:
                 run.error = f"{entry.name} is not a partial of a model class"
                 return run
-            given = set(target.kwargs)
-            params = required_parameters(cls)
-            given |= {p.name.value for p in params[: len(target.args)]}
-            symbolic = {k: v for k, v in symbolic_arguments(cls, fw).items() if k not in given}
             with interp.in_module(module):
-                target = interp.call(target, [], symbolic, entry.node)
+                target = interp.call(target, [], {name: Sym.var(name) for name in symbolic}, entry.node)
             if not isinstance(target, Instance):
                 run.error = f"{entry.name} does not build a model"
                 return run
@@ -137,14 +133,8 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             else:
                 out = interp.call(callee, args, kwargs, entry.node)
         run.output = out
-    except BudgetExceeded as e:
-        trace.incomplete = str(e)
-    except (Dead, Return):
-        pass
-    except RecursionError:
-        trace.incomplete = "recursion"
     except Exception as e:  # an engine bug must not stop the file's other entries, nor the run
-        _internal_error(trace, e)
+        _stopped(trace, e)
     finally:
         if interp.unapplied:
             run.unapplied = [(inst, call) for inst, call in interp.unapplied.values() if call is not None][:MAX_UNAPPLIED]
@@ -152,7 +142,18 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
     return run
 
 
-def _internal_error(trace: Trace, e: Exception) -> None:
+def _stopped(trace: Trace, e: Exception) -> None:
+    """A run that ended by an exception: a bound or a recursion (``trace.incomplete`` says which),
+    a dead path or a ``return`` at the top (nothing to say), or an engine failure (said, as an
+    internal error, where it happened)."""
+    if isinstance(e, (Dead, Return)):
+        return
+    if isinstance(e, BudgetExceeded):
+        trace.incomplete = str(e)
+        return
+    if isinstance(e, RecursionError):
+        trace.incomplete = "recursion"
+        return
     if os.environ.get("CONVLINT_DEBUG"):
         raise e
     import traceback
@@ -187,14 +188,8 @@ def run_applied(interp, module, parent: ModelRun, inst: Instance, call) -> Model
     try:
         with interp.in_module(module):
             run.output = interp.fw.call_instance(interp, inst, [x, *args[1:]], kwargs, node)
-    except BudgetExceeded as e:
-        trace.incomplete = str(e)
-    except (Dead, Return):
-        pass
-    except RecursionError:
-        trace.incomplete = "recursion"
     except Exception as e:  # an engine bug must not stop the file's other entries, nor the run
-        _internal_error(trace, e)
+        _stopped(trace, e)
     return run
 
 
@@ -223,6 +218,24 @@ def required_parameters(cls: ClassVal) -> list:
         if default is MISSING and name not in ("parent", "name"):
             out.append(cst.Param(cst.Name(name), annotation=_field_annotation(cls, name)))
     return out
+
+
+def open_parameters(target) -> tuple:
+    """For a model class, or a ``functools.partial`` of one (``ResNet18 = partial(ResNet, …)``):
+    ``(cls, symbolic, needs)`` — the class, the names of the required constructor parameters left
+    open that hold sizes (run as symbolic sizes, :func:`symbolic_arguments`), and of those convlint
+    cannot make up (a config object, a callable). ``(None, [], [])`` for anything else."""
+    given: set = set()
+    cls = target
+    if isinstance(target, PartialVal):
+        cls = unwrap(target.func)
+        if isinstance(cls, ClassVal):
+            given = set(target.kwargs) | {p.name.value for p in required_parameters(cls)[: len(target.args)]}
+    if not isinstance(cls, ClassVal):
+        return None, [], []
+    symbolic = [name for name in symbolic_arguments(cls, None) if name not in given]
+    needs = [p.name.value for p in required_parameters(cls) if p.name.value not in given and p.name.value not in symbolic]
+    return cls, symbolic, needs
 
 
 def _field_annotation(cls: ClassVal, name: str):

@@ -53,7 +53,7 @@ class Interpreter(StatementEvaluator, ExpressionEvaluator, CallEvaluator):
         self.model_depth = 0  # model calls being run (frameworks.call_instance)
         self.unknown_loops = 0  # loops over an unknown iterable followed so far (statements._stmt_For)
         self.unknown_applications = 0  # script code's model calls on data of unknown shape so far (frameworks.call_instance)
-        self.unapplied: dict | None = None  # script code's models applied only to data of unknown shape (entries.run_unapplied)
+        self.unapplied: dict | None = None  # script code's models applied only to data of unknown shape (entries.run_applied)
         self._in_getattr: set = set()  # (instance id, name) whose user ``__getattr__`` is running
 
     # ------------------------------------------------------------------ budget / helpers

@@ -403,18 +403,12 @@ class StatementEvaluator:
             self._loop_once(node, Unknown("element of an unknown iterable"), scope)
             return
         broke = False
-        # script code's epoch loop around a data loader (``for epoch in range(200): for batch in
-        # loader: …``), or a sampling loop that applies a model to data of unknown shape (``for i in
-        # range(steps): x = denoise(model, x, i)``): after two iterations, the others are followed
-        # as one more, with the loop variable unknown — each would apply the same models to the
-        # same unknown data again
-        script_level = self.script_entry and self.model_depth == 0 and self.building == 0
-        inner = (self.unknown_loops, self.unknown_applications)
+        mark = self._script_loop()
         for n, item in enumerate(items):
             if n >= MAX_LOOP:
                 self.trace.incomplete = "loop bound"
                 raise BudgetExceeded("loop bound")
-            if n >= EPOCHS_FOLLOWED and script_level and (self.unknown_loops > inner[0] or self.unknown_applications > inner[1]):
+            if self._followed_enough(mark, n):
                 self._loop_once(node, Unknown("iteration of a loop around a data loader"), scope)
                 break
             self.tick()
@@ -429,6 +423,22 @@ class StatementEvaluator:
         if not broke and node.orelse is not None:
             self.exec_block(node.orelse.body.body, scope)
 
+    def _script_loop(self):
+        """Where a loop of script code (outside any model call or constructor) starts: what
+        :meth:`_followed_enough` compares with; None for any other loop."""
+        if self.script_entry and self.model_depth == 0 and self.building == 0:
+            return (self.unknown_loops, self.unknown_applications)
+        return None
+
+    def _followed_enough(self, mark, n: int) -> bool:
+        """Script code's epoch loop around a data loader (``for epoch in range(200): for batch in
+        loader: …``), or a sampling loop that applies a model to data of unknown shape or loses
+        track in it (``while len(images) < n: images += [model(noise)]``): after ``n`` =
+        :data:`EPOCHS_FOLLOWED` iterations the others are followed as one more, with the loop
+        variable (or condition) unknown — each would apply the same models to the same unknown
+        data again."""
+        return mark is not None and n >= EPOCHS_FOLLOWED and (self.unknown_loops > mark[0] or self.unknown_applications > mark[1])
+
     def _loop_once(self, node: cst.For, target, scope: Scope) -> None:
         """The body of ``node`` run zero times or once more, with ``target`` as its element."""
         def once():
@@ -441,13 +451,12 @@ class StatementEvaluator:
         self.branch(scope, once, lambda: None, self.site(node))
 
     def _stmt_While(self, node: cst.While, scope: Scope) -> None:
-        script_level = self.script_entry and self.model_depth == 0 and self.building == 0
-        inner = (self.unknown_loops, self.unknown_applications)
+        mark = self._script_loop()
         for n in range(MAX_LOOP + 1):
             self.tick()
             cond = self.truth(self.eval(node.test, scope))
-            if cond is not False and n >= EPOCHS_FOLLOWED and script_level and (self.unknown_loops > inner[0] or self.unknown_applications > inner[1]):
-                cond = None  # a sampling loop of script code (see _stmt_For): once more, then stop
+            if cond is not False and self._followed_enough(mark, n):
+                cond = None  # once more, then stop
             if cond is False:
                 if node.orelse is not None:
                     self.exec_block(node.orelse.body.body, scope)

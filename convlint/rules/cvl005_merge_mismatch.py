@@ -168,6 +168,16 @@ def check(run) -> list:
                     if issue.site is None or id(issue.site.node) not in merges]
 
 
+def across_runs(issues: list) -> list:
+    """One finding per root cause: a merge that one run blames on a layer (the finding on the
+    layer, the merge its related location) is not reported again at the merge by a run whose
+    branches did not tell the layer (another model building the same block)."""
+    blamed = {id(site.node) for i in issues for _m, site in i.related if site is not None}
+    if not blamed:
+        return issues
+    return [i for i in issues if i.related or i.site is None or id(i.site.node) not in blamed]
+
+
 def _blamed_no_size(run, issue):
     """A merge no input size gets through (its operands differ for every size the layers before it
     allow, agreeing only where broadcasting a size of 1 would join them) blamed, like a mismatch,
