@@ -346,7 +346,7 @@ def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], co
     inside = [f for f in files if root in Path(f).parents]
     if not inside:
         return [], None
-    from convlint.source.importers import MAX_FILES, ranked_importers
+    from convlint.source.importers import MAX_FILES, chosen_importers
 
     limit = config.max_importers
     if limit <= 0:
@@ -366,14 +366,13 @@ def _reaching(paths: Sequence[str | os.PathLike[str]], files: Sequence[Path], co
 
         data = cache.get_blob("imports")
         state = (ScanState.from_json(root, data) if data is not None else None) or ScanState(root)
-    found = [imp for imp in ranked_importers(inside, project.files, root, state) if imp.path not in given and (imp.admitted or imp.path in declared)]
+    found, count, more = chosen_importers(inside, project.files, root, state, limit=limit, skip=given, first=declared)
     if state is not None and state.worth_storing:
         cache.put_blob("imports", state.to_json())
-    found.sort(key=lambda imp: imp.path not in declared)  # a model the configuration declares first
-    if len(found) > limit:
+    if more:
         shown = display_path(inside[0], base) + (f" and {len(inside) - 1} more" if len(inside) > 1 else "")
-        note = f"{len(found)} files that import {shown} (directly or through others) may run its code; the {limit} most relevant were analysed (`max-importers`; `convlint check .` checks them all)"
-        return sorted(imp.path for imp in found[:limit]), note
+        note = f"{count} files import {shown} (directly or through others); the {limit} most relevant of those that may run its code were analysed (`max-importers`; `convlint check .` checks them all)"
+        return sorted(imp.path for imp in found), note
     return sorted(imp.path for imp in found), None
 
 

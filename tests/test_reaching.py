@@ -220,17 +220,17 @@ def test_max_importers_bounds_the_files_analysed_and_says_so(tmp_path):
     repo = _ranking_repo(tmp_path)
     r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
     assert r.returncode == 0, r.stdout + r.stderr
-    # 4 admitted importers, 2 by default
-    assert "4 files that import pkg/blocks/parts.py (directly or through others) may run its code; the 2 most relevant were analysed" in r.stderr
+    # 6 importers, 4 admitted by the prefilter, 2 analysed by default
+    assert "6 files import pkg/blocks/parts.py (directly or through others); the 2 most relevant of those that may run its code were analysed" in r.stderr
     with open(repo / "pyproject.toml", "a") as f:
         f.write("max-importers = 4\n")
     r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
-    assert r.returncode == 0 and "may run its code" not in r.stderr, r.stderr  # all analysed
+    assert r.returncode == 0 and "may run its code" not in r.stderr, r.stderr  # all 4 admitted analysed
     (repo / "pyproject.toml").write_text("[tool.convlint]\ncache = false\n")
     with open(repo / "pyproject.toml", "a") as f:
         f.write("max-importers = 1\n")
     r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
-    assert "4 files that import pkg/blocks/parts.py (directly or through others) may run its code; the 1 most relevant were analysed" in r.stderr
+    assert "6 files import pkg/blocks/parts.py (directly or through others); the 1 most relevant of those that may run its code were analysed" in r.stderr
     (repo / "pyproject.toml").write_text("[tool.convlint]\ncache = false\nmax-importers = 0\n")
     r = convlint(repo, "check", "--format", "json", "pkg/blocks/parts.py")
     assert r.returncode == 0 and "import" not in r.stderr, r.stderr
@@ -359,7 +359,7 @@ def test_declarations_and_library_modules_are_taken_in_turn(tmp_path):
 def test_the_command_line_max_importers_overrides_the_setting(tmp_path):
     repo = _ranking_repo(tmp_path)
     r = convlint(repo, "check", "--max-importers", "1", "pkg/blocks/parts.py")
-    assert "the 1 most relevant were analysed" in r.stderr, r.stderr
+    assert "the 1 most relevant of those that may run its code were analysed" in r.stderr, r.stderr
     r = convlint(repo, "check", "--max-importers", "0", "pkg/blocks/parts.py")
     assert r.returncode == 0 and "import" not in r.stderr, r.stderr
     r = convlint(repo, "check", "--max-importers", "-2", "pkg/blocks/parts.py")
@@ -380,3 +380,35 @@ def test_the_stored_scan_names_each_import_once(tmp_path):
     assert uses > len(table)  # `import torch` and the import of Down are shared by several files
     again = ScanState.from_json(repo, stored)
     assert again.files == state.files and ranked_importers([repo / "pkg" / "blocks" / "parts.py"], files, repo, again) == ranked
+
+
+def test_a_hook_runs_the_prefilter_only_on_the_importers_it_takes(tmp_path, monkeypatch):
+    """``chosen_importers`` takes what ``ranked_importers`` ranks first among the admitted files,
+    at every limit, and computes the prefilter's verdict only as far as its choice needs; the
+    verdicts it computed are kept in the scan state (a file never asked about stays unknown)."""
+    import convlint.source.prefilter as prefilter_mod
+    from convlint.source.importers import ScanState, chosen_importers, ranked_importers
+
+    repo = _ranking_repo(tmp_path)
+    files = sorted(repo.rglob("*.py"))
+    target = [repo / "pkg" / "blocks" / "parts.py"]
+    ranked = ranked_importers(target, files, repo)
+    admitted = [i for i in ranked if i.admitted]
+    asked = []
+    real = prefilter_mod.may_contain_conv
+    monkeypatch.setattr(prefilter_mod, "may_contain_conv", lambda data: asked.append(data) or real(data))
+    for limit in range(len(ranked) + 1):
+        asked.clear()
+        chosen, count, more = chosen_importers(target, files, repo, limit=limit)
+        assert chosen == admitted[:limit] and count == len(ranked) and more == (len(admitted) > limit)
+        if limit == 1:
+            assert 0 < len(asked) < len(ranked)  # the scripts are admitted without it, the rest only as reached
+    # a declared model's file comes first, whatever the prefilter says of it; the given files never
+    unet = repo / "pkg" / "blocks" / "unet.py"
+    chosen, _count, more = chosen_importers(target, files, repo, limit=2, first=[unet], skip=[repo / "declared.py"])
+    assert [i.path for i in chosen] == [unet, admitted[1].path] and not chosen[0].admitted and more
+    # the verdicts asked for are stored, the others stay unknown through a JSON round trip
+    state = ScanState(repo)
+    chosen_importers(target, files, repo, state, limit=1)
+    known = {os.path.basename(f): v[3] for f, v in ScanState.from_json(repo, json.loads(json.dumps(state.to_json()))).files.items()}
+    assert known["declared.py"] is True and known["train.py"] is True and None in known.values()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 
-__all__ = ["DEFAULT_MAX_IMPORTERS", "Importer", "KINDS", "MAX_FILES", "ScanState", "imports_of", "importers", "ranked_importers", "search_roots"]
+__all__ = ["DEFAULT_MAX_IMPORTERS", "Importer", "KINDS", "MAX_FILES", "ScanState", "chosen_importers", "imports_of", "importers", "kind_of", "ranked_importers", "search_roots"]
 
 MAX_FILES = 20000  # files scanned at most; beyond, importers are not followed (the caller warns)
 DEFAULT_MAX_IMPORTERS = 2  # importers analysed at most (config ``max-importers``), most relevant first
@@ -102,6 +102,19 @@ def imports_of(text: str) -> list[tuple[int, str, str | None]]:
     return out
 
 
+def kind_of(path: str, data: bytes) -> int:
+    """What a file is as an importer (an index in :data:`KINDS`), from its name and raw bytes. Each
+    pattern is tried only where a literal it needs occurs (``bytes`` searches; the regular
+    expressions scan a file several times slower, and most files of a project hold none)."""
+    if b"convlint" in data and _PRAGMA.search(data):
+        return 0
+    if _TEST_FILE.match(os.path.basename(path)) and b"def test" in data:
+        return 1
+    if (b"__main__" in data and _MAIN.search(data)) or (b"_args(" in data and _TOP_OPTIONS.search(data)):
+        return 2
+    return 3
+
+
 class ScanState:
     """What a scan read, kept between runs (in the cache, :meth:`to_json`/:meth:`from_json`): for
     each file, its ``(size, mtime_ns)`` with its imports, kind and prefilter verdict — a file whose
@@ -164,7 +177,7 @@ class ScanState:
             files = {}
             for i, size, mtime, imports, kind, admitted in data["files"]:
                 if not (type(i) is int and 0 <= i < count and type(size) is int and type(mtime) is int
-                        and type(kind) is int and 0 <= kind < len(KINDS) and type(admitted) is bool and type(imports) is list):
+                        and type(kind) is int and 0 <= kind < len(KINDS) and (admitted is None or type(admitted) is bool) and type(imports) is list):
                     return None
                 # an index past the end (or not an int) raises IndexError/TypeError: dropped whole
                 if imports and min(imports) < 0:
@@ -205,9 +218,10 @@ class _Index:
     importer of every module the package re-exports). Paths are plain strings (pathlib costs ten
     times more here); every resolution is memoised."""
 
-    def __init__(self, files, root: Path, state: ScanState | None = None):
+    def __init__(self, files, root: Path, state: ScanState | None = None, *, verdicts: bool = False):
         self.root = Path(root)
         self.state = state
+        self.verdicts = verdicts  # the prefilter's verdict on every file as it is read (else: :meth:`admits`)
         self.files = {os.path.normpath(f) for f in files}
         self.heads = set()  # a top-level name that may be the project's
         for f in self.files:
@@ -215,10 +229,11 @@ class _Index:
                 self.heads.add(part[:-3] if part.endswith(".py") else part)
         self._imports: dict[str, list] = {}
         self.kind: dict[str, int] = {}  # index in KINDS
-        self.admitted: dict[str, bool] = {}  # passes the conv prefilter, or is a script (KINDS[2])
+        self.admitted: dict[str, bool | None] = {}  # passes the conv prefilter, or is a script (KINDS[2]); None: not asked yet (:meth:`admits`)
         self.reverse: dict[str, set[str]] = {}  # file -> the files that import it directly
         self._modules: dict[tuple, str | None] = {}
         self._defs: dict[tuple, frozenset] = {}
+        self._by_name: dict[str, dict] = {}
         self._roots: dict[str, list[str]] = {}
         self._dirs: dict[str, str] = {}  # file -> its folder
         self._targets: dict[tuple, frozenset] = {}
@@ -248,18 +263,18 @@ class _Index:
             except OSError:
                 data = b""
             self._imports[f] = imports_of(data.decode("utf-8", errors="replace"))
-            if _PRAGMA.search(data):
-                self.kind[f] = 0
-            elif _TEST_FILE.match(os.path.basename(f)) and b"def test" in data:
-                self.kind[f] = 1
-            elif _MAIN.search(data) or _TOP_OPTIONS.search(data):
-                self.kind[f] = 2
-            else:
-                self.kind[f] = 3
-            # a file the prefilter admits, or a script (its ``__main__`` block or top-level
+            self.kind[f] = kind_of(f, data)
+            # a script is admitted without the prefilter: its ``__main__`` block or top-level
             # ``parser.parse_args()`` builds models from the file it imports and applies them to
-            # data, which convlint checks on a symbolic input — without naming a conv itself)
-            self.admitted[f] = self.kind[f] == 2 or may_contain_conv(data)
+            # data, which convlint checks on a symbolic input — without naming a conv itself.
+            # Any other file's verdict is computed when the ranking reaches it (:meth:`admits`):
+            # a hook's scan needs it for a handful of the project's files
+            if self.kind[f] == 2:
+                self.admitted[f] = True
+            elif self.verdicts or (state is not None and known is not None and known[3] is not None):
+                self.admitted[f] = may_contain_conv(data)  # asked for, or the state knew it: kept up to date
+            else:
+                self.admitted[f] = None
             if state is not None and stamp is not None:
                 entry = (stamp, self._imports[f], self.kind[f], self.admitted[f])
                 if known is not None and known[1:] == entry[1:]:
@@ -268,6 +283,28 @@ class _Index:
                     state.changed = True
                 state.files[f] = entry
         return self._imports[f]
+
+    def admits(self, f: str) -> bool:
+        """The prefilter's verdict on ``f`` (or True for a script), computed on first use: a file
+        it drops is never analysed."""
+        verdict = self.admitted.get(f)
+        if verdict is None:
+            from convlint.source.files import read_regular
+            from convlint.source.prefilter import may_contain_conv
+
+            self.imports(f)
+            verdict = self.admitted.get(f)
+            if verdict is None:
+                try:
+                    data = read_regular(f, MAX_SIZE)
+                except OSError:
+                    data = b""
+                verdict = self.admitted[f] = may_contain_conv(data)
+                known = self.state.files.get(f) if self.state is not None else None
+                if known is not None and known[3] is None:
+                    self.state.files[f] = (*known[:3], verdict)
+                    self.state.changed = True
+        return verdict
 
     def _file_for(self, base: str, parts: list[str]) -> str | None:
         key = (base, *parts)
@@ -344,21 +381,28 @@ class _Index:
         self._defs[key] = frozenset((mod,))  # a cycle of re-exports ends here
         out: set[str] = set()
         is_init = mod.endswith(os.sep + "__init__.py")
+        by_name = self._by_name.get(mod)
+        if by_name is None:  # the module's imports by imported name (a package's __init__ re-exports hundreds)
+            by_name = self._by_name[mod] = {}
+            for i, (level, dotted, n) in enumerate(self.imports(mod)):
+                by_name.setdefault(n, []).append((i, level, dotted))
+        found = by_name.get(name, [])
+        if is_init and "*" in by_name:
+            found = sorted(found + by_name["*"])  # in the order of the module's statements
         self._following += 1
         try:
-            for level, dotted, n in self.imports(mod):
-                if n == name or (n == "*" and is_init):
-                    out |= {t for t in self.targets(mod, level, dotted, name) if t != mod}
+            for _i, level, dotted in found:
+                out |= {t for t in self.targets(mod, level, dotted, name) if t != mod}
         finally:
             self._following -= 1
         self._defs[key] = frozenset(out or (mod,))
         return self._defs[key]
 
 
-def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None) -> tuple[_Index, list[tuple[str, int]]]:
+def _graph(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None, verdicts: bool = False) -> tuple[_Index, list[tuple[str, int]]]:
     """The index and the files that import one of ``targets`` with their number of import hops,
-    nearest first (then by path)."""
-    index = _Index(files, Path(os.path.normpath(root)), state)
+    nearest first (then by path). ``verdicts``: run the prefilter on every file as it is read."""
+    index = _Index(files, Path(os.path.normpath(root)), state, verdicts=verdicts)
     ordered = sorted(index.files)
     for f in ordered:
         index.imports(f)
@@ -421,7 +465,42 @@ class Importer:
 
 
 def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None) -> list[Importer]:
-    """:func:`importers`, most useful to analyse first (those the prefilter admits first).
+    """:func:`importers`, most useful to analyse first: those the prefilter admits, then the others
+    (each group ranked by :func:`_ranked`). The prefilter runs on every importer; a hook's check
+    asks :func:`chosen_importers` instead, which runs it on the few it takes."""
+    index, found = _graph(targets, files, root, state, verdicts=True)
+    return list(_ranked(index, targets, found, True)) + list(_ranked(index, targets, found, False))
+
+
+def chosen_importers(targets: Iterable[Path], files: Iterable[Path], root: Path, state: ScanState | None = None, *,
+                     limit: int, skip: Iterable[Path] = (), first: Iterable[Path] = ()) -> tuple[list[Importer], int, bool]:
+    """The importers a check of ``targets`` analyses: those of ``first`` that import a target (a
+    model the configuration declares; the prefilter does not decide for them), then the highest
+    ranked of those the prefilter admits (:func:`ranked_importers`' order), ``limit`` in all,
+    leaving out ``skip``. Returns them, the number of files that import a target, and whether an
+    admitted importer was left out for the limit. The prefilter runs only on the importers the
+    ranking reaches."""
+    index, found = _graph(targets, files, root, state)
+    skip = {Path(os.path.normpath(p)) for p in skip}
+    first = {Path(os.path.normpath(p)) for p in first}
+    declared = [(f, h) for f, h in found if Path(f) in first and Path(f) not in skip]
+    chosen = [*_ranked(index, targets, declared, True), *_ranked(index, targets, declared, False)]
+    more = len(chosen) > limit
+    chosen = chosen[:limit]
+    if not more:
+        for imp in _ranked(index, targets, found, True):
+            if imp.path in skip or imp.path in first:
+                continue
+            if len(chosen) == limit:
+                more = True
+                break
+            chosen.append(imp)
+    return chosen, len(found), more
+
+
+def _ranked(index: _Index, targets: Iterable[Path], found: list[tuple[str, int]], admitted: bool):
+    """The importers ``found`` whose prefilter verdict is ``admitted``, most useful to analyse
+    first, computing the verdict only as far as the iteration goes.
 
     An importer adds its entries to a target's check, and they are of two sorts, taken in turn
     (one of each, then the next of each): *declarations* — a file that declares a model's input
@@ -433,7 +512,6 @@ def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path,
     with a target's folder), then the path. Modules: fewer hops, the nearest, then those imported
     by more files of the project (the package's main models), then the path."""
     targets = [Path(os.path.normpath(t)) for t in targets]
-    index, found = _graph(targets, files, root, state)
     stems = {t.stem for t in targets if t.stem != "__init__"}
     dirs = [os.path.dirname(str(t)).split(os.sep) for t in targets]
     fan_in = {f: len(index.reverse.get(f, ())) for f, _hops in found}  # files importing it directly
@@ -454,14 +532,20 @@ def ranked_importers(targets: Iterable[Path], files: Iterable[Path], root: Path,
     def kind(f: str) -> int:
         return index.kind.get(f, 3)
 
-    out: list[Importer] = []
-    for admitted in (True, False):
-        group = [(f, h) for f, h in found if index.admitted.get(f, False) is admitted]
-        entries = sorted((fh for fh in group if kind(fh[0]) < 3), key=lambda fh: (kind(fh[0]), not named_after(fh[0]), fh[1], -near(fh[0]), fh[0]))
-        modules = sorted((fh for fh in group if kind(fh[0]) == 3), key=lambda fh: (fh[1], -near(fh[0]), -fan_in[fh[0]], fh[0]))
-        for i in range(max(len(entries), len(modules))):
-            for part in (entries, modules):
-                if i < len(part):
-                    f, hops = part[i]
-                    out.append(Importer(Path(f), hops, kind(f), admitted))
-    return out
+    entries = sorted((fh for fh in found if kind(fh[0]) < 3), key=lambda fh: (kind(fh[0]), not named_after(fh[0]), fh[1], -near(fh[0]), fh[0]))
+    modules = sorted((fh for fh in found if kind(fh[0]) == 3), key=lambda fh: (fh[1], -near(fh[0]), -fan_in[fh[0]], fh[0]))
+
+    def verdicts(part):
+        for f, hops in part:
+            verdict = index.admits(f)
+            if verdict is admitted:
+                yield Importer(Path(f), hops, kind(f), verdict)
+
+    sorts = [verdicts(entries), verdicts(modules)]
+    while sorts:  # one of each sort in turn
+        for it in list(sorts):
+            imp = next(it, None)
+            if imp is None:
+                sorts.remove(it)
+            else:
+                yield imp
