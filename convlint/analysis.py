@@ -332,14 +332,15 @@ def _conv_calls(tree: cst.Module):
     """
     out = []
     stack = [(tree, ())]
+    Call, FunctionDef = cst.Call, cst.FunctionDef
     while stack:
         node, fns = stack.pop()
-        if isinstance(node, cst.Call):
+        t = type(node)
+        if t is Call:
             out.append((node, fns))
-        elif isinstance(node, cst.FunctionDef):
+        elif t is FunctionDef:
             fns = fns + (node,)
-        for child in children(node):
-            stack.append((child, fns))
+        stack.extend([(child, fns) for child in children(node)])
     return out
 
 

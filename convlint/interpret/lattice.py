@@ -15,8 +15,13 @@ from convlint.interpret.values import MISSING, Unknown, UnknownNumber, numeric
 __all__ = ["is_known", "first_unknown", "join", "hashable", "comparable", "plain"]
 
 
+_SCALARS = frozenset((int, float, str, bool, type(None), bytes, complex))
+
+
 def is_known(v, depth: int = 0) -> bool:
     """True when ``v`` holds no Unknown (looking into tuples, lists and dicts)."""
+    if type(v) in _SCALARS:  # the common case, without an isinstance chain
+        return True
     if isinstance(v, Unknown):
         return False
     if depth > 6:

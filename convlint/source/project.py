@@ -33,7 +33,7 @@ class ParsedModule:
     file's lines and columns.
     """
 
-    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_store", "_stored", "_fresh", "_screened", "_tree_error")
+    __slots__ = ("path", "name", "text", "sha", "error", "_ast", "_index", "_tree", "_tree_done", "_positions", "_segments", "_line_starts", "_skeletons", "_store", "_stored", "_fresh", "_screened", "_tree_error", "_chunks_safe")
 
     def __init__(self, path: str, name: str, text: str, store=None):
         self.path = path
@@ -56,6 +56,7 @@ class ParsedModule:
         self._fresh: dict = {}  # segment key -> (kind, LibCST module), parsed in this run
         self._screened = False  # the whole text went through :func:`prescreen`
         self._tree_error: Exception | None = None  # why the whole file cannot be given to LibCST
+        self._chunks_safe = False  # the whole text passed :func:`prescreen`: so does every part of it
         if store is not None:
             data = store.get(self.sha)
             if data is not None:
@@ -82,6 +83,12 @@ class ParsedModule:
             if self.error is not None:
                 self._ast = None
                 self._screened = True
+            else:
+                # screened whole while its AST is at hand (a walk costs a fraction of parsing
+                # the statements again one by one): the parts of a text that passes pass too
+                self._screened = True
+                self._tree_error = prescreen(text, tree=self._ast)
+                self._chunks_safe = self._tree_error is None
 
     @property
     def ok(self) -> bool:
@@ -139,12 +146,12 @@ class ParsedModule:
                 lo, hi = self._span(info.first_line, info.last_line)
                 kind = "skeleton"
                 chunk = self._skeleton_text(lo, hi, info.first_line, bodies) if bodies else None
-                module = _parse_chunk(chunk) if chunk is not None else None
+                module = _parse_chunk(chunk, self._chunks_safe) if chunk is not None else None
                 if module is not None and not self._register_skeletons(module, bodies):
                     module = None
                 if module is None:
                     kind = "whole"
-                    module = _parse_chunk(self.text[lo:hi])
+                    module = _parse_chunk(self.text[lo:hi], self._chunks_safe)
                 if module is not None:
                     self._fresh[i] = (kind, module)
             seg = self._segments[i] = [module, info.first_line - 1, None]
@@ -232,7 +239,7 @@ class ParsedModule:
                 lo, hi = self._span(def_line, end_line)
                 chunk = self.text[lo:hi]
                 # an indented method parses inside a class of its own, one line up
-                module = _parse_chunk("class _:\n" + chunk if method else chunk)
+                module = _parse_chunk("class _:\n" + chunk if method else chunk, self._chunks_safe)
                 if module is not None:
                     self._fresh[key] = ("def", module)
             try:
@@ -304,12 +311,14 @@ class ParsedModule:
 _DEF_HEAD = re.compile(r"[ \t]*(?:async[ \t]+)?def[ \t]+[^\W\d]\w*(?=[ \t]*\()")  # up to the function's name
 
 
-def _parse_chunk(chunk: str):
+def _parse_chunk(chunk: str, screened: bool = False):
     """A statement's text as a LibCST module, or None if LibCST cannot parse it or must not see it
-    (:func:`prescreen`: a chunk is screened as a file would be)."""
+    (:func:`prescreen`: a chunk is screened as a file would be, unless ``screened``: it is part of
+    a text that passed — the bounds only grow with the text, and the ``class _:`` a method is
+    parsed in adds no depth to the class it has in the file)."""
     if not chunk.endswith(("\n", "\r")):
         chunk += "\n"
-    if prescreen(chunk) is not None:
+    if not screened and prescreen(chunk) is not None:
         return None
     try:
         return cst.parse_module(chunk)

@@ -26,15 +26,38 @@ def code_fields(cls: type) -> tuple[str, ...]:
     return f
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+_IS_NODE: dict[type, bool] = {}  # type -> is it a CSTNode (``isinstance`` goes through ABCMeta: slow)
+
+
+def is_node(v: object) -> bool:
+    t = type(v)
+    hit = _IS_NODE.get(t)
+    if hit is None:
+        hit = _IS_NODE[t] = isinstance(v, cst.CSTNode)
+    return hit
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes held by ``node``'s code fields, in field order."""
+    out = []
+    known = _IS_NODE
     for name in code_fields(type(node)):
         v = getattr(node, name)
-        if isinstance(v, cst.CSTNode):
-            yield v
-        elif isinstance(v, (tuple, list)):
+        t = type(v)
+        if t is tuple or t is list:
             for x in v:
-                if isinstance(x, cst.CSTNode):
-                    yield x
+                hit = known.get(type(x))
+                if hit is None:
+                    hit = is_node(x)
+                if hit:
+                    out.append(x)
+        else:
+            hit = known.get(t)
+            if hit is None:
+                hit = is_node(v)
+            if hit:
+                out.append(v)
+    return out
 
 
 def walk(node: cst.CSTNode, prune: Callable[[cst.CSTNode], bool] | None = None) -> Iterator[cst.CSTNode]:
