@@ -1116,3 +1116,192 @@ def test_an_engine_failure_on_an_entry_is_said_not_read_as_clean(tmp_path, monke
     res = analyze_file(Project(p.parent), str(p), p.read_text())
     said = [f for f in res.findings if f.code == "CVL008" and "internal error" in f.message]
     assert said and "a planted engine bug" in said[0].message and said[0].line == 2
+
+
+_NORM_FIRST = '''
+import torch
+import torch.nn as nn
+
+
+def nonlinearity(x):
+    return x * torch.sigmoid(x)
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, in_channels, out_channels=None):
+        super().__init__()
+        out_channels = in_channels if out_channels is None else out_channels
+        self.norm1 = nn.GroupNorm(4, in_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.act = nn.SiLU()
+        self.drop = nn.Dropout(0.1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=PADDING)
+        if in_channels != out_channels:
+            self.nin_shortcut = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x):
+        h = self.norm1(x)
+        h = nonlinearity(h)
+        h = self.conv1(h)
+        h = self.drop(self.act(h).clone())
+        h = self.conv2(h)
+        if x.shape[1] != h.shape[1]:
+            x = self.nin_shortcut(x)
+        return x + h
+'''
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_a_block_that_normalises_its_input_first_is_checked_on_its_own(tmp_path, padding):
+    """A model run on its own takes an input of unknown rank; a norm and ``x * sigmoid(x)`` keep
+    its shape, so the conv that meets their result fixes the input's shape too, and the residual
+    ``x + h`` is compared. torch decides: the block runs at every size with padding=1 and at none
+    but a single-row one with padding=0."""
+    src = _NORM_FIRST.replace("PADDING", str(padding))
+    p = _write(tmp_path, src)
+    ns: dict = {}
+    exec(compile(src, "block.py", "exec"), ns)  # noqa: S102 - our own example
+    works = []
+    for size in range(1, 12):
+        try:
+            ns["ResnetBlock"](8)(torch.zeros(1, 8, size, size))
+        except RuntimeError:
+            continue
+        works.append(size)
+    from convlint.commands.shapes import _list_json
+
+    _models, runs = collect([str(p)], every=True)
+    (m,) = [_list_json(r) for r in runs if r.entry.name == "ResnetBlock"]
+    assert m["status"] == "symbolic" and m["coverage"]["resolved"] == m["coverage"]["total"] == 2  # conv1, conv2
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    found = [f for f in res.findings if f.code == "CVL005"]
+    if padding == 1:
+        assert works == list(range(1, 12)) and found == []
+    else:
+        assert works == [3]
+        (f,) = found
+        assert f.line == src.splitlines().index("        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=0)") + 1
+        assert "for every input size but H = 3" in f.message
+
+
+_UPSAMPLE_FIRST = '''
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Up(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, padding=PADDING)
+
+    def forward(self, x):
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        h = self.conv(F.silu(x))
+        return x + h
+'''
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_a_block_that_resamples_its_input_first_is_run_again_at_the_rank_its_conv_takes(tmp_path, padding):
+    """``interpolate(x, scale_factor=2.0)`` of an input of unknown rank keeps its rank, not its
+    sizes: the conv that meets the result tells the rank (4), and the block is run again on a
+    4-d input of symbolic size. torch decides what breaks: padding=1 runs at every size, padding=0
+    at none."""
+    from convlint.commands.shapes import _list_json
+
+    src = _UPSAMPLE_FIRST.replace("PADDING", str(padding))
+    p = _write(tmp_path, src)
+    ns: dict = {}
+    exec(compile(src, "up.py", "exec"), ns)  # noqa: S102 - our own example
+    works = []
+    for size in range(1, 10):
+        try:
+            ns["Up"](4)(torch.zeros(1, 4, size, size))
+        except RuntimeError:
+            continue
+        works.append(size)
+    _models, runs = collect([str(p)], every=True)
+    (run,) = [r for r in runs if r.entry.name == "Up"]
+    m = _list_json(run)
+    assert m["coverage"]["resolved"] == m["coverage"]["total"] == 2  # the interpolate and the conv
+    assert tuple(map(str, run.input.shape)) == ("B", "ch", "H", "W")
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    found = [f for f in res.findings if f.code == "CVL005"]
+    if padding == 1:
+        assert works == list(range(1, 10)) and found == []
+    else:
+        assert works == []
+        (f,) = found
+        assert f.line == src.splitlines().index("        self.conv = nn.Conv2d(ch, ch, 3, padding=0)") + 1
+
+
+_ATTENTION_ON_ITS_OWN = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from einops import rearrange
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.scale = dim ** 0.5
+        self.g = nn.Parameter(torch.ones(1, dim, 1, 1))
+
+    def forward(self, x):
+        return F.normalize(x, dim=1) * self.g * self.scale
+
+
+class LinearAttention(nn.Module):
+    def __init__(self, dim, heads=4, dim_head=8):
+        super().__init__()
+        self.heads = heads
+        hidden = heads * dim_head
+        self.norm = RMSNorm(dim)
+        self.to_qkv = nn.Conv2d(dim, hidden * 3, 1, bias=False)
+        self.to_out = nn.Conv2d(hidden, dim, 1)
+
+    def forward(self, x, scale_shift):
+        b, c, h, w = x.shape
+        x = self.norm(x)
+        qkv = self.to_qkv(x).chunk(3, dim=1)
+        q, k, v = map(lambda t: rearrange(t, "b (h c) x y -> b h c (x y)", h=self.heads), qkv)
+        context = torch.einsum("b h d n, b h e n -> b h d e", k, v)
+        out = torch.einsum("b h d e, b h d n -> b h e n", context, q)
+        out = rearrange(out, "b h c (x y) -> b (h c) x y", h=self.heads, x=h, y=w)
+        out = self.to_out(out) * (scale_shift + 1)  # an operand of unknown shape: the rank is a lower bound
+        B, C, H, W = out.shape
+        return out, (B, C, H, W), out.shape[-2:]
+'''
+
+
+def test_an_attention_block_on_its_own_is_followed_through_its_shape_unpacking(tmp_path):
+    """``b, c, h, w = x.shape`` before any layer fixes the input's rank (the block is run again on
+    a 4-d input of symbolic size), ``dim ** 0.5`` is a number, einsum and einops patterns fix a
+    rank known only as a lower bound, and a shape unpacked or indexed from the end after an
+    operand of unknown shape keeps its sizes. torch runs the block for real: every conv-family
+    layer's shapes, and the unpacked sizes, agree at the sizes chosen."""
+    pytest.importorskip("einops")
+    from convlint.commands.shapes import _list_json
+
+    p = _write(tmp_path, _ATTENTION_ON_ITS_OWN)
+    _models, runs = collect([str(p)], every=True)
+    (run,) = [r for r in runs if r.entry.name == "LinearAttention"]
+    assert _list_json(run)["coverage"] == {"resolved": 2, "total": 2}
+    env = {"B": 2, "dim": 6, "H": 5, "W": 7}
+
+    def at(dims):
+        return tuple(d.evaluate(env) if hasattr(d, "evaluate") else d for d in dims)
+
+    static = [(ev.op.rsplit(".", 1)[-1], at(ev.input), at(ev.output)) for ev in run.trace.events if ev.op == "torch.nn.Conv2d"]
+    mod = _import(p)
+    net = mod.LinearAttention(env["dim"])
+    events = []
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            m.register_forward_hook(lambda m, i, o: events.append(("Conv2d", tuple(i[0].shape), tuple(o.shape))))
+    out, unpacked, tail = net(torch.zeros(env["B"], env["dim"], env["H"], env["W"]), torch.zeros(env["dim"], 1, 1))
+    assert static == events
+    (t, sizes, last_two) = run.output
+    assert not t.exact_rank and at(t.shape) == tuple(out.shape)  # dims counted from the end stay right
+    assert at(sizes) == unpacked and at(last_two) == tuple(tail)

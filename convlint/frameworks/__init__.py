@@ -333,16 +333,7 @@ class Frameworks:
         if not op.elementwise:
             return C.matmul(left, right)
         if lt is not None and rt is not None:
-            if lt.shape is None or rt.shape is None:
-                known, other = (lt, rt) if lt.shape is not None else (rt, lt)
-                return C.broadcast_unknown(known, other)
-            shape = C.broadcast(interp, lt, rt, site, f"'{op.value}'")
-            base = lt if len(lt.downs) >= len(rt.downs) else rt
-            out = base.derive(shape)
-            out.pending = tuple(dict.fromkeys(lt.pending + rt.pending))
-            out.fresh = lt.fresh and rt.fresh
-            out.exact_rank = lt.exact_rank and rt.exact_rank
-            return out
+            return C.broadcast_pair(interp, lt, rt, site, f"'{op.value}'")
         t = lt or rt
         other = right if lt is not None else left
         if isinstance(other, (bool, int, float, UnknownNumber)) or isinstance(other, Sym):

@@ -96,7 +96,9 @@ def infer(left, x: Tensor, axes: dict):
         ell = tuple(x.shape[len(before) : len(before) + k])
         pairs = list(zip(before, x.shape[: len(before)])) + list(zip(after, x.shape[n - len(after) :]))
     else:
-        if len(left) != n or not x.exact_rank:
+        # a pattern without an ellipsis fixes the rank (einops refuses any other): a rank known
+        # only as a lower bound is that rank when the two agree
+        if len(left) != n:
             return None
         ell = None
         pairs = list(zip(left, x.shape))

@@ -145,14 +145,20 @@ def promote_entry(x, rank: int, channels=None, channels_last: bool = False):
     a symbolic ``C``) and symbolic spatial sizes, so that everything that holds for every size is
     checked."""
     if not (isinstance(x, Tensor) and x.shape is None and x.entry):
+        if isinstance(x, Tensor) and (x.shape is None or not x.exact_rank) and x.rank_of is not None:
+            # the input's rank is the layer's: the model is run again with it
+            x.rank_of.note_rank(rank + 2, rank, channels if is_size(channels) else None, channels_last)
         return x
     names = ("H", "W") if rank == 2 else ("L",) if rank == 1 else ("D", "H", "W") if rank == 3 else tuple(f"S{i}" for i in range(rank))
     ch = x.entry_channels if is_size(x.entry_channels) else channels if is_size(channels) else Sym.var("C")
     spatial = tuple(Sym.var(n) for n in names)
     shape = (Sym.var("B"), *spatial, ch) if channels_last else (Sym.var("B"), ch, *spatial)
     # the input itself takes the shape: every later use of it (a residual's shortcut, the
-    # comparison of a model's output with its input) sees the same sizes
-    x.shape, x.history, x.entry, x.lost = shape, (("input", shape),), False, None
+    # comparison of a model's output with its input) sees the same sizes — and so do the
+    # tensors shape-preserving ops made of it (``h = norm(x)`` promoted by a conv: ``x + conv(h)``)
+    for t in x.entry_group or (x,):
+        if t.shape is None and t.entry:
+            t.shape, t.history, t.entry, t.lost = shape, (("input", shape),), False, None
     return x
 
 
@@ -217,6 +223,25 @@ def _broadcasts_to(x: Sym, y: Sym) -> bool:
         return False
 
 
+def broadcast_pair(interp, a: Tensor, b: Tensor, site, label: str) -> Tensor:
+    """Two tensors combined elementwise (``a + b``, ``torch.maximum``, ``jnp.where``): their
+    broadcast, recorded as a merge; an operand of unknown rank keeps the dims the other's
+    broadcasting cannot change. A model input of unknown rank and its twins (``x * sigmoid(x)``)
+    make a twin."""
+    if a.twin_of(b):
+        return a.same()
+    if a.shape is None or b.shape is None:
+        known, other = (a, b) if a.shape is not None else (b, a)
+        return broadcast_unknown(known, other)
+    shape = broadcast(interp, a, b, site, label)
+    base = a if len(a.downs) >= len(b.downs) else b
+    out = base.derive(shape)
+    out.pending = tuple(dict.fromkeys(a.pending + b.pending))
+    out.fresh = a.fresh and b.fresh
+    out.exact_rank = a.exact_rank and b.exact_rank
+    return out
+
+
 def broadcast_unknown(t: Tensor, other=None) -> Tensor:
     """``t`` combined elementwise with an operand of unknown shape or value: dims other than 1
     cannot change (broadcasting would fail); a 1 may grow; leading dims may be added."""
@@ -226,6 +251,9 @@ def broadcast_unknown(t: Tensor, other=None) -> Tensor:
     shape = tuple(Unknown("broadcast with an unknown operand", cause=cause) if is_int(d) and d == 1 else d for d in t.shape)
     out = t.derive(shape)
     out.exact_rank = False
+    # ``F.normalize(x) * self.g`` of a model input of unknown rank: a rank-aware layer that meets
+    # the result tells a rank the input may have (the model is run again with it)
+    out.rank_of = (other.input_root() if isinstance(other, Tensor) else None) or t.rank_of
     return out
 
 

@@ -56,6 +56,30 @@ def make_tensor(shape, framework: str | None, fw) -> Tensor:
 
 
 def run_entry(interp, module, entry: Entry) -> ModelRun:
+    """Run ``entry`` (a declared model, a model class on its own, a test, a script)."""
+    run = _run_entry(interp, module, entry)
+    x = run.input
+    hint = x.rank_hint if isinstance(x, Tensor) else None
+    if entry.inputs is None and isinstance(hint, tuple):
+        # the rank of its input of unknown rank became known only after it was used: its shape
+        # unpacked first (``b, c, h, w = x.shape``), or a rank-aware layer met it only through a
+        # resampling (an ``Upsample`` block interpolates first). Run again on an input of that
+        # rank from the start — the sizes the first layer gave it, else fresh symbolic ones
+        from convlint.frameworks.shapes import promote_entry
+
+        spatial, channels, channels_last = hint
+        first = None
+        if x.shape is None and x.entry:
+            first = Tensor(None, x.layout, entry=True, framework=x.framework, entry_channels=x.entry_channels)
+            promote_entry(first, spatial, channels, channels_last)
+        elif x.shape is not None and len(x.shape) == spatial + 2 and x.exact_rank and x.history[:1] == (("input", x.shape),):
+            first = Tensor(x.shape, x.layout, history=x.history, framework=x.framework)
+        if first is not None:
+            run = _run_entry(interp, module, entry, first)
+    return run
+
+
+def _run_entry(interp, module, entry: Entry, first: Tensor | None = None) -> ModelRun:
     trace = Trace()
     interp.trace = trace
     interp.steps = 0
@@ -123,6 +147,8 @@ def run_entry(interp, module, entry: Entry) -> ModelRun:
             run.error = f"{entry.name} is not a class or function of this module"
             return run
         args, kwargs = _entry_args(entry, fn_node, framework, isinstance(callee, Instance), fw)
+        if first is not None and args and isinstance(args[0], Tensor) and args[0].entry:
+            args[0] = first
         if entry_channels is not None and args and isinstance(args[0], Tensor) and args[0].entry:
             args[0].entry_channels = entry_channels
         kwargs.update(entry.call)

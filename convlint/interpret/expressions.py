@@ -20,7 +20,7 @@ from convlint.interpret.scope import Scope
 from convlint.interpret.statements import MAX_LOOP
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, UnknownNumber, mapping_of, numeric, unwrap
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, UnknownNumber, UnknownPrefix, mapping_of, numeric, unwrap
 from convlint.source.project import ModuleInfo, NamespacePackage
 
 __all__ = ["ExpressionEvaluator"]
@@ -310,7 +310,8 @@ class ExpressionEvaluator:
 
     def subscript(self, obj, key, node=None):
         if isinstance(obj, Unknown):
-            return obj
+            got = obj.item(key) if isinstance(obj, UnknownPrefix) else None
+            return got if got is not None else obj
         fwv = self.fw.subscript(self, obj, key, node)
         if fwv is not MISSING:
             return fwv
@@ -461,13 +462,17 @@ class ExpressionEvaluator:
             return Unknown(u.reason, u.site, u.cause) if type(u) is UnknownNumber else u
         fn = op.fn
         if isinstance(left, Sym) or isinstance(right, Sym):
+            # a symbolic size is an int: arithmetic with a number that a Sym cannot express
+            # (``dim ** 0.5``, ``dim / 2``) is still a number
+            other = (isinstance(left, Sym) or numeric(left)) and (isinstance(right, Sym) or numeric(right)) and op.elementwise
             if op in (BinOp.ADD, BinOp.SUB, BinOp.MUL, BinOp.FLOORDIV, BinOp.MOD):
                 try:
                     r = fn(left, right)
-                    return r if r is not NotImplemented else Unknown("symbolic arithmetic")
+                    if r is not NotImplemented:
+                        return r
                 except Exception:
-                    return Unknown("symbolic arithmetic")
-            return Unknown("symbolic arithmetic")
+                    pass
+            return UnknownNumber("symbolic arithmetic") if other else Unknown("symbolic arithmetic")
         if isinstance(left, (list, tuple, str, int, float, bool, type(None), dict, set)) and isinstance(
             right, (list, tuple, str, int, float, bool, type(None), dict, set)
         ):

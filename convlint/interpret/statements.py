@@ -17,7 +17,7 @@ from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems, UnknownPrefix
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -511,6 +511,10 @@ class StatementEvaluator:
             elts = target.elements
             star = [i for i, e in enumerate(elts) if isinstance(e, cst.StarredElement)]
             items = self.iterate(value)
+            if items is None and not star and isinstance(value, UnknownPrefix):
+                items = value.unpacked(len(elts))  # ``b, c, h, w = x.shape`` of a tensor whose rank is a lower bound
+                if value.tensor is not None:  # ... or of a model input of unknown rank: now known
+                    value.tensor.input_root().note_rank(len(elts))
             if items is None or (not star and len(items) != len(elts)) or (star and len(items) < len(elts) - 1):
                 for e in elts:
                     self.assign(e.value, Unknown("unpacking an unknown value"), scope)

@@ -40,6 +40,17 @@ class Tensor:
     # the elements of a small constant tensor of rank 0 or 1 (``torch.linspace(0, 0, 4)``,
     # ``torch.arange(3)``) where each is known exactly (an Unknown where one is not); None otherwise
     values: tuple | None = None
+    # a model input of unknown rank and the tensors shape-preserving ops made of it (a norm, an
+    # activation, ``x * torch.sigmoid(x)``) share one list: they have one shape, and the first
+    # rank-aware layer one of them meets fixes it for all (:func:`~convlint.frameworks.shapes.promote_entry`)
+    entry_group: list | None = None
+    # a tensor of unknown rank made from a model input of unknown rank by ops that keep its rank
+    # and channels but not its sizes (``F.interpolate(x, scale_factor=2)``): that input. The first
+    # rank-aware layer it meets tells the input's rank (the input's ``rank_hint``: ``(rank,
+    # channels, channels_last)``, False when two layers disagree), and the model is run again on
+    # an input of that rank (:func:`~convlint.interpret.entries.run_entry`)
+    rank_of: object = None
+    rank_hint: object = None
 
     @property
     def rank(self) -> int | None:
@@ -52,9 +63,54 @@ class Tensor:
         changes.setdefault("before_pad", None)
         changes.setdefault("pad_tail", None)
         changes.setdefault("values", None)
+        changes.setdefault("entry_group", None)
+        changes.setdefault("rank_of", None)
+        changes.setdefault("rank_hint", None)
         if shape is not None:
             changes.setdefault("lost", None)
         return replace(self, shape=shape, history=hist, entry=False, **changes)
+
+    def same(self) -> Tensor:
+        """A new tensor of this tensor's shape: what a shape-preserving op returns. Of a model
+        input of unknown rank, a twin of it (its :attr:`entry_group`)."""
+        if self.shape is None and self.entry:
+            if self.entry_group is None:
+                self.entry_group = [self]
+            out = replace(self, before_pad=None, pad_tail=None, values=None, rank_hint=None)  # entry, its channels, its group
+            self.entry_group.append(out)
+            return out
+        return self.derive(self.shape, rank_of=self.rank_of if self.shape is None or not self.exact_rank else None)
+
+    def input_root(self):
+        """The model input of unknown rank this tensor has the rank of (itself, a twin's first, or
+        :attr:`rank_of`), or None."""
+        if self.shape is not None:
+            return None
+        if self.entry:
+            return self.entry_group[0] if self.entry_group else self
+        return self.rank_of
+
+    def note_rank(self, rank: int, spatial: int | None = None, channels=None, channels_last: bool | None = None) -> None:
+        """A model input of unknown rank is known to have ``rank`` dims (``b, c, h, w = x.shape``),
+        or a layer that takes ``spatial`` spatial dims and ``channels`` channels met a tensor of
+        its rank (:attr:`rank_of`): its :attr:`rank_hint`, ``(spatial dims, channels,
+        channels_last)``; False once two disagree."""
+        last = (self.layout == CHANNELS_LAST) if channels_last is None else channels_last
+        hint = (rank - 2 if spatial is None else spatial, channels, last)
+        old = self.rank_hint
+        if old is None:
+            self.rank_hint = hint
+        elif old is not False and (old[0] != hint[0] or old[2] != hint[2]):
+            self.rank_hint = False
+        elif old is not False and old[1] is None and channels is not None:
+            self.rank_hint = hint
+
+    def twin_of(self, other) -> bool:
+        """Are ``self`` and ``other`` one model input of unknown rank, or twins of it?"""
+        if self is other:
+            return self.shape is None and self.entry
+        return (isinstance(other, Tensor) and self.shape is None and other.shape is None and self.entry and other.entry
+                and self.entry_group is not None and self.entry_group is other.entry_group)
 
     def located(self, site, what: str) -> Tensor:
         """This tensor with its unknowns located at ``site`` (where an expression produced them)."""

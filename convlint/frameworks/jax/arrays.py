@@ -164,20 +164,12 @@ def elementwise(interp, values, node, label: str):
 
 
 def broadcast_pair(interp, a: Tensor, b: Tensor, site, label: str) -> Tensor:
-    if a.shape is None or b.shape is None:
-        known = a if a.shape is not None else b
-        return C.broadcast_unknown(known)
-    if a.shape == () and a.fresh:
-        return b
-    if b.shape == () and b.fresh:
-        return a
-    shape = C.broadcast(interp, a, b, site, label)
-    base = a if len(a.downs) >= len(b.downs) else b
-    out = base.derive(shape)
-    out.pending = tuple(dict.fromkeys(a.pending + b.pending))
-    out.fresh = a.fresh and b.fresh
-    out.exact_rank = a.exact_rank and b.exact_rank
-    return out
+    if a.shape is not None and b.shape is not None:
+        if a.shape == () and a.fresh:  # a Python scalar made an array
+            return b
+        if b.shape == () and b.fresh:
+            return a
+    return C.broadcast_pair(interp, a, b, site, label)
 
 
 def broadcast_shapes(shapes):

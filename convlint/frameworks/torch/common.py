@@ -224,16 +224,7 @@ def combine(interp, site, label: str, t: Tensor, other) -> Tensor:
         return t
     if not isinstance(other, Tensor):
         return C.broadcast_unknown(t, other)  # an operand of unknown value keeps every dim it cannot change
-    if t.shape is None or other.shape is None:
-        known, unknown = (t, other) if t.shape is not None else (other, t)
-        return C.broadcast_unknown(known, unknown) if known.shape is not None else t.derive(None)
-    shape = C.broadcast(interp, t, other, site, label)
-    base = t if len(t.downs) >= len(other.downs) else other
-    out = base.derive(shape)
-    out.pending = tuple(dict.fromkeys(t.pending + other.pending))
-    out.fresh = t.fresh and other.fresh
-    out.exact_rank = t.exact_rank and other.exact_rank
-    return out
+    return C.broadcast_pair(interp, t, other, site, label)
 
 
 def elementwise(interp, node, label: str, *operands):
@@ -255,7 +246,7 @@ def elementwise(interp, node, label: str, *operands):
 def preserve_fn(interp, args, kwargs, node):
     x = tensor_arg(args, kwargs)
     if isinstance(x, Tensor):
-        return x.derive(x.shape)  # a new tensor of the same shape (an in-place change of it must not reach ``x``)
+        return x.same()  # a new tensor of the same shape (an in-place change of it must not reach ``x``)
     if isinstance(x, Unknown):
         return x
     if isinstance(x, (bool, int, float)):
@@ -273,7 +264,7 @@ def preserve_build(op):
 def preserve_apply(interp, layer, args, kwargs, node):
     x = tensor_arg(args, kwargs)
     if isinstance(x, Tensor):
-        return x.derive(x.shape)
+        return x.same()
     return x if isinstance(x, Unknown) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
 
 

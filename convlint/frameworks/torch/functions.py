@@ -1569,7 +1569,9 @@ def einsum_shape(interp, node, eq, ops):
         letters = term.replace("...", "")
         for ch in letters:
             counts[ch] = counts.get(ch, 0) + 1
-        if t.shape is None or not t.exact_rank:
+        # a term without ``...`` fixes its operand's rank (einsum refuses any other): a rank known
+        # only as a lower bound is that rank when the two agree
+        if t.shape is None or (not t.exact_rank and ("..." in term or len(term) != len(t.shape))):
             for ch in letters:
                 sizes.setdefault(ch, Unknown("einsum"))
             if "..." in term:

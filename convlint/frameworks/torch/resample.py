@@ -39,6 +39,28 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _fixed_rank(mode, size, scale) -> int | None:
+    """The input rank a resampling's arguments fix: a mode of one rank (``bilinear``: 4), or one
+    size or scale per spatial dim; None when they fit several."""
+    accepted = MODE_RANKS.get(mode) if isinstance(mode, str) else None
+    if accepted and len(accepted) == 1:
+        return accepted[0]
+    for v in (size, scale):
+        if isinstance(v, (tuple, list)):
+            return len(v) + 2
+    return None
+
+
+def _resample_unknown_rank(interp, op, layer, site, node, x, size, given_size, label):
+    """A resampling of a tensor of unknown rank: explicit sizes are kept, the rank stays unknown."""
+    sizes = (size,) if is_size(size) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if given_size and sizes is not None and all(is_size(s) for s in sizes) and not isinstance(size, int):
+        out = C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=sizes, label=label)
+        out.exact_rank = False  # the spatial sizes are given: kept even though the input's rank is not known
+        return C.repair(out)
+    return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=None, label=label)
+
+
 def resample(interp, op, layer, site, node, x, size, scale, *, mode="nearest", align_corners=None, recompute=None, antialias=False, label=None):
     """``F.interpolate`` and the layers built on it."""
     if not isinstance(x, Tensor):
@@ -63,23 +85,24 @@ def resample(interp, op, layer, site, node, x, size, scale, *, mode="nearest", a
     if x.shape is not None and not x.exact_rank:
         # the rank is a lower bound: the mode or a per-dim size fixes it; else only the dims past the
         # first two known ones are certainly spatial
-        accepted = MODE_RANKS.get(mode) if isinstance(mode, str) else None
-        full = accepted[0] if accepted and len(accepted) == 1 else None
-        for v, ok in ((size, given_size), (scale, given_scale)):
-            if full is None and ok and isinstance(v, (tuple, list)):
-                full = len(v) + 2
+        full = _fixed_rank(mode, size if given_size else None, scale if given_scale else None)
         if full is not None and len(x.shape) <= full:
             x = x.derive(unknown_dims(full - len(x.shape), "leading dim") + tuple(x.shape))
             x.exact_rank = True
         else:
             return _resample_inexact(interp, op, layer, site, node, x, size if given_size else None, scale if given_scale else None, mode, label)
+    if x.shape is None and x.entry:
+        # a model input of unknown rank: a mode of one rank (``bilinear``) or one size or scale
+        # per spatial dim fixes it, as a conv would
+        full = _fixed_rank(mode, size if given_size else None, scale if given_scale else None)
+        if full is not None:
+            x = C.promote_entry(x, full - 2)
     if x.shape is None:
-        sizes = (size,) if is_size(size) else tuple(size) if isinstance(size, (tuple, list)) else None
-        if given_size and sizes is not None and all(is_size(s) for s in sizes) and not isinstance(size, int):
-            out = C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=sizes, label=label)
-            out.exact_rank = False  # the spatial sizes are given: kept even though the input's rank is not known
-            return C.repair(out)
-        return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=None, label=label)
+        root = x.input_root()  # the output has the rank of a model input of unknown rank
+        out = _resample_unknown_rank(interp, op, layer, site, node, x, size, given_size, label)
+        if root is not None and out.shape is None:
+            out.rank_of = root
+        return out
     n = len(x.shape)
     accepted = MODE_RANKS.get(mode, (3, 4, 5)) if isinstance(mode, str) else (3, 4, 5)
     if rank_check(interp, site, name, x, accepted, what=f"mode={mode!r}" if isinstance(mode, str) and len(accepted) == 1 else ""):
