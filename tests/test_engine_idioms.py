@@ -1118,6 +1118,20 @@ def test_an_engine_failure_on_an_entry_is_said_not_read_as_clean(tmp_path, monke
     assert said and "a planted engine bug" in said[0].message and said[0].line == 2
 
 
+def _sizes_torch_runs(src: str, name: str, channels: int, sizes) -> list[int]:
+    """The square input sizes at which torch runs ``name(channels)`` of ``src`` (on CPU)."""
+    ns: dict = {}
+    exec(compile(src, "block.py", "exec"), ns)  # noqa: S102 - our own example
+    works = []
+    for size in sizes:
+        try:
+            ns[name](channels)(torch.zeros(1, channels, size, size))
+        except RuntimeError:
+            continue
+        works.append(size)
+    return works
+
+
 _NORM_FIRST = '''
 import torch
 import torch.nn as nn
@@ -1157,18 +1171,11 @@ def test_a_block_that_normalises_its_input_first_is_checked_on_its_own(tmp_path,
     its shape, so the conv that meets their result fixes the input's shape too, and the residual
     ``x + h`` is compared. torch decides: the block runs at every size with padding=1 and at none
     but a single-row one with padding=0."""
+    from convlint.commands.shapes import _list_json
+
     src = _NORM_FIRST.replace("PADDING", str(padding))
     p = _write(tmp_path, src)
-    ns: dict = {}
-    exec(compile(src, "block.py", "exec"), ns)  # noqa: S102 - our own example
-    works = []
-    for size in range(1, 12):
-        try:
-            ns["ResnetBlock"](8)(torch.zeros(1, 8, size, size))
-        except RuntimeError:
-            continue
-        works.append(size)
-    from convlint.commands.shapes import _list_json
+    works = _sizes_torch_runs(src, "ResnetBlock", 8, range(1, 12))
 
     _models, runs = collect([str(p)], every=True)
     (m,) = [_list_json(r) for r in runs if r.entry.name == "ResnetBlock"]
@@ -1211,15 +1218,7 @@ def test_a_block_that_resamples_its_input_first_is_run_again_at_the_rank_its_con
 
     src = _UPSAMPLE_FIRST.replace("PADDING", str(padding))
     p = _write(tmp_path, src)
-    ns: dict = {}
-    exec(compile(src, "up.py", "exec"), ns)  # noqa: S102 - our own example
-    works = []
-    for size in range(1, 10):
-        try:
-            ns["Up"](4)(torch.zeros(1, 4, size, size))
-        except RuntimeError:
-            continue
-        works.append(size)
+    works = _sizes_torch_runs(src, "Up", 4, range(1, 10))
     _models, runs = collect([str(p)], every=True)
     (run,) = [r for r in runs if r.entry.name == "Up"]
     m = _list_json(run)
