@@ -1304,3 +1304,43 @@ def test_an_attention_block_on_its_own_is_followed_through_its_shape_unpacking(t
     (t, sizes, last_two) = run.output
     assert not t.exact_rank and at(t.shape) == tuple(out.shape)  # dims counted from the end stay right
     assert at(sizes) == unpacked and at(last_two) == tuple(tail)
+
+
+def test_only_an_unpacking_of_the_shape_itself_fixes_the_rank(tmp_path):
+    """``B, C = x.shape[:2]`` takes two dims of a shape of any rank: it says nothing of the rank
+    (an input of unknown rank is not run again as a 2-d one), while ``b, c, h, w = x.shape`` does.
+    torch runs both blocks on a 4-d input."""
+    src = '''
+import torch.nn as nn
+
+
+class Head(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        B, C = x.shape[:2]
+        return self.conv(x).reshape(B, C, -1)
+
+
+class Body(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        return self.conv(x).reshape(b, c, h * w)
+'''
+    p = _write(tmp_path, src)
+    mod = _import(p)
+    for name in ("Head", "Body"):
+        assert tuple(getattr(mod, name)(3)(torch.zeros(2, 3, 5, 7)).shape) == (2, 3, 35)
+    res = analyze_file(Project(p.parent), str(p), p.read_text())
+    assert [f for f in res.findings if f.severity in ("error", "warning")] == []
+    _models, runs = collect([str(p)], every=True)
+    got = {r.entry.name: r for r in runs}
+    assert tuple(map(str, got["Head"].input.shape)) == ("B", "ch", "H", "W")  # promoted by the conv
+    assert tuple(map(str, got["Body"].input.shape)) == ("B", "ch", "H", "W")  # run again at rank 4
+    assert str(got["Body"].output.shape[1]) == "ch"  # c, h, w known in the second run

@@ -20,7 +20,7 @@ from convlint.interpret.scope import Scope
 from convlint.interpret.statements import MAX_LOOP
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, UnknownNumber, UnknownPrefix, mapping_of, numeric, unwrap
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, UnknownNumber, mapping_of, numeric, unwrap
 from convlint.source.project import ModuleInfo, NamespacePackage
 
 __all__ = ["ExpressionEvaluator"]
@@ -287,8 +287,29 @@ class ExpressionEvaluator:
             return v.func
         return v
 
+    def shape_expr(self, node, scope: Scope):
+        """``(tensor, value)`` of an expression: for ``E.shape`` or ``E.size()`` whose ``E`` is a
+        tensor, that tensor and its shape as Python sees it; else ``(None, value)``. Where the
+        shape is not a known tuple, the caller may still read what Python's own rules fix (an
+        unpacking into names, an index from the end: :meth:`Tensor.unpacked_shape`)."""
+        base = None
+        if isinstance(node, cst.Attribute) and node.attr.value == "shape":
+            base = node.value
+        elif isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size":
+            base = node.func.value
+        if base is None:
+            return None, self.eval(node, scope)
+        t = self.eval(base, scope)
+        if not isinstance(t, Tensor):
+            v = self.getattr(t, "shape" if isinstance(node, cst.Attribute) else "size", node)
+            if isinstance(node, cst.Call):
+                v = self.call(v, [], {}, node)
+            return None, v.at(self.site(node)) if isinstance(v, Unknown) and v.site is None else v
+        v = self.getattr(t, "shape", node)
+        return t, v.at(self.site(node)) if isinstance(v, Unknown) and v.site is None else v
+
     def _ex_Subscript(self, node: cst.Subscript, scope: Scope):
-        obj = self.eval(node.value, scope)
+        t, obj = self.shape_expr(node.value, scope)
         keys = []
         for el in node.slice:
             s = el.slice
@@ -306,12 +327,15 @@ class ExpressionEvaluator:
                 else:
                     keys.append(("slice", lo, hi, st))
         key = keys[0] if len(keys) == 1 else tuple(keys)
+        if t is not None and isinstance(obj, Unknown):
+            got = t.shape_from_end(key)  # ``x.shape[-2:]`` of a rank known as a lower bound
+            if got is not None:
+                return got
         return self.subscript(obj, key, node)
 
     def subscript(self, obj, key, node=None):
         if isinstance(obj, Unknown):
-            got = obj.item(key) if isinstance(obj, UnknownPrefix) else None
-            return got if got is not None else obj
+            return obj
         fwv = self.fw.subscript(self, obj, key, node)
         if fwv is not MISSING:
             return fwv

@@ -17,7 +17,7 @@ from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems, UnknownPrefix
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -51,9 +51,17 @@ class StatementEvaluator:
         if isinstance(s, cst.Expr):
             self.eval(s.value, scope)
         elif isinstance(s, cst.Assign):
-            value = self.eval(s.value, scope)
+            tensor, value = self.shape_expr(s.value, scope)
             for t in s.targets:
-                self.assign(t.target, value, scope)
+                target = t.target
+                if tensor is not None and isinstance(value, Unknown) and isinstance(target, (cst.Tuple, cst.List)) \
+                        and not any(isinstance(e, cst.StarredElement) for e in target.elements):
+                    # ``b, c, h, w = x.shape``: Python unpacks exactly that many dims
+                    dims = tensor.unpacked_shape(len(target.elements))
+                    if dims is not None:
+                        self.assign(target, dims, scope)
+                        continue
+                self.assign(target, value, scope)
         elif isinstance(s, cst.AnnAssign):
             if s.value is not None:
                 self.assign(s.target, self.eval(s.value, scope), scope)
@@ -511,10 +519,6 @@ class StatementEvaluator:
             elts = target.elements
             star = [i for i, e in enumerate(elts) if isinstance(e, cst.StarredElement)]
             items = self.iterate(value)
-            if items is None and not star and isinstance(value, UnknownPrefix):
-                items = value.unpacked(len(elts))  # ``b, c, h, w = x.shape`` of a tensor whose rank is a lower bound
-                if value.tensor is not None:  # ... or of a model input of unknown rank: now known
-                    value.tensor.input_root().note_rank(len(elts))
             if items is None or (not star and len(items) != len(elts)) or (star and len(items) < len(elts) - 1):
                 for e in elts:
                     self.assign(e.value, Unknown("unpacking an unknown value"), scope)

@@ -105,6 +105,33 @@ class Tensor:
         elif old is not False and old[1] is None and channels is not None:
             self.rank_hint = hint
 
+    def unpacked_shape(self, n: int) -> tuple | None:
+        """``a, b, … = t.shape`` into ``n`` names, where ``t.shape`` is not known as a tuple:
+        Python unpacks only a shape of exactly ``n`` dims, so a rank known as a lower bound gives
+        its dims counted from the end (the others unknown), and a model input of unknown rank
+        learns its rank (:meth:`note_rank`). None when nothing is known."""
+        if self.shape is None:
+            root = self.input_root()
+            if root is not None:
+                root.note_rank(n)
+            return None
+        if self.exact_rank or n < len(self.shape):
+            return None
+        return (*(Unknown("a leading dim of a tensor whose rank is only a lower bound") for _ in range(n - len(self.shape))), *self.shape)
+
+    def shape_from_end(self, key):
+        """``t.shape[key]`` for a rank known as a lower bound, where ``key`` counts from the end
+        (``-1``, ``[-2:]``, ``[-3:-1]``): those dims are right. None otherwise."""
+        if self.shape is None or self.exact_rank:
+            return None
+        k = len(self.shape)
+        if type(key) is int:
+            return self.shape[key] if -k <= key < 0 else None
+        if isinstance(key, slice) and key.step in (None, 1) and type(key.start) is int and -k <= key.start < 0:
+            if key.stop is None or (type(key.stop) is int and key.start <= key.stop < 0):
+                return tuple(self.shape[key.start:key.stop])
+        return None
+
     def twin_of(self, other) -> bool:
         """Are ``self`` and ``other`` one model input of unknown rank, or twins of it?"""
         if self is other:

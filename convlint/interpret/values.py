@@ -53,40 +53,6 @@ class UnknownNumber(Unknown):
     __slots__ = ()
 
 
-class UnknownPrefix(Unknown):
-    """A tuple whose last items are known but not how many come before them: ``x.shape`` of a
-    tensor whose rank is only a lower bound (it met an operand of unknown shape, which may have
-    added leading dims). Unknown everywhere but where Python decides by those items alone:
-    unpacking it into names (``b, c, h, w = x.shape`` succeeds only when it has exactly that many
-    items) and indexing or slicing it from the end (``x.shape[-2:]``)."""
-
-    __slots__ = ("suffix", "tensor")
-
-    def __init__(self, reason: str = "unknown", site=None, cause=None, suffix: tuple = (), tensor=None):
-        super().__init__(reason, site, cause)
-        self.suffix = tuple(suffix)
-        self.tensor = tensor  # a model input of unknown rank whose ``.shape`` this is: unpacking it tells its rank
-
-    def at(self, site) -> Unknown:
-        return self if self.site is not None else UnknownPrefix(self.reason, site, self.cause, self.suffix, self.tensor)
-
-    def unpacked(self, n: int) -> tuple | None:
-        """The items when it is unpacked into ``n`` names, or None if that cannot succeed."""
-        k = len(self.suffix)
-        return (*(Unknown("a leading dim of a tensor whose rank is only a lower bound", self.site) for _ in range(n - k)), *self.suffix) if n >= k else None
-
-    def item(self, key):
-        """``self[key]`` counted from the end (a negative index, or a slice ``[-k:]``,
-        ``[-k:-j]``), or None."""
-        k = len(self.suffix)
-        if isinstance(key, int) and not isinstance(key, bool):
-            return self.suffix[key] if -k <= key < 0 else None
-        if isinstance(key, slice) and key.step in (None, 1) and type(key.start) is int and -k <= key.start < 0:
-            if key.stop is None or (type(key.stop) is int and key.start <= key.stop < 0):
-                return self.suffix[key.start:key.stop]
-        return None
-
-
 class UnknownItems(Unknown):
     """Where a list was extended by items convlint cannot list (``todo += list(unknown)``,
     ``lst.extend(unknown)``): the list keeps its identity (aliases see the change), its known
