@@ -75,6 +75,7 @@ _GITIGNORE = "# Automatically created by convlint.\n*\n"
 _FORMAT = 4  # 3: findings carry related locations (a helper's line); 4: dependencies by statement
 _MAGIC = b"convlint-cache 2\n"
 _MAX_ENTRY = 16 * 1024 * 1024  # bytes: a bigger entry is not read
+_UNREAD = object()  # (a memo miss: None is a hash, "the file cannot be read")
 _MAX_BLOB = 64 * 1024 * 1024  # bytes: the same for a whole-run document (the import scan)
 _KEY_BYTES = 32
 
@@ -268,6 +269,7 @@ class Cache:
         self.writable = True
         self._prepared = False
         self._hashes: dict[Path, str | None] = {}
+        self._path_of: dict[str, Path] = {}  # a dependency as results record it -> its key in _hashes
         self._indexes: dict[Path, tuple | None] = {}  # path -> (text, ModuleIndex, line starts) or None
         self._key = key
         self._key_path = key_path
@@ -319,10 +321,15 @@ class Cache:
         """sha256 of a file now (memoised for the run); None if it cannot be read."""
         from convlint.source.files import dependency_hash
 
-        p = Path(os.path.abspath(self.root / path))
-        if p not in self._hashes:
-            self._hashes[p] = dependency_hash(p)
-        return self._hashes[p]
+        p = self._path_of.get(path) if isinstance(path, str) else None  # every result records the same few hundred
+        if p is None:
+            p = Path(os.path.abspath(self.root / path))
+            if isinstance(path, str):
+                self._path_of[path] = p
+        got = self._hashes.get(p, _UNREAD)
+        if got is _UNREAD:
+            got = self._hashes[p] = dependency_hash(p)
+        return got
 
     def _unchanged(self, dep: str, recorded: str | dict | None) -> bool:
         """Does dependency ``dep`` still give the analysis that recorded it what it read?

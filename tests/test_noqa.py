@@ -132,3 +132,26 @@ def test_input_pragma_is_not_a_suppression():
 def test_unparsable_source_still_honours_noqa_on_later_lines():
     src = "def f(:\n    pass\nx = (  # noqa: CVL004\n"
     assert kept(src, finding("CVL004", 3)) == []
+
+
+# the quick test that skips files without a directive answers exactly as the regex it guards
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from convlint.noqa import _QUICK, _may_hold_directive  # noqa: E402
+
+_PIECES = ["noqa", "NoQA", "nOqA", "convlint", "CONVLINT", "convlİnt", "convlınt", "CONVLıNT", ": ignore", ":ignore",
+           " :  IGNORE", "ignore", "#", " ", "\n", "x", "İ", "ı", "K", "ſ", "no", "qa", "conv", "lint", "é"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_the_quick_directive_test_is_the_regex(pieces):
+    text = "".join(pieces)
+    assert _may_hold_directive(text) == (_QUICK.search(text) is not None)
+
+
+def test_a_dotted_capital_i_still_spells_convlint_ignore():
+    # ``re.I`` matches "i" to "İ" and "ı": the quick test must not skip such a file
+    assert _may_hold_directive("x = 1  # convlİnt: ignore[CVL004]\n")
+    assert not _may_hold_directive("x = 1  # conv lint\n")
