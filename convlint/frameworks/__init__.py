@@ -640,6 +640,12 @@ def layer_attr(interp, layer: Layer, name: str):
     attrs = layer.extra.get("attrs")
     if attrs and name in attrs:
         return attrs[name]
+    methods = layer.extra.get("methods")  # a torch layer's nn.Module methods (torch.common.module_method)
+    if methods is not None:
+        method = methods(layer, name)
+        if method is not None:
+            layer.extra.setdefault("attrs", {})[name] = method  # one object per layer and name, as before
+            return method
     if name == "__class__" and layer.framework == "torch":
         return FRAMEWORKS.lookup(layer.op) or Unknown(f"{layer.op}.__class__")
     if name in MODULE_TREE_METHODS and layer.framework == "torch":

@@ -179,7 +179,7 @@ class CallEvaluator:
         try:
             if isinstance(fn.node, cst.Lambda):
                 return self.eval(fn.node.body, frame)
-            if "yield" in getattr(getattr(fn.module, "parsed", None), "text", "yield") and _is_generator(fn.node):
+            if _is_generator(fn):
                 return Unknown("generator")
             body = fn.node.body
             stmts = body.body if isinstance(body, cst.IndentedBlock) else [body]
@@ -419,12 +419,17 @@ def _name_uses(node) -> dict:
     return counts
 
 
-def _is_generator(node) -> bool:
+def _is_generator(fn) -> bool:
+    """Does the user function ``fn`` yield (memoised by its node: asked at every call)?"""
+    node = fn.node
     key = id(node)
     hit = _GENERATOR_CACHE.get(key)
     if hit is not None and hit[0] is node:
         return hit[1]
-    result = _scan_generator(node)
+    # a module whose text never says ``yield`` has no generator: no walk of the body
+    result = "yield" in getattr(getattr(fn.module, "parsed", None), "text", "yield") and _scan_generator(node)
+    if len(_GENERATOR_CACHE) > 4096:  # (it holds the nodes: bounded, as a long run releases its trees)
+        _GENERATOR_CACHE.clear()
     _GENERATOR_CACHE[key] = (node, result)
     return result
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from convlint.frameworks.base import Container, Layer
 from convlint.frameworks.torch import attention, conv, layers, losses, namespace, norm, pool, recurrent, resample
-from convlint.frameworks.torch.common import CATALOGUE, FRAMEWORK, MODULE_ATTRIBUTES, PRESERVING, SELF_METHODS, UNMODELLED
+from convlint.frameworks.torch.common import CATALOGUE, FRAMEWORK, MODULE_ATTRIBUTES, PRESERVING, SELF_METHODS, UNMODELLED, training_default
 from convlint.frameworks.torch.conv import transpose_fix, upsampling_fix
 from convlint.frameworks.torch.functions import chunk_parts
 from convlint.frameworks.base import Signature
@@ -57,13 +57,6 @@ for _m in (conv, pool, resample, norm, layers, losses, recurrent, attention, nam
 
 
 # ---------------------------------------------------------------------------------------- model classes
-
-def training_default(interp) -> bool:
-    """``module.training`` before any ``train()``/``eval()``: code that runs as a script or a test
-    runs its modules as torch builds them, in training mode; a model convlint runs for its shapes
-    (declared, or with its defaults) is followed in eval mode, the path inference takes."""
-    return bool(getattr(interp, "script_entry", False))
-
 
 class TorchModules:
     """``nn.Module`` subclasses: ``model(x)`` runs ``forward``; ``register_buffer``/``add_module``

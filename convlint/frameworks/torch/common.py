@@ -42,23 +42,38 @@ SELF_METHODS = ("eval", "train", "to", "cuda", "cpu", "xpu", "float", "double", 
                 "share_memory", "to_empty")
 
 
+def training_default(interp) -> bool:
+    """``module.training`` before any ``train()``/``eval()``: code that runs as a script or a test
+    runs its modules as torch builds them, in training mode; a model convlint runs for its shapes
+    (declared, or with its defaults) is followed in eval mode, the path inference takes."""
+    return bool(getattr(interp, "script_entry", False))
+
+
 def _with_module_methods(build):
     def wrapped(interp, args, kwargs, node):
         layer = build(interp, args, kwargs, node)
         if isinstance(layer, Layer):
-            from convlint.frameworks import training_method
-            from convlint.frameworks.torch import training_default
-            from convlint.interpret import builtins as pyb
-
             attrs = layer.extra.setdefault("attrs", {})
-            for m in ("train", "eval"):  # they set the mode too
-                attrs.setdefault(m, training_method(layer, m))
-            for m in SELF_METHODS:
-                attrs.setdefault(m, pyb.Builtin(f"Module.{m}", lambda i, a, k, n, layer=layer: layer))
-            attrs.setdefault("training", training_default(interp))
+            if "training" not in attrs:
+                attrs["training"] = training_default(interp)
+            layer.extra["methods"] = module_method  # made when first read: a model builds thousands of layers
         return layer
 
     return wrapped
+
+
+def module_method(layer: Layer, name: str):
+    """``layer.eval`` / ``layer.train`` / ``layer.to`` …: the ``nn.Module`` methods of a torch layer
+    (:data:`SELF_METHODS` return the layer itself); None for any other name."""
+    if name in ("train", "eval"):
+        from convlint.frameworks import training_method
+
+        return training_method(layer, name)
+    if name in SELF_METHODS:
+        from convlint.interpret import builtins as pyb
+
+        return pyb.Builtin(f"Module.{name}", lambda i, a, k, n: layer)
+    return None
 
 
 def preserving(name: str, kind: str = "function") -> None:
