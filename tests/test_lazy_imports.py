@@ -264,3 +264,90 @@ def test_defaults_of_a_header_parsed_on_first_use_are_the_ones_python_gives(tmp_
     # 8 -> 4 (k=3, stride 2, padding 1) -> 4 - 5 + 1 = 0 (k=K=5)
     assert [(f.code, os.path.basename(f.path), f.line) for f in found] == [("CVL002", "blocks.py", 19)], found
     assert "output size 0" in found[0].message
+
+
+# ------------------------------------------------------------------------------ star imports
+# ``from m import *`` in an imported module is followed for the one name looked up; Python, run
+# for real in a fresh interpreter, is the oracle for which module's binding each name gets.
+
+STARS = {
+    "sp/__init__.py": """\
+        from .a import *
+        from .b import *
+        try:
+            from .f import *
+        except ImportError:
+            pass
+        from .g import *
+        from os.path import *
+        """,
+    "sp/a.py": 'X = 1\nY = "a"\n_P = 10\nQ = "a-q"\n',
+    "sp/b.py": 'from .d import *\nY = "b"\n',
+    "sp/d.py": 'Z = 3\nW = "d"\n__all__ = ["Z", "W", "_D"]\n_D = 4\n',
+    "sp/f.py": "V = 5\n",
+    "sp/g.py": '__all__ = ["G"]\nG = 7\nQ = "g-q"\n',
+    # a cycle of star imports: Python's partly initialised modules give A and B
+    "cy/__init__.py": "from .m1 import *\n",
+    "cy/m1.py": "from .m2 import *\nA = 1\n",
+    "cy/m2.py": "from .m1 import *\nB = 2\n",
+}
+
+
+def _python_values(root: Path, source: str, names: list[str]) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    code = source + "\nimport json\nprint(json.dumps({n: globals()[n] for n in " + repr(names) + "}))\n"
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _convlint_values(root: Path, source: str, names: list[str]) -> dict:
+    from convlint.config import Config
+    from convlint.frameworks import FRAMEWORKS
+    from convlint.interpret.interpreter import Interpreter
+
+    path = root / "snippet.py"
+    path.write_text(source)
+    project = Project(str(root), config=Config.default(str(root)))
+    project.begin(str(path))
+    scope = Interpreter(project, FRAMEWORKS).module_globals(project.info(str(path)))
+    return {n: scope.vars.get(n) for n in names}
+
+
+def test_star_imports_bind_what_python_binds(tmp_path):
+    _tree(tmp_path, STARS)
+    source = "from sp import X, Y, Z, W, V, G, Q\nfrom sp.b import _D\nfrom cy import A, B\n"
+    names = ["X", "Y", "Z", "W", "V", "G", "Q", "_D", "A", "B"]
+    real = _python_values(tmp_path, source, names)
+    assert real == {"X": 1, "Y": "b", "Z": 3, "W": "d", "V": 5, "G": 7, "Q": "a-q", "_D": 4, "A": 1, "B": 2}  # (the fixture's point)
+    assert _convlint_values(tmp_path, source, names) == real
+
+
+def test_a_name_no_star_import_binds_is_not_made_up(tmp_path):
+    """A private name (``_P``), a name outside a module's ``__all__`` (g's ``Q`` is a's) and a name
+    nothing binds, around a cycle of star imports: Python's default, never a value of the wrong module."""
+    _tree(tmp_path, STARS)
+    source = 'import sp, cy\np = getattr(sp, "_P", "none")\nd = getattr(sp, "_D", "none")\nc = getattr(cy, "C", "none")\n'
+    names = ["p", "d", "c"]
+    real = _python_values(tmp_path, source, names)
+    assert real == {"p": "none", "d": "none", "c": "none"}
+    got = _convlint_values(tmp_path, source, names)
+    from convlint.interpret.values import Unknown
+
+    for n in names:  # unknown is allowed; a known value must be Python's
+        assert isinstance(got[n], Unknown) or got[n] == real[n], (n, got[n])
+
+
+def test_one_name_read_through_a_star_import_runs_only_the_module_that_binds_it(tmp_path):
+    """``timm.models`` star-imports every model file: a name read through it must not run them all
+    (each module's statements that ran are the analysis' dependencies on it)."""
+    files = {"zoo/__init__.py": "".join(f"from .m{i} import *\n" for i in range(6)), "model.py": "from zoo import N3\n"}
+    for i in range(6):
+        files[f"zoo/m{i}.py"] = f"N{i} = {i}\nBIG{i} = [{i}] * 3\n"
+    _tree(tmp_path, files)
+    res = _analyze(tmp_path)
+    ran = {os.path.basename(d): sorted(v["reached"]) for d, v in res.deps.items() if isinstance(v, dict)}
+    assert ran["m3.py"] == [0]  # ``N3 = 3`` alone
+    assert not any(ran.get(f"m{i}.py") for i in (0, 1, 2, 4, 5))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import libcst as cst
+
 from convlint.interpret.events import Trace
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.values import MISSING
@@ -113,7 +115,7 @@ class Scope:
 class ModuleScope(Scope):
     """An imported module's globals, evaluated one binding statement at a time."""
 
-    __slots__ = ("interp", "module", "index", "done", "running")
+    __slots__ = ("interp", "module", "index", "done", "running", "unstarred", "searching")
 
     def __init__(self, interp, module):
         super().__init__(None, "module")
@@ -124,6 +126,8 @@ class ModuleScope(Scope):
         self.index = module.parsed.index
         self.done: set[int] = set()
         self.running: set[int] = set()
+        self.unstarred: set[str] = set()  # names no star import of this module binds (asked before)
+        self.searching: set[str] = set()  # names being looked for through star imports (a cycle ends there)
 
     def lookup(self, name: str):
         if name not in self.vars:
@@ -139,14 +143,67 @@ class ModuleScope(Scope):
     def resolve(self, name: str) -> None:
         idxs = self.index.names.get(name)
         if not idxs:
-            for i in self.index.stars:  # perhaps from ``from x import *``
-                self.run(i)
+            if self.index.stars and name not in self.unstarred:  # perhaps from ``from x import *``
+                self._from_stars(name)
             return
         last = idxs[-1]
         self.run(last)
         for i in self.index.mutations.get(name, ()):
             if i > last:
                 self.run(i)
+
+    def _from_stars(self, name: str) -> None:
+        """Bind ``name`` from this module's star imports, the last first (in Python a later star
+        import rebinds what an earlier one bound). A plain ``from m import *`` line is followed for
+        this name only: ``m`` is asked for it (through its own index and star imports) and nothing
+        else of ``m`` runs — ``timm.models`` star-imports a hundred model files, and one name
+        missing from it must not run them all. A star import inside a block (``try:``) runs whole."""
+        if name in self.searching or name in ("__all__", "__name__", "__file__"):
+            return
+        self.searching.add(name)
+        try:
+            for i in reversed(self.index.stars):
+                target = self._plain_star(i)
+                if target is None:  # not a plain star import line: run it, with everything it binds
+                    self.run(i)
+                    if name in self.vars:
+                        return
+                    continue
+                g = self.interp.module_globals(target) if target is not False else None
+                if g is None:
+                    continue
+                if isinstance(g, ModuleScope) and name not in g.vars and not g.index.names.get(name) and not g.index.stars:
+                    continue
+                exported = star_exports(g)
+                if not (name in exported if exported is not None else not name.startswith("_")):
+                    continue
+                # (the analysed file itself, star-imported back, has all its globals bound)
+                v = g.lookup(name) if isinstance(g, ModuleScope) else g.vars.get(name, MISSING)
+                if v is not MISSING:
+                    self.vars[name] = v
+                    return
+            self.unstarred.add(name)
+        finally:
+            self.searching.discard(name)
+
+    def _plain_star(self, i: int):
+        """The module a top-level line ``from m import *`` imports (a project module), False when
+        ``m`` is none (a framework or an outside module: Python binds its names, convlint knows
+        none of them), None when statement ``i`` is something else (a star import in a block)."""
+        from convlint.source.project import ModuleInfo
+
+        stmt = self.module.parsed.statement(i)
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            return None
+        node = stmt.body[0]
+        if not isinstance(node, cst.ImportFrom) or not isinstance(node.names, cst.ImportStar):
+            return None
+        dotted = dotted_name(node.module) if node.module is not None else ""
+        level = len(node.relative)
+        if not (dotted or level):
+            return False
+        base = self.interp.import_module(dotted, level, self.module)
+        return base if isinstance(base, ModuleInfo) else False
 
     def resolve_all(self) -> None:
         for i in range(len(self.index.statements)):
@@ -170,3 +227,23 @@ class ModuleScope(Scope):
         finally:
             self.running.discard(i)
             self.done.add(i)
+
+
+
+def star_exports(g) -> set[str] | None:
+    """The names ``from m import *`` binds, where ``g`` is ``m``'s globals: those of ``m.__all__``
+    when it is a known list or tuple of strings, else None — then, as in Python without
+    ``__all__``, every name that does not start with an underscore."""
+    v = g.lookup("__all__") if isinstance(g, ModuleScope) else g.vars.get("__all__", MISSING)
+    if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+        return set(v)
+    return None
+
+
+def dotted_name(node) -> str:
+    """``a.b.c`` of a dotted-name node (a module in an import, a decorator): "" for anything else."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return dotted_name(node.value) + "." + node.attr.value
+    return ""

@@ -15,7 +15,8 @@ from convlint.interpret import builtins as pybuiltins
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
-from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle
+from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle, star_exports
+from convlint.interpret.scope import dotted_name as _dotted
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
@@ -132,8 +133,9 @@ class StatementEvaluator:
                 if isinstance(g, ModuleScope):
                     g.resolve_all()
                 keep_lazy = isinstance(scope, ModuleScope)
+                exported = star_exports(g)
                 for k, v in list(g.vars.items()):
-                    if not k.startswith("_"):
+                    if (k in exported) if exported is not None else not k.startswith("_"):
                         scope.vars[k] = v if keep_lazy else settle(self, v)
             return
         for alias in s.names:
@@ -594,14 +596,6 @@ def _is_wrapper(result, target) -> bool:
         return False
     params = result.node.params
     return isinstance(params.star_arg, cst.Param) and not params.params and not params.posonly_params
-
-
-def _dotted(node) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return _dotted(node.value) + "." + node.attr.value
-    return ""
 
 
 def _deco_name(node) -> str:
