@@ -22,7 +22,9 @@ e. a warm re-run of whole timm after editing one model file against a warm check
 f. the runtime alternative: ``import torch`` + building the model on the meta device (the models
    that can be imported here) against ``convlint check --no-cache`` of the model's file.
 h. the pre-commit hook on a copy of diffusers with a warm cache: ``check autoencoder_kl.py`` after an
-   edit of it, and again with nothing changed, against the floor of (a) (issue 14's "done when").
+   edit of it (a comment at its end), again with nothing changed, and after an edit inside its model
+   class (which its importers' cached results read: they are analysed again), against the floor of
+   (a) (issue 14's "done when").
    (a) and (b) are also measured with ``--max-importers 0``: the file alone, without the files that
    import it.
 g. peak memory (``ru_maxrss`` of the child processes) of a cold check of the whole of diffusers,
@@ -162,16 +164,26 @@ def edited_copy(repo: Path, rel: str):
         original = edited.read_text(encoding="utf-8")
         counter = [0]
 
-        def edit() -> None:
+        def edit(before: str | None = None) -> None:
+            """A new comment at the end of the file, or on a line of its own before the first line
+            that starts with ``before`` (inside a class: its statement's text changes)."""
             counter[0] += 1
-            edited.write_text(original + f"\n# edit {counter[0]}\n", encoding="utf-8")
+            if before is None:
+                edited.write_text(original + f"\n# edit {counter[0]}\n", encoding="utf-8")
+                return
+            lines = original.splitlines(keepends=True)
+            at = next(i for i, line in enumerate(lines) if line.startswith(before))
+            indent = before[: len(before) - len(before.lstrip())]
+            edited.write_text("".join(lines[:at] + [f"{indent}# edit {counter[0]}\n"] + lines[at:]), encoding="utf-8")
 
         yield copy, env, edit
 
 
 def case_hook(report: Report, repo: Path, repeat: int) -> None:
     """The pre-commit hook on a copy of diffusers with a warm cache: ``check autoencoder_kl.py``
-    after an edit of it (its importers re-analysed), and again with nothing changed."""
+    after an edit of it (a comment at its end: the importers' results stay, their statements
+    read are unchanged), again with nothing changed, and after an edit inside its model class (the
+    importers that ran the class are analysed again)."""
     what = "hook after editing autoencoder_kl.py, warm cache / parse_module of it"
     if not need(repo / AKL, report, what):
         return
@@ -186,6 +198,13 @@ def case_hook(report: Report, repo: Path, repeat: int) -> None:
         report.ratio(what, a, floor, "about 1x (issue 14)")
         b, floor = interleave([lambda: run(convlint(AKL), copy, env), lambda: run([PY, "-c", FLOOR_ONE, AKL], copy)], repeat)
         report.ratio("hook run again, nothing changed / parse_module of it", b, floor, "below the above")
+
+        def after_class_edit() -> float:  # the model class's statement changes: its importers run again
+            edit(before="    def __init__(")
+            return run(convlint(AKL), copy, env)
+
+        c, floor = interleave([after_class_edit, lambda: run([PY, "-c", FLOOR_ONE, AKL], copy)], repeat)
+        report.ratio("hook after an edit inside the model class (importers re-analysed) / parse_module", c, floor, "informative")
 
 
 def case_repo_cold(report: Report, repo: Path, what: str, target: str, repeat: int) -> None:

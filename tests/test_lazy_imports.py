@@ -290,6 +290,12 @@ STARS = {
     "cy/__init__.py": "from .m1 import *\n",
     "cy/m1.py": "from .m2 import *\nA = 1\n",
     "cy/m2.py": "from .m1 import *\nB = 2\n",
+    # PyTorch-VAE's models package: every model file star-imported, each importing the base class
+    # back from the package (which holds it from the first star import when Python gets there)
+    "vp/__init__.py": "from .base import *\nfrom .m1 import *\nfrom .m2 import *\n\nVAE = M1\n",
+    "vp/base.py": 'class Base:\n    kind = "base"\n',
+    "vp/m1.py": "from vp import Base\n\n\nclass M1(Base):\n    depth = 1\n",
+    "vp/m2.py": "from vp import Base\n\n\nclass M2(Base):\n    depth = 2\n",
 }
 
 
@@ -318,10 +324,12 @@ def _convlint_values(root: Path, source: str, names: list[str]) -> dict:
 
 def test_star_imports_bind_what_python_binds(tmp_path):
     _tree(tmp_path, STARS)
-    source = "from sp import X, Y, Z, W, V, G, Q\nfrom sp.b import _D\nfrom cy import A, B\n"
-    names = ["X", "Y", "Z", "W", "V", "G", "Q", "_D", "A", "B"]
+    source = ("from sp import X, Y, Z, W, V, G, Q\nfrom sp.b import _D\nfrom cy import A, B\n"
+              "from vp import Base, M2, VAE\nk0, k2, d2, dv = Base.kind, M2.kind, M2.depth, VAE.depth\n")
+    names = ["X", "Y", "Z", "W", "V", "G", "Q", "_D", "A", "B", "k0", "k2", "d2", "dv"]
     real = _python_values(tmp_path, source, names)
-    assert real == {"X": 1, "Y": "b", "Z": 3, "W": "d", "V": 5, "G": 7, "Q": "a-q", "_D": 4, "A": 1, "B": 2}  # (the fixture's point)
+    assert real == {"X": 1, "Y": "b", "Z": 3, "W": "d", "V": 5, "G": 7, "Q": "a-q", "_D": 4, "A": 1, "B": 2,
+                    "k0": "base", "k2": "base", "d2": 2, "dv": 1}  # (the fixture's point)
     assert _convlint_values(tmp_path, source, names) == real
 
 

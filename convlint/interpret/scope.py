@@ -127,7 +127,7 @@ class ModuleScope(Scope):
         self.done: set[int] = set()
         self.running: set[int] = set()
         self.unstarred: set[str] = set()  # names no star import of this module binds (asked before)
-        self.searching: set[str] = set()  # names being looked for through star imports (a cycle ends there)
+        self.searching: dict[str, int] = {}  # name -> the star import being followed for it (a cycle looks before it)
 
     def lookup(self, name: str):
         if name not in self.vars:
@@ -157,12 +157,19 @@ class ModuleScope(Scope):
         import rebinds what an earlier one bound). A plain ``from m import *`` line is followed for
         this name only: ``m`` is asked for it (through its own index and star imports) and nothing
         else of ``m`` runs — ``timm.models`` star-imports a hundred model files, and one name
-        missing from it must not run them all. A star import inside a block (``try:``) runs whole."""
-        if name in self.searching or name in ("__all__", "__name__", "__file__"):
+        missing from it must not run them all. A star import inside a block (``try:``) runs whole.
+
+        In a cycle (``m`` imports the name back from this module: PyTorch-VAE's model files do
+        ``from models import BaseVAE``), ``m`` holds what this module had bound when Python ran
+        that star import: the binding of an earlier star import, which is looked for instead."""
+        if name in ("__all__", "__name__", "__file__"):
             return
-        self.searching.add(name)
+        outer = self.searching.get(name)  # a lookup of the name again while following star ``outer``
+        stars = self.index.stars
         try:
-            for i in reversed(self.index.stars):
+            for pos in range(len(stars) - 1 if outer is None else outer - 1, -1, -1):
+                self.searching[name] = pos
+                i = stars[pos]
                 target = self._plain_star(i)
                 if target is None:  # not a plain star import line: run it, with everything it binds
                     self.run(i)
@@ -172,8 +179,14 @@ class ModuleScope(Scope):
                 g = self.interp.module_globals(target) if target is not False else None
                 if g is None:
                     continue
-                if isinstance(g, ModuleScope) and name not in g.vars and not g.index.names.get(name) and not g.index.stars:
-                    continue
+                if isinstance(g, ModuleScope):
+                    if name not in g.vars and not g.index.names.get(name) and not g.index.stars:
+                        continue
+                    if name not in g.vars:
+                        g.resolve(name)
+                    raw = g.vars.get(name, MISSING)
+                    if type(raw) is LazyImport and raw.name == name and self._is_self(raw):
+                        continue  # ``from <this module> import name``: an earlier star's binding
                 exported = star_exports(g)
                 if not (name in exported if exported is not None else not name.startswith("_")):
                     continue
@@ -182,9 +195,20 @@ class ModuleScope(Scope):
                 if v is not MISSING:
                     self.vars[name] = v
                     return
-            self.unstarred.add(name)
+            if outer is None:
+                self.unstarred.add(name)
         finally:
-            self.searching.discard(name)
+            if outer is None:
+                self.searching.pop(name, None)
+            else:
+                self.searching[name] = outer
+
+    def _is_self(self, imp: LazyImport) -> bool:
+        """Does ``imp`` import from this very module?"""
+        from convlint.source.project import ModuleInfo
+
+        m = self.interp.import_module(imp.dotted, imp.level, imp.importer)
+        return isinstance(m, ModuleInfo) and m.path == self.module.path
 
     def _plain_star(self, i: int):
         """The module a top-level line ``from m import *`` imports (a project module), False when
