@@ -225,3 +225,67 @@ def test_shapes_lists_a_test_entry_layer_by_layer(tmp_path):
         ("pkg/model.py", 9, [1, 3, 32, 32], [1, 16, 32, 32]),
         ("pkg/model.py", 10, [1, 16, 32, 32], [1, 16, 32, 32]),
     ]
+
+
+# a test that a wrong input is rejected: what fails inside ``pytest.raises`` is the test's point
+GOOD_MODEL = MODEL.replace("cfg.width * 2, cfg.width", "cfg.width, cfg.width").replace(
+    "    def forward(self, x):\n", "    def forward(self, x):\n        assert x.shape[2] == 32, 'the model takes 32x32 inputs'\n")
+
+REJECTS = '''
+import unittest
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from pkg.model import Net
+
+
+def test_rejects_a_wrong_input():
+    model = Net(SimpleNamespace(in_ch=3, width=8))
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 8, 32, 32)
+    with pytest.raises(RuntimeError):
+        y = model(torch.randn(1, 4, 32, 32))  # 4 channels into a 3-channel conv
+    with pytest.raises(AssertionError, match="32x32"):
+        model(torch.randn(1, 3, 16, 16))
+
+
+class TestNet(unittest.TestCase):
+    def test_rejects_a_wrong_size(self):
+        model = Net(SimpleNamespace(in_ch=3, width=8))
+        with self.assertRaises(AssertionError):
+            model(torch.randn(1, 3, 16, 16))
+'''
+
+
+def test_what_fails_inside_pytest_raises_is_no_finding(tmp_path):
+    root = _project(tmp_path, smoke=REJECTS, model=GOOD_MODEL)
+    assert [(f.code, f.path, f.line) for f in _check(root).findings if f.severity in ("error", "warning")] == []
+
+
+def test_the_same_failures_outside_pytest_raises_are_found(tmp_path):
+    """The counterpart: without the context managers, both failures are reported."""
+    smoke = REJECTS.replace("    with pytest.raises(RuntimeError):\n        y = ", "    y = ").replace(
+        '    with pytest.raises(AssertionError, match="32x32"):\n        model(', "    model(")
+    root = _project(tmp_path, smoke=smoke, model=GOOD_MODEL)
+    codes = {f.code for f in _check(root).findings if f.severity in ("error", "warning")}
+    assert {"CVL003", "CVL011"} <= codes
+
+
+def test_the_tests_that_expect_failures_pass_under_pytest(tmp_path):
+    """The oracle: pytest runs the fixture's tests for real, and they pass (each block raises)."""
+    pytest.importorskip("torch")
+    root = _project(tmp_path, smoke=REJECTS, model=GOOD_MODEL)
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_model.py"], cwd=root,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "2 passed" in out.stdout
+
+
+def test_a_name_bound_in_a_block_meant_to_raise_is_unknown_after_it(tmp_path):
+    """It raises somewhere inside: ``y`` may never have been bound there, and is not its value."""
+    smoke = REJECTS.replace("    with pytest.raises(AssertionError, match=\"32x32\"):\n        model(torch.randn(1, 3, 16, 16))\n",
+                            "    z = model(y)\n")
+    root = _project(tmp_path, smoke=smoke, model=GOOD_MODEL)
+    # (``model(y)`` with y the 4-channel input's output would be a CVL003 on conv1; y is unknown)
+    assert [(f.code, f.line) for f in _check(root).findings if f.severity in ("error", "warning")] == []

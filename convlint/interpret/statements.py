@@ -12,13 +12,14 @@ from __future__ import annotations
 import libcst as cst
 
 from convlint.interpret import builtins as pybuiltins
+from convlint.interpret.events import Trace
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle, star_exports
 from convlint.interpret.scope import dotted_name as _dotted
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -489,11 +490,45 @@ class StatementEvaluator:
         raise BudgetExceeded("while bound")
 
     def _stmt_With(self, node: cst.With, scope: Scope) -> None:
+        expected = False
         for item in node.items:
+            expected = expected or self._expects_exception(item.item, scope)
             v = self.eval(item.item, scope)
             if item.asname is not None:
                 self.assign(item.asname.name, Unknown("context manager value") if not isinstance(v, Tensor) else v, scope)
+        if expected:
+            self._expected_to_raise(node.body.body, scope)
+            return
         self.exec_block(node.body.body, scope)
+
+    def _expects_exception(self, expr, scope: Scope) -> bool:
+        """``pytest.raises(E)`` or a unittest ``self.assertRaises(E)`` (``…Regex``) used as a context
+        manager: its body is meant to raise."""
+        if not isinstance(expr, cst.Call):
+            return False
+        func = expr.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _ASSERT_RAISES:
+            return True
+        if isinstance(func, (cst.Name, cst.Attribute)):
+            callee = self.eval(func, scope)
+            return isinstance(callee, ExternalRef) and callee.qualname == "pytest.raises"
+        return False
+
+    def _expected_to_raise(self, body, scope: Scope) -> None:
+        """The body of ``with pytest.raises(E):`` — a test that a wrong input or configuration is
+        rejected. What fails in it is the test's point, not a finding: it runs with a trace of its
+        own, kept aside. It raises somewhere (else the test fails), so after it every name it binds
+        is unknown, and what it changes in place is joined with the state before it."""
+        saved = self.trace
+        self.trace = Trace()
+        try:
+            self.branch(scope, lambda: self.exec_block(body, scope), lambda: None)
+        except (Return, Dead, Break, Continue):
+            pass
+        finally:
+            self.trace = saved
+        for name in _bound_names(body):
+            scope.vars[name] = Unknown(f"{name!r} is bound in a block that is meant to raise (pytest.raises)")
 
     def _stmt_Try(self, node, scope: Scope) -> None:
         try:
@@ -602,6 +637,49 @@ def _deco_name(node) -> str:
     if isinstance(node, cst.Call):
         node = node.func
     return _dotted(node)
+
+
+_ASSERT_RAISES = frozenset({"assertRaises", "assertRaisesRegex", "assertRaisesRegexp"})
+
+
+def _bound_names(body) -> set[str]:
+    """Every name the statements ``body`` bind in their scope (not inside the functions, classes
+    and lambdas they define, whose own names they do bind)."""
+    from convlint.source.walk import walk
+
+    out: set[str] = set()
+
+    def targets(t) -> None:
+        if isinstance(t, cst.Name):
+            out.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                targets(e.value)
+        elif isinstance(t, cst.StarredElement):
+            targets(t.value)
+
+    def prune(n) -> bool:
+        return isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+
+    for stmt in body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            out.add(stmt.name.value)
+            continue
+        for n in walk(stmt, prune):
+            if isinstance(n, (cst.FunctionDef, cst.ClassDef)):
+                out.add(n.name.value)
+            elif isinstance(n, cst.AssignTarget):
+                targets(n.target)
+            elif isinstance(n, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For)):
+                targets(n.target)
+            elif isinstance(n, cst.AsName):  # ``with … as x``, ``except E as e``, ``import a as b``
+                targets(n.name)
+            elif isinstance(n, cst.ImportAlias) and n.asname is None:  # ``import a.b`` binds ``a``
+                root = n.name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                targets(root)
+    return out
 
 
 def _assigned_names(block) -> list[str]:
