@@ -253,7 +253,6 @@ class ModuleScope(Scope):
             self.done.add(i)
 
 
-
 def star_exports(g) -> set[str] | None:
     """The names ``from m import *`` binds, where ``g`` is ``m``'s globals: those of ``m.__all__``
     when it is a known list or tuple of strings, else None — then, as in Python without

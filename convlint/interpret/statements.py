@@ -16,8 +16,7 @@ from convlint.interpret.events import Trace
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
-from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle, star_exports
-from convlint.interpret.scope import dotted_name as _dotted
+from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle, star_exports, dotted_name as _dotted
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
