@@ -392,7 +392,6 @@ def _callee_name(func) -> str:
     return "this call"
 
 
-_GENERATOR_CACHE: dict = {}  # id(FunctionDef) -> (node, is a generator)
 _USES_CACHE: dict = {}  # id(FunctionDef) -> (node, {name: number of loads in its body})
 
 
@@ -420,18 +419,13 @@ def _name_uses(node) -> dict:
 
 
 def _is_generator(fn) -> bool:
-    """Does the user function ``fn`` yield (memoised by its node: asked at every call)?"""
-    node = fn.node
-    key = id(node)
-    hit = _GENERATOR_CACHE.get(key)
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    # a module whose text never says ``yield`` has no generator: no walk of the body
-    result = "yield" in getattr(getattr(fn.module, "parsed", None), "text", "yield") and _scan_generator(node)
-    if len(_GENERATOR_CACHE) > 4096:  # (it holds the nodes: bounded, as a long run releases its trees)
-        _GENERATOR_CACHE.clear()
-    _GENERATOR_CACHE[key] = (node, result)
-    return result
+    """Does the user function ``fn`` yield? Asked at every call: memoised on the function value
+    (a memo keyed by node would keep released trees alive for the whole run)."""
+    known = fn.__dict__.get("_generator")
+    if known is None:
+        # a module whose text never says ``yield`` has no generator: no walk of the body
+        known = fn.__dict__["_generator"] = "yield" in getattr(getattr(fn.module, "parsed", None), "text", "yield") and _scan_generator(fn.node)
+    return known
 
 
 def _scan_generator(node) -> bool:

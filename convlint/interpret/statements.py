@@ -687,5 +687,3 @@ def _assigned_names(block) -> list[str]:
     return [n.target.value for n in walk(block) if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name)]
 
 
-_GENERATOR_CACHE: dict = {}
-
