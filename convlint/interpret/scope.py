@@ -187,8 +187,7 @@ class ModuleScope(Scope):
                     raw = g.vars.get(name, MISSING)
                     if type(raw) is LazyImport and raw.name == name and self._is_self(raw):
                         continue  # ``from <this module> import name``: an earlier star's binding
-                exported = star_exports(g)
-                if not (name in exported if exported is not None else not name.startswith("_")):
+                if not star_binds(star_exports(g), name):
                     continue
                 # (the analysed file itself, star-imported back, has all its globals bound)
                 v = g.lookup(name) if isinstance(g, ModuleScope) else g.vars.get(name, MISSING)
@@ -222,8 +221,7 @@ class ModuleScope(Scope):
         node = stmt.body[0]
         if not isinstance(node, cst.ImportFrom) or not isinstance(node.names, cst.ImportStar):
             return None
-        dotted = dotted_name(node.module) if node.module is not None else ""
-        level = len(node.relative)
+        dotted, level = import_from_target(node)
         if not (dotted or level):
             return False
         base = self.interp.import_module(dotted, level, self.module)
@@ -261,6 +259,16 @@ def star_exports(g) -> set[str] | None:
     if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
         return set(v)
     return None
+
+
+def star_binds(exported: set[str] | None, name: str) -> bool:
+    """Does a star import bind ``name``, given its module's :func:`star_exports`?"""
+    return name in exported if exported is not None else not name.startswith("_")
+
+
+def import_from_target(node: cst.ImportFrom) -> tuple[str, int]:
+    """The module ``from m import …`` names: its dotted name ("" for ``from . import``) and level."""
+    return (dotted_name(node.module) if node.module is not None else ""), len(node.relative)
 
 
 def dotted_name(node) -> str:

@@ -16,7 +16,7 @@ from convlint.interpret.events import Trace
 from convlint.interpret.flow import Break, BudgetExceeded, Continue, Dead, Return
 from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
-from convlint.interpret.scope import LazyImport, ModuleScope, Scope, settle, star_exports, dotted_name as _dotted
+from convlint.interpret.scope import LazyImport, ModuleScope, Scope, dotted_name as _dotted, import_from_target, settle, star_binds, star_exports
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
@@ -117,8 +117,7 @@ class StatementEvaluator:
             pass
 
     def _import_from(self, s: cst.ImportFrom, scope: Scope) -> None:
-        level = len(s.relative)
-        dotted = _dotted(s.module) if s.module is not None else ""
+        dotted, level = import_from_target(s)
         if isinstance(scope, ModuleScope) and not isinstance(s.names, cst.ImportStar) and (level or (dotted and self.fw.module(dotted) is None)):
             # an imported module's ``from m import a, b``: looked up when a name is read
             for alias in s.names:
@@ -135,7 +134,7 @@ class StatementEvaluator:
                 keep_lazy = isinstance(scope, ModuleScope)
                 exported = star_exports(g)
                 for k, v in list(g.vars.items()):
-                    if (k in exported) if exported is not None else not k.startswith("_"):
+                    if star_binds(exported, k):
                         scope.vars[k] = v if keep_lazy else settle(self, v)
             return
         for alias in s.names:
