@@ -45,7 +45,26 @@ def test_the_registry_is_discovered_from_the_rule_modules():
 
 
 def test_the_configuration_knows_exactly_the_registered_codes():
-    assert known_codes() == {code: rule.default_enabled for code, rule in RULES.items()}
+    # ``convlint.rules.codes`` spares a run that analyses nothing the import of the rule modules
+    registered = {code: rule.default_enabled for code, rule in RULES.items()}
+    assert known_codes() == registered, "convlint/rules/codes.py must list every rule code and its default"
+
+
+def test_a_run_that_analyses_nothing_imports_no_rule_module(tmp_path):
+    # the code table answers the configuration; the rules (and the engine classes they import)
+    # are loaded only when a file is analysed
+    import subprocess
+    import sys
+
+    (tmp_path / "plain.py").write_text("x = 1\n")
+    probe = (
+        "import sys\n"
+        "from convlint.cli import main\n"
+        "rc = main(['check', '--no-cache', 'plain.py'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('convlint.rules.cvl', 'convlint.interpret'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("code", list(RULES))
