@@ -132,6 +132,8 @@ class Frameworks:
             return container_attr(interp, obj, name)
         if isinstance(obj, (Op, FwClass)):
             if name in ("__name__", "__qualname__"):
+                if isinstance(obj, Op) and obj.alternatives:
+                    return Unknown(f"the {name} of one of {', '.join(obj.alternatives)}")
                 return obj.qualname.rsplit(".", 1)[-1]
             if name == "__module__":
                 return obj.qualname.rsplit(".", 1)[0]
@@ -315,6 +317,9 @@ class Frameworks:
                 return False
             return None
         if isinstance(t, Op) and isinstance(obj, Layer):
+            names = obj.extra.get("alternatives")
+            if names:  # one of several layers (a join): undecided against one of them
+                return None if t.qualname in names else False
             return obj.op == t.qualname
         if isinstance(t, Op) and isinstance(obj, Container):
             return t.kind == "container" and t.qualname.lower().endswith(obj.kind)

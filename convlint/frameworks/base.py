@@ -78,6 +78,21 @@ class FwModule:
 
 FAMILIES = ("conv", "pool", "resize")
 
+# Shape functions (an :class:`Op`'s ``fn``, a :class:`Layer`'s ``apply``) whose result has the shape
+# of the tensor they are given, whatever the callable (an activation, dropout, elementwise math):
+# a name bound to one such callable on one path and to another on the other path (``act =
+# nn.ReLU() if … else nn.ELU()``, ``get_act(config)`` returning one of several) applies the same
+# shape function either way, so one value stands for both (:meth:`Op.join_with`). Filled by the
+# catalogues as they register (``Registry.preserve``, ``torch.common.preserving``).
+SHAPE_PRESERVING: set = set()
+
+
+def _alternatives(v) -> tuple:
+    """The catalogue names a framework value may be: several for a join of them, else its own."""
+    if isinstance(v, Layer):
+        return v.extra.get("alternatives") or (v.op,)
+    return v.alternatives or (v.qualname,)
+
 
 @dataclass(eq=False)
 class Op:
@@ -94,9 +109,22 @@ class Op:
     kind: str = "function"
     signature: Signature | None = None
     family: str | None = None
+    # a join of catalogue functions that share one shape-preserving ``fn``: the names it may be
+    # (its ``qualname`` then names none of them: its ``__name__`` is unknown)
+    alternatives: tuple = ()
 
     def __repr__(self):
         return f"<{self.qualname}>"
+
+    def join_with(self, other, site=None):
+        """One value for a name that is ``self`` on one path and ``other`` on another, where one
+        can stand for both (see :data:`SHAPE_PRESERVING`); else None."""
+        if not (isinstance(other, Op) and other.fn is self.fn and self.kind == other.kind == "function" and self.fn in SHAPE_PRESERVING):
+            return None
+        names = tuple(sorted(set(_alternatives(self)) | set(_alternatives(other))))
+        if len(names) == 1:
+            return self
+        return Op(" | ".join(names), self.fn, "function", alternatives=names)
 
 
 @dataclass(eq=False)
@@ -129,6 +157,39 @@ class Layer:
 
     def __repr__(self):
         return f"<layer {self.op}>"
+
+    def join_with(self, other, site=None):
+        """One layer for a name bound to ``self`` on one path and to ``other`` on another, where
+        both apply a shape-preserving function (``get_act(config)`` returning ``nn.ReLU()`` or
+        ``nn.ELU()``, ``nn.Dropout(p) if p else nn.Identity()``): applied, it gives a tensor of
+        its input's shape, as either would (``self``'s function computes it). What may differ is
+        not known on it — its parameters, its class (``isinstance`` against one of them is
+        undecided) — only what both share (their ``training`` flag, the ``nn.Module`` methods).
+        Else None."""
+        if not (isinstance(other, Layer) and other.framework == self.framework and self.apply in SHAPE_PRESERVING
+                and other.apply in SHAPE_PRESERVING):
+            return None
+        names = tuple(sorted(set(_alternatives(self)) | set(_alternatives(other))))
+        params = {k: v for k, v in self.params.items() if k in other.params and _same(v, other.params[k])}
+        attrs = {k: v for k, v in (self.extra.get("attrs") or {}).items()
+                 if k in (other.extra.get("attrs") or {}) and _same(v, other.extra["attrs"][k])}
+        extra = {"attrs": attrs}
+        if self.extra.get("methods") is not None and self.extra.get("methods") is other.extra.get("methods"):
+            extra["methods"] = self.extra["methods"]
+        if len(names) > 1:
+            extra["alternatives"] = names
+        return Layer(names[0] if len(names) == 1 else " | ".join(names), params, self.site, self.framework, self.apply, extra=extra)
+
+
+def _same(a, b) -> bool:
+    """Plain values equal in type and value (a number, a string, a tuple of them)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (bool, int, float, str, type(None))):
+        return a == b
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return False
 
 
 @dataclass(eq=False)

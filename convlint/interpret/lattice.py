@@ -86,6 +86,11 @@ def join(a, b, site=None):
         return a.derive(None, lost=Unknown("the rank differs between branches", site))
     if numeric(a) and numeric(b):
         return UnknownNumber("differs between branches", site)
+    joiner = getattr(a, "join_with", None)  # a framework value that can stand for both (frameworks.base)
+    if joiner is not None:
+        both = joiner(b, site)
+        if both is not None:
+            return both
     return Unknown("differs between branches", site)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from convlint.arith.core import ConvArithmeticError
 from convlint.frameworks import shapes as C
-from convlint.frameworks.base import Layer, Op, Signature, is_int
+from convlint.frameworks.base import SHAPE_PRESERVING, Layer, Op, Signature, is_int
 from convlint.interpret.events import ChannelEvent, ConfigEvent, LayerEvent, RankEvent
 from convlint.interpret.symbolic import Sym, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor, fmt_shape
@@ -281,6 +281,9 @@ def preserve_apply(interp, layer, args, kwargs, node):
     if isinstance(x, Tensor):
         return x.same()
     return x if isinstance(x, Unknown) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
+
+
+SHAPE_PRESERVING.update((preserve_fn, preserve_apply))  # one value may stand for several of them (base.Op.join_with)
 
 
 # ``dir(nn.Module())`` of torch 2.13 (tests/test_catalogue_torch.py checks it against the installed

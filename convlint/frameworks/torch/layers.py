@@ -5,7 +5,7 @@ module wrappers convlint sees through."""
 from __future__ import annotations
 
 from convlint.frameworks import shapes as C
-from convlint.frameworks.base import Container, FwClass, Layer, Op, Signature, is_int
+from convlint.frameworks.base import SHAPE_PRESERVING, Container, FwClass, Layer, Op, Signature, is_int
 from convlint.frameworks.torch.common import (
     CATALOGUE, FRAMEWORK, PRESERVING, axis, channel_check, elementwise, event, label_of, last_dim_check, new_tensor,
     preserving, rank_check, reg, reject, tensor_arg, unmodelled,
@@ -197,8 +197,15 @@ def _unflatten_apply(interp, layer, args, kwargs, node):
     return out
 
 
+def _identity_apply(interp, layer, args, kwargs, node):
+    return args[0] if args else kwargs.get("input", Unknown("input"))
+
+
+SHAPE_PRESERVING.add(_identity_apply)
+
+
 def _identity_build(interp, args, kwargs, node):
-    return Layer("torch.nn.Identity", {}, interp.site(node), FRAMEWORK, lambda i, l, a, k, n: a[0] if a else k.get("input", Unknown("input")))
+    return Layer("torch.nn.Identity", {}, interp.site(node), FRAMEWORK, _identity_apply)
 
 
 # ---------------------------------------------------------------------------------------- padding
