@@ -148,3 +148,52 @@ def test_a_flax_activation_chosen_by_an_unknown_value_matches_eval_shape(tmp_pat
     monkeypatch.setenv("CONVLINT_TEST_ACT", act)
     static = assert_matches_runtime(path, "Block", (1, 33, 33, 3), framework="flax", min_layers=2)
     assert static["output"] == [1, 15, 15, 16]
+
+
+def test_weight_norm_or_spectral_norm_chosen_by_an_argument_wraps_the_layer_either_way(tmp_path):
+    # hifi-gan / BigVGAN discriminators: ``norm_f = weight_norm if use_spectral_norm == False else
+    # spectral_norm``; both return the module they are given
+    pytest.importorskip("torch")
+    path = write(tmp_path, """
+        import os
+
+        import torch.nn as nn
+        from torch.nn.utils import spectral_norm, weight_norm
+
+
+        class Disc(nn.Module):
+            def __init__(self):
+                super().__init__()
+                norm_f = spectral_norm if os.environ.get("CONVLINT_TEST_SN") else weight_norm
+                self.convs = nn.ModuleList([norm_f(nn.Conv1d(1, 16, 15, 1, padding=7)), norm_f(nn.Conv1d(16, 64, 41, 4, padding=20))])
+
+            def forward(self, x):
+                for conv in self.convs:
+                    x = conv(x)
+                return x
+    """)
+    static = assert_matches_runtime(path, "Disc", (1, 1, 100), min_layers=2)
+    assert static["output"] == [1, 64, 25]
+
+
+def test_is_against_one_of_the_joined_functions_is_undecided(tmp_path):
+    path = write(tmp_path, """
+        import os
+
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fn = F.relu if os.environ.get("ACT") else F.silu
+                self.pre = nn.Conv2d(8, 8, 3, padding=1)
+                self.conv = nn.Conv2d(8, 4, 1) if self.fn is F.relu else nn.Conv2d(8, 8, 1)
+
+            def forward(self, x):
+                return self.conv(self.pre(self.fn(x)))
+    """)
+    static = static_model(path, "Net", (1, 8, 16, 16))
+    assert static["layers"][0]["output"] == [1, 8, 16, 16]
+    assert static["output"] is None or static["output"][1] not in (4, 8)

@@ -78,12 +78,12 @@ class FwModule:
 
 FAMILIES = ("conv", "pool", "resize")
 
-# Shape functions (an :class:`Op`'s ``fn``, a :class:`Layer`'s ``apply``) whose result has the shape
-# of the tensor they are given, whatever the callable (an activation, dropout, elementwise math):
-# a name bound to one such callable on one path and to another on the other path (``act =
-# nn.ReLU() if … else nn.ELU()``, ``get_act(config)`` returning one of several) applies the same
-# shape function either way, so one value stands for both (:meth:`Op.join_with`). Filled by the
-# catalogues as they register (``Registry.preserve``, ``torch.common.preserving``).
+# Shape functions (a :class:`Layer`'s ``apply``) whose result has the shape of the tensor they are
+# given, whatever the layer (an activation, dropout, identity): a name bound to one such layer on
+# one path and to another on the other path (``act = nn.ReLU() if … else nn.ELU()``,
+# ``get_act(config)`` returning one of several) gives a tensor of its input's shape either way, so
+# one value stands for both (:meth:`Layer.join_with`). Filled by the catalogues as they register
+# (``Registry.preserve``, ``torch.common.preserving``).
 SHAPE_PRESERVING: set = set()
 
 
@@ -118,13 +118,21 @@ class Op:
 
     def join_with(self, other, site=None):
         """One value for a name that is ``self`` on one path and ``other`` on another, where one
-        can stand for both (see :data:`SHAPE_PRESERVING`); else None."""
-        if not (isinstance(other, Op) and other.fn is self.fn and self.kind == other.kind == "function" and self.fn in SHAPE_PRESERVING):
+        can stand for both: two catalogue functions with one shape function (``fn``, signature,
+        family) compute the same result from the same arguments — ``F.relu`` or ``F.silu``,
+        ``weight_norm`` or ``spectral_norm``. Only their names differ (its ``__name__`` is unknown,
+        an ``is`` test against it undecided). Else None."""
+        if not (isinstance(other, Op) and other.fn is self.fn and self.kind == other.kind == "function"
+                and other.signature is self.signature and other.family == self.family):
             return None
         names = tuple(sorted(set(_alternatives(self)) | set(_alternatives(other))))
         if len(names) == 1:
             return self
-        return Op(" | ".join(names), self.fn, "function", alternatives=names)
+        return Op(" | ".join(names), self.fn, "function", self.signature, self.family, alternatives=names)
+
+    def stands_for_several(self) -> bool:
+        """A join of several catalogue functions: ``is`` against one of them is undecided."""
+        return bool(self.alternatives)
 
 
 @dataclass(eq=False)
@@ -173,12 +181,16 @@ class Layer:
         params = {k: v for k, v in self.params.items() if k in other.params and _same(v, other.params[k])}
         attrs = {k: v for k, v in (self.extra.get("attrs") or {}).items()
                  if k in (other.extra.get("attrs") or {}) and _same(v, other.extra["attrs"][k])}
-        extra = {"attrs": attrs}
+        extra = {"attrs": attrs, "joined": True}
         if self.extra.get("methods") is not None and self.extra.get("methods") is other.extra.get("methods"):
             extra["methods"] = self.extra["methods"]
         if len(names) > 1:
             extra["alternatives"] = names
         return Layer(names[0] if len(names) == 1 else " | ".join(names), params, self.site, self.framework, self.apply, extra=extra)
+
+    def stands_for_several(self) -> bool:
+        """A join of layers (:meth:`join_with`): ``is`` against one of them is undecided."""
+        return bool(self.extra.get("joined"))
 
 
 def _same(a, b) -> bool:

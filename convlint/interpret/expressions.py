@@ -91,6 +91,12 @@ def _same_sizes(a, b):
     return None if undecided else True
 
 
+def _stands_for_several(v) -> bool:
+    """A framework value that is one of several (a join, ``frameworks.base.Op.join_with``)."""
+    several = getattr(v, "stands_for_several", None)
+    return several is not None and several()
+
+
 class ExpressionEvaluator:
     """The expression half of :class:`~convlint.interpret.interpreter.Interpreter`."""
 
@@ -557,6 +563,10 @@ class ExpressionEvaluator:
 
     def compare(self, op, left, right):
         if isinstance(op, (cst.Is, cst.IsNot)):
+            if _stands_for_several(left) or _stands_for_several(right):
+                other = right if _stands_for_several(left) else left
+                if self.fw.is_framework_value(other):  # it may be that one, or another
+                    return None
             if left is None or right is None or isinstance(left, bool) or isinstance(right, bool):
                 if isinstance(left, Unknown) or isinstance(right, Unknown):
                     return None

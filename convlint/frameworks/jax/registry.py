@@ -8,7 +8,7 @@ any name that is in none of the three.
 
 from __future__ import annotations
 
-from convlint.frameworks.base import SHAPE_PRESERVING, Op
+from convlint.frameworks.base import Op
 from convlint.interpret.values import Unknown
 
 MODELLED = "modelled"
@@ -32,8 +32,6 @@ class Registry:
     def preserve(self, name, fn, kind="function"):
         self.catalogue[name] = Op(name, fn, kind)
         self.status[name] = PRESERVING
-        if kind == "function":
-            SHAPE_PRESERVING.add(fn)
 
     def unknown(self, name, reason: str):
         short = name.rsplit(".", 1)[-1]

@@ -283,7 +283,7 @@ def preserve_apply(interp, layer, args, kwargs, node):
     return x if isinstance(x, Unknown) else Tensor(None, CHANNELS_FIRST, framework=FRAMEWORK)
 
 
-SHAPE_PRESERVING.update((preserve_fn, preserve_apply))  # one value may stand for several of them (base.Op.join_with)
+SHAPE_PRESERVING.add(preserve_apply)  # one layer may stand for several of them (base.Layer.join_with)
 
 
 # ``dir(nn.Module())`` of torch 2.13 (tests/test_catalogue_torch.py checks it against the installed

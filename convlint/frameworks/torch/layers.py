@@ -197,6 +197,10 @@ def _unflatten_apply(interp, layer, args, kwargs, node):
     return out
 
 
+def _wrapped_module(interp, args, kwargs, node):
+    return args[0] if args else Unknown("wrapped module")
+
+
 def _identity_apply(interp, layer, args, kwargs, node):
     return args[0] if args else kwargs.get("input", Unknown("input"))
 
@@ -457,10 +461,11 @@ def register():
     unmodelled("torch.nn.Container", "deprecated base class (use nn.Module); it has no forward", "layer")
     unmodelled("torch.nn.factory_kwargs", "returns a dict of device/dtype keyword arguments, not a tensor")
     unmodelled("torch.nn.RNNCellBase", "abstract base of the RNN cells: it has no forward", "layer")
-    # wrappers that return the module they are given
+    # wrappers that return the module they are given (one shape function: ``weight_norm if … else
+    # spectral_norm`` is one value, base.Op.join_with)
     for name in ("torch.nn.utils.spectral_norm", "torch.nn.utils.weight_norm", "torch.nn.utils.parametrizations.spectral_norm",
                  "torch.nn.utils.parametrizations.weight_norm", "torch.nn.utils.parametrizations.orthogonal"):
-        reg(name, lambda i, a, k, n: a[0] if a else Unknown("wrapped module"))
+        reg(name, _wrapped_module)
     # the CPU, single-process, eval-mode path: what convlint follows (docs/architecture.md)
     reg("torch.nn.parallel.data_parallel", _data_parallel)
     for name in ("torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel"):
