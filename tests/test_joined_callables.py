@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.oracle import assert_matches_runtime, static_model, write
+from tests.oracle import assert_matches_runtime, compared, runtime_trace, static_model, write
 
 ACTIVATIONS_BY_CONFIG = """
     import os
@@ -197,3 +197,121 @@ def test_is_against_one_of_the_joined_functions_is_undecided(tmp_path):
     static = static_model(path, "Net", (1, 8, 16, 16))
     assert static["layers"][0]["output"] == [1, 8, 16, 16]
     assert static["output"] is None or static["output"][1] not in (4, 8)
+
+
+# ------------------------------------------------------------------ one of several values (OneOf)
+
+DROP_PATH_OR_DOWNSAMPLE = """
+    import os
+
+    import torch.nn as nn
+
+
+    class DropPath(nn.Module):
+        def __init__(self, p):
+            super().__init__()
+            self.p = p
+
+        def forward(self, x):
+            if self.p == 0. or not self.training:
+                return x
+            mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1 - self.p)
+            return x * mask / (1 - self.p)
+
+
+    class SiLU(nn.Module):
+        def forward(self, x):
+            return x * x.sigmoid()
+
+
+    class GELU(nn.Module):
+        def forward(self, x):
+            return nn.functional.gelu(x)
+
+
+    class Block(nn.Module):
+        def __init__(self, ch=8):
+            super().__init__()
+            rate = float(os.environ.get("CONVLINT_TEST_DPR", "0.1"))
+            self.drop_path = DropPath(rate) if rate > 0. else nn.Identity()
+            act = SiLU if os.environ.get("CONVLINT_TEST_ACT") == "silu" else GELU
+            self.act = act()
+            self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+            self.shortcut = None
+            if os.environ.get("CONVLINT_TEST_SHORTCUT"):
+                self.shortcut = nn.Conv2d(ch, ch, 1)
+
+        def forward(self, x):
+            h = self.conv(self.act(x))
+            if self.shortcut is not None:
+                x = self.shortcut(x)
+            return self.conv(x + self.drop_path(h))
+"""
+
+
+@pytest.mark.parametrize("dpr, act, shortcut", [("0.1", "silu", "1"), ("0.0", "gelu", ""), ("0.2", "gelu", "1"), ("0", "silu", "")])
+def test_a_module_or_none_chosen_by_unknown_values_is_called_as_each_and_joined(tmp_path, monkeypatch, dpr, act, shortcut):
+    # timm's ``DropPath(dpr[i]) if dpr[i] > 0. else nn.Identity()``, a user class chosen by a
+    # flag, and ``self.shortcut = None`` set to a conv on one path, tested ``is not None``
+    pytest.importorskip("torch")
+    path = write(tmp_path, DROP_PATH_OR_DOWNSAMPLE)
+    for name, value in (("CONVLINT_TEST_DPR", dpr), ("CONVLINT_TEST_ACT", act), ("CONVLINT_TEST_SHORTCUT", shortcut)):
+        monkeypatch.setenv(name, value)
+    static = static_model(path, "Block", (2, 8, 16, 16))
+    assert static["output"] == [2, 8, 16, 16]
+    assert static["coverage"]["resolved"] == static["coverage"]["total"]
+    # the static run follows every path; the one the environment picks is among them, layer by
+    # layer (the shortcut conv is on some paths only)
+    rt = runtime_trace(path, "Block", (2, 8, 16, 16))
+    ran = [(e.op, list(e.input), list(e.output)) for e in rt.events if compared(e.op)]
+    followed = [(layer["op"], layer["input"], layer["output"]) for layer in static["layers"] if compared(layer["op"])]
+    assert len(ran) >= 2 and all(ran.count(e) <= followed.count(e) for e in ran), (ran, followed)
+    assert list(rt.output_shapes[0]) == static["output"]
+
+
+def test_options_whose_results_differ_join_to_unknown_sizes_not_to_one_of_them(tmp_path):
+    path = write(tmp_path, """
+        import os
+
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.down = nn.Conv2d(8, 8, 3, stride=2, padding=1) if os.environ.get("DOWN") else nn.Conv2d(8, 8, 3, padding=1)
+                self.head = nn.Conv2d(8, 4, 1)
+
+            def forward(self, x):
+                return self.head(self.down(x))
+    """)
+    static = static_model(path, "Net", (1, 8, 16, 16))
+    assert static["output"][:2] == [1, 4]
+    assert all(not isinstance(d, int) for d in static["output"][2:])  # 8 or 16: neither is certain
+
+
+def test_an_option_whose_call_raises_leaves_the_others(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    path = write(tmp_path, """
+        import os
+
+        import torch.nn as nn
+
+
+        class NotReady(nn.Module):
+            def forward(self, x):
+                raise NotImplementedError
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = NotReady() if os.environ.get("CONVLINT_TEST_EXPERIMENTAL") else nn.Conv2d(8, 16, 3, stride=2)
+                self.head = nn.Conv2d(16, 4, 1)
+
+            def forward(self, x):
+                return self.head(self.proj(x))
+    """)
+    monkeypatch.delenv("CONVLINT_TEST_EXPERIMENTAL", raising=False)
+    static = assert_matches_runtime(path, "Net", (1, 8, 17, 17), min_layers=2)
+    assert static["output"] == [1, 4, 8, 8]

@@ -155,7 +155,7 @@ def test_names_read_through_a_lazy_import_keep_their_values_through_modules(tmp_
     assert [tuple(e.output) for e in convs] == [(1, 8, 30, 30), (1, 8, 15, 15)]
 
 
-def test_two_branches_binding_different_classes_make_the_name_unknown_not_either(tmp_path):
+def test_two_branches_binding_different_classes_follow_both_not_either(tmp_path):
     files = {
         "pkg/__init__.py": """\
             import os
@@ -171,10 +171,11 @@ def test_two_branches_binding_different_classes_make_the_name_unknown_not_either
     }
     _tree(tmp_path, files)
     res = _analyze(tmp_path)
-    # Down(3, 16) then Down(8, 32) is wrong in either case, but which Down runs is unknown: no
-    # layer is followed (the engine does not pick one of the two)
-    assert not [f for f in res.findings if f.code == "CVL003"]
-    assert not [e for r in res.runs for e in r.trace.events]
+    # which Down runs is unknown: the engine does not pick one of the two, it follows both (the
+    # name is one of them, values.OneOf) — and Down(3, 16) then Down(8, 32) is wrong either way
+    outputs = {tuple(e.output) for r in res.runs for e in r.trace.events if e.label == "a.conv"}
+    assert outputs == {(1, 16, 16, 16), (1, 16, 32, 32)}
+    assert [(f.code, f.line) for f in res.findings if f.code == "CVL003"] == [("CVL003", 10)]
 
 
 def test_the_same_import_in_both_branches_stays_known(tmp_path):

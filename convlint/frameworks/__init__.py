@@ -25,7 +25,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialVal, SuperVal, Unknown, UnknownNumber
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, OneOf, PartialVal, SuperVal, Unknown, UnknownNumber
 
 __all__ = ["Frameworks", "FRAMEWORKS", "FRAMEWORK_MODULES", "CATALOGUE", "CONV_FAMILY", "MODULES", "canonical", "family_of", "upsampling_fix"]
 
@@ -450,6 +450,9 @@ class Frameworks:
                 for k, x in v.items():
                     if isinstance(k, str):
                         walk(x, f"{prefix}.{k}" if prefix else k, depth + 1)
+            elif isinstance(v, OneOf):  # the attribute holds one of these: each is named by it
+                for x in v.options:
+                    walk(x, prefix, depth + 1)
 
         walk(root, "", 0)
 

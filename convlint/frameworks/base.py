@@ -104,6 +104,8 @@ class Op:
     (upsampling, interpolation); None for everything else.
     """
 
+    callable_value = True  # one of the values a OneOf may hold (interpret.values)
+
     qualname: str
     fn: Callable  # fn(interp, args, kwargs, node) -> value
     kind: str = "function"
@@ -153,6 +155,8 @@ class VariableBox:
 @dataclass(eq=False)
 class Layer:
     """A framework layer built at ``site`` with resolved parameters."""
+
+    callable_value = True  # one of the values a OneOf may hold (interpret.values)
 
     op: str
     params: dict
@@ -207,6 +211,8 @@ def _same(a, b) -> bool:
 @dataclass(eq=False)
 class Container:
     """``nn.Sequential`` / ``nn.ModuleList`` / ``nn.ModuleDict``."""
+
+    callable_value = True  # one of the values a OneOf may hold (interpret.values)
 
     kind: str  # "sequential" | "modulelist" | "moduledict"
     items: Any  # list, or dict for moduledict / OrderedDict-built Sequential

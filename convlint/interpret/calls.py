@@ -11,12 +11,12 @@ from __future__ import annotations
 import libcst as cst
 
 from convlint.interpret import builtins as pybuiltins
-from convlint.interpret.flow import RAISES, Break, Continue, Dead, Return
+from convlint.interpret.flow import RAISES, Break, Continue, Dead, Return, raised
 from convlint.interpret.lattice import join
 from convlint.interpret.scope import Scope
 from convlint.interpret.tensor import Tensor
 from convlint.frameworks.base import Layer
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, Origin, PartialSeq, PartialVal, SuperVal, Unknown, Wiring, dict_base, mapping_of
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, OneOf, Origin, PartialSeq, PartialVal, SuperVal, Unknown, Wiring, dict_base, mapping_of
 
 __all__ = ["CallEvaluator", "MAX_DEPTH"]
 
@@ -79,6 +79,8 @@ class CallEvaluator:
 
     def call(self, func, args, kwargs, node):
         self.tick()
+        if type(func) is OneOf:
+            return self._call_one_of(func, args, kwargs, node)
         if isinstance(func, Unknown):
             return self._unknown_call(func, args, kwargs)
         if any(a is _STAR_UNKNOWN for a in args):
@@ -111,6 +113,44 @@ class CallEvaluator:
         if isinstance(func, ExternalRef):
             return self._unknown_call(Unknown(f"{func.qualname} is outside the catalogue"), args, kwargs)
         return self._unknown_call(Unknown("call of an unsupported value"), args, kwargs)
+
+    def _call_one_of(self, func: OneOf, args, kwargs, node):
+        """Call each value ``func`` may be, from the same state — as the paths of a branch run, in
+        the caller's scope — and join their results. A ``None`` among them is a path that stops
+        (calling it raises), as is an option whose call raises on every path."""
+        options = [o for o in func.options if o is not None]
+        context = self.call_context
+        if not options:
+            raise Dead()
+        if len(options) == 1:
+            return self.call(options[0], args, kwargs, node)
+        if context is None:  # no caller's scope to run paths from
+            return self._unknown_call(func, args, kwargs)
+        scope, site = context[0], self.site(node) if node is not None else None
+        results: list = []
+
+        def path(option):
+            def go():
+                saved = self.call_context
+                self.call_context = (context[0], context[1], option, context[3])  # what helpers' origins follow
+                try:
+                    results.append(self.call(option, list(args), dict(kwargs), node))
+                finally:
+                    self.call_context = saved
+
+            return go
+
+        def paths(rest):
+            if len(rest) == 1:
+                return path(rest[0])
+            return lambda: self.branch(scope, path(rest[0]), paths(rest[1:]), site)
+
+        paths(options)()
+        live = [r for r in results if not raised(r)] or results[:1]  # an option whose call raised goes no further
+        out = live[0]
+        for r in live[1:]:
+            out = join(out, r, site)
+        return out
 
     def _unknown_call(self, func: Unknown, args, kwargs):
         return Unknown(func.reason, cause=func)

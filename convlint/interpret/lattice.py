@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, Unknown, UnknownNumber, numeric
+from convlint.interpret.values import MISSING, OneOf, Unknown, UnknownNumber, may_be_called, numeric
+
+MAX_OPTIONS = 4  # values a OneOf holds; beyond, the join is a plain unknown
 
 __all__ = ["is_known", "first_unknown", "join", "hashable", "comparable", "plain"]
 
@@ -63,6 +65,8 @@ def join(a, b, site=None):
         return b
     if b is MISSING:
         return a
+    if type(a) is OneOf or type(b) is OneOf:
+        return _one_of(a, b, site)
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         # an unknown number stays a number only when the other path gave a number too
         if type(a) is UnknownNumber and not numeric(b):
@@ -91,7 +95,26 @@ def join(a, b, site=None):
         both = joiner(b, site)
         if both is not None:
             return both
+    if may_be_called(a) and may_be_called(b):
+        return OneOf((a, b), site)
     return Unknown("differs between branches", site)
+
+
+def _one_of(a, b, site):
+    """The join of a :class:`OneOf` with another value: one holding the options of both, while
+    they are values it may hold and no more than :data:`MAX_OPTIONS`."""
+    options: list = []
+    for v in (a, b):
+        if type(v) is OneOf:
+            new = v.options
+        elif isinstance(v, Unknown) or not may_be_called(v):
+            return v if isinstance(v, Unknown) else Unknown("differs between branches", site)
+        else:
+            new = (v,)
+        options += [o for o in new if not any(o is p for p in options)]
+    if len(options) > MAX_OPTIONS:
+        return Unknown("differs between branches", site)
+    return options[0] if len(options) == 1 else OneOf(options, site)
 
 
 

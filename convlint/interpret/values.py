@@ -61,6 +61,32 @@ class UnknownItems(Unknown):
     __slots__ = ()
 
 
+class OneOf(Unknown):
+    """One of a few values that may be called — a name two paths bound to different modules,
+    functions or classes (``self.drop_path = DropPath(p) if p > 0 else nn.Identity()``), or to one
+    of them and ``None``. It is an :class:`Unknown` everywhere (an attribute of it, a test of it,
+    its use as data) except where it is called: calling it calls each option from the same state,
+    as the two paths of a branch run, and joins what they give
+    (:meth:`~convlint.interpret.calls.CallEvaluator.call`); ``None`` among them is a path that
+    cannot go on (calling it raises). Made by :func:`~convlint.interpret.lattice.join`."""
+
+    __slots__ = ("options",)
+
+    def __init__(self, options, site=None, reason: str = "one of several values (differs between branches)"):
+        super().__init__(reason, site)
+        self.options = tuple(options)
+
+    def at(self, site) -> OneOf:
+        return self if self.site is not None else OneOf(self.options, site, self.reason)
+
+
+def may_be_called(v) -> bool:
+    """A value :class:`OneOf` may hold: ``None`` or one whose class says it may be called
+    (``callable_value``: user functions, classes, instances, bound methods, partials, and the
+    framework's layers, containers and catalogue callables)."""
+    return v is None or getattr(type(v), "callable_value", False)
+
+
 def numeric(v) -> bool:
     """A number, known or not (an :class:`UnknownNumber`)."""
     return type(v) in (int, float, bool) or type(v) is UnknownNumber
@@ -105,6 +131,7 @@ class Wiring:
 
 @dataclass(eq=False)
 class FunctionVal:
+    callable_value = True  # one of the values a OneOf may hold
     node: cst.FunctionDef | cst.Lambda
     module: Any  # ModuleInfo
     closure: Any  # Scope the function was defined in
@@ -216,6 +243,7 @@ def unwrap(v):
 
 @dataclass(eq=False)
 class ClassVal:
+    callable_value = True  # one of the values a OneOf may hold
     node: cst.ClassDef | None
     module: Any
     name: str
@@ -247,6 +275,7 @@ class ClassVal:
 
 @dataclass(eq=False)
 class Instance:
+    callable_value = True  # one of the values a OneOf may hold
     cls: ClassVal
     attrs: dict[str, Any] = field(default_factory=dict)
     setup_done: bool = False
@@ -259,12 +288,14 @@ class Instance:
 
 @dataclass(eq=False)
 class BoundMethod:
+    callable_value = True  # one of the values a OneOf may hold
     func: Any
     self_val: Any
 
 
 @dataclass(eq=False)
 class PartialVal:
+    callable_value = True  # one of the values a OneOf may hold
     func: Any
     args: list
     kwargs: dict
