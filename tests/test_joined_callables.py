@@ -315,3 +315,28 @@ def test_an_option_whose_call_raises_leaves_the_others(tmp_path, monkeypatch):
     monkeypatch.delenv("CONVLINT_TEST_EXPERIMENTAL", raising=False)
     static = assert_matches_runtime(path, "Net", (1, 8, 17, 17), min_layers=2)
     assert static["output"] == [1, 4, 8, 8]
+
+
+def test_reading_weight_on_a_pool_layer_is_unknown_not_an_engine_error(tmp_path):
+    # a pool layer has a rank and a config tuple, as a conv has a rank and a config object: its
+    # ``weight`` (torch has none) must not be computed as a conv's (seen through timm's MaxxVit)
+    path = write(tmp_path, """
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pool = nn.MaxPool2d(2)
+                self.conv = nn.Conv2d(4, 8, 3, padding=1)
+                for m in (self.pool, self.conv):
+                    w = getattr(m, "weight", None)
+                    if w is not None and w.ndim == 4:
+                        nn.init.zeros_(w)
+
+            def forward(self, x):
+                return self.conv(self.pool(x))
+    """)
+    static = static_model(path, "Net", (1, 4, 16, 16))
+    assert static.get("incomplete") is None
+    assert static["output"] == [1, 8, 8, 8]

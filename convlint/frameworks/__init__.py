@@ -799,7 +799,7 @@ def _weight(layer: Layer):
     rank = layer.extra.get("rank")
     conv = layer.config
     p = layer.params
-    if rank is None or conv is None:
+    if rank is None or conv is None or "transposed" not in layer.extra:  # (a pool or a norm has a rank too)
         return Unknown("weight")
     g = p.get("groups", 1)
     cin, cout = p.get("in_channels"), p.get("out_channels")
