@@ -340,3 +340,64 @@ def test_reading_weight_on_a_pool_layer_is_unknown_not_an_engine_error(tmp_path)
     static = static_model(path, "Net", (1, 4, 16, 16))
     assert static.get("incomplete") is None
     assert static["output"] == [1, 8, 8, 8]
+
+
+FLAX_CLIP_LIKE = """
+    from typing import Optional, Sequence, Union
+
+    import flax.linen as nn
+
+
+    class ResNetTower(nn.Module):
+        features: int
+
+        @nn.compact
+        def __call__(self, x):
+            return nn.Conv(self.features, (3, 3), strides=(2, 2))(x)
+
+
+    class PatchTower(nn.Module):
+        features: int
+        patch_size: Optional[int] = None
+
+        @nn.compact
+        def __call__(self, x):
+            return nn.Conv(self.features, kernel_size=(self.patch_size, self.patch_size), strides=(self.patch_size, self.patch_size))(x)
+
+
+    {pragma}
+    class Clip(nn.Module):
+        features: int = 64
+        vision_num_layers: Union[int, Sequence[int]] = 12
+        patch_size: Optional[int] = None
+
+        def setup(self):
+            if isinstance(self.vision_num_layers, (tuple, list)):
+                self.visual = ResNetTower(self.features)
+            else:
+                self.visual = PatchTower(self.features, patch_size=self.patch_size)
+
+        def __call__(self, x):
+            return self.visual(x)
+"""
+
+
+def _flax_findings(tmp_path, source):
+    from convlint.analysis import Project, analyze_file
+
+    path = write(tmp_path, source)
+    res = analyze_file(Project(tmp_path), str(path), path.read_text())
+    return [(f.code, f.line) for f in res.findings if f.code == "CVL001"]
+
+
+def test_a_none_default_reaching_a_flax_conv_is_a_placeholder_in_a_model_run_on_its_own(tmp_path):
+    # scenic's CLIP: ``vision_patch_size: Optional[int] = None`` is what its callers replace; run
+    # with its defaults (both towers followed: the isinstance test is undecided on a run of its
+    # own) it is not a rejected configuration
+    assert _flax_findings(tmp_path, FLAX_CLIP_LIKE.replace("{pragma}", "")) == []
+
+
+def test_a_none_default_reaching_a_flax_conv_of_a_declared_model_is_a_fact(tmp_path):
+    source = FLAX_CLIP_LIKE.replace("{pragma}", "# convlint: input=(1, 32, 32, 3)")
+    # (the declared input decides the isinstance test: the patch tower runs, with patch_size None)
+    assert _flax_findings(tmp_path, source) == [("CVL001", 21)]  # the nn.Conv line of PatchTower

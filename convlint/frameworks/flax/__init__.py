@@ -41,7 +41,7 @@ def _conv_build(op, transpose):
         p = sig.bind(args, kwargs)
         layer = L.make_layer(interp, op, p, node, _conv_apply, kwargs, transpose=transpose, call=node, sig=sig)
         ks = p["kernel_size"]
-        if known(ks) and not has_symbolic(ks):
+        if known(ks) and not has_symbolic(ks) and not _placeholder_none(interp, ks):
             try:
                 k = kernel_tuple(as_tuple(ks))
                 if any(v < 1 for v in k):
@@ -51,6 +51,15 @@ def _conv_build(op, transpose):
         return layer
 
     return build
+
+
+def _placeholder_none(interp, value) -> bool:
+    """``value`` holds a ``None`` that is not a fact: one that reached the layer on a path that
+    is not certain — a model run with its own defaults (``patch_size: Optional[int] = None``, a
+    placeholder its real callers replace) or a branch taken on an unknown condition. Then the
+    layer's sizes are unknown rather than rejected (as for a torch conv)."""
+    holds = value is None or (isinstance(value, (tuple, list)) and any(v is None for v in value))
+    return holds and not (getattr(interp, "declared", False) and not getattr(interp, "undecided", 0))
 
 
 def _conv_apply(interp, layer: Layer, args, kwargs, node):
@@ -65,7 +74,7 @@ def _conv_apply(interp, layer: Layer, args, kwargs, node):
         # spatial dims, the features last
         x = C.promote_entry(x, len(p["kernel_size"]), channels_last=True)
     keys = ["kernel_size", "strides", "padding", "kernel_dilation"] + ([] if transpose else ["input_dilation"])
-    if x.shape is None or not known(*(p[k] for k in keys)) or any(has_symbolic(p[k]) for k in keys):
+    if x.shape is None or not known(*(p[k] for k in keys)) or any(has_symbolic(p[k]) or _placeholder_none(interp, p[k]) for k in keys):
         rank = len(p["kernel_size"]) if isinstance(p["kernel_size"], (tuple, list)) else None
         shape = None
         if x.shape is None and is_int(p["features"]):
