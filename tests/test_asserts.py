@@ -168,3 +168,82 @@ def test_an_undecided_rank_assert_gives_the_rank_but_no_sizes(tmp_path):
     (ev,) = run.trace.events
     assert ev.input is not None and len(ev.input) == 3  # a 3-d input: the conv treats it unbatched
     assert _codes(res) == []
+
+
+def test_an_assert_on_the_shape_after_the_batch_gives_a_model_run_on_its_own_its_input(tmp_path):
+    # karras_unet's ``assert x.shape[1:] == (self.channels, self.image_size, self.image_size)``:
+    # the model's first layer is a functional conv behind a pad of the channel dim, which tells
+    # nothing about the input's rank; the assert gives it all but the batch
+    pytest.importorskip("torch")
+    from tests.oracle import compared, runtime_trace, same_shape, write
+    from convlint.commands.shapes import collect
+    from convlint.config import Config
+
+    path = write(tmp_path, """
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class OnesConv(nn.Module):
+            def __init__(self, dim_in, dim_out):
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(dim_out, dim_in + 1, 3, 3))
+
+            def forward(self, x):
+                x = F.pad(x, (0, 0, 0, 0, 1, 0), value=1.)
+                return F.conv2d(x, self.weight, padding=1)
+
+
+        class Net(nn.Module):
+            def __init__(self, image_size, channels=4, dim=16):
+                super().__init__()
+                self.channels, self.image_size = channels, image_size
+                self.inp = OnesConv(channels, dim)
+                self.down = nn.Conv2d(dim, dim, 3, stride=2, padding=1)
+
+            def forward(self, x):
+                assert x.shape[1:] == (self.channels, self.image_size, self.image_size)
+                return self.down(self.inp(x))
+    """)
+    models, _runs = collect([str(path)], config=Config.default(tmp_path), every=True)
+    (net,) = [m for m in models if m["name"] == "Net"]
+    assert net["input"] == ["B", 4, "image_size", "image_size"]
+    rt = runtime_trace(path, "Net", (2, 4, 16, 16), init={"image_size": 16})
+    ran = [(e.op, list(e.input), list(e.output)) for e in rt.events if compared(e.op)]
+    followed = [(layer["op"], layer["input"], layer["output"]) for layer in net["layers"] if compared(layer["op"])]
+    assert [r[0] for r in ran] == [f[0] for f in followed] and len(ran) >= 2
+    names: dict = {}
+    for r, f in zip(ran, followed):
+        assert same_shape(f[1], r[1], names) and same_shape(f[2], r[2], names), (f, r)
+
+
+def test_an_assert_on_the_trailing_dims_narrows_a_tensor_of_known_rank(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from tests.oracle import runtime_trace, static_model, write
+
+    path = write(tmp_path, """
+        import os
+
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.size = (int(os.environ["CONVLINT_TEST_H"]), int(os.environ["CONVLINT_TEST_W"]))
+                self.conv = nn.Conv2d(3, 8, 3, stride=2)
+
+            def forward(self, x):
+                h = F.interpolate(x, size=self.size)
+                assert h.shape[2:] == (32, 32)
+                return self.conv(h)
+    """)
+    monkeypatch.setenv("CONVLINT_TEST_H", "32")
+    monkeypatch.setenv("CONVLINT_TEST_W", "32")
+    static = static_model(path, "Net", (1, 3, 20, 20))
+    # the interpolation's output is not known where it is made; after the assert, the conv's is
+    conv = [layer for layer in static["layers"] if layer["op"] == "torch.nn.Conv2d"]
+    rt = [e for e in runtime_trace(path, "Net", (1, 3, 20, 20)).events if e.op == "torch.nn.Conv2d"]
+    assert [(c["input"], c["output"]) for c in conv] == [(list(e.input), list(e.output)) for e in rt] == [([1, 3, 32, 32], [1, 8, 15, 15])]

@@ -7,8 +7,10 @@ where that fact pins a value down *certainly*, the value is narrowed:
 
 - ``assert x.shape[1] == 64`` (or ``x.size(1) == 64``, ``64 == x.shape[1]``) with ``x.shape[1]``
   unknown: ``x`` is rebound to a tensor whose dim 1 is 64 (a known size or a symbolic one);
-- ``assert x.shape == y.shape`` (or ``== (1, 3, H, W)``) with the same rank: the unknown dims of
-  one side take the known dims of the other;
+- ``assert x.shape == y.shape`` (or ``== (1, 3, H, W)``, or ``x.shape[1:] == (C, H, W)``) with the
+  same rank: the unknown dims of one side take the known dims of the other; a model input of
+  unknown rank (a model run on its own) takes that rank and those dims (``x.shape[1:]``: a
+  symbolic batch ``B`` first, as its first layer would give it);
 - ``assert x.ndim == 4`` (``len(x.shape) == 4``, ``x.dim() == 4``) with ``x`` of unknown rank
   (not a model input, whose rank its first layer decides): ``x`` gets rank 4, its dims unknown.
 
@@ -131,6 +133,16 @@ def _shape_of(node):
     return None
 
 
+def _shape_tail(node):
+    """``(x, k)`` for ``x.shape[k:]`` with ``x`` a plain name and ``k`` a non-negative int literal."""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice):
+        sl = node.slice[0].slice
+        name = _shape_of(node.value)
+        if name is not None and sl.upper is None and sl.step is None and isinstance(sl.lower, cst.Integer):
+            return name, int(sl.lower.value)
+    return None
+
+
 def _rank_of(node):
     """``x`` for ``x.ndim``, ``x.dim()``, ``len(x.shape)``."""
     if isinstance(node, cst.Attribute) and node.attr.value == "ndim" and isinstance(node.value, cst.Name):
@@ -176,13 +188,25 @@ def _narrow_side(interp, a, b, scope) -> bool:
         shape[index] = value
         scope.vars[name] = _with_shape(t, tuple(shape))
         return True
+    tail = _shape_tail(a)
     name = _shape_of(a)
-    if name is not None:
+    if tail is not None or name is not None:
+        name, start = tail if tail is not None else (name, 0)
         t = _tensor(scope, name)
         other = interp.eval(b, scope)
         other = other.shape if isinstance(other, Tensor) else other
-        if t is None or t.shape is None or not t.exact_rank or not isinstance(other, tuple) or len(other) != len(t.shape):
+        if t is not None and t.shape is None and t.entry and isinstance(other, tuple) and start <= 1 \
+                and all(is_size(o) or isinstance(o, Unknown) for o in other) and 1 <= start + len(other) <= 8:
+            # a model input of unknown rank (a model run on its own): the assert gives its rank
+            # and those dims — ``assert x.shape[1:] == (self.channels, size, size)``; the batch a
+            # symbolic ``B``, as the first rank-aware layer would give it
+            from convlint.interpret.symbolic import Sym
+
+            _settle_entry(t, ((Sym.var("B"),) if start == 1 else ()) + tuple(other))
+            return True
+        if t is None or t.shape is None or not t.exact_rank or not isinstance(other, tuple) or len(other) != len(t.shape) - start:
             return False
+        other = tuple(t.shape[:start]) + other
         shape = tuple(o if isinstance(d, Unknown) and is_size(o) else d for d, o in zip(t.shape, other))
         if shape == t.shape:
             return False
@@ -198,6 +222,14 @@ def _narrow_side(interp, a, b, scope) -> bool:
         scope.vars[name] = _with_shape(t, tuple(why for _ in range(rank)))
         return True
     return False
+
+
+def _settle_entry(t: Tensor, shape: tuple) -> None:
+    """Give a model input of unknown rank, and the twins shape-preserving ops made of it, ``shape``
+    (as :func:`~convlint.frameworks.shapes.promote_entry` does for a layer's rank)."""
+    for u in t.entry_group or (t,):
+        if u.shape is None and u.entry:
+            u.shape, u.history, u.entry, u.lost = shape, (("input", shape),), False, None
 
 
 def _with_shape(t: Tensor, shape: tuple) -> Tensor:
