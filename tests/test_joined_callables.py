@@ -58,25 +58,34 @@ def test_an_activation_chosen_by_an_unknown_value_keeps_the_shapes_torch_gives_o
     assert static["coverage"]["resolved"] == static["coverage"]["total"] == 2
 
 
-def test_isinstance_against_one_of_the_joined_layers_is_undecided(tmp_path):
-    # the joined activation may be a ReLU or an ELU: the branch on its class is not taken for
-    # certain either way (a wrong "False" would give 8 output channels, wrong for relu)
-    path = write(tmp_path, """
-        import os
+UNDECIDED_TEST = """
+    import os
 
-        import torch.nn as nn
+    import torch.nn as nn
+    import torch.nn.functional as F
 
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.act = nn.ReLU() if os.environ.get("ACT") == "relu" else nn.ELU()
-                self.pre = nn.Conv2d(8, 8, 3, padding=1)
-                self.proj = nn.Conv2d(8, 4, 1) if isinstance(self.act, nn.ReLU) else nn.Conv2d(8, 8, 1)
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = {choice}
+            self.pre = nn.Conv2d(8, 8, 3, padding=1)
+            self.proj = nn.Conv2d(8, 4, 1) if {test} else nn.Conv2d(8, 8, 1)
 
-            def forward(self, x):
-                return self.proj(self.pre(self.act(x)))
-    """)
+        def forward(self, x):
+            return self.proj(self.pre(self.act(x)))
+"""
+
+
+@pytest.mark.parametrize("choice, test", [
+    ('nn.ReLU() if os.environ.get("ACT") == "relu" else nn.ELU()', "isinstance(self.act, nn.ReLU)"),
+    ('F.relu if os.environ.get("ACT") else F.silu', 'self.act.__name__ == "relu"'),
+    ('F.relu if os.environ.get("ACT") else F.silu', "self.act is F.relu"),
+])
+def test_what_tells_the_joined_values_apart_is_undecided(tmp_path, choice, test):
+    # the joined activation may be either: a branch on its class, its name or its identity is not
+    # taken for certain either way (a wrong "False" would give 8 output channels, wrong for relu)
+    path = write(tmp_path, UNDECIDED_TEST.replace("{choice}", choice).replace("{test}", test))
     static = static_model(path, "Net", (1, 8, 16, 16))
     assert static["layers"][0]["output"] == [1, 8, 16, 16]  # the joined activation is followed
     assert static["output"] is None or static["output"][1] not in (4, 8)
@@ -102,29 +111,6 @@ def test_a_preserving_callable_joined_with_one_that_changes_the_shape_stays_unkn
     """)
     static = static_model(path, "Net", (1, 8, 16, 16))
     assert static["coverage"]["resolved"] < static["coverage"]["total"]
-
-
-def test_the_name_of_a_joined_function_is_unknown(tmp_path):
-    path = write(tmp_path, """
-        import os
-
-        import torch.nn as nn
-        import torch.nn.functional as F
-
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fn = F.relu if os.environ.get("ACT") else F.silu
-                self.pre = nn.Conv2d(8, 8, 3, padding=1)
-                self.conv = nn.Conv2d(8, 4 if self.fn.__name__ == "relu" else 8, 1)
-
-            def forward(self, x):
-                return self.conv(self.pre(self.fn(x)))
-    """)
-    static = static_model(path, "Net", (1, 8, 16, 16))
-    assert static["layers"][0]["output"] == [1, 8, 16, 16]  # the joined function is followed
-    assert static["output"] is None or static["output"][1] not in (4, 8)
 
 
 @pytest.mark.parametrize("act", ["relu", "gelu"])
@@ -175,31 +161,6 @@ def test_weight_norm_or_spectral_norm_chosen_by_an_argument_wraps_the_layer_eith
     static = assert_matches_runtime(path, "Disc", (1, 1, 100), min_layers=2)
     assert static["output"] == [1, 64, 25]
 
-
-def test_is_against_one_of_the_joined_functions_is_undecided(tmp_path):
-    path = write(tmp_path, """
-        import os
-
-        import torch.nn as nn
-        import torch.nn.functional as F
-
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fn = F.relu if os.environ.get("ACT") else F.silu
-                self.pre = nn.Conv2d(8, 8, 3, padding=1)
-                self.conv = nn.Conv2d(8, 4, 1) if self.fn is F.relu else nn.Conv2d(8, 8, 1)
-
-            def forward(self, x):
-                return self.conv(self.pre(self.fn(x)))
-    """)
-    static = static_model(path, "Net", (1, 8, 16, 16))
-    assert static["layers"][0]["output"] == [1, 8, 16, 16]
-    assert static["output"] is None or static["output"][1] not in (4, 8)
-
-
-# ------------------------------------------------------------------ one of several values (OneOf)
 
 DROP_PATH_OR_DOWNSAMPLE = """
     import os
