@@ -104,3 +104,51 @@ def test_list_of_a_folder_without_models(tmp_path):
     assert r.returncode == 0 and r.stdout == "No models found.\n"
     r = shapes(tmp_path, "--list", "--format", "json", ".")
     assert json.loads(r.stdout) == {"models": []}
+
+
+UNDECLARED_TIMESTEPS = '''
+import torch
+import torch.nn as nn
+
+
+def timestep_embedding(t, dim):
+    freqs = torch.exp(torch.arange(dim // 2) * -0.1)
+    args = t[:, None].float() * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+class TinyUNet(nn.Module):  # convlint: input=(1, 3, 32, 32)
+    def __init__(self, ch=16):
+        super().__init__()
+        self.ch = ch
+        self.inp = nn.Conv2d(3, ch, 3, padding=1)
+        self.emb = nn.Linear(ch, ch)
+        self.down = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
+
+    def forward(self, x, timesteps, y=None):
+        emb = self.emb(timestep_embedding(timesteps, self.ch))
+        while len(emb.shape) < len(x.shape):
+            emb = emb[..., None]
+        return self.down(self.inp(x) + emb)
+'''
+
+
+def test_a_forward_parameter_given_no_shape_is_named_where_the_coverage_is_incomplete(tmp_path):
+    # guided-diffusion's UNetModel declared with its image alone: the time embedding's rank is
+    # unknown, every layer after the first is lost at a while loop — the user is told which
+    # parameter to declare (``y`` has a default: not listed)
+    (tmp_path / "unet.py").write_text(UNDECLARED_TIMESTEPS)
+    r = shapes(tmp_path, "--format", "json", "unet.py")
+    assert r.returncode == 0, r.stderr
+    (model,) = json.loads(r.stdout)["models"]
+    assert model["undeclared"] == ["timesteps"]
+    assert model["coverage"]["resolved"] < model["coverage"]["total"]
+    text = shapes(tmp_path, "unet.py").stdout
+    assert "not declared: timesteps (no shape given" in text
+    # declared, it is followed: every layer resolved, nothing said
+    (tmp_path / "unet.py").write_text(UNDECLARED_TIMESTEPS.replace("input=(1, 3, 32, 32)", "input x=(1, 3, 32, 32) timesteps=(1,)"))
+    r = shapes(tmp_path, "--format", "json", "unet.py")
+    (model,) = json.loads(r.stdout)["models"]
+    assert "undeclared" not in model
+    assert model["coverage"]["resolved"] == model["coverage"]["total"] == 2
+    assert "not declared" not in shapes(tmp_path, "unet.py").stdout

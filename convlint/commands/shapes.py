@@ -193,6 +193,7 @@ def _model_json(run, confirm: bool = False, sizes: bool = False) -> dict:
         "output": json_shape(out.shape) if out is not None else None,
         "layers": layers,
         "coverage": _coverage_json(run),
+        **({"undeclared": list(run.undeclared)} if getattr(run, "undeclared", None) else {}),
         **({"incomplete": run.trace.incomplete} if run.trace.incomplete else {}),
         **({"sizes": _sizes_json(run)} if sizes else {}),
     }
@@ -297,6 +298,11 @@ def _text(models) -> str:
                 out.append(f"    lost at {where}: {loss['reason']} ({n} layer{'s' if n != 1 else ''} not followed)")
             if len(cov["lost"]) > 5:
                 out.append(f"    … and {len(cov['lost']) - 5} more places")
+            if m.get("undeclared") and cov["resolved"] < cov["total"]:
+                names = ", ".join(m["undeclared"])
+                them = "them" if len(m["undeclared"]) > 1 else "it"
+                out.append(f"    not declared: {names} (no shape given: what depends on {them} is unknown; declare {them} beside the"
+                           f" first input: a pragma `input <first>=(…) {m['undeclared'][0]}=(…)`, or a table by parameter in [[tool.convlint.model]])")
         out.append("")
     return "\n".join(out)
 

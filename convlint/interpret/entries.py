@@ -47,6 +47,9 @@ class ModelRun:
     # (args, kwargs, call node))`` (:func:`run_applied` runs each)
     unapplied: list = field(default_factory=list)
     part_of: object = None  # the script or test run whose model :func:`run_applied` ran again
+    # the parameters of the model's forward (or the function) that need a value and were given
+    # none: their shapes are unknown (``timesteps`` of a diffusion U-Net declared with ``x`` only)
+    undeclared: list = field(default_factory=list)
 
 
 def make_tensor(shape, framework: str | None, fw) -> Tensor:
@@ -147,6 +150,7 @@ def _run_entry(interp, module, entry: Entry, first: Tensor | None = None) -> Mod
             run.error = f"{entry.name} is not a class or function of this module"
             return run
         args, kwargs = _entry_args(entry, fn_node, framework, isinstance(callee, Instance), fw)
+        run.undeclared = _undeclared(entry, fn_node, isinstance(callee, Instance), len(args), kwargs)
         if first is not None and args and isinstance(args[0], Tensor) and args[0].entry:
             args[0] = first
         if entry_channels is not None and args and isinstance(args[0], Tensor) and args[0].entry:
@@ -361,6 +365,20 @@ def _forward_node(cls: ClassVal):
             if isinstance(v, FunctionVal):
                 return v.node
     return None
+
+
+def _undeclared(entry: Entry, fn_node, is_method: bool, n_args: int, kwargs: dict) -> list:
+    """The parameters of ``fn_node`` without a default that the entry gives no value: beyond the
+    first for a model run on its own (its one input), else beyond the declared ones."""
+    if not isinstance(fn_node, cst.FunctionDef):
+        return []
+    positional = [*fn_node.params.posonly_params, *fn_node.params.params]
+    if is_method and positional:
+        positional = positional[1:]
+    given = 1 if entry.inputs is None else n_args
+    names = [p.name.value for p in positional[given:] if p.default is None]
+    names += [p.name.value for p in fn_node.params.kwonly_params if p.default is None]
+    return [n for n in names if n not in kwargs and n not in entry.call]
 
 
 def _entry_args(entry: Entry, fn_node, framework, is_method, fw):
