@@ -152,3 +152,14 @@ def test_a_forward_parameter_given_no_shape_is_named_where_the_coverage_is_incom
     assert "undeclared" not in model
     assert model["coverage"]["resolved"] == model["coverage"]["total"] == 2
     assert "not declared" not in shapes(tmp_path, "unet.py").stdout
+
+
+def test_list_names_the_forward_parameters_a_model_run_on_its_own_is_not_given(tmp_path):
+    (tmp_path / "unet.py").write_text(UNDECLARED_TIMESTEPS.replace("  # convlint: input=(1, 3, 32, 32)", ""))
+    r = shapes(tmp_path, "--list", "--format", "json", "unet.py")
+    assert r.returncode == 0, r.stderr
+    (model,) = json.loads(r.stdout)["models"]
+    assert model["status"] == "defaults" and model["undeclared"] == ["timesteps"]
+    # run on its own, every layer is still followed here: the text adds nothing to a full coverage
+    assert model["coverage"] == {"resolved": 2, "total": 2}
+    assert "not declared" not in shapes(tmp_path, "--list", "unet.py").stdout

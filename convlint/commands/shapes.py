@@ -229,6 +229,8 @@ def _list_json(run) -> dict:
     kind = {"module": "script", "test": "test"}.get(entry.kind, entry.kind)
     out = {"path": m["path"], "name": m["name"], "line": m["line"], "kind": kind, "status": "declared", "input": m["input"],
            "symbolic": [], "needs": [], "coverage": {k: m["coverage"][k] for k in ("resolved", "total")}}
+    if m.get("undeclared"):
+        out["undeclared"] = m["undeclared"]
     if entry.kind in ("module", "test"):
         out["status"] = "entry"
     elif entry.source == "auto":
@@ -254,7 +256,8 @@ def _list_text(models) -> str:
             what = _dims(fmt_shape(tuple(m["input"]))) if m["input"] is not None else ""
         cov = m["coverage"]
         if cov["total"]:
-            what += f"  [{cov['resolved']}/{cov['total']} conv-family layers resolved]"
+            missing = f"; not declared: {', '.join(m['undeclared'])}" if m.get("undeclared") and cov["resolved"] < cov["total"] else ""
+            what += f"  [{cov['resolved']}/{cov['total']} conv-family layers resolved{missing}]"
         rows.append((f"{m['path']}:{m['line']} {m['name']}", m["kind"], m["status"], what.strip()))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
