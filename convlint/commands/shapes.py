@@ -193,7 +193,7 @@ def _model_json(run, confirm: bool = False, sizes: bool = False) -> dict:
         "output": json_shape(out.shape) if out is not None else None,
         "layers": layers,
         "coverage": _coverage_json(run),
-        **({"undeclared": list(run.undeclared)} if getattr(run, "undeclared", None) else {}),
+        **({"undeclared": list(run.undeclared)} if run.undeclared else {}),
         **({"incomplete": run.trace.incomplete} if run.trace.incomplete else {}),
         **({"sizes": _sizes_json(run)} if sizes else {}),
     }

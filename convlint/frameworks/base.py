@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convlint.arith.core import Window
-from convlint.interpret.lattice import is_known
+from convlint.interpret.lattice import is_known, plain
 from convlint.interpret.values import ClassVal, Instance
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.values import Unknown
@@ -82,8 +82,8 @@ FAMILIES = ("conv", "pool", "resize")
 # given, whatever the layer (an activation, dropout, identity): a name bound to one such layer on
 # one path and to another on the other path (``act = nn.ReLU() if … else nn.ELU()``,
 # ``get_act(config)`` returning one of several) gives a tensor of its input's shape either way, so
-# one value stands for both (:meth:`Layer.join_with`). Filled by the catalogues as they register
-# (``Registry.preserve``, ``torch.common.preserving``).
+# one value stands for both (:meth:`Layer.join_with`). The torch catalogue adds its preserving
+# layers' function and ``nn.Identity``'s (``torch.common``, ``torch.layers``).
 SHAPE_PRESERVING: set = set()
 
 
@@ -111,8 +111,8 @@ class Op:
     kind: str = "function"
     signature: Signature | None = None
     family: str | None = None
-    # a join of catalogue functions that share one shape-preserving ``fn``: the names it may be
-    # (its ``qualname`` then names none of them: its ``__name__`` is unknown)
+    # a join of catalogue functions that share one shape function (:meth:`join_with`): the names it
+    # may be (its ``qualname`` then names none of them: its ``__name__`` is unknown)
     alternatives: tuple = ()
 
     def __repr__(self):
@@ -201,11 +201,9 @@ def _same(a, b) -> bool:
     """Plain values equal in type and value (a number, a string, a tuple of them)."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, (bool, int, float, str, type(None))):
-        return a == b
     if isinstance(a, tuple):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return False
+    return plain(a) and a == b
 
 
 @dataclass(eq=False)

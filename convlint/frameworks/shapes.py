@@ -139,6 +139,13 @@ def record(interp, *, op, layer, site, call_node, x, out_shape, windows=(), para
     return out
 
 
+def on_certain_path(interp) -> bool:
+    """What runs now is what Python runs: a declared model (or script code), outside any branch
+    taken on an unknown condition. A model run with its own defaults may hold placeholders its real
+    callers replace; a branch on an unknown config combines defaults no real config combines."""
+    return getattr(interp, "declared", False) and not getattr(interp, "undecided", 0)
+
+
 def promote_entry(x, rank: int, channels=None, channels_last: bool = False):
     """A model input whose rank is not declared (a model convlint runs on its own): the first
     rank-aware layer fixes it — a symbolic batch ``B``, the layer's own input channel count (else
@@ -156,9 +163,7 @@ def promote_entry(x, rank: int, channels=None, channels_last: bool = False):
     # the input itself takes the shape: every later use of it (a residual's shortcut, the
     # comparison of a model's output with its input) sees the same sizes — and so do the
     # tensors shape-preserving ops made of it (``h = norm(x)`` promoted by a conv: ``x + conv(h)``)
-    for t in x.entry_group or (x,):
-        if t.shape is None and t.entry:
-            t.shape, t.history, t.entry, t.lost = shape, (("input", shape),), False, None
+    x.settle(shape)
     return x
 
 

@@ -202,7 +202,7 @@ def _narrow_side(interp, a, b, scope) -> bool:
             # symbolic ``B``, as the first rank-aware layer would give it
             from convlint.interpret.symbolic import Sym
 
-            _settle_entry(t, ((Sym.var("B"),) if start == 1 else ()) + tuple(other))
+            t.settle(((Sym.var("B"),) if start == 1 else ()) + tuple(other))
             return True
         if t is None or t.shape is None or not t.exact_rank or not isinstance(other, tuple) or len(other) != len(t.shape) - start:
             return False
@@ -222,14 +222,6 @@ def _narrow_side(interp, a, b, scope) -> bool:
         scope.vars[name] = _with_shape(t, tuple(why for _ in range(rank)))
         return True
     return False
-
-
-def _settle_entry(t: Tensor, shape: tuple) -> None:
-    """Give a model input of unknown rank, and the twins shape-preserving ops made of it, ``shape``
-    (as :func:`~convlint.frameworks.shapes.promote_entry` does for a layer's rank)."""
-    for u in t.entry_group or (t,):
-        if u.shape is None and u.entry:
-            u.shape, u.history, u.entry, u.lost = shape, (("input", shape),), False, None
 
 
 def _with_shape(t: Tensor, shape: tuple) -> Tensor:

@@ -367,14 +367,19 @@ def _forward_node(cls: ClassVal):
     return None
 
 
+def _positional(fn_node, is_method: bool) -> list:
+    """The positional parameters of a ``def`` (after ``self`` for a method); [] for anything else."""
+    if not isinstance(fn_node, cst.FunctionDef):
+        return []
+    return [*fn_node.params.posonly_params, *fn_node.params.params][1 if is_method else 0:]
+
+
 def _undeclared(entry: Entry, fn_node, is_method: bool, n_args: int, kwargs: dict) -> list:
     """The parameters of ``fn_node`` without a default that the entry gives no value: beyond the
     first for a model run on its own (its one input), else beyond the declared ones."""
     if not isinstance(fn_node, cst.FunctionDef):
         return []
-    positional = [*fn_node.params.posonly_params, *fn_node.params.params]
-    if is_method and positional:
-        positional = positional[1:]
+    positional = _positional(fn_node, is_method)
     given = 1 if entry.inputs is None else n_args
     names = [p.name.value for p in positional[given:] if p.default is None]
     names += [p.name.value for p in fn_node.params.kwonly_params if p.default is None]
@@ -384,12 +389,7 @@ def _undeclared(entry: Entry, fn_node, is_method: bool, n_args: int, kwargs: dic
 def _entry_args(entry: Entry, fn_node, framework, is_method, fw):
     """Positional/keyword input tensors: declared shapes, or one input of unknown rank."""
     if entry.inputs is None:
-        params = []
-        if isinstance(fn_node, cst.FunctionDef):
-            params = [*fn_node.params.posonly_params, *fn_node.params.params]
-            if is_method and params:
-                params = params[1:]
-        required = [p for p in params if p.default is None]
+        required = [p for p in _positional(fn_node, is_method) if p.default is None]
         args = [Tensor(None, fw.input_layout(framework), entry=True, framework=framework)]
         args += [Unknown(f"argument {p.name.value!r}") for p in required[1:]]
         return args, {}

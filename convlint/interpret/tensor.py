@@ -90,6 +90,13 @@ class Tensor:
             return self.entry_group[0] if self.entry_group else self
         return self.rank_of
 
+    def settle(self, shape: tuple) -> None:
+        """A model input of unknown rank takes ``shape``, and so do the twins shape-preserving ops
+        made of it (:attr:`entry_group`): every later use of it sees the same sizes."""
+        for t in self.entry_group or (self,):
+            if t.shape is None and t.entry:
+                t.shape, t.history, t.entry, t.lost = shape, (("input", shape),), False, None
+
     def note_rank(self, rank: int, spatial: int | None = None, channels=None, channels_last: bool | None = None) -> None:
         """A model input of unknown rank is known to have ``rank`` dims (``b, c, h, w = x.shape``),
         or a layer that takes ``spatial`` spatial dims and ``channels`` channels met a tensor of

@@ -59,7 +59,7 @@ def _placeholder_none(interp, value) -> bool:
     placeholder its real callers replace) or a branch taken on an unknown condition. Then the
     layer's sizes are unknown rather than rejected (as for a torch conv)."""
     holds = value is None or (isinstance(value, (tuple, list)) and any(v is None for v in value))
-    return holds and not (getattr(interp, "declared", False) and not getattr(interp, "undecided", 0))
+    return holds and not C.on_certain_path(interp)
 
 
 def _conv_apply(interp, layer: Layer, args, kwargs, node):

@@ -91,7 +91,7 @@ def _conv_config(interp, layer: Layer, report: bool, output_padding=None):
         layer.extra["unresolved"] = symbolic
         return None
     nones = [k for k in _NONE_FATAL if p.get(k, 0) is None]
-    decided = getattr(interp, "declared", False) and not getattr(interp, "undecided", 0)
+    decided = C.on_certain_path(interp)
     facts = [k for k in nones if decided or _written_none(layer, k)]
     if facts:
         # a None that reaches the layer on a declared path (or is written at the call) is what
