@@ -28,6 +28,13 @@ steps it names would not, together, make a wrong output right — the finding is
 whose own repair makes the output right with every other layer unchanged (a torch `ConvTranspose` chain
 without merges; the smallest change), and its fix gives the size that step must produce.
 
+The finding goes on the downsampling step instead when its stride is what breaks the pair: the two
+steps scale by different factors, the downsampling step with the upsampling step's factor as its
+`stride` (its padding kept) restores the size, and no upsampling step with the downsampling step's
+stride as its factor can, whatever its padding (a `stride=3` conv mirrored by an `interpolate` that
+doubles: 32 → 11 → 22). When both repairs would do, which one was meant cannot be told, and the
+upsampling step carries it.
+
 An upsampling step undone by the stride right after it (`Upsample(scale_factor=2)` then a conv with
 `stride=2`, a flax `jax.image.resize` then `nn.Conv(strides=(2, 2))`) pairs like a mirror on both sides,
 yet the decoder does not upsample: when the model's output differs from its input and taking those
@@ -73,6 +80,13 @@ upsampled tensor to the skip's size before joining.
             line=13,
             message="ConvTranspose1d 'up.1' gives 66 from 32, so the model's output differs from its input (64 → 32 → 16 → 8 → 32 → 66 instead of 64); set padding=1 to give 64",
             fixed="import torch.nn as nn\n\nclass Signal1dAE(nn.Module):  # convlint: input=(2, 4, 64)\n    def __init__(self):\n        super().__init__()\n        self.down = nn.Sequential(\n            nn.Conv1d(4, 32, 5, stride=2, padding=2),  # 64 -> 32\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 32 -> 16\n            nn.Conv1d(32, 32, 5, stride=2, padding=2),  # 16 -> 8\n        )\n        self.up = nn.Sequential(\n            nn.ConvTranspose1d(32, 32, 4, stride=4),  # 8 -> 32\n            nn.ConvTranspose1d(32, 4, 4, stride=2, padding=1),  # 32 -> 64\n        )\n\n    def forward(self, x):\n        return self.up(self.down(x))\n",
+        ),
+        Invalid(
+            # the downsampling conv strides by 3 where its mirror doubles: the stride is what to edit
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\nclass Level(nn.Module):  # convlint: input=(1, 3, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.inc = nn.Conv2d(3, 16, 3, padding=1)\n        self.down = nn.Conv2d(16, 16, 3, stride=3, padding=1)\n        self.out = nn.Conv2d(32, 3, 3, padding=1)\n\n    def forward(self, x):\n        h = self.inc(x)\n        u = F.interpolate(self.down(h), scale_factor=2.0)\n        return self.out(torch.cat([u, h], dim=1))\n",
+            line=9,
+            message="Conv2d 'down' strides by 3, but the interpolate (line 14) that mirrors it upsamples by 2: 32×32 → 11×11 → 22×22, where stride 2 gives 32×32 back",
+            fixed="import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\nclass Level(nn.Module):  # convlint: input=(1, 3, 32, 32)\n    def __init__(self):\n        super().__init__()\n        self.inc = nn.Conv2d(3, 16, 3, padding=1)\n        self.down = nn.Conv2d(16, 16, 3, stride=2, padding=1)\n        self.out = nn.Conv2d(32, 3, 3, padding=1)\n\n    def forward(self, x):\n        h = self.inc(x)\n        u = F.interpolate(self.down(h), scale_factor=2.0)\n        return self.out(torch.cat([u, h], dim=1))\n",
         ),
         Invalid(
             # the decoder's conv strides right after the Upsample: 16 -> 32 -> 16, the output stays 16x16
@@ -492,8 +506,112 @@ def _preimages(later, goal, axes, base, limit: int = 3):
     return [tuple(c) for c in itertools.product(*per_axis)]
 
 
+def _factor(ev, n: int):
+    """The integer factor per axis by which an upsampling step scales (a resize's ``scale_factor``, a
+    transposed conv's stride), or None."""
+    if ev.windows and len(ev.windows) == n:
+        f = tuple(w.input_dilation for w in ev.windows)
+    else:
+        scale = ev.params.get("scale_factor") if ev.params and ev.params.get("size") is None else None
+        f = scale if isinstance(scale, (tuple, list)) else (scale,) * n
+    if len(f) != n or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v == int(v) and v > 1 for v in f):
+        return None
+    return tuple(int(v) for v in f)
+
+
+def _restores(ev, din, want, factor=None) -> bool:
+    """The upsampling step of ``ev`` gives ``want`` from ``din`` — or, with ``factor``, can give it
+    with that factor instead of its own: a resize scaled by it, a ``ConvTranspose`` with it as its
+    stride and some padding and output_padding (its kernel and dilation kept)."""
+    from convlint.arith import ConvArithmeticError
+    from convlint.arith.solve import solve_torch_transpose
+
+    if factor is None:
+        return tuple(_maps(ev, din) or ()) == tuple(want)
+    if ev.windows:
+        try:
+            for w, f, i, o in zip(ev.windows, factor, din, want):
+                solve_torch_transpose(i, o, w.kernel, f, w.dilation)
+        except ConvArithmeticError:
+            return False
+        return True
+    return tuple(i * f for i, f in zip(din, factor)) == tuple(want)
+
+
+def stride_at_fault(root):
+    """``(partner event, its strides, the factors)`` when the downsampling step, not the upsampling
+    step, is at fault: the two scale by different factors, the downsampling step with the
+    upsampling step's factor as its stride (its padding kept) restores the size, and the
+    upsampling step with the downsampling step's stride as its factor cannot, whatever its padding
+    (``stride=3`` where the upsampling doubles: 32 → 11 → 22; stride 2 gives 32 → 16 → 32, a
+    factor 3 gives 33). None otherwise — then the
+    upsampling step carries the finding, as when both would do. Only torch layers, whose windows
+    do not depend on the stride (a flax ``'SAME'`` padding does), with the upsampling step fed
+    what its partner gave (nothing between changes the size)."""
+    import dataclasses
+
+    partner = root.partner
+    if partner is None or root.mismatch is None:
+        return None
+    down, up = partner.event, root.event
+    if down.framework != "torch" or up.framework != "torch" or not down.windows or down.transposed:
+        return None
+    want = tuple(partner.sizes)
+    din = tuple(root.extra.get("in", ()))
+    n = len(want)
+    if len(down.windows) != n or len(din) != n or din != tuple(partner.extra.get("out", ())):
+        return None
+    if not all(isinstance(v, int) for v in (*want, *din)):
+        return None
+    factor = _factor(up, n)
+    strides = tuple(w.stride for w in down.windows)
+    if factor is None or factor == strides or any(w.input_dilation != 1 for w in down.windows):
+        return None
+    mid = tuple(dataclasses.replace(w, stride=f).output_size(i) for w, f, i in zip(down.windows, factor, want))
+    if any(v < 1 for v in mid) or not _restores(up, mid, want):
+        return None
+    if _restores(up, din, want, strides):
+        return None
+    return down, strides, factor
+
+
+def _once(values) -> str:
+    """``2`` for ``(2, 2)``; ``(2, 3)`` otherwise."""
+    return str(values[0]) if all(v == values[0] for v in values) else "(" + ", ".join(map(str, values)) + ")"
+
+
+def _stride_fix(run, down, factor, Layer):
+    """``stride=<factor>`` on the call that built the downsampling layer, when it built no other."""
+    from convlint.interpret.events import FixSpec
+
+    layer = down.layer
+    sig = layer.extra.get("sig") if isinstance(layer, Layer) else None
+    if sig is None or layer.extra.get("call") is None or sig.index("stride") is None:
+        return None
+    if not _sole_layer_of_its_site(run, layer) and not _sole_layer_of_its_caller(run, layer, ("stride",)):
+        return None
+    value = _once(factor)
+    index = {"stride": sig.index("stride")}
+    return FixSpec(message=f"set stride={value}", call=layer.extra["call"], set_args={"stride": value}, positional_index=index)
+
+
 def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
     got, want = root.mismatch
+    fault = stride_at_fault(root)
+    if fault is not None:
+        down, strides, factor = fault
+        ev = root.event
+        msg = (f"{_label(down)} strides by {_once(strides)}, but the {_label(ev)}{_line(ev.site, down.site)} that mirrors it "
+               f"upsamples by {_once(factor)}: {_fmt(want)} → {_fmt(root.extra.get('in', ()))} → {_fmt(got)}, where stride "
+               f"{_once(factor)} gives {_fmt(want)} back")
+        if kind == "merge":
+            msg += f"; the tensors collide at the merge{_line(where, down.site)}"
+        elif kind == "output":
+            msg += "; the model's output differs from " + ("its declared output" if run.entry.output is not None else "its input")
+        fix = _stride_fix(run, down, factor, Layer)
+        if fix is not None:
+            msg += f"; {fix.message}"
+        return Issue("CVL004", down.site, msg, fix, key=("stride", got, want), layer=down.layer, arguments=("stride",))
     ev = root.event
     partner = root.partner.event if root.partner is not None else None
     mirrors = ""

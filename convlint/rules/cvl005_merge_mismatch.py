@@ -230,9 +230,16 @@ def _check(run) -> list:
                 out.append(_blame(ev, blamed, msg, axis))
                 continue
         if cause is not None:
-            cev = cause.event
+            from convlint.rules.cvl004_decoder_mismatch import stride_at_fault
+
+            fault = stride_at_fault(cause)
+            cev = fault[0] if fault is not None else cause.event
             pos = cev.site.module.parsed.position(cev.site.node) if cev.site.module is not None and cev.site.node is not None else None
-            msg += f"; the upsampling {cev.label}" + (f" (line {pos[0]})" if pos else "") + " does not restore its encoder's size (CVL004)"
+            where = f" (line {pos[0]})" if pos else ""
+            if fault is not None:
+                msg += f"; the downsampling {cev.label}{where} strides by another factor than its upsampling (CVL004)"
+            else:
+                msg += f"; the upsampling {cev.label}{where} does not restore its encoder's size (CVL004)"
         out.append(Issue("CVL005", ev.site, msg, key=(axis,)))
     return out
 

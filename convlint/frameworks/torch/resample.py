@@ -145,7 +145,8 @@ def resample(interp, op, layer, site, node, x, size, scale, *, mode="nearest", a
             kind = "up"
         elif any(f < 1 for f in scales):
             kind = "down"
-    return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(shape), kind=kind, axes=axes, label=label, adjoint=("resample", (), layer))
+    return C.record(interp, op=op, layer=layer, site=site, call_node=node, x=x, out_shape=tuple(shape), kind=kind, axes=axes, label=label, adjoint=("resample", (), layer),
+                    params={"scale_factor": scale})
 
 
 def _resample_inexact(interp, op, layer, site, node, x, size, scale, mode, label):
