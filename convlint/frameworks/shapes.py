@@ -176,8 +176,10 @@ def repair(t: Tensor) -> Tensor:
 
 
 def operand(t: Tensor) -> Operand:
-    """A tensor as a merge sees it (for the merge's event)."""
-    return Operand(t.shape, last_layer(t) or "input", lambda axis, t=t: trail(t, axis), tuple(t.pending), t.exact_rank, t.history)
+    """A tensor as a merge sees it (for the merge's event): its mismatched steps not repaired by
+    then — a pad further on (after a later merge) repairs what reaches it, not this collision."""
+    pending = tuple(s for s in t.pending if not s.repaired)
+    return Operand(t.shape, last_layer(t) or "input", lambda axis, t=t: trail(t, axis), pending, t.exact_rank, t.history)
 
 
 def broadcast(interp, a: Tensor | None, b: Tensor | None, site, op_label: str):

@@ -149,7 +149,7 @@ def _consequences(run) -> list:
     for ev in run.trace.of(MergeEvent):
         if mismatched_axis(ev) is None:
             continue
-        steps = [s for op in ev.operands for s in op.pending if s.mismatch is not None and not s.repaired]
+        steps = [s for op in ev.operands for s in op.pending if s.mismatch is not None]  # unrepaired at the merge
         if steps:
             out.append((steps, ev.site, "merge"))
     # script code on literal-shaped arrays (a transpose written to undo a conv): the step itself

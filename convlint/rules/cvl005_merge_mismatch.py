@@ -147,10 +147,10 @@ def _model_allows(run, few) -> str:
 
 
 def unrepaired_cause(ev: MergeEvent):
-    """The upsampling step feeding the merge whose size mismatch was never repaired, or None."""
+    """The upsampling step feeding the merge whose size mismatch was not repaired before it, or None."""
     for op in ev.operands:
         for step in op.pending:
-            if step.mismatch is not None and not step.repaired:
+            if step.mismatch is not None:
                 return step
     return None
 

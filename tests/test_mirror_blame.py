@@ -1,5 +1,6 @@
-"""Which side of a mirrored pair a CVL004 blames: the downsampling step when its stride, not the
-upsampling step's factor, is what breaks the pair.
+"""Which step of a mirrored pair a CVL004 blames, and which collisions it sees.
+
+The downsampling step, when its stride, not the upsampling step's factor, is what breaks the pair.
 
 A U-Net level (a strided conv down, an upsampling by a factor, a skip joined by ``torch.cat``) whose
 two steps scale by different factors: the finding goes on the downsampling conv when giving it the
@@ -156,3 +157,39 @@ def test_the_blamed_side_is_the_one_whose_repair_torch_accepts(tmp_path_factory,
                 assert not _runs(tmp_path, other, size, f"up_fixed{n}"), (src, other, f.message)
         else:
             assert "strides by" not in f.message, (src, f.message)
+
+
+PIX2PIX_LIKE = """\
+import torch
+import torch.nn as nn
+
+
+class Gen(nn.Module):  # convlint: input=(1, 3, 16, 16)
+    def __init__(self):
+        super().__init__()
+        self.d1 = nn.Conv2d(3, 8, 4, 2, 1)
+        self.d2 = nn.Conv2d(8, 8, 4, 2, 1)
+        self.u1 = nn.ConvTranspose2d(8, 8, 3, 2, 1)
+        self.u2 = nn.ConvTranspose2d(16, 8, 4, 2, 1)
+        self.final = nn.Sequential(nn.Upsample(scale_factor=2), nn.ZeroPad2d((1, 0, 1, 0)), nn.Conv2d(8, 3, 4, padding=1))
+
+    def forward(self, x):
+        a = self.d1(x)
+        b = self.d2(a)
+        c = torch.cat([self.u1(b), a], 1)
+        return self.final(self.u2(c))
+"""
+
+
+def test_a_pad_after_a_collision_does_not_hide_it(tmp_path):
+    # the ZeroPad2d of the last block repairs what reaches it; the ConvTranspose's collision at the
+    # cat happened before and is still its fault (pix2pix's UNetUp with a kernel of 3)
+    path = tmp_path / "gen.py"
+    path.write_text(PIX2PIX_LIKE)
+    with pytest.raises(RuntimeError, match="Sizes of tensors must match"):
+        with torch.no_grad():
+            import_file(path).Gen()(torch.zeros(1, 3, 16, 16))
+    _path, found = _findings(tmp_path, PIX2PIX_LIKE, "gen")
+    cvl004 = [f for f in found if f.code == "CVL004"]
+    assert [f.line for f in cvl004] == [_line(PIX2PIX_LIKE, "self.u1 = ")], found
+    assert "the tensors collide at the merge (line 17)" in cvl004[0].message
