@@ -225,10 +225,13 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
     # the models script code and tests applied only to data of unknown shape, each on its own
     for r in list(runs):
         runs += [run_applied(interp, module, r, inst, call) for inst, call in r.unapplied]
-    # every framework module class of this file, with its defaults (no declared input)
-    if only is None:
+    # every framework module class of this file, with its defaults (no declared input) — or the
+    # one asked for by name (``shapes model.py::VAE``) when nothing declares it
+    if only is None or only not in declared_names:
         scope = module.scope
         for stmt in parsed.tree.body:
+            if only is not None and (not isinstance(stmt, cst.ClassDef) or stmt.name.value != only):
+                continue
             if isinstance(stmt, cst.ClassDef) and stmt.name.value not in declared_names:
                 cls = scope.vars.get(stmt.name.value) if scope else None
                 # (a subclass of a framework layer — ``class Upsample2x(nn.Upsample)`` — is a layer:
@@ -236,7 +239,7 @@ def _analyze(project: Project, path: str, text: str, extra_entries, only) -> Fil
                 if isinstance(cls, ClassVal) and cls.framework and cls.node is stmt and not _layer_subclass(cls):
                     runs.append(run_entry(interp, module, Entry(stmt.name.value, "class", stmt, None, None, {}, "auto", 1)))
         # ``ResNet18 = partial(ResNet, …)``: a model class with some of its arguments
-        runs += [run_entry(interp, module, e) for e in partial_entries(parsed.tree, scope) if e.name not in declared_names]
+        runs += [run_entry(interp, module, e) for e in partial_entries(parsed.tree, scope) if e.name not in declared_names and only in (None, e.name)]
     reached: set = set()
     # declared models first: where two entries see the same problem, the declared one words it
     runs = [r for r in runs if r.entry.source != "auto"] + [r for r in runs if r.entry.source == "auto"]

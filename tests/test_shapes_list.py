@@ -163,3 +163,50 @@ def test_list_names_the_forward_parameters_a_model_run_on_its_own_is_not_given(t
     # run on its own, every layer is still followed here: the text adds nothing to a full coverage
     assert model["coverage"] == {"resolved": 2, "total": 2}
     assert "not declared" not in shapes(tmp_path, "--list", "unet.py").stdout
+
+
+UNDECLARED_ONLY = '''
+import torch.nn as nn
+
+
+class Encoder(nn.Module):
+    def __init__(self, in_channels, width=8):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, width, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        return self.conv(x)
+'''
+
+
+def test_shapes_of_an_undeclared_model_by_name_and_the_hint_when_nothing_is_declared(tmp_path):
+    (tmp_path / "enc.py").write_text(UNDECLARED_ONLY)
+    r = shapes(tmp_path, "enc.py")
+    assert r.returncode == 0
+    assert r.stdout.splitlines() == [
+        "No models found: declare one with `# convlint: input=(…)` on its class line, or pass --input FILE::NAME=SHAPE.",
+        "convlint ran 2 model classes on their own, with symbolic sizes: `convlint shapes enc.py::Encoder` shows Encoder "
+        "(and 1 more: `convlint shapes --list enc.py`).",
+    ]
+    # the hint's command works: the class run on its own, said to be so
+    r = shapes(tmp_path, "enc.py::Encoder")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "enc.py:5 Encoder: (B, in_channels, H, W) → (B, 8, (H + 1)//2, (W + 1)//2)"
+    assert lines[1].startswith("  (not declared: run on its own")
+    assert "nn.Conv2d" in lines[3] and "Head" not in r.stdout
+    doc = json.loads(shapes(tmp_path, "enc.py::Head", "--format", "json").stdout)
+    assert [(m["name"], m["input"], m["output"]) for m in doc["models"]] == [("Head", ["B", 8, "H", "W"], ["B", 2, "H", "W"])]
+    # a declared model is shown as declared, and alone
+    (tmp_path / "enc.py").write_text(UNDECLARED_ONLY.replace("class Head(nn.Module):", "class Head(nn.Module):  # convlint: input=(1, 8, 4, 4)"))
+    r = shapes(tmp_path, "enc.py")
+    assert r.stdout.splitlines()[0] == "enc.py:14 Head: (1, 8, 4, 4) → (1, 2, 4, 4)" and "not declared" not in r.stdout

@@ -67,12 +67,13 @@ def _parse_init(spec: str):
     return os.path.abspath(file_part), name, key, lit
 
 
-def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False, every=False):
+def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False, every=False, own=None):
     """Analyse and return ``(models_json, runs)`` for the given paths.
 
     With ``config.confirm``, a ``sink`` dict receives the CVL010 ``findings`` and the
     confirmation's ``messages``. With ``every``, the runs of model classes convlint ran on its own
-    (no declaration) are returned too (``shapes --list``).
+    (no declaration) are returned too (``shapes --list``); else an ``own`` list receives
+    ``(path:line, name)`` of each of them, left out.
     """
     from convlint.analysis import Project, analyze_file
     from convlint.interpret.declare import Entry
@@ -119,6 +120,9 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False, eve
             res = analyze_file(project, path, text, only=name, extra_entries=entries)
             for run in res.runs:
                 if name is None and run.entry.source == "auto" and run.entry.kind != "module" and not every:
+                    if own is not None and run.entry.kind == "class" and run.trace.events:
+                        m = _model_json(run)
+                        own.append((f"{m['path']}:{m['line']}", m["name"]))
                     continue
                 if every and run.part_of is not None:
                     continue  # a model a script applied to data of unknown shape, run again: the script is the entry listed
@@ -268,15 +272,27 @@ def _list_text(models) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _text(models) -> str:
+def _text(models, runs=(), own=(), paths=()) -> str:
     if not models:
-        return "No models found: declare one with `# convlint: input=(…)` on its class line, or pass --input FILE::NAME=SHAPE.\n"
+        text = "No models found: declare one with `# convlint: input=(…)` on its class line, or pass --input FILE::NAME=SHAPE.\n"
+        if own:
+            where, name = own[0]
+            path = where.rsplit(":", 1)[0]
+            listing = " ".join(["convlint shapes --list", *paths])
+            more = f" (and {len(own) - 1} more: `{listing}`)" if len(own) > 1 else ""
+            text += (f"convlint ran {len(own)} model class{'es' if len(own) > 1 else ''} on {'their' if len(own) > 1 else 'its'} own, with "
+                     f"symbolic sizes: `convlint shapes {path}::{name}` shows {name}{more}.\n")
+        return text
     out = []
-    for m in models:
+    for k, m in enumerate(models):
         head = f"{m['path']}:{m['line']} {m['name']}"
         inp = fmt_shape(tuple(m["input"])) if m["input"] is not None else "(?)"
         outp = fmt_shape(tuple(m["output"])) if m["output"] is not None else "(?)"
         out.append(f"{head}: {_dims(inp)} → {_dims(outp)}")
+        run = runs[k] if k < len(runs) else None
+        if run is not None and run.entry.source == "auto" and run.entry.kind == "class":
+            out.append("  (not declared: run on its own, its constructor's defaults and symbolic sizes for the rest; "
+                       "declare an input to check it at a real size)")
         confirm = any("confirm" in layer for layer in m["layers"])
         rows = [("line", "layer", "op", "input", "output") + (("confirmed",) if confirm else ())]
         for layer in m["layers"]:
@@ -356,7 +372,9 @@ def run(args) -> int:
 
             sys.stdout.write(escape_controls(_list_text(listed), keep="\n"))
         return 0
-    models, _runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None, sizes=getattr(args, "sizes", False))
+    own: list = []
+    models, runs = collect(args.paths, args.input, args.init, config, sink=sink if config.confirm else None, sizes=getattr(args, "sizes", False),
+                           own=own)
     status = 0
     findings = sink.get("findings", [])
     for line in sink.get("messages", []):
@@ -367,7 +385,7 @@ def run(args) -> int:
             doc["findings"] = [f.to_json() for f in findings]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        text = _text(models)
+        text = _text(models, runs, own, args.paths)
         if config.confirm:
             text += "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
             notes = sink.get("messages", [])
