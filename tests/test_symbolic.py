@@ -192,8 +192,11 @@ def test_engine_api():
     assert always_below_one((1 - H) // 2) and always_below_one(H // 8 - H)
     assert not always_below_one(H - 2)
     assert 256 in sizes_for(H // 8) and len(sizes_for(H // 8)) > 256
+    assert str(H * H) == "H*H" and H * W == W * H
     with pytest.raises(TypeError):
-        H * H
+        H // (H + 1)  # a division that is not exact is not made up
+    with pytest.raises(TypeError):
+        2 // H
     assert H.__floordiv__(0) is NotImplemented and H.__add__(0.5) is NotImplemented and H.__add__(True) is NotImplemented
 
 
@@ -222,3 +225,80 @@ def test_always_differ_is_exact_where_a_sweep_of_small_sizes_is_not():
     assert always_differ(H // 2 * 2 + 1, H // 2 * 2)  # odd vs even
     assert not always_differ(2 * (H // 2), H)  # equal for even H
     assert not always_below_one(H - 2000) and always_below_one(H // 4 - H)
+
+
+# ------------------------------------------------------------------ products of sizes
+
+@st.composite
+def factors(draw):
+    """(Sym or int, python function of (h, w)): a size of H and W as convolutions make them."""
+    kind = draw(st.sampled_from(["H", "W", "floor", "sum", "const"]))
+    if kind == "H":
+        return H, (lambda h, w: h)
+    if kind == "W":
+        return W, (lambda h, w: w)
+    if kind == "const":
+        c = draw(st.integers(1, 9))
+        return c, (lambda h, w, c=c: c)
+    m = draw(st.sampled_from([2, 3, 4, 7]))
+    b = draw(st.integers(0, 5))
+    base, fb = (H, (lambda h, w: h)) if draw(st.booleans()) else (W, (lambda h, w: w))
+    if kind == "floor":
+        return (base + b) // m, (lambda h, w: (fb(h, w) + b) // m)
+    k = draw(st.integers(1, 3))
+    return k * base + b, (lambda h, w: k * fb(h, w) + b)
+
+
+HW = [(h, w) for h in (1, 2, 3, 7, 8, 16, 31, 64, 65, 224) for w in (1, 5, 8, 28, 33, 128)]
+
+
+def value2(e, h: int, w: int) -> int:
+    return e.evaluate({"H": h, "W": w}) if isinstance(e, Sym) else e
+
+
+@examples(300)
+@given(st.lists(factors(), min_size=1, max_size=4), st.integers(-3, 3).filter(bool))
+def test_a_product_of_sizes_keeps_its_value_prints_as_python_and_divides_back(fs, c):
+    prod, fns = c, [lambda h, w, c=c: c]
+    for e, f in fs:
+        prod = prod * e
+        fns.append(f)
+
+    def oracle(h, w):
+        out = 1
+        for f in fns:
+            out *= f(h, w)
+        return out
+
+    for h, w in HW:
+        assert value2(prod, h, w) == oracle(h, w), str(prod)
+        assert eval(str(prod), {"H": h, "W": w}) == oracle(h, w), str(prod)  # noqa: S307 - our own output
+    # the same product in another order is the same Sym
+    again = c
+    for e, _f in reversed(fs):
+        again = e * again
+    assert again == prod and hash(again) == hash(prod), (str(again), str(prod))
+    # dividing by any of its factors (or several) gives the rest back, exactly
+    for k in range(len(fs)):
+        part = 1
+        for e, _f in fs[k:]:
+            part = part * e
+        from convlint.interpret.symbolic import exact_div
+
+        q = exact_div(prod, part)
+        if isinstance(part, Sym):
+            assert q is not None, (str(prod), str(part))
+        if q is not None:
+            for h, w in HW:
+                assert value2(q, h, w) * value2(part, h, w) == oracle(h, w), (str(prod), str(part), str(q))
+
+
+def test_exact_division_refuses_what_is_not_exact():
+    from convlint.interpret.symbolic import exact_div
+
+    assert exact_div(H * W + 1, W) is None
+    assert exact_div(H * W, H + 1) is None
+    assert exact_div(2 * H * W, 4 * H) is None  # 2HW / 4H = W/2: not whole for odd W
+    assert exact_div(3 * H + 6, 3) == H + 2 and exact_div(3 * H + 1, 3) is None
+    assert exact_div((2 * H + 2) * W, (H + 1) * W) == 2
+    assert exact_div(2 * H * W + 4 * H, 2 * H) == W + 2

@@ -14,7 +14,7 @@ from convlint.frameworks.jax import arrays as A
 from convlint.frameworks.jax import numpy as N
 from convlint.frameworks.jax.registry import Registry
 from convlint.frameworks.shapes import numel
-from convlint.interpret.symbolic import Sym, is_size
+from convlint.interpret.symbolic import Sym, exact_div, is_size
 from convlint.interpret.tensor import Tensor
 from convlint.interpret.values import Unknown
 
@@ -70,9 +70,7 @@ def _atom_size(atom, sizes):
 def _product(vals):
     total = 1
     for v in vals:
-        if is_int(total) and is_int(v):
-            total *= v
-        elif is_size(total) and is_size(v) and (is_int(total) or is_int(v)):
+        if is_size(total) and is_size(v):
             total = total * v
         else:
             return Unknown("einops axis")
@@ -114,6 +112,8 @@ def infer(left, x: Tensor, axes: dict):
                 sizes[unknown[0]] = d
             elif isinstance(d, Sym) and is_int(known) and known > 0:
                 sizes[unknown[0]] = d // known
+            elif isinstance(d, Sym) and isinstance(known, Sym) and (q := exact_div(d, known)) is not None:
+                sizes[unknown[0]] = q  # '(b h w)' with h and w given: b
             else:
                 sizes[unknown[0]] = Unknown("einops axis")
         else:

@@ -315,12 +315,11 @@ def concat(interp, tensors, dim, site, op_label, stack=False):
 
 
 def numel(shape):
+    """The product of the sizes (a symbolic product when some are symbolic), else Unknown."""
     total = 1
     for d in shape:
-        if is_int(d):
-            total *= d
-        elif isinstance(d, Sym) and is_int(total):
-            total = d * total
+        if is_int(d) or isinstance(d, Sym):
+            total = total * d
         else:
             return Unknown("element count")
     return total

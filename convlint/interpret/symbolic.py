@@ -1,7 +1,8 @@
 """Symbolic sizes: a dimension named in a declaration (``H``), carried through size arithmetic.
 
-A :class:`Sym` is an integer expression over named sizes built from ``+``, ``-``, ``*`` by a
-constant and floor division by a constant — exactly what convolution arithmetic needs. Two
+A :class:`Sym` is an integer expression over named sizes built from ``+``, ``-``, ``*`` and floor
+division by a constant — exactly what convolution arithmetic needs — and products of sizes (an
+attention block's ``h * w``, a flatten), divided again only exactly (``(b·h·w) / (h·w)`` is ``b``). Two
 expressions in one variable can be compared over a range of sizes, which is how a rule decides
 that a mismatch happens *for every* input size (and only then reports it).
 """
@@ -48,7 +49,9 @@ def sizes_for(*exprs) -> list[int]:
 @dataclass(frozen=True)
 class Sym:
     """An integer expression in canonical form: ``('var', name)``, ``('add', a, b)``, ``('mul', a, c)``,
-    ``('floordiv', a, c)``, ``('max', a, b)``; ``a``/``b`` are Sym or int, ``c`` an int.
+    ``('floordiv', a, c)``, ``('max', a, b)``, ``('prod', f₁, f₂, …)``; ``a``/``b`` are Sym or int, ``c`` an
+    int, the ``fᵢ`` (two or more, in canonical order, repeats allowed) canonical Syms other than
+    products and multiples (an atom, or a sum whose coefficients have no common factor).
 
     Every Sym built through this API (``var``, ``+ - * // %``, ``max_of``) is in the *canonical form*
     of :func:`_canonical`: a sum ``c₁·t₁ + … + cₖ·tₖ + c₀`` of distinct atoms ``tᵢ`` — variables,
@@ -61,7 +64,11 @@ class Sym:
     - ``(g·x + c)//(g·m) = (x + c div g)//m`` (the gcd of the divisor and the inner coefficients);
     - ``(x + y//a)//m = (a·x + y)//(a·m)`` for an integer-valued ``x`` (nested floors merge:
       ``(x//a)//b = x//(a·b)``; the first such atom in the canonical order is merged);
-    - ``x//(−m) = (−x)//m``, ``x % m = x − m·(x//m)``, constants fold, equal atoms combine.
+    - ``x//(−m) = (−x)//m``, ``x % m = x − m·(x//m)``, constants fold, equal atoms combine;
+    - a product of two non-constant sizes is a ``prod`` atom of their factors, sorted and flattened
+      (``h·w`` and ``w·h`` are one atom), with a sum as one factor, its gcd taken out — not expanded,
+      so that dividing by the same factors gives them back. Products are not quasi-linear: a
+      one-variable part holding one keeps the rules' form, and the exact deciders refuse them.
 
     Then each one-variable part is rewritten in a complete normal form built from its values
     (:func:`_one_variable`: ``c·n + Σ c_b·((n + b)//p)``) when that needs at most
@@ -99,8 +106,10 @@ class Sym:
         return _build(_lin_add(_lin(other), _lin_scale(_lin(self), -1)))
 
     def __mul__(self, other):
-        if isinstance(other, bool) or not isinstance(other, int):
+        if isinstance(other, bool) or not isinstance(other, (int, Sym)):
             return NotImplemented
+        if isinstance(other, Sym):
+            return _build(_lin_mul(_lin(self), _lin(other)))
         return _build(_lin_scale(_lin(self), other))
 
     __rmul__ = __mul__
@@ -109,6 +118,9 @@ class Sym:
         return self * -1
 
     def __floordiv__(self, other):
+        if isinstance(other, Sym):
+            q = exact_div(self, other)  # exact: then it is the floor division too
+            return q if q is not None else NotImplemented
         if isinstance(other, bool) or not isinstance(other, int) or other == 0:
             return NotImplemented
         return _build(_lin_floor(_lin(self), other))
@@ -140,6 +152,8 @@ class Sym:
             return vals[0] // vals[1]
         if self.op == "max":
             return max(vals)
+        if self.op == "prod":
+            return math.prod(vals)
         raise ValueError(self.op)
 
     def __str__(self) -> str:
@@ -179,8 +193,79 @@ def max_of(a, b):
 def _sort_key(x) -> tuple:
     if isinstance(x, int):
         return (-1, "", x)
-    rank = {"var": 0, "floordiv": 1, "max": 2}.get(x.op, 3)
+    rank = {"var": 0, "floordiv": 1, "max": 2, "prod": 3}.get(x.op, 4)
     return (rank, str(x), 0)
+
+
+def _factors(atom) -> tuple:
+    return atom.args if atom.op == "prod" else (atom,)
+
+
+def _as_factor(lin) -> tuple[int, tuple]:
+    """A non-constant linear form as ``(coefficient, factors)``: ``c·t`` is ``(c, factors of t)``;
+    a sum is one factor, its coefficients' gcd taken out (its first term positive), so that
+    ``(2·H + 2)·W`` and ``2·((H + 1)·W)`` are one product."""
+    const, terms = lin
+    if const == 0 and len(terms) == 1:
+        ((t, c),) = terms.items()
+        return c, _factors(t)
+    g = math.gcd(const, *terms.values())
+    first = min(terms, key=_sort_key)
+    if terms[first] < 0:
+        g = -g
+    return g, (_build((const // g, {t: c // g for t, c in terms.items()})),)
+
+
+def _lin_mul(a, b):
+    """The product of two linear forms: a constant scales; else one ``prod`` atom of their factors
+    (not expanded: an attention block's ``(b h w)`` divides by ``h·w`` again whatever ``h`` is)."""
+    if not a[1]:
+        return _lin_scale(b, a[0])
+    if not b[1]:
+        return _lin_scale(a, b[0])
+    ca, fa = _as_factor(a)
+    cb, fb = _as_factor(b)
+    return 0, {Sym("prod", tuple(sorted(fa + fb, key=_sort_key))): ca * cb}
+
+
+def exact_div(a, b):
+    """``q`` with ``q·b == a`` for every value of the variables, when the factors of ``b`` are among
+    those of ``a`` (as a whole, or of each of its terms) and its coefficient divides theirs:
+    ``(b·h·w)/(h·w) = b``, ``(2·h·w + 4·h)/(2·h) = w + 2``. None otherwise (nothing is guessed)."""
+    from collections import Counter
+
+    if isinstance(b, bool) or isinstance(a, bool) or not isinstance(a, (int, Sym)) or not isinstance(b, (int, Sym)):
+        return None
+    la, lb = _lin(a), _lin(b)
+    if isinstance(b, int):
+        if b == 0 or la[0] % b or any(c % b for c in la[1].values()):
+            return None
+        return _build((la[0] // b, {t: c // b for t, c in la[1].items()}))
+    cb, fb = _as_factor(lb)
+    want = Counter(fb)
+
+    def divide(c, factors):
+        have = Counter(factors)
+        if c % cb or any(have[f] < n for f, n in want.items()):
+            return None
+        rest = sorted((have - want).elements(), key=_sort_key)
+        if not rest:
+            return c // cb, {}
+        return 0, {(rest[0] if len(rest) == 1 else Sym("prod", tuple(rest))): c // cb}
+
+    if isinstance(a, Sym):
+        whole = divide(*_as_factor(la))
+        if whole is not None:
+            return _build(whole)
+    if la[0] != 0:
+        return None
+    out: tuple = (0, {})
+    for t, c in la[1].items():
+        part = divide(c, _factors(t))
+        if part is None:
+            return None
+        out = _lin_add(out, part)
+    return _build(out)
 
 
 def _lin(x) -> tuple[int, dict]:
@@ -265,6 +350,8 @@ def canonical(x):
         return a[0] // a[1]
     if x.op == "max":
         return max_of(a[0], a[1])
+    if x.op == "prod":
+        return math.prod(a)
     raise ValueError(x.op)
 
 
@@ -358,7 +445,8 @@ def in_normal_form(x) -> bool:
 
 
 def _has_max(x) -> bool:
-    return isinstance(x, Sym) and (x.op == "max" or any(_has_max(a) for a in x.args))
+    """Whether ``x`` holds a ``max`` or a product: not quasi-linear, kept out of the one-variable normal form."""
+    return isinstance(x, Sym) and (x.op in ("max", "prod") or any(_has_max(a) for a in x.args))
 
 
 def _build(lin):
@@ -417,6 +505,8 @@ def _atom_text(x) -> str:
         return f"({inner})//{m}"
     if x.op == "max":
         return f"max({x.args[0]}, {x.args[1]})"
+    if x.op == "prod":
+        return "*".join(f"({f})" if f.op in ("floordiv", "add") else _atom_text(f) for f in x.args)
     return x.op
 
 

@@ -20,7 +20,7 @@ from convlint.frameworks.torch.common import (
     sizes_from_args, tensor_arg, unknown_dims,
 )
 from convlint.interpret.events import SizeEvent
-from convlint.interpret.symbolic import Sym, is_size
+from convlint.interpret.symbolic import Sym, exact_div, is_size
 from convlint.interpret.tensor import CHANNELS_FIRST, Tensor
 from convlint.interpret.values import Unknown
 
@@ -617,6 +617,8 @@ def reshape_to(interp, node, x, shape, label="reshape"):
                 out[i] = q  # the size is valid only where rest divides total: then q is exact
             else:
                 out[i] = q if isinstance(q, Sym) and q.op != "floordiv" else Unknown("inferred dim")
+        elif isinstance(total, Sym) and isinstance(rest, Sym) and (q := exact_div(total, rest)) is not None:
+            out[i] = q  # (B·C·H·W) / (B·C) = H·W: a product divided again
         else:
             out[i] = Unknown("inferred dim")
     elif is_int(total) and is_int(rest) and total != rest:
