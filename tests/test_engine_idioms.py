@@ -1344,3 +1344,53 @@ class Body(nn.Module):
     assert tuple(map(str, got["Head"].input.shape)) == ("B", "ch", "H", "W")  # promoted by the conv
     assert tuple(map(str, got["Body"].input.shape)) == ("B", "ch", "H", "W")  # run again at rank 4
     assert str(got["Body"].output.shape[1]) == "ch"  # c, h, w known in the second run
+
+
+SHAPE_READ_FIRST = """\
+    import torch
+    import torch.nn as nn
+    from einops import rearrange
+
+
+    class StoredShape(nn.Module):
+        def __init__(self, dim=32, heads=4):
+            super().__init__()
+            self.heads = heads
+            self.to_q = nn.Conv2d(dim, dim, 1)
+            self.to_out = nn.Conv2d(dim, dim, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            shape = x.shape  # read before any layer fixes the input's rank
+            b, n, _, y = shape
+            q = rearrange(self.to_q(x), 'b (h d) x y -> (b h) (x y) d', h=self.heads)
+            return self.to_out(rearrange(q, '(b h) (x y) d -> b (h d) x y', h=self.heads, y=y))
+
+
+    class StarredDisplay(nn.Module):
+        def __init__(self, dim=32, heads=4):
+            super().__init__()
+            self.heads = heads
+            self.to_q = nn.Conv2d(dim, dim, 1)
+            self.to_out = nn.Conv2d(dim, dim, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            b, n, x_, y, h = *x.shape, self.heads
+            q = rearrange(self.to_q(x), 'b (h d) x y -> (b h) (x y) d', h=h)
+            return self.to_out(rearrange(q, '(b h) (x y) d -> b (h d) x y', h=h, y=y))
+"""
+
+
+@pytest.mark.parametrize("model", ["StoredShape", "StarredDisplay"])
+def test_a_shape_read_before_the_rank_is_known_is_unpacked_as_python_does(tmp_path, model):
+    # run on its own (nothing declared): the input's rank is learnt where its shape is unpacked
+    # into four names (directly, or through a starred display), and the sizes are then followed
+    # through einops' products; torch gives the same sizes at 20x18
+    path = _write(tmp_path, SHAPE_READ_FIRST)
+    static = _static(Path(f"{path}::{model}"), model)
+    assert static["coverage"]["resolved"] == static["coverage"]["total"] == 2
+    env = {"B": 2, "H": 20, "W": 18}
+    layers = [(layer["op"].rsplit(".", 1)[-1], tuple(eval(str(d), env) if isinstance(d, str) else d for d in layer["input"]),  # noqa: S307
+               tuple(eval(str(d), env) if isinstance(d, str) else d for d in layer["output"])) for layer in static["layers"]]  # noqa: S307
+    events, out = _runtime_torch(path, model, (2, 32, 20, 18))
+    assert [x for x in layers if x[0] in LEAF_OPS] == events
+    assert tuple(eval(str(d), env) if isinstance(d, str) else d for d in static["output"]) == out  # noqa: S307

@@ -18,7 +18,7 @@ from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import LazyImport, ModuleScope, Scope, dotted_name as _dotted, import_from_target, settle, star_binds, star_exports
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, ShapeDisplay, ShapeOf, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -545,6 +545,16 @@ class StatementEvaluator:
                 scope.vars[name] = Unknown("assigned in a match statement")
 
     # ------------------------------------------------------------------ assignment
+    def _assign_tail(self, elts, si: int, tensor, scope: Scope) -> None:
+        """``*_, h, w = x.shape`` for a rank known as a lower bound: the names after the star take
+        the dims counted from the end; the others are unknown."""
+        after = len(elts) - si - 1
+        for e in elts[:si]:
+            self.assign(e.value, Unknown("a leading dim of a tensor whose rank is only a lower bound"), scope)
+        self.assign(elts[si].value, Unknown("the leading dims of a tensor whose rank is only a lower bound"), scope)
+        for e, v in zip(elts[si + 1:], tensor.shape[len(tensor.shape) - after:]):
+            self.assign(e.value, v, scope)
+
     def assign(self, target, value, scope: Scope) -> None:
         if isinstance(target, cst.Name):
             scope.vars[target.value] = value
@@ -554,6 +564,10 @@ class StatementEvaluator:
             elts = target.elements
             star = [i for i, e in enumerate(elts) if isinstance(e, cst.StarredElement)]
             items = self.iterate(value)
+            if items is None and isinstance(value, (ShapeOf, ShapeDisplay)):
+                items = _unpacked_shape(value, elts, star)
+                if items == "assigned":
+                    return self._assign_tail(elts, star[0], value.tensor, scope)
             if items is None or (not star and len(items) != len(elts)) or (star and len(items) < len(elts) - 1):
                 for e in elts:
                     self.assign(e.value, Unknown("unpacking an unknown value"), scope)
@@ -686,3 +700,28 @@ def _assigned_names(block) -> list[str]:
     return [n.target.value for n in walk(block) if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name)]
 
 
+
+
+def _unpacked_shape(value, elts, star):
+    """The items that unpacking a shape of unknown rank into ``elts`` gives, as Python's rules fix
+    them (:meth:`Tensor.unpacked_shape`: exactly ``len(elts)`` dims; a model input of unknown rank
+    learns its rank), or ``"assigned"`` for a starred target over a rank known as a lower bound
+    (the names after the star read the dims from the end), or None."""
+    if isinstance(value, ShapeOf):
+        t = value.tensor
+        if not star:
+            dims = t.unpacked_shape(len(elts))
+            return list(dims) if dims is not None else None
+        after = len(elts) - star[0] - 1
+        if len(star) == 1 and t.shape is not None and not t.exact_rank and after <= len(t.shape):
+            return "assigned"
+        return None
+    if star:
+        return None
+    parts = value.parts
+    j = next(i for i, p in enumerate(parts) if isinstance(p, ShapeOf))
+    n = len(elts) - (len(parts) - 1)
+    if n < 0:
+        return None
+    dims = parts[j].tensor.unpacked_shape(n)
+    return None if dims is None else [*parts[:j], *dims, *parts[j + 1:]]
