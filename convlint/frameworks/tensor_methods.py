@@ -20,7 +20,7 @@ from convlint.interpret import builtins as pyb
 from convlint.interpret.ops import BinOp
 from convlint.interpret.symbolic import is_size
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, ShapeOf, Unknown
+from convlint.interpret.values import MISSING, Unknown
 
 __all__ = ["ATTRIBUTES", "METHODS", "JAX_METHODS", "SAME_SHAPE", "UNMODELLED_METHODS", "tensor_attr", "method_kind"]
 
@@ -106,9 +106,9 @@ def _matrix_transpose(t: Tensor):
 
 def _shape(t: Tensor):
     if t.shape is None:
-        return ShapeOf(t, "shape of unknown rank")
+        return Unknown("shape of unknown rank")
     if not t.exact_rank:
-        return ShapeOf(t, "shape of a tensor whose rank is only a lower bound")
+        return Unknown("shape of a tensor whose rank is only a lower bound")
     return tuple(t.shape)
 
 

@@ -20,7 +20,7 @@ from convlint.interpret.scope import Scope
 from convlint.interpret.statements import MAX_LOOP
 from convlint.interpret.symbolic import Sym
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, ShapeDisplay, ShapeOf, SuperVal, Unknown, UnknownNumber, mapping_of, numeric, unwrap
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, MethodDescriptor, PartialSeq, PartialVal, SuperVal, Unknown, UnknownNumber, mapping_of, numeric, unwrap
 from convlint.source.project import ModuleInfo, NamespacePackage
 
 __all__ = ["ExpressionEvaluator"]
@@ -372,17 +372,13 @@ class ExpressionEvaluator:
     def _ex_Tuple(self, node: cst.Tuple, scope: Scope):
         try:
             return tuple(self._elements(node.elements, scope))
-        except UnknownLength as e:
-            if e.parts is not None:
-                return ShapeDisplay(e.parts)
+        except UnknownLength:
             return Unknown("a tuple with a starred unknown: its length is not known")
 
     def _ex_List(self, node: cst.List, scope: Scope):
         try:
             return list(self._elements(node.elements, scope))
-        except UnknownLength as e:
-            if e.parts is not None:
-                return ShapeDisplay(e.parts)
+        except UnknownLength:
             return Unknown("a list with a starred unknown: its length is not known")
 
     def _ex_Set(self, node: cst.Set, scope: Scope):
@@ -395,26 +391,17 @@ class ExpressionEvaluator:
         return Unknown("set of unknowns")
 
     def _elements(self, elements, scope):
-        """The items of a display; :class:`UnknownLength` when a starred value's length is not
-        known — with the display's parts when the only such value is a tensor's shape
-        (``(*x.shape, self.heads)``: unpacking the display fixes the rank)."""
-        out: list = []
-        shape = None
+        out = []
         for e in elements:
             if isinstance(e, cst.StarredElement):
                 v = self.eval(e.value, scope)
                 items = self.iterate(v)
                 if items is None:
-                    if isinstance(v, ShapeOf) and shape is None:
-                        shape = len(out)
-                        out.append(v)
-                        continue
                     raise UnknownLength()
-                out.extend(items)
+                else:
+                    out.extend(items)
             else:
                 out.append(self.eval(e.value, scope))
-        if shape is not None:
-            raise UnknownLength(tuple(out))
         return out
 
     def _ex_Dict(self, node: cst.Dict, scope: Scope):

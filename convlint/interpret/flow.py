@@ -38,10 +38,4 @@ def raised(v) -> bool:
 
 
 class UnknownLength(Exception):
-    """A starred unknown inside a literal: the literal's length is not known. ``parts`` are the
-    literal's items, a starred tensor shape of unknown rank among them as its ``ShapeOf``, when that
-    shape is the only unknown length (else None)."""
-
-    def __init__(self, parts=None):
-        super().__init__()
-        self.parts = parts
+    """A starred unknown inside a literal: the literal's length is not known."""

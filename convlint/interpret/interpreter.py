@@ -55,6 +55,7 @@ class Interpreter(StatementEvaluator, ExpressionEvaluator, CallEvaluator):
         self.unknown_applications = 0  # script code's model calls on data of unknown shape so far (frameworks.call_instance)
         self.unapplied: dict | None = None  # script code's models applied only to data of unknown shape (entries.run_applied)
         self._in_getattr: set = set()  # (instance id, name) whose user ``__getattr__`` is running
+        self.shape_names: dict = {}  # (scope id, name) -> (tensor, value): ``shape = x.shape`` of a rank not known (statements._shape_source)
 
     # ------------------------------------------------------------------ budget / helpers
     def tick(self, n: int = 1) -> None:

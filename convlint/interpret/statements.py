@@ -18,7 +18,7 @@ from convlint.interpret.lattice import hashable, is_known, join
 from convlint.interpret.ops import CST_AUGOPS
 from convlint.interpret.scope import LazyImport, ModuleScope, Scope, dotted_name as _dotted, import_from_target, settle, star_binds, star_exports
 from convlint.interpret.tensor import Tensor
-from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, ShapeDisplay, ShapeOf, Unknown, UnknownItems
+from convlint.interpret.values import MISSING, BoundMethod, ClassVal, ExternalRef, FunctionVal, Instance, LazyFunctionVal, MethodDescriptor, PartialVal, Unknown, UnknownItems
 from convlint.source.project import ModuleInfo
 
 __all__ = ["StatementEvaluator", "MAX_LOOP"]
@@ -53,16 +53,16 @@ class StatementEvaluator:
             self.eval(s.value, scope)
         elif isinstance(s, cst.Assign):
             tensor, value = self.shape_expr(s.value, scope)
+            shape_of = tensor if tensor is not None and isinstance(value, Unknown) else None
             for t in s.targets:
                 target = t.target
-                if tensor is not None and isinstance(value, Unknown) and isinstance(target, (cst.Tuple, cst.List)) \
-                        and not any(isinstance(e, cst.StarredElement) for e in target.elements):
-                    # ``b, c, h, w = x.shape``: Python unpacks exactly that many dims
-                    dims = tensor.unpacked_shape(len(target.elements))
-                    if dims is not None:
-                        self.assign(target, dims, scope)
-                        continue
+                if isinstance(value, Unknown) and isinstance(target, (cst.Tuple, cst.List)) and self._unpack_shape(s.value, target, scope, shape_of):
+                    continue
                 self.assign(target, value, scope)
+                if shape_of is not None and isinstance(target, cst.Name):
+                    # ``shape = x.shape`` of a rank not known yet: unpacking the name later is
+                    # unpacking the shape (while the name holds it)
+                    self.shape_names[(id(scope), target.value)] = (shape_of, value)
         elif isinstance(s, cst.AnnAssign):
             if s.value is not None:
                 self.assign(s.target, self.eval(s.value, scope), scope)
@@ -545,18 +545,68 @@ class StatementEvaluator:
                 scope.vars[name] = Unknown("assigned in a match statement")
 
     # ------------------------------------------------------------------ assignment
-    def _assign_tail(self, elts, si: int, tensor, scope: Scope) -> None:
-        """``*_, h, w = x.shape`` for a rank known as a lower bound: the names after the star take
-        the dims counted from the end; the others are unknown."""
-        after = len(elts) - si - 1
-        for e in elts[:si]:
-            self.assign(e.value, Unknown("a leading dim of a tensor whose rank is only a lower bound"), scope)
-        self.assign(elts[si].value, Unknown("the leading dims of a tensor whose rank is only a lower bound"), scope)
-        for e, v in zip(elts[si + 1:], tensor.shape[len(tensor.shape) - after:]):
-            self.assign(e.value, v, scope)
+    def _shape_source(self, node, scope: Scope):
+        """The tensor whose shape (of a rank not known) ``node`` reads: ``x.shape`` itself, or a
+        name that ``shape = x.shape`` bound and nothing rebound since; else None."""
+        if isinstance(node, cst.Name):
+            rec = self.shape_names.get((id(scope), node.value))
+            if rec is not None and scope.vars.get(node.value, MISSING) is rec[1]:
+                return rec[0]
+            return None
+        if isinstance(node, cst.Attribute) and node.attr.value == "shape" and isinstance(node.value, cst.Name):
+            t = self.eval(node.value, scope)
+            if isinstance(t, Tensor) and (t.shape is None or not t.exact_rank):
+                return t
+        return None
+
+    def _unpack_shape(self, rhs, target, scope: Scope, shape_of) -> bool:
+        """Unpack a tensor shape of a rank not known into ``target`` as Python would, when Python's
+        rule fixes something: ``b, c, h, w = x.shape`` (or ``= shape``, bound to it before) has
+        exactly four dims; ``b, n, x, y, h = *shape, self.heads`` has four plus one; ``*_, h, w =
+        x.shape`` of a rank known as a lower bound reads the last two. A model input learns its
+        rank there (:meth:`Tensor.unpacked_shape`). True when the names were bound here."""
+        elts = target.elements
+        star = [i for i, e in enumerate(elts) if isinstance(e, cst.StarredElement)]
+        tensor = shape_of if shape_of is not None else self._shape_source(rhs, scope)
+        if tensor is not None:
+            if not star:
+                dims = tensor.unpacked_shape(len(elts))
+                if dims is None:
+                    return False
+                self.assign(target, dims, scope)
+                return True
+            after = len(elts) - star[0] - 1
+            if len(star) != 1 or tensor.shape is None or tensor.exact_rank or after > len(tensor.shape):
+                return False
+            for e in elts[: star[0]]:
+                self.assign(e.value, Unknown("a leading dim of a tensor whose rank is only a lower bound"), scope)
+            self.assign(elts[star[0]].value, Unknown("the leading dims of a tensor whose rank is only a lower bound"), scope)
+            for e, v in zip(elts[star[0] + 1 :], tensor.shape[len(tensor.shape) - after :]):
+                self.assign(e.value, v, scope)
+            return True
+        if star or not isinstance(rhs, (cst.Tuple, cst.List)):
+            return False
+        # ``(*shape, self.heads)``: one starred shape among plain items (names, attributes,
+        # numbers: read again here, as reading them has no effect)
+        starred = [i for i, e in enumerate(rhs.elements) if isinstance(e, cst.StarredElement)]
+        if len(starred) != 1:
+            return False
+        j = starred[0]
+        tensor = self._shape_source(rhs.elements[j].value, scope)
+        others = [e.value for i, e in enumerate(rhs.elements) if i != j]
+        if tensor is None or not all(_plain_read(v) for v in others):
+            return False
+        dims = tensor.unpacked_shape(len(elts) - len(others))
+        if dims is None:
+            return False
+        items = [self.eval(v, scope) for v in others]
+        self.assign(target, (*items[:j], *dims, *items[j:]), scope)
+        return True
 
     def assign(self, target, value, scope: Scope) -> None:
         if isinstance(target, cst.Name):
+            if self.shape_names:
+                self.shape_names.pop((id(scope), target.value), None)
             scope.vars[target.value] = value
             if scope.origins:
                 scope.origins.pop(target.value, None)  # no longer the value the caller passed
@@ -564,10 +614,6 @@ class StatementEvaluator:
             elts = target.elements
             star = [i for i, e in enumerate(elts) if isinstance(e, cst.StarredElement)]
             items = self.iterate(value)
-            if items is None and isinstance(value, (ShapeOf, ShapeDisplay)):
-                items = _unpacked_shape(value, elts, star)
-                if items == "assigned":
-                    return self._assign_tail(elts, star[0], value.tensor, scope)
             if items is None or (not star and len(items) != len(elts)) or (star and len(items) < len(elts) - 1):
                 for e in elts:
                     self.assign(e.value, Unknown("unpacking an unknown value"), scope)
@@ -702,26 +748,8 @@ def _assigned_names(block) -> list[str]:
 
 
 
-def _unpacked_shape(value, elts, star):
-    """The items that unpacking a shape of unknown rank into ``elts`` gives, as Python's rules fix
-    them (:meth:`Tensor.unpacked_shape`: exactly ``len(elts)`` dims; a model input of unknown rank
-    learns its rank), or ``"assigned"`` for a starred target over a rank known as a lower bound
-    (the names after the star read the dims from the end), or None."""
-    if isinstance(value, ShapeOf):
-        t = value.tensor
-        if not star:
-            dims = t.unpacked_shape(len(elts))
-            return list(dims) if dims is not None else None
-        after = len(elts) - star[0] - 1
-        if len(star) == 1 and t.shape is not None and not t.exact_rank and after <= len(t.shape):
-            return "assigned"
-        return None
-    if star:
-        return None
-    parts = value.parts
-    j = next(i for i, p in enumerate(parts) if isinstance(p, ShapeOf))
-    n = len(elts) - (len(parts) - 1)
-    if n < 0:
-        return None
-    dims = parts[j].tensor.unpacked_shape(n)
-    return None if dims is None else [*parts[:j], *dims, *parts[j + 1:]]
+def _plain_read(node) -> bool:
+    """A name, an attribute of one (``self.heads``) or a number: reading it again has no effect."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, (cst.Name, cst.Integer))

@@ -53,37 +53,6 @@ class UnknownNumber(Unknown):
     __slots__ = ()
 
 
-class ShapeOf(Unknown):
-    """``t.shape`` of a tensor whose rank is not known (or only a lower bound): unknown, but
-    unpacking it into names tells what Python's own rule fixes — exactly that many dims
-    (:meth:`~convlint.interpret.tensor.Tensor.unpacked_shape`), wherever the shape was read
-    (``shape = x.shape`` first, ``b, c, h, w = shape`` later)."""
-
-    __slots__ = ("tensor",)
-
-    def __init__(self, tensor, reason: str = "shape of unknown rank", site=None, cause=None):
-        super().__init__(reason, site, cause)
-        self.tensor = tensor
-
-    def at(self, site) -> Unknown:
-        return self if self.site is not None else ShapeOf(self.tensor, self.reason, site, self.cause)
-
-
-class ShapeDisplay(Unknown):
-    """A tuple or list display that stars a :class:`ShapeOf` among known items (``(*x.shape,
-    self.heads)``): its length is the shape's rank plus theirs, so unpacking it into names fixes the
-    rank. ``parts`` are the display's items in order, the shape as its ShapeOf."""
-
-    __slots__ = ("parts",)
-
-    def __init__(self, parts, reason: str = "a display starring a shape of unknown rank", site=None, cause=None):
-        super().__init__(reason, site, cause)
-        self.parts = parts
-
-    def at(self, site) -> Unknown:
-        return self if self.site is not None else ShapeDisplay(self.parts, self.reason, site, self.cause)
-
-
 class UnknownItems(Unknown):
     """Where a list was extended by items convlint cannot list (``todo += list(unknown)``,
     ``lst.extend(unknown)``): the list keeps its identity (aliases see the change), its known
