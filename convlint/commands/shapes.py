@@ -73,7 +73,7 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False, eve
     With ``config.confirm``, a ``sink`` dict receives the CVL010 ``findings`` and the
     confirmation's ``messages``. With ``every``, the runs of model classes convlint ran on its own
     (no declaration) are returned too (``shapes --list``); else an ``own`` list receives
-    ``(path:line, name)`` of each of them, left out.
+    ``(path, name)`` of each of them, left out.
     """
     from convlint.analysis import Project, analyze_file
     from convlint.interpret.declare import Entry
@@ -121,8 +121,7 @@ def collect(paths, inputs=(), inits=(), config=None, sink=None, sizes=False, eve
             for run in res.runs:
                 if name is None and run.entry.source == "auto" and run.entry.kind != "module" and not every:
                     if own is not None and run.entry.kind == "class" and run.trace.events:
-                        m = _model_json(run)
-                        own.append((f"{m['path']}:{m['line']}", m["name"]))
+                        own.append((run.path, run.entry.name))
                     continue
                 if every and run.part_of is not None:
                     continue  # a model a script applied to data of unknown shape, run again: the script is the entry listed
@@ -276,8 +275,7 @@ def _text(models, runs=(), own=(), paths=()) -> str:
     if not models:
         text = "No models found: declare one with `# convlint: input=(…)` on its class line, or pass --input FILE::NAME=SHAPE.\n"
         if own:
-            where, name = own[0]
-            path = where.rsplit(":", 1)[0]
+            path, name = own[0]
             listing = " ".join(["convlint shapes --list", *paths])
             more = f" (and {len(own) - 1} more: `{listing}`)" if len(own) > 1 else ""
             text += (f"convlint ran {len(own)} model class{'es' if len(own) > 1 else ''} on {'their' if len(own) > 1 else 'its'} own, with "

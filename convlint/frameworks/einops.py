@@ -68,13 +68,8 @@ def _atom_size(atom, sizes):
 
 
 def _product(vals):
-    total = 1
-    for v in vals:
-        if is_size(total) and is_size(v):
-            total = total * v
-        else:
-            return Unknown("einops axis")
-    return total
+    total = numel(vals)
+    return total if is_size(total) else Unknown("einops axis")
 
 
 def infer(left, x: Tensor, axes: dict):

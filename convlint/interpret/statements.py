@@ -576,12 +576,13 @@ class StatementEvaluator:
                 self.assign(target, dims, scope)
                 return True
             after = len(elts) - star[0] - 1
-            if len(star) != 1 or tensor.shape is None or tensor.exact_rank or after > len(tensor.shape):
+            tail = tensor.shape_from_end(slice(-after, None)) if after else None
+            if len(star) != 1 or tail is None:
                 return False
             for e in elts[: star[0]]:
                 self.assign(e.value, Unknown("a leading dim of a tensor whose rank is only a lower bound"), scope)
             self.assign(elts[star[0]].value, Unknown("the leading dims of a tensor whose rank is only a lower bound"), scope)
-            for e, v in zip(elts[star[0] + 1 :], tensor.shape[len(tensor.shape) - after :]):
+            for e, v in zip(elts[star[0] + 1 :], tail):
                 self.assign(e.value, v, scope)
             return True
         if star or not isinstance(rhs, (cst.Tuple, cst.List)):

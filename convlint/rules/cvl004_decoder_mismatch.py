@@ -220,18 +220,25 @@ def _same(a, b) -> bool:
     return a == b and type(a) is type(b)
 
 
+def _scales(ev, n: int):
+    """A resize step's ``scale_factor``, one number per axis of its ``n``, or None."""
+    scale = ev.params.get("scale_factor") if ev.params and ev.params.get("size") is None else None
+    if scale is None:
+        return None
+    factors = tuple(scale) if isinstance(scale, (tuple, list)) else (scale,) * n
+    if len(factors) != n or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in factors):
+        return None
+    return factors
+
+
 def _maps(ev, din):
     """What the upsampling layer of ``ev`` gives for input sizes ``din`` (None when not computable)."""
     if not din or not all(isinstance(v, int) for v in din):
         return None
     if ev.windows and len(ev.windows) == len(din):
         return tuple(w.output_size(i) for w, i in zip(ev.windows, din))
-    scale = ev.params.get("scale_factor") if ev.params else None
-    if scale is not None and ev.params.get("size") is None:
-        factors = scale if isinstance(scale, (tuple, list)) else (scale,) * len(din)
-        if len(factors) == len(din) and all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in factors):
-            return tuple(int(i * f) for i, f in zip(din, factors))
-    return None
+    factors = _scales(ev, len(din))
+    return tuple(int(i * f) for i, f in zip(din, factors)) if factors is not None else None
 
 
 def _intended_input(step):
@@ -509,25 +516,19 @@ def _preimages(later, goal, axes, base, limit: int = 3):
 def _factor(ev, n: int):
     """The integer factor per axis by which an upsampling step scales (a resize's ``scale_factor``, a
     transposed conv's stride), or None."""
-    if ev.windows and len(ev.windows) == n:
-        f = tuple(w.input_dilation for w in ev.windows)
-    else:
-        scale = ev.params.get("scale_factor") if ev.params and ev.params.get("size") is None else None
-        f = scale if isinstance(scale, (tuple, list)) else (scale,) * n
-    if len(f) != n or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v == int(v) and v > 1 for v in f):
+    f = tuple(w.input_dilation for w in ev.windows) if ev.windows and len(ev.windows) == n else _scales(ev, n)
+    if f is None or not all(v == int(v) and v > 1 for v in f):
         return None
     return tuple(int(v) for v in f)
 
 
-def _restores(ev, din, want, factor=None) -> bool:
-    """The upsampling step of ``ev`` gives ``want`` from ``din`` — or, with ``factor``, can give it
-    with that factor instead of its own: a resize scaled by it, a ``ConvTranspose`` with it as its
-    stride and some padding and output_padding (its kernel and dilation kept)."""
+def _could_restore(ev, din, want, factor) -> bool:
+    """The upsampling step of ``ev`` with ``factor`` instead of its own can give ``want`` from
+    ``din``: a resize scaled by it, a ``ConvTranspose`` with it as its stride and some padding and
+    output_padding (its kernel and dilation kept)."""
     from convlint.arith import ConvArithmeticError
     from convlint.arith.solve import solve_torch_transpose
 
-    if factor is None:
-        return tuple(_maps(ev, din) or ()) == tuple(want)
     if ev.windows:
         try:
             for w, f, i, o in zip(ev.windows, factor, din, want):
@@ -568,31 +569,20 @@ def stride_at_fault(root):
     if factor is None or factor == strides or any(w.input_dilation != 1 for w in down.windows):
         return None
     mid = tuple(dataclasses.replace(w, stride=f).output_size(i) for w, f, i in zip(down.windows, factor, want))
-    if any(v < 1 for v in mid) or not _restores(up, mid, want):
+    if any(v < 1 for v in mid) or _maps(up, mid) != want:
         return None
-    if _restores(up, din, want, strides):
+    if _could_restore(up, din, want, strides):
         return None
     return down, strides, factor
 
 
-def _once(values) -> str:
-    """``2`` for ``(2, 2)``; ``(2, 3)`` otherwise."""
-    return str(values[0]) if all(v == values[0] for v in values) else "(" + ", ".join(map(str, values)) + ")"
-
-
-def _stride_fix(run, down, factor, Layer):
+def _stride_fix(run, down, factor):
     """``stride=<factor>`` on the call that built the downsampling layer, when it built no other."""
-    from convlint.interpret.events import FixSpec
+    from convlint.frameworks.torch.conv import stride_fix
 
-    layer = down.layer
-    sig = layer.extra.get("sig") if isinstance(layer, Layer) else None
-    if sig is None or layer.extra.get("call") is None or sig.index("stride") is None:
+    if not _sole_layer_of_its_site(run, down.layer) and not _sole_layer_of_its_caller(run, down.layer, ("stride",)):
         return None
-    if not _sole_layer_of_its_site(run, layer) and not _sole_layer_of_its_caller(run, layer, ("stride",)):
-        return None
-    value = _once(factor)
-    index = {"stride": sig.index("stride")}
-    return FixSpec(message=f"set stride={value}", call=layer.extra["call"], set_args={"stride": value}, positional_index=index)
+    return stride_fix(down.layer, factor)
 
 
 def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
@@ -601,14 +591,16 @@ def _finding(run, root, inherited, where, kind, upsampling_fix, Layer) -> Issue:
     if fault is not None:
         down, strides, factor = fault
         ev = root.event
-        msg = (f"{_label(down)} strides by {_once(strides)}, but the {_label(ev)}{_line(ev.site, down.site)} that mirrors it "
-               f"upsamples by {_once(factor)}: {_fmt(want)} → {_fmt(root.extra.get('in', ()))} → {_fmt(got)}, where stride "
-               f"{_once(factor)} gives {_fmt(want)} back")
+        from convlint.frameworks.torch.conv import arg_text
+
+        msg = (f"{_label(down)} strides by {arg_text(strides)}, but the {_label(ev)}{_line(ev.site, down.site)} that mirrors it "
+               f"upsamples by {arg_text(factor)}: {_fmt(want)} → {_fmt(root.extra.get('in', ()))} → {_fmt(got)}, where stride "
+               f"{arg_text(factor)} gives {_fmt(want)} back")
         if kind == "merge":
             msg += f"; the tensors collide at the merge{_line(where, down.site)}"
         elif kind == "output":
             msg += "; the model's output differs from " + ("its declared output" if run.entry.output is not None else "its input")
-        fix = _stride_fix(run, down, factor, Layer)
+        fix = _stride_fix(run, down, factor)
         if fix is not None:
             msg += f"; {fix.message}"
         return Issue("CVL004", down.site, msg, fix, key=("stride", got, want), layer=down.layer, arguments=("stride",))

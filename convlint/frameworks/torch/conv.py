@@ -320,6 +320,21 @@ def make_fconv(op, rank, transposed):
 
 # ---------------------------------------------------------------------------------------- fixes
 
+def arg_text(vals) -> str:
+    """A per-dimension argument as source: ``2`` for ``(2, 2)``, ``(2, 3)`` otherwise."""
+    return str(vals[0]) if all(v == vals[0] for v in vals) else "(" + ", ".join(map(str, vals)) + ")"
+
+
+def stride_fix(layer, strides) -> FixSpec | None:
+    """``stride=<strides>`` on the call that built a torch conv or pool layer (None when the call
+    or its signature is not known)."""
+    sig = layer.extra.get("sig") if isinstance(layer, Layer) else None
+    if sig is None or layer.extra.get("call") is None or sig.index("stride") is None:
+        return None
+    value = arg_text(strides)
+    return FixSpec(message=f"set stride={value}", call=layer.extra["call"], set_args={"stride": value}, positional_index={"stride": sig.index("stride")})
+
+
 def transpose_fix(layer: Layer, in_size, want) -> FixSpec | None:
     """For a ConvTranspose whose output misses ``want``: the padding/output_padding that restores it."""
     if layer is None or layer.framework != FRAMEWORK or not layer.extra.get("transposed") or layer.config is None:
@@ -338,15 +353,11 @@ def transpose_fix(layer: Layer, in_size, want) -> FixSpec | None:
     node = layer.extra.get("call")
     if node is None:
         return None
-
-    def src(vals):
-        return str(vals[0]) if all(v == vals[0] for v in vals) else "(" + ", ".join(map(str, vals)) + ")"
-
     set_args = {}
     if tuple(pads) != tuple(conv.torch_padding):
-        set_args["padding"] = src(pads)
+        set_args["padding"] = arg_text(pads)
     if tuple(ops) != tuple(conv.output_padding):
-        set_args["output_padding"] = src(ops)
+        set_args["output_padding"] = arg_text(ops)
     if not set_args:
         return None
     sig = layer.extra["sig"]
